@@ -1,0 +1,3 @@
+export * from './feed-item.js';
+export * from './image-hosts.js';
+export * from './validate.js';

@@ -1,0 +1,169 @@
+import { CONTRACT_VERSION, FEED_NAME, LIMITS, NETWORKS, type FeedItem, type Image, type Network } from './feed-item.js';
+import type { ImageAllowList } from './image-hosts.js';
+
+export type Validation = { ok: true; item: FeedItem } | { ok: false; reason: string };
+
+const ITEM_KEYS = new Set(['v', 'id', 'feed', 'network', 'url', 'author', 'text', 'images', 'createdAt', 'receivedAt', 'publishedAt']);
+const AUTHOR_KEYS = new Set(['handle', 'name', 'url']);
+const IMAGE_KEYS = new Set(['url', 'thumb', 'alt', 'width', 'height']);
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+/** A tag-like sequence: the contract's text is plain text, never markup. */
+const MARKUP = /<\/?[a-z!][^>]*>/i;
+/** Control characters other than tab and newline, and lone surrogates (text that was not valid UTF-16). */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+const encoder = new TextEncoder();
+
+class Invalid extends Error {}
+
+function fail(reason: string): never {
+  throw new Invalid(reason);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function onlyKeys(value: Record<string, unknown>, allowed: Set<string>, where: string): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.has(key)) fail(`${where} has unknown field ${JSON.stringify(key)}`);
+  }
+}
+
+function codePoints(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}
+
+function plainText(value: unknown, where: string, maxChars: number, { required }: { required: boolean }): string {
+  if (typeof value !== 'string') fail(`${where} must be a string`);
+  if (required && value.trim() === '') fail(`${where} must not be empty`);
+  if (codePoints(value) > maxChars) fail(`${where} is longer than ${maxChars} characters`);
+  if (CONTROL.test(value)) fail(`${where} contains control characters or invalid UTF-16`);
+  if (MARKUP.test(value)) fail(`${where} contains markup`);
+  return value;
+}
+
+function httpsUrl(value: unknown, where: string): string {
+  if (typeof value !== 'string') fail(`${where} must be a string`);
+  if (value.length > LIMITS.urlChars) fail(`${where} is longer than ${LIMITS.urlChars} characters`);
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    fail(`${where} is not a URL`);
+  }
+  if (parsed.protocol !== 'https:') fail(`${where} is not https`);
+  return value;
+}
+
+/** Date.parse rolls impossible dates over (2026-02-30 becomes 2026-03-02, 24:00 the next day): a real one reads back unchanged. */
+function isRealTime(value: string): boolean {
+  const time = Date.parse(value);
+  return !Number.isNaN(time) && new Date(time).toISOString().slice(0, 19) === value.slice(0, 19);
+}
+
+function timestamp(value: unknown, where: string): string {
+  if (typeof value !== 'string' || !ISO_UTC.test(value) || !isRealTime(value)) {
+    fail(`${where} must be an ISO-8601 UTC timestamp such as 2026-01-31T12:00:00.000Z`);
+  }
+  return value;
+}
+
+function dimension(value: unknown, where: string): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > LIMITS.dimension) {
+    fail(`${where} must be a whole number of pixels from 1 to ${LIMITS.dimension}`);
+  }
+}
+
+function image(value: unknown, where: string, imageHosts: ImageAllowList): Image {
+  if (!isRecord(value)) fail(`${where} must be an object`);
+  onlyKeys(value, IMAGE_KEYS, where);
+  for (const key of ['url', 'thumb'] as const) {
+    const url = value[key];
+    if (typeof url !== 'string') fail(`${where}.${key} must be a string`);
+    if (url.length > LIMITS.urlChars) fail(`${where}.${key} is longer than ${LIMITS.urlChars} characters`);
+    const refusal = imageHosts.refusal(url);
+    if (refusal) fail(`${where}.${key} ${refusal}`);
+  }
+  if (value.alt !== undefined) plainText(value.alt, `${where}.alt`, LIMITS.altChars, { required: false });
+  dimension(value.width, `${where}.width`);
+  dimension(value.height, `${where}.height`);
+  return value as unknown as Image;
+}
+
+function check(value: unknown, imageHosts: ImageAllowList): FeedItem {
+  if (!isRecord(value)) fail('a feed item must be a JSON object');
+  onlyKeys(value, ITEM_KEYS, 'item');
+  if (value.v !== CONTRACT_VERSION) fail(`v must be ${CONTRACT_VERSION}`);
+
+  if (typeof value.network !== 'string' || !(NETWORKS as readonly string[]).includes(value.network)) {
+    fail(`network must be one of ${NETWORKS.join(', ')}`);
+  }
+  const network = value.network as Network;
+  if (typeof value.id !== 'string' || value.id.length > LIMITS.idChars) fail(`id must be a string of at most ${LIMITS.idChars} characters`);
+  if (!value.id.startsWith(`${network}:`) || !/^[^:\s]+:\S+$/.test(value.id)) {
+    fail(`id must be "${network}:<native id>" without spaces`);
+  }
+  if (typeof value.feed !== 'string' || !FEED_NAME.test(value.feed)) fail('feed must match [a-z0-9-]{1,32}');
+  httpsUrl(value.url, 'url');
+
+  const author = value.author;
+  if (!isRecord(author)) fail('author must be an object');
+  onlyKeys(author, AUTHOR_KEYS, 'author');
+  plainText(author.handle, 'author.handle', LIMITS.authorChars, { required: true });
+  if (author.name !== undefined) plainText(author.name, 'author.name', LIMITS.authorChars, { required: false });
+  if (author.url !== undefined) httpsUrl(author.url, 'author.url');
+
+  plainText(value.text, 'text', LIMITS.textChars, { required: false });
+
+  const images = value.images;
+  if (!Array.isArray(images) || images.length < 1 || images.length > LIMITS.images) {
+    fail(`images must be a list of 1 to ${LIMITS.images} images`);
+  }
+  images.forEach((entry, index) => image(entry, `images[${index}]`, imageHosts));
+
+  timestamp(value.createdAt, 'createdAt');
+  timestamp(value.receivedAt, 'receivedAt');
+  timestamp(value.publishedAt, 'publishedAt');
+
+  const bytes = encoder.encode(JSON.stringify(value)).byteLength;
+  if (bytes > LIMITS.itemBytes) fail(`item is ${bytes} bytes of JSON, more than ${LIMITS.itemBytes}`);
+  return value as unknown as FeedItem;
+}
+
+/** Checks that `value` is a v1 feed item; the reason names the first field that is wrong. */
+export function validateFeedItem(value: unknown, imageHosts: ImageAllowList): Validation {
+  try {
+    return { ok: true, item: check(value, imageHosts) };
+  } catch (error) {
+    if (error instanceof Invalid) return { ok: false, reason: error.message };
+    throw error;
+  }
+}
+
+/** Parses a message body (UTF-8 JSON) and validates it: what the page does with every frame it receives. */
+export function parseFeedItem(body: string | Uint8Array, imageHosts: ImageAllowList): Validation {
+  let text: string;
+  if (typeof body === 'string') {
+    text = body;
+  } else {
+    if (body.byteLength > LIMITS.itemBytes) return { ok: false, reason: `body is ${body.byteLength} bytes, more than ${LIMITS.itemBytes}` };
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+    } catch {
+      return { ok: false, reason: 'body is not valid UTF-8' };
+    }
+  }
+  if (text.length > LIMITS.itemBytes) return { ok: false, reason: `body is longer than ${LIMITS.itemBytes} bytes` };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'body is not JSON' };
+  }
+  return validateFeedItem(value, imageHosts);
+}
