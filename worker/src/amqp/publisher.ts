@@ -1,0 +1,333 @@
+import { EventEmitter } from 'node:events';
+import rhea, { type Connection, type Delivery, type EventContext, type Sender } from 'rhea';
+import type { Logger } from 'pino';
+
+/** What the broker said about one message, by AMQP 1.0 outcome. */
+export type Outcome = 'accepted' | 'released' | 'rejected' | 'modified';
+
+export interface PublisherOptions {
+  /** `amqp://host:port` or `amqps://host:port`. */
+  url: string;
+  username?: string;
+  password?: string;
+  /** AMQP container id, shown in the broker's connection list. */
+  containerId?: string;
+  /** Messages sent but not yet settled, across all addresses; `publish` callers wait for room. Default 1000. */
+  maxInFlight?: number;
+  /** First reconnect delay in ms, doubling up to `maxReconnectDelayMs`. Default 250. */
+  initialReconnectDelayMs?: number;
+  /** Default 30 000. */
+  maxReconnectDelayMs?: number;
+  /** A released or modified message is sent again up to this many times before its publish fails. Default 10. */
+  maxAttempts?: number;
+}
+
+export interface PublisherStats {
+  accepted: number;
+  released: number;
+  rejected: number;
+  modified: number;
+  /** Messages sent again after a disconnect or a released/modified outcome. */
+  resent: number;
+  reconnects: number;
+  inFlight: number;
+  queued: number;
+  connected: boolean;
+}
+
+/** A publish the broker refused for good (rejected, or released/modified too often). */
+export class PublishError extends Error {
+  constructor(
+    message: string,
+    readonly outcome: Outcome | 'link-error' | 'closed',
+  ) {
+    super(message);
+  }
+}
+
+interface Pending {
+  id: string;
+  address: string;
+  body: Buffer;
+  attempts: number;
+  settled: boolean;
+  resolve: () => void;
+  reject: (error: PublishError) => void;
+}
+
+/**
+ * Publishes JSON messages over AMQP 1.0 with rhea, pipelined: messages go out while the broker grants credit, and
+ * each outcome is matched to its message by our own id (delivery ids restart on reconnect).
+ *
+ * After a disconnect every unsettled message is sent again once the connection is back, so delivery is
+ * at-least-once; consumers de-duplicate by `message_id`.
+ */
+export class AmqpPublisher extends EventEmitter {
+  private readonly options: Required<Omit<PublisherOptions, 'username' | 'password'>> & Pick<PublisherOptions, 'username' | 'password'>;
+  private connection: Connection | undefined;
+  private readonly senders = new Map<string, Sender>();
+  /** Waiting to be sent, per address, in order. */
+  private readonly queues = new Map<string, Pending[]>();
+  private readonly inFlight = new Map<Delivery, Pending>();
+  private readonly roomWaiters: (() => void)[] = [];
+  /** Addresses the broker refused a sender for, with why, until when publishes to them fail at once. */
+  private readonly refused = new Map<string, { error: string; until: number }>();
+  private everConnected = false;
+  private closing = false;
+  readonly stats: PublisherStats = {
+    accepted: 0, released: 0, rejected: 0, modified: 0, resent: 0, reconnects: 0, inFlight: 0, queued: 0, connected: false,
+  };
+
+  constructor(
+    options: PublisherOptions,
+    private readonly log: Logger,
+  ) {
+    super();
+    this.options = {
+      containerId: `livewall-worker-${process.pid}`,
+      maxInFlight: 1000,
+      initialReconnectDelayMs: 250,
+      maxReconnectDelayMs: 30_000,
+      maxAttempts: 10,
+      ...options,
+    };
+  }
+
+  /** Opens the connection; reconnects on its own from then on. Resolves at once: see `connected()`. */
+  start(): void {
+    const url = new URL(this.options.url);
+    if (url.protocol !== 'amqp:' && url.protocol !== 'amqps:') throw new Error(`broker URL ${this.options.url}: expected amqp:// or amqps://`);
+    const container = rhea.create_container({ id: this.options.containerId });
+    const tls = url.protocol === 'amqps:';
+    const options = {
+      host: url.hostname,
+      port: Number(url.port || (tls ? 5671 : 5672)),
+      username: this.options.username,
+      password: this.options.password,
+      reconnect: true,
+      initial_reconnect_delay: this.options.initialReconnectDelayMs,
+      max_reconnect_delay: this.options.maxReconnectDelayMs,
+      idle_time_out: 30_000,
+      // A broker restart can refuse a login for a moment; keep trying instead of giving up for good.
+      all_errors_non_fatal: true,
+    };
+    this.connection = container.connect(tls ? { ...options, transport: 'tls' } : options);
+    this.connection.on('connection_open', () => this.onOpen());
+    this.connection.on('disconnected', (context: EventContext) => this.onDisconnected(context));
+    this.connection.on('connection_error', (context: EventContext) => {
+      this.log.warn({ err: describe(context.connection.error) }, 'broker refused the connection');
+    });
+    this.connection.on('sendable', (context: EventContext) => this.pump(context.sender?.target?.address));
+    this.connection.on('accepted', (context: EventContext) => this.settle(context, 'accepted'));
+    this.connection.on('released', (context: EventContext) => this.settle(context, 'released'));
+    this.connection.on('rejected', (context: EventContext) => this.settle(context, 'rejected'));
+    this.connection.on('modified', (context: EventContext) => this.settle(context, 'modified'));
+    this.connection.on('sender_error', (context: EventContext) => this.onSenderError(context));
+  }
+
+  /** Resolves when the connection is open. */
+  connected(): Promise<void> {
+    if (this.stats.connected) return Promise.resolve();
+    return new Promise((resolve) => this.once('connected', resolve));
+  }
+
+  /** Resolves when there is room for another message in flight; `publish` does not wait by itself. */
+  room(): Promise<void> {
+    if (this.pendingCount() < this.options.maxInFlight) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** Sends `json` to `address` with `message_id` = `id`; resolves when the broker accepts it. */
+  publish(address: string, id: string, json: string): Promise<void> {
+    if (this.closing) return Promise.reject(new PublishError(`publisher is closing; ${id} not sent`, 'closed'));
+    const refusal = this.refused.get(address);
+    if (refusal && refusal.until > Date.now()) {
+      return Promise.reject(new PublishError(`broker refused sending to ${address}: ${refusal.error}`, 'link-error'));
+    }
+    return new Promise((resolve, reject) => {
+      this.enqueue({ id, address, body: Buffer.from(json, 'utf8'), attempts: 0, settled: false, resolve, reject }, 'back');
+      this.pump(address);
+    });
+  }
+
+  /** Waits up to `timeoutMs` for every message to be settled, then closes. Returns how many were abandoned. */
+  async close(timeoutMs: number): Promise<number> {
+    this.closing = true;
+    const deadline = Date.now() + timeoutMs;
+    while (this.pendingCount() > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const abandoned = this.pendingCount();
+    for (const entry of [...this.inFlight.values(), ...[...this.queues.values()].flat()]) {
+      this.finish(entry, new PublishError(`publisher closed before ${entry.id} was settled`, 'closed'));
+    }
+    this.inFlight.clear();
+    this.queues.clear();
+    this.updateGauges();
+    // Closing lets the broker end the socket, which also stops rhea's heart-beat and reconnect timers.
+    const connection = this.connection;
+    if (connection && connection.is_open()) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 2_000);
+        connection.once('connection_close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        connection.close();
+      });
+    } else {
+      connection?.close();
+    }
+    return abandoned;
+  }
+
+  private pendingCount(): number {
+    let queued = 0;
+    for (const queue of this.queues.values()) queued += queue.length;
+    return queued + this.inFlight.size;
+  }
+
+  private enqueue(entry: Pending, end: 'front' | 'back'): void {
+    let queue = this.queues.get(entry.address);
+    if (!queue) {
+      queue = [];
+      this.queues.set(entry.address, queue);
+    }
+    if (end === 'back') queue.push(entry);
+    else queue.unshift(entry);
+    this.updateGauges();
+  }
+
+  private sender(address: string): Sender | undefined {
+    const connection = this.connection;
+    if (!connection || !this.stats.connected) return undefined;
+    let sender = this.senders.get(address);
+    if (!sender) {
+      sender = connection.open_sender({ target: { address }, autosettle: true });
+      this.senders.set(address, sender);
+    }
+    return sender;
+  }
+
+  private pump(address: string | undefined): void {
+    if (address === undefined) return;
+    const queue = this.queues.get(address);
+    if (!queue || queue.length === 0) return;
+    const sender = this.sender(address);
+    if (!sender) return;
+    while (queue.length > 0 && sender.sendable()) {
+      const entry = queue.shift() as Pending;
+      if (entry.attempts > 0) this.stats.resent++;
+      entry.attempts++;
+      const delivery = sender.send({
+        message_id: entry.id,
+        content_type: 'application/json',
+        durable: true,
+        body: rhea.message.data_section(entry.body),
+      });
+      this.inFlight.set(delivery, entry);
+    }
+    this.updateGauges();
+  }
+
+  private settle(context: EventContext, outcome: Outcome): void {
+    const delivery = context.delivery;
+    if (!delivery) return;
+    const entry = this.inFlight.get(delivery);
+    if (!entry) return;
+    this.inFlight.delete(delivery);
+    this.stats[outcome]++;
+    if (outcome === 'accepted') {
+      this.finish(entry);
+    } else if (outcome === 'rejected') {
+      const error = describe((delivery.remote_state as { error?: unknown } | undefined)?.error);
+      this.finish(entry, new PublishError(`broker rejected ${entry.id} on ${entry.address}: ${error}`, 'rejected'));
+    } else if (entry.attempts >= this.options.maxAttempts) {
+      this.finish(entry, new PublishError(`broker ${outcome} ${entry.id} on ${entry.address} ${entry.attempts} times`, outcome));
+    } else {
+      this.enqueue(entry, 'back');
+      this.pump(entry.address);
+    }
+    this.updateGauges();
+  }
+
+  private finish(entry: Pending, error?: PublishError): void {
+    if (entry.settled) return;
+    entry.settled = true;
+    if (error) entry.reject(error);
+    else entry.resolve();
+    this.wakeRoomWaiters();
+  }
+
+  private wakeRoomWaiters(): void {
+    while (this.roomWaiters.length > 0 && this.pendingCount() < this.options.maxInFlight) {
+      this.roomWaiters.shift()?.();
+    }
+  }
+
+  private onOpen(): void {
+    if (this.everConnected) this.stats.reconnects++;
+    this.everConnected = true;
+    this.stats.connected = true;
+    this.log.info({ broker: this.options.url, reconnects: this.stats.reconnects }, 'connected to broker');
+    this.emit('connected');
+    for (const address of this.queues.keys()) this.pump(address);
+  }
+
+  private onDisconnected(context: EventContext): void {
+    const wasConnected = this.stats.connected;
+    this.stats.connected = false;
+    // Unsettled deliveries vanish with the connection and delivery ids restart: send those messages again,
+    // ahead of the ones that never left, in their original order.
+    const unsettled = [...this.inFlight.values()];
+    this.inFlight.clear();
+    for (const entry of unsettled.reverse()) this.enqueue(entry, 'front');
+    this.senders.clear();
+    if (this.closing) return;
+    const reason = describe(context.error ?? context.connection.error);
+    if (wasConnected) this.log.warn({ broker: this.options.url, unsettled: unsettled.length, reason }, 'disconnected from broker; reconnecting');
+    else this.log.warn({ broker: this.options.url, reason }, 'cannot reach broker; retrying');
+    this.emit('disconnected', reason);
+  }
+
+  private onSenderError(context: EventContext): void {
+    const address = context.sender?.target?.address;
+    const error = describe(context.sender?.error);
+    if (address === undefined) return;
+    // One log line per refusal; publishes to the address fail fast until it is tried again.
+    this.log.error({ address, err: error, retryInMs: REFUSAL_BACKOFF_MS }, 'broker refused the sender link');
+    this.refused.set(address, { error, until: Date.now() + REFUSAL_BACKOFF_MS });
+    this.senders.delete(address);
+    for (const [delivery, entry] of this.inFlight) {
+      if (entry.address === address) {
+        this.inFlight.delete(delivery);
+        this.finish(entry, new PublishError(`broker refused sending to ${address}: ${error}`, 'link-error'));
+      }
+    }
+    for (const entry of this.queues.get(address) ?? []) {
+      this.finish(entry, new PublishError(`broker refused sending to ${address}: ${error}`, 'link-error'));
+    }
+    this.queues.delete(address);
+    this.updateGauges();
+  }
+
+  private updateGauges(): void {
+    this.stats.inFlight = this.inFlight.size;
+    let queued = 0;
+    for (const queue of this.queues.values()) queued += queue.length;
+    this.stats.queued = queued;
+  }
+}
+
+/** How long publishes to an address fail fast after the broker refused a sender for it. */
+const REFUSAL_BACKOFF_MS = 30_000;
+
+function describe(error: unknown): string {
+  if (!error) return 'no reason given';
+  if (typeof error === 'object') {
+    const { condition, description, message } = error as { condition?: string; description?: string; message?: string };
+    const text = [condition, description ?? message].filter(Boolean).join(': ');
+    if (text) return text;
+  }
+  return String(error);
+}

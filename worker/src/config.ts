@@ -1,0 +1,247 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DEFAULT_IMAGE_HOSTS, FEED_NAME, ImageAllowList } from '@livewall/contract';
+import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { parsePace } from './sources/replay/replay.js';
+import type { MediaRewrite } from './sources/replay/restamp.js';
+
+/**
+ * The worker's configuration file (YAML). Every problem is reported as `file:line:column: message`, all at once.
+ * Strings may use `${VAR}` or `${VAR:-default}` to take a value from the environment; a missing variable
+ * without a default is an error.
+ */
+export interface WorkerConfig {
+  file: string;
+  broker: { url: string; username?: string; password?: string };
+  imageHosts: ImageAllowList;
+  /** Image host entries as written, for logs. */
+  imageHostEntries: string[];
+  videoPreviews: boolean;
+  shutdownTimeoutMs: number;
+  source: { replay: ReplaySourceConfig };
+  feeds: { name: string }[];
+}
+
+export interface ReplaySourceConfig {
+  file: string;
+  format: 'x';
+  pace?: number;
+  loop: boolean;
+  startOffset: number;
+  restamp: boolean;
+  rewriteMedia?: MediaRewrite;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+type Path = (string | number)[];
+
+class Checker {
+  readonly problems: string[] = [];
+
+  constructor(
+    private readonly file: string,
+    private readonly doc: Document,
+    private readonly lines: LineCounter,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  /** Where `path` is in the file: the node itself, or the nearest parent that exists. */
+  private where(path: Path): string {
+    for (let length = path.length; length >= 0; length--) {
+      const node = this.doc.getIn(path.slice(0, length), true) as Node | undefined;
+      const offset = node?.range?.[0];
+      if (offset !== undefined) {
+        const { line, col } = this.lines.linePos(offset);
+        return `${this.file}:${line}:${col}`;
+      }
+    }
+    return `${this.file}:1:1`;
+  }
+
+  /** Where the key `path`'s last element is written, for "unknown field" problems. */
+  private whereKey(path: Path): string {
+    const parent = this.doc.getIn(path.slice(0, -1), true);
+    if (isMap(parent)) {
+      const pair = parent.items.find((item) => isScalar(item.key) && item.key.value === path[path.length - 1]);
+      const offset = isScalar(pair?.key) ? pair.key.range?.[0] : undefined;
+      if (offset !== undefined) {
+        const { line, col } = this.lines.linePos(offset);
+        return `${this.file}:${line}:${col}`;
+      }
+    }
+    return this.where(path);
+  }
+
+  problem(path: Path, message: string, atKey = false): undefined {
+    this.problems.push(`${atKey ? this.whereKey(path) : this.where(path)}: ${message}`);
+    return undefined;
+  }
+
+  private label(path: Path): string {
+    return path.map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? part : `.${part}`)).join('');
+  }
+
+  object(value: unknown, path: Path, known: string[]): Record<string, unknown> | undefined {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      return this.problem(path, `${this.label(path) || 'the file'} must be a mapping`);
+    }
+    for (const key of Object.keys(value)) {
+      if (!known.includes(key)) this.problem([...path, key], `unknown field "${key}" in ${this.label(path) || 'the top level'}; expected one of ${known.join(', ')}`, true);
+    }
+    return value as Record<string, unknown>;
+  }
+
+  string(value: unknown, path: Path, { required }: { required: boolean }): string | undefined {
+    if (value === undefined || value === null) {
+      return required ? this.problem(path, `${this.label(path)} is required`) : undefined;
+    }
+    if (typeof value !== 'string' && typeof value !== 'number') return this.problem(path, `${this.label(path)} must be a string`);
+    return this.expand(String(value), path);
+  }
+
+  boolean(value: unknown, path: Path, fallback: boolean): boolean {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'boolean') {
+      this.problem(path, `${this.label(path)} must be true or false`);
+      return fallback;
+    }
+    return value;
+  }
+
+  list(value: unknown, path: Path): unknown[] {
+    if (value === undefined) return [];
+    if (!Array.isArray(value)) {
+      this.problem(path, `${this.label(path)} must be a list`);
+      return [];
+    }
+    return value;
+  }
+
+  /** `${VAR}` and `${VAR:-default}` from the environment. */
+  private expand(text: string, path: Path): string | undefined {
+    let missing = false;
+    const expanded = text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback: string | undefined) => {
+      const value = this.env[name];
+      if (value !== undefined && value !== '') return value;
+      if (fallback !== undefined) return fallback;
+      missing = true;
+      this.problem(path, `environment variable ${name} is not set (used by ${this.label(path)})`);
+      return '';
+    });
+    return missing ? undefined : expanded;
+  }
+}
+
+function parseDuration(text: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(text);
+  if (!match) return undefined;
+  const unit = match[2] ?? 's';
+  return Number(match[1]) * (unit === 'ms' ? 1 : unit === 's' ? 1000 : 60_000);
+}
+
+/** Reads and checks a config file; throws ConfigError listing every problem. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`${file}: cannot read: ${(error as Error).message}`]);
+  }
+  return parseConfig(text, file, env);
+}
+
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(doc.errors.map((error) => {
+      const { line, col } = lines.linePos(error.pos[0]);
+      return `${file}:${line}:${col}: ${error.message.split('\n')[0]}`;
+    }));
+  }
+  const check = new Checker(file, doc, lines, env);
+  const base = dirname(resolve(file));
+  const root = check.object(doc.toJS(), [], ['broker', 'imageHosts', 'videoPreviews', 'shutdownTimeout', 'source', 'feeds']) ?? {};
+
+  const brokerNode = check.object(root.broker ?? {}, ['broker'], ['url', 'username', 'password']) ?? {};
+  const url = check.string(brokerNode.url, ['broker', 'url'], { required: true });
+  if (url !== undefined && !/^amqps?:\/\/[^/]+/.test(url)) check.problem(['broker', 'url'], `broker.url must look like amqp://host:5672, not ${JSON.stringify(url)}`);
+  const broker: WorkerConfig['broker'] = { url: url ?? '' };
+  const username = check.string(brokerNode.username, ['broker', 'username'], { required: false });
+  const password = check.string(brokerNode.password, ['broker', 'password'], { required: false });
+  if (username !== undefined) broker.username = username;
+  if (password !== undefined) broker.password = password;
+
+  const imageHostEntries = [...DEFAULT_IMAGE_HOSTS];
+  check.list(root.imageHosts, ['imageHosts']).forEach((entry, index) => {
+    const host = check.string(entry, ['imageHosts', index], { required: true });
+    if (host === undefined) return;
+    try {
+      new ImageAllowList([host]);
+      imageHostEntries.push(host);
+    } catch (error) {
+      check.problem(['imageHosts', index], (error as Error).message);
+    }
+  });
+
+  const shutdownText = check.string(root.shutdownTimeout, ['shutdownTimeout'], { required: false }) ?? '10s';
+  const shutdownTimeoutMs = parseDuration(shutdownText) ?? check.problem(['shutdownTimeout'], `shutdownTimeout must be a duration such as 10s or 500ms`) ?? 10_000;
+
+  const sourceNode = check.object(root.source, ['source'], ['replay']) ?? {};
+  const replayNode = check.object(sourceNode.replay, ['source', 'replay'], ['file', 'format', 'pace', 'loop', 'startOffset', 'restamp', 'rewriteMedia']) ?? {};
+  const replayFile = check.string(replayNode.file, ['source', 'replay', 'file'], { required: true });
+  const format = check.string(replayNode.format, ['source', 'replay', 'format'], { required: false }) ?? 'x';
+  if (format !== 'x') check.problem(['source', 'replay', 'format'], `source.replay.format must be x (the X API v2 filtered stream), not ${JSON.stringify(format)}`);
+  const paceText = check.string(replayNode.pace, ['source', 'replay', 'pace'], { required: false });
+  const pace = paceText === undefined ? undefined : parsePace(paceText) ?? check.problem(['source', 'replay', 'pace'], `source.replay.pace must be a rate such as 5/s or 120/min, not ${JSON.stringify(paceText)}`);
+  const startOffset = replayNode.startOffset ?? 0;
+  if (typeof startOffset !== 'number' || !Number.isInteger(startOffset) || startOffset < 0) {
+    check.problem(['source', 'replay', 'startOffset'], 'source.replay.startOffset must be a whole number of lines');
+  }
+  const replay: ReplaySourceConfig = {
+    file: replayFile === undefined ? '' : resolve(base, replayFile),
+    format: 'x',
+    loop: check.boolean(replayNode.loop, ['source', 'replay', 'loop'], false),
+    startOffset: typeof startOffset === 'number' ? startOffset : 0,
+    restamp: check.boolean(replayNode.restamp, ['source', 'replay', 'restamp'], false),
+  };
+  if (pace !== undefined) replay.pace = pace;
+  if (replayNode.rewriteMedia !== undefined) {
+    const rule = check.object(replayNode.rewriteMedia, ['source', 'replay', 'rewriteMedia'], ['from', 'to']) ?? {};
+    const from = check.string(rule.from, ['source', 'replay', 'rewriteMedia', 'from'], { required: true });
+    const to = check.string(rule.to, ['source', 'replay', 'rewriteMedia', 'to'], { required: true });
+    if (from !== undefined && to !== undefined) replay.rewriteMedia = { from, to };
+  }
+
+  const feeds: { name: string }[] = [];
+  const feedList = check.list(root.feeds, ['feeds']);
+  if (feedList.length === 0) check.problem(['feeds'], 'feeds must list at least one feed');
+  feedList.forEach((entry, index) => {
+    const feed = check.object(entry, ['feeds', index], ['name']);
+    const name = feed && check.string(feed.name, ['feeds', index, 'name'], { required: true });
+    if (name === undefined) return;
+    if (!FEED_NAME.test(name)) check.problem(['feeds', index, 'name'], `feed name ${JSON.stringify(name)} must match [a-z0-9-]{1,32}`);
+    else if (feeds.some((other) => other.name === name)) check.problem(['feeds', index, 'name'], `feed ${JSON.stringify(name)} is defined twice`);
+    else feeds.push({ name });
+  });
+
+  // Checked before the problems are counted, so that a wrong value is reported rather than replaced by the default.
+  const videoPreviews = check.boolean(root.videoPreviews, ['videoPreviews'], true);
+
+  if (check.problems.length > 0) throw new ConfigError(check.problems);
+  return {
+    file,
+    broker,
+    imageHosts: new ImageAllowList(imageHostEntries),
+    imageHostEntries,
+    videoPreviews,
+    shutdownTimeoutMs,
+    source: { replay },
+    feeds,
+  };
+}

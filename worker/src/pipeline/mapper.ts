@@ -1,0 +1,75 @@
+import { CONTRACT_VERSION, LIMITS, type FeedItem, type Image, type ImageAllowList } from '@livewall/contract';
+import type { Media, Post } from '../post.js';
+import { picturesOf, type ImageFilterOptions } from './filter.js';
+import { plainText } from './text.js';
+
+export interface MapOptions extends ImageFilterOptions {
+  imageHosts: ImageAllowList;
+  /** When the worker received the post. */
+  receivedAt: Date;
+}
+
+/** A feed item without `publishedAt`, which the publisher stamps as it sends. */
+export type UnpublishedItem = Omit<FeedItem, 'publishedAt'>;
+
+export type MapResult = { ok: true; item: UnpublishedItem } | { ok: false; reason: string };
+
+/** The thumbnail of an X media URL: the `small` size (680 px on the long side), which suits a grid tile. */
+function thumbnailOf(url: string, network: Post['network']): string {
+  if (network !== 'x') return url;
+  const thumb = new URL(url);
+  thumb.searchParams.set('name', 'small');
+  return thumb.toString();
+}
+
+function toImage(media: Media, post: Post): Image | undefined {
+  const url = media.kind === 'photo' ? media.url : media.previewUrl;
+  if (!url) return undefined;
+  let thumb: string;
+  try {
+    thumb = thumbnailOf(url, post.network);
+  } catch {
+    return undefined;
+  }
+  const image: Image = { url, thumb };
+  const alt = media.alt === undefined ? '' : plainText(media.alt, LIMITS.altChars);
+  if (alt) image.alt = alt;
+  if (media.width && media.width <= LIMITS.dimension) image.width = media.width;
+  if (media.height && media.height <= LIMITS.dimension) image.height = media.height;
+  return image;
+}
+
+/**
+ * Maps a decoded post to the feed item for `feed`. Images on hosts off the allow-list are left out; a post left
+ * with no image is not mapped. The result still goes through the contract's validator before it is published.
+ */
+export function toFeedItem(post: Post, feed: string, options: MapOptions): MapResult {
+  const images = picturesOf(post, options)
+    .map((media) => toImage(media, post))
+    .filter((image): image is Image => image !== undefined && !options.imageHosts.refusal(image.url) && !options.imageHosts.refusal(image.thumb))
+    .slice(0, LIMITS.images);
+  if (images.length === 0) return { ok: false, reason: 'image-host' };
+
+  const handle = plainText(post.author.handle, LIMITS.authorChars);
+  if (!handle) return { ok: false, reason: 'no-author' };
+  const author: FeedItem['author'] = { handle };
+  const name = post.author.name === undefined ? '' : plainText(post.author.name, LIMITS.authorChars);
+  if (name) author.name = name;
+  if (post.author.url) author.url = post.author.url;
+
+  return {
+    ok: true,
+    item: {
+      v: CONTRACT_VERSION,
+      id: `${post.network}:${post.nativeId}`,
+      feed,
+      network: post.network,
+      url: post.url,
+      author,
+      text: plainText(post.text, LIMITS.textChars),
+      images,
+      createdAt: post.createdAt,
+      receivedAt: options.receivedAt.toISOString(),
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import type { Media, Post } from '../../post.js';
+
+/**
+ * Decodes one line of the X API v2 filtered stream (`GET /2/tweets/search/stream` with
+ * `expansions=attachments.media_keys,author_id`), the same for the live stream and a recording of it.
+ *
+ * A line is a JSON object, an empty keep-alive, or an error object the stream sends before it disconnects.
+ * Anything else is `invalid` with a short reason that is used as a counter label, so it stays low-cardinality.
+ */
+export type XStreamEvent =
+  | { kind: 'post'; post: Post }
+  | { kind: 'keep-alive' }
+  | { kind: 'stream-error'; title: string; detail: string }
+  | { kind: 'invalid'; reason: string };
+
+interface XMedia {
+  media_key?: unknown;
+  type?: unknown;
+  url?: unknown;
+  preview_image_url?: unknown;
+  alt_text?: unknown;
+  width?: unknown;
+  height?: unknown;
+}
+
+interface XUser {
+  id?: unknown;
+  username?: unknown;
+  name?: unknown;
+}
+
+const MEDIA_KINDS: Record<string, Media['kind']> = { photo: 'photo', video: 'video', animated_gif: 'gif' };
+const NUMERIC_ID = /^\d{1,25}$/;
+const USERNAME = /^\w{1,50}$/;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function optionalDimension(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
+}
+
+function decodeMedia(raw: XMedia): Media | undefined {
+  const kind = typeof raw.type === 'string' ? MEDIA_KINDS[raw.type] : undefined;
+  if (!kind) return undefined;
+  const media: Media = { kind };
+  const url = optionalString(raw.url);
+  const previewUrl = optionalString(raw.preview_image_url);
+  const alt = optionalString(raw.alt_text);
+  const width = optionalDimension(raw.width);
+  const height = optionalDimension(raw.height);
+  if (url) media.url = url;
+  if (previewUrl) media.previewUrl = previewUrl;
+  if (alt) media.alt = alt;
+  if (width) media.width = width;
+  if (height) media.height = height;
+  return media;
+}
+
+export function decodeXLine(line: string): XStreamEvent {
+  if (line.trim() === '') return { kind: 'keep-alive' };
+  let event: unknown;
+  try {
+    event = JSON.parse(line);
+  } catch {
+    return { kind: 'invalid', reason: 'not-json' };
+  }
+  if (!isRecord(event)) return { kind: 'invalid', reason: 'not-an-object' };
+
+  const data = event.data;
+  if (data === undefined && Array.isArray(event.errors)) {
+    const first: unknown = event.errors[0];
+    const error = isRecord(first) ? first : {};
+    return {
+      kind: 'stream-error',
+      title: optionalString(error.title) ?? 'unknown error',
+      detail: optionalString(error.detail) ?? optionalString(error.message) ?? '',
+    };
+  }
+  if (!isRecord(data)) return { kind: 'invalid', reason: 'no-data' };
+  if (typeof data.id !== 'string' || !NUMERIC_ID.test(data.id)) return { kind: 'invalid', reason: 'bad-id' };
+  if (typeof data.text !== 'string') return { kind: 'invalid', reason: 'bad-text' };
+  if (typeof data.created_at !== 'string' || Number.isNaN(Date.parse(data.created_at))) return { kind: 'invalid', reason: 'bad-created-at' };
+
+  const includes = isRecord(event.includes) ? event.includes : {};
+  const users = Array.isArray(includes.users) ? (includes.users as unknown[]).filter(isRecord) as XUser[] : [];
+  const author = users.find((user) => user.id === data.author_id);
+  if (!author || typeof author.username !== 'string' || !USERNAME.test(author.username)) return { kind: 'invalid', reason: 'no-author' };
+
+  const mediaByKey = new Map<string, XMedia>();
+  if (Array.isArray(includes.media)) {
+    for (const media of includes.media as unknown[]) {
+      if (isRecord(media) && typeof media.media_key === 'string') mediaByKey.set(media.media_key, media);
+    }
+  }
+  const attachments = isRecord(data.attachments) ? data.attachments : {};
+  const mediaKeys = Array.isArray(attachments.media_keys) ? attachments.media_keys : [];
+  const media: Media[] = [];
+  for (const key of mediaKeys) {
+    const raw = typeof key === 'string' ? mediaByKey.get(key) : undefined;
+    const decoded = raw && decodeMedia(raw);
+    if (decoded) media.push(decoded);
+  }
+
+  const rules = Array.isArray(event.matching_rules) ? (event.matching_rules as unknown[]) : [];
+  const feeds = [...new Set(rules.filter(isRecord).map((rule) => rule.tag).filter((tag): tag is string => typeof tag === 'string'))];
+
+  const post: Post = {
+    network: 'x',
+    nativeId: data.id,
+    url: `https://x.com/${author.username}/status/${data.id}`,
+    author: { handle: author.username, url: `https://x.com/${author.username}` },
+    text: data.text,
+    createdAt: new Date(data.created_at).toISOString(),
+    media,
+    feeds,
+  };
+  const name = optionalString(author.name);
+  if (name) post.author.name = name;
+  return { kind: 'post', post };
+}
