@@ -117,7 +117,7 @@ export class AmqpPublisher extends EventEmitter {
     this.connection.on('connection_error', (context: EventContext) => {
       this.log.warn({ err: describe(context.connection.error) }, 'broker refused the connection');
     });
-    this.connection.on('sendable', (context: EventContext) => this.pump(context.sender?.target?.address));
+    this.connection.on('sendable', (context: EventContext) => this.pump(this.addressOf(context.sender)));
     this.connection.on('accepted', (context: EventContext) => this.settle(context, 'accepted'));
     this.connection.on('released', (context: EventContext) => this.settle(context, 'released'));
     this.connection.on('rejected', (context: EventContext) => this.settle(context, 'rejected'));
@@ -290,8 +290,17 @@ export class AmqpPublisher extends EventEmitter {
     this.emit('disconnected', reason);
   }
 
+  /**
+   * The address a sender was opened for. Not `sender.target`: that reflects the broker's attach, which is empty
+   * when the broker refused the link.
+   */
+  private addressOf(sender: Sender | undefined): string | undefined {
+    for (const [address, open] of this.senders) if (open === sender) return address;
+    return undefined;
+  }
+
   private onSenderError(context: EventContext): void {
-    const address = context.sender?.target?.address;
+    const address = this.addressOf(context.sender);
     const error = describe(context.sender?.error);
     if (address === undefined) return;
     // One log line per refusal; publishes to the address fail fast until it is tried again.

@@ -1,0 +1,37 @@
+import rhea, { type EventContext } from 'rhea';
+
+export interface AmqpLogin {
+  host: string;
+  port: number;
+  username: string;
+  password: string;
+}
+
+/** How one attempt to send a message ended, as the broker answered it. */
+export type SendAttempt =
+  | { result: 'accepted' }
+  | { result: 'rejected' | 'sender-error' | 'connection-error'; error: string };
+
+/** Opens a connection and a sender, sends one message, and reports what the broker said. No reconnect. */
+export function sendOnce(login: AmqpLogin, address: string, body: string): Promise<SendAttempt> {
+  return new Promise((resolve) => {
+    const connection = rhea.create_container().connect({ ...login, reconnect: false });
+    const done = (attempt: SendAttempt): void => {
+      resolve(attempt);
+      connection.close();
+    };
+    const describe = (error: unknown): string => {
+      const { condition, description } = (error ?? {}) as { condition?: string; description?: string };
+      return [condition, description].filter(Boolean).join(': ') || 'no reason given';
+    };
+    const sender = connection.open_sender({ target: { address } });
+    sender.once('sendable', () => {
+      sender.send({ message_id: `probe-${Date.now()}`, content_type: 'application/json', body: rhea.message.data_section(Buffer.from(body)) });
+    });
+    connection.on('accepted', () => done({ result: 'accepted' }));
+    connection.on('rejected', (context: EventContext) => done({ result: 'rejected', error: describe((context.delivery?.remote_state as { error?: unknown })?.error) }));
+    connection.on('sender_error', (context: EventContext) => done({ result: 'sender-error', error: describe(context.sender?.error) }));
+    connection.on('connection_error', (context: EventContext) => done({ result: 'connection-error', error: describe(context.connection.error) }));
+    connection.on('disconnected', (context: EventContext) => done({ result: 'connection-error', error: String(context.error ?? 'disconnected') }));
+  });
+}

@@ -1,0 +1,56 @@
+import { execFile } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { TestProject } from 'vitest/node';
+import type { TestBroker } from './broker.js';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const name = 'test-broker';
+const env = {
+  ...process.env,
+  LIVEWALL_BROKER_NAME: name,
+  LIVEWALL_BROKER_HOST: '127.0.0.1',
+  LIVEWALL_AMQP_PORT: process.env.LIVEWALL_TEST_AMQP_PORT ?? '25672',
+  LIVEWALL_STOMP_PORT: process.env.LIVEWALL_TEST_STOMP_PORT ?? '26614',
+  LIVEWALL_CORE_PORT: process.env.LIVEWALL_TEST_CORE_PORT ?? '26616',
+  // The test instance makes its own passwords: a demo's LIVEWALL_*_PASSWORD must not leak into it.
+  LIVEWALL_ADMIN_PASSWORD: '',
+  LIVEWALL_PUBLISHER_PASSWORD: '',
+  LIVEWALL_VIEWER_PASSWORD: '',
+};
+
+async function broker(command: string): Promise<string> {
+  const { stdout } = await run(`${root}/scripts/broker`, [command], { env, cwd: root });
+  return stdout;
+}
+
+function passwordsFrom(shell: string): TestBroker['passwords'] {
+  const value = (key: string): string => {
+    const match = new RegExp(`^${key}='(.*)'$`, 'm').exec(shell);
+    if (!match?.[1]) throw new Error(`scripts/broker env did not print ${key}`);
+    return match[1].replaceAll(`'\\''`, `'`);
+  };
+  return {
+    admin: value('LIVEWALL_ADMIN_PASSWORD'),
+    publisher: value('LIVEWALL_PUBLISHER_PASSWORD'),
+    viewer: value('LIVEWALL_VIEWER_PASSWORD'),
+  };
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  await broker('start');
+  const stompPort = Number(env.LIVEWALL_STOMP_PORT);
+  project.provide('broker', {
+    host: '127.0.0.1',
+    amqpPort: Number(env.LIVEWALL_AMQP_PORT),
+    stompPort,
+    wsUrl: `ws://127.0.0.1:${stompPort}`,
+    passwords: passwordsFrom(await broker('env')),
+  });
+  return async () => {
+    await broker('stop');
+    await rm(`${root}/.run/${name}`, { recursive: true, force: true });
+  };
+}

@@ -1,0 +1,76 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { expect, test } from 'vitest';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = (name: string): string => join(root, 'node_modules/.bin', name);
+
+/** Runs a command from the repository root; resolves with its output whatever the exit code. */
+async function check(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; output: string }> {
+  try {
+    const { stdout, stderr } = await run(command, args, { cwd: root, env, maxBuffer: 16 * 1024 * 1024 });
+    return { code: 0, output: stdout + stderr };
+  } catch (error) {
+    const failure = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof failure.code === 'number' ? failure.code : 1, output: `${failure.stdout ?? ''}${failure.stderr ?? ''}` };
+  }
+}
+
+test('TypeScript: the contract, worker, server and page type-check (strict)', { timeout: 180_000 }, async () => {
+  const build = await check(bin('tsc'), ['-b']);
+  expect(build.output).toBe('');
+  const page = await check(bin('tsc'), ['-p', 'web', '--noEmit']);
+  expect(page.output).toBe('');
+});
+
+test('ESLint finds nothing', { timeout: 180_000 }, async () => {
+  const lint = await check(bin('eslint'), ['.']);
+  expect(lint.output.trim()).toBe('');
+  expect(lint.code).toBe(0);
+});
+
+test('activemq/broker.xml is valid against the Artemis 2.44 schema', async () => {
+  const schema = join(root, '../shared/schemas/artemis/artemis-server.xsd');
+  await expect(stat(schema), `the Artemis schemas are expected at ${schema}`).resolves.toBeTruthy();
+  const lint = await check('xmllint', ['--noout', '--nonet', '--schema', schema, 'activemq/broker.xml']);
+  expect(lint.output.trim()).toBe('activemq/broker.xml validates');
+  expect(lint.code).toBe(0);
+});
+
+test('docker-compose.yml is a valid compose file', async () => {
+  const env = { ...process.env, LIVEWALL_ADMIN_PASSWORD: 'a', LIVEWALL_PUBLISHER_PASSWORD: 'p', LIVEWALL_VIEWER_PASSWORD: 'v' };
+  const compose = await check('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], env);
+  expect(compose.output.trim()).toBe('');
+  expect(compose.code).toBe(0);
+});
+
+test('write-users.sh escapes any password for the broker and keeps it for scripts, readable by the owner only', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'livewall-users-'));
+  try {
+    const tricky = `a=b:c#d!e'f\\g h`;
+    const secrets = join(dir, 'livewall.env');
+    const env = { PATH: process.env.PATH, LIVEWALL_ADMIN_PASSWORD: tricky };
+    await run('sh', [join(root, 'activemq/write-users.sh'), dir, secrets], { env });
+    const users = await readFile(join(dir, 'artemis-users.properties'), 'utf8');
+    expect(users).toContain(`admin = a\\=b\\:c\\#d\\!e'f\\\\g h\n`);
+    // Generated passwords: long, URL-safe, different per user.
+    const generated = [...users.matchAll(/^(publisher|viewer) = ([A-Za-z0-9_-]{32})$/gm)].map((match) => match[2]);
+    expect(generated).toHaveLength(2);
+    expect(generated[0]).not.toBe(generated[1]);
+    // The secrets file gives back exactly the same values to a shell, and a second run keeps them.
+    const read = async (): Promise<string> => (await run('sh', ['-c', `. "${secrets}"; printf '%s|%s' "$LIVEWALL_ADMIN_PASSWORD" "$LIVEWALL_VIEWER_PASSWORD"`])).stdout;
+    const first = await read();
+    expect(first).toBe(`${tricky}|${generated[1]}`);
+    await run('sh', [join(root, 'activemq/write-users.sh'), dir, secrets], { env: { PATH: process.env.PATH } });
+    expect(await read()).toBe(first);
+    expect((await stat(secrets)).mode & 0o777).toBe(0o600);
+    expect((await stat(join(dir, 'artemis-users.properties'))).mode & 0o777).toBe(0o600);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@stomp/stompjs';
+import { pino } from 'pino';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { testBroker } from '../../../test/broker.js';
+import { collect, connectStomp } from '../../../test/stomp.js';
+import { TcpProxy } from '../../../test/tcp-proxy.js';
+import { AmqpPublisher, PublishError } from './publisher.js';
+
+const broker = testBroker();
+const log = pino({ level: 'silent' });
+let viewer: Client;
+
+beforeAll(async () => {
+  viewer = await connectStomp(broker.wsUrl, { login: 'admin', passcode: broker.passwords.admin });
+});
+afterAll(async () => {
+  await viewer.deactivate();
+});
+
+function publisherTo(port: number, options: { maxInFlight?: number } = {}): AmqpPublisher {
+  return new AmqpPublisher(
+    { url: `amqp://127.0.0.1:${port}`, username: 'publisher', password: broker.passwords.publisher, initialReconnectDelayMs: 50, maxReconnectDelayMs: 200, ...options },
+    log,
+  );
+}
+
+test('publishes pipelined: every message accepted once, in order, with message_id and JSON body', async () => {
+  const topic = `/topic/feed.pub-${randomUUID().slice(0, 8)}`;
+  const received = collect(viewer, topic);
+  await received.ready;
+  const publisher = publisherTo(broker.amqpPort);
+  publisher.start();
+  const count = 400;
+  await Promise.all(Array.from({ length: count }, (_, n) => publisher.publish(topic, `x:${n}`, JSON.stringify({ n }))));
+  expect(publisher.stats).toMatchObject({ accepted: count, rejected: 0, released: 0, modified: 0, resent: 0, inFlight: 0, queued: 0 });
+  const messages = await received.waitFor(count);
+  expect(messages.map((message) => JSON.parse(message.body).n)).toEqual(Array.from({ length: count }, (_, n) => n));
+  // Artemis carries the AMQP message_id through to STOMP subscribers.
+  expect(messages[7]?.headers).toMatchObject({ NATIVE_MESSAGE_ID: 'ID:AMQP_NO_PREFIX:x:7' });
+  expect(await publisher.close(1000)).toBe(0);
+});
+
+test('a connection cut mid-burst loses nothing: unsettled messages are sent again after the reconnect', async () => {
+  const topic = `/topic/feed.cut-${randomUUID().slice(0, 8)}`;
+  const received = collect(viewer, topic);
+  await received.ready;
+  const proxy = new TcpProxy(broker.host, broker.amqpPort);
+  const publisher = publisherTo(await proxy.listen());
+  publisher.start();
+  await publisher.connected();
+
+  // Below the broker's per-subscriber ring (500): a viewer that falls further behind loses the oldest, by design.
+  const count = 200;
+  // The first message opens the link and brings the broker's credit; the rest go out on it at once.
+  await publisher.publish(topic, 'x:0', JSON.stringify({ n: 0 }));
+  const first = Array.from({ length: count - 1 }, (_, n) => publisher.publish(topic, `x:${n + 1}`, JSON.stringify({ n: n + 1 })));
+  // The broker takes the messages, but its outcomes never come back: every one is unsettled when the link breaks.
+  proxy.silenceReplies = true;
+  await expect.poll(() => publisher.stats.inFlight).toBe(count - 1);
+  proxy.cut();
+  await Promise.all(first);
+  expect(publisher.stats.resent).toBe(count - 1);
+
+  // A second cut in the middle of a burst, at whatever point it lands.
+  const second = Array.from({ length: 40 }, (_, n) => publisher.publish(topic, `x:${count + n}`, JSON.stringify({ n: count + n })));
+  proxy.cut();
+  await Promise.all(second);
+
+  expect(publisher.stats.reconnects).toBeGreaterThanOrEqual(2);
+  expect(publisher.stats.accepted).toBe(count + 40);
+  const ids = new Set<number>();
+  await expect.poll(() => {
+    for (const message of received.messages) ids.add(JSON.parse(message.body).n);
+    return ids.size;
+  }, { timeout: 15_000 }).toBe(count + 40);
+  // At least once: whatever of the first burst reached the broker before the cut arrives twice (the page
+  // de-duplicates by id); nothing arrives zero times.
+  expect(await publisher.close(1000)).toBe(0);
+  await proxy.close();
+});
+
+test('publishing to an address the broker refuses fails with the broker\'s reason, and later ones fail fast', async () => {
+  const publisher = publisherTo(broker.amqpPort);
+  publisher.start();
+  const refused = publisher.publish('/topic/not-a-feed', 'x:1', '{}');
+  await expect(refused).rejects.toThrow(PublishError);
+  await expect(refused).rejects.toThrow(/broker refused sending to \/topic\/not-a-feed: .*AMQ229032/);
+  await expect(publisher.publish('/topic/not-a-feed', 'x:2', '{}')).rejects.toMatchObject({ outcome: 'link-error' });
+  expect(await publisher.close(1000)).toBe(0);
+});
+
+test('close() abandons what the broker never confirmed, and says how many', async () => {
+  const proxy = new TcpProxy(broker.host, 1);
+  const publisher = publisherTo(await proxy.listen());
+  publisher.start();
+  const pending = [publisher.publish('/topic/feed.never', 'x:1', '{}'), publisher.publish('/topic/feed.never', 'x:2', '{}')];
+  expect(await publisher.close(200)).toBe(2);
+  for (const publish of pending) await expect(publish).rejects.toMatchObject({ outcome: 'closed' });
+  await proxy.close();
+});
