@@ -1,0 +1,234 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfig, type WorkerConfig } from './config.js';
+
+const DEMO = fileURLToPath(new URL('../config/demo.yaml', import.meta.url));
+const SAMPLE = fileURLToPath(new URL('../../samples/x-cats.ndjson', import.meta.url));
+const env = { LIVEWALL_PUBLISHER_PASSWORD: 'pw' };
+
+/** A valid config; the line numbers the tests use are those of this text. */
+const BASE = [
+  'broker:', //                                        1
+  '  url: amqp://localhost:5672', //                   2
+  '  username: publisher', //                          3
+  '  password: ${LIVEWALL_PUBLISHER_PASSWORD}', //     4
+  'imageHosts:', //                                    5
+  '  - http://localhost:8080', //                      6
+  'source:', //                                        7
+  '  replay:', //                                      8
+  '    file: recordings/x.ndjson', //                  9
+  '    pace: 2/s', //                                  10
+  '    loop: true', //                                 11
+  'feeds:', //                                         12
+  '  - name: cats', //                                 13
+];
+
+/** BASE with line `n` (1-based) replaced by `replacement` (several lines, or none). */
+function edit(edits: Record<number, string[]>): string {
+  return BASE.flatMap((line, index) => edits[index + 1] ?? [line]).join('\n') + '\n';
+}
+
+function problemsOf(text: string, environment: NodeJS.ProcessEnv = env): string[] {
+  try {
+    parseConfig(text, 'feeds.yaml', environment);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      expect(error.message).toBe(error.problems.join('\n'));
+      return error.problems;
+    }
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+function parsed(text: string, environment: NodeJS.ProcessEnv = env): WorkerConfig {
+  return parseConfig(text, 'feeds.yaml', environment);
+}
+
+describe('loadConfig on the demo config', () => {
+  it('parses, resolving the recording next to the config file', () => {
+    const config = loadConfig(DEMO, env);
+    expect(config.file).toBe(DEMO);
+    expect(config.broker).toEqual({ url: 'amqp://localhost:5672', username: 'publisher', password: 'pw' });
+    expect(config.imageHostEntries).toEqual(['pbs.twimg.com', 'cdn.bsky.app', 'http://localhost:8080']);
+    expect(config.imageHosts.cspSources()).toEqual(['https://pbs.twimg.com', 'https://cdn.bsky.app', 'http://localhost:8080']);
+    expect(config.source.replay).toEqual({
+      file: SAMPLE,
+      format: 'x',
+      pace: 2,
+      loop: true,
+      startOffset: 0,
+      restamp: true,
+      rewriteMedia: { from: 'https://pbs.twimg.com/media/', to: 'http://localhost:8080/demo/media/' },
+    });
+    expect(existsSync(config.source.replay.file)).toBe(true);
+    expect(config.feeds).toEqual([{ name: 'cats' }]);
+    expect(config.videoPreviews).toBe(true);
+    expect(config.shutdownTimeoutMs).toBe(10_000);
+  });
+
+  it('takes the broker URL and demo origin from the environment', () => {
+    const config = loadConfig(DEMO, { ...env, LIVEWALL_AMQP_URL: 'amqps://broker:5671', LIVEWALL_DEMO_ORIGIN: 'http://127.0.0.1:9000' });
+    expect(config.broker.url).toBe('amqps://broker:5671');
+    expect(config.imageHostEntries).toEqual(['pbs.twimg.com', 'cdn.bsky.app', 'http://127.0.0.1:9000']);
+    expect(config.source.replay.rewriteMedia).toEqual({ from: 'https://pbs.twimg.com/media/', to: 'http://127.0.0.1:9000/demo/media/' });
+  });
+
+  it('wants the publisher password', () => {
+    expect(() => loadConfig(DEMO, {})).toThrow(new ConfigError([`${DEMO}:6:13: environment variable LIVEWALL_PUBLISHER_PASSWORD is not set (used by broker.password)`]));
+  });
+
+  it('reports a file it cannot read', () => {
+    expect(() => loadConfig('/nonexistent/feeds.yaml', env)).toThrow(/^\/nonexistent\/feeds\.yaml: cannot read: ENOENT/);
+  });
+});
+
+describe('parseConfig', () => {
+  it('parses the base config with defaults for what it leaves out', () => {
+    const config = parsed(edit({}));
+    expect(config.source.replay).toEqual({ file: resolve('recordings/x.ndjson'), format: 'x', pace: 2, loop: true, startOffset: 0, restamp: false });
+    expect(config.videoPreviews).toBe(true);
+    expect(config.shutdownTimeoutMs).toBe(10_000);
+  });
+
+  it('reads the optional settings', () => {
+    const config = parsed(
+      edit({
+        5: ['videoPreviews: false', 'shutdownTimeout: 500ms', 'imageHosts:'],
+        11: ['    loop: false', '    startOffset: 7', '    restamp: true', '    format: x', '    rewriteMedia:', '      from: https://a/', '      to: https://b/'],
+        13: ['  - name: cats', '  - name: dogs'],
+      }),
+    );
+    expect(config.videoPreviews).toBe(false);
+    expect(config.shutdownTimeoutMs).toBe(500);
+    expect(config.source.replay).toMatchObject({ loop: false, startOffset: 7, restamp: true, rewriteMedia: { from: 'https://a/', to: 'https://b/' } });
+    expect(config.feeds).toEqual([{ name: 'cats' }, { name: 'dogs' }]);
+    expect(parsed(edit({ 5: ['shutdownTimeout: 2m', 'imageHosts:'] })).shutdownTimeoutMs).toBe(120_000);
+    expect(parsed(edit({ 5: ['shutdownTimeout: 3', 'imageHosts:'] })).shutdownTimeoutMs).toBe(3000);
+    expect(parsed(edit({ 10: ['    pace: 120/min'] })).source.replay.pace).toBe(2);
+    expect(parsed(edit({ 10: ['    pace: 3'] })).source.replay.pace).toBe(3);
+    expect(parsed(edit({ 10: [] })).source.replay).not.toHaveProperty('pace');
+  });
+
+  it('reports an unknown top-level key where the key is', () => {
+    expect(problemsOf(edit({ 12: ['brokers:', '  url: amqp://x', 'feeds:'] }))).toEqual([
+      'feeds.yaml:12:1: unknown field "brokers" in the top level; expected one of broker, imageHosts, videoPreviews, shutdownTimeout, source, feeds',
+    ]);
+  });
+
+  it('reports an unknown key under source.replay where the key is', () => {
+    expect(problemsOf(edit({ 11: ['    loop: true', '    speed: fast'] }))).toEqual([
+      'feeds.yaml:12:5: unknown field "speed" in source.replay; expected one of file, format, pace, loop, startOffset, restamp, rewriteMedia',
+    ]);
+  });
+
+  it('reports a missing environment variable at the line of its value', () => {
+    expect(problemsOf(edit({ 9: ['    file: ${NOPE}/x.ndjson'] }))).toEqual([
+      'feeds.yaml:9:11: environment variable NOPE is not set (used by source.replay.file)',
+    ]);
+    expect(problemsOf(edit({}), {})).toEqual(['feeds.yaml:4:13: environment variable LIVEWALL_PUBLISHER_PASSWORD is not set (used by broker.password)']);
+    expect(problemsOf(edit({ 6: ['  - pbs.twimg.com', '  - ${NOPE}'] }))).toEqual([
+      'feeds.yaml:7:5: environment variable NOPE is not set (used by imageHosts[1])',
+    ]);
+  });
+
+  it('uses ${VAR:-default} when the variable is unset or empty', () => {
+    const text = edit({ 9: ['    file: ${DIR:-recordings}/${NAME:-x}.ndjson'] });
+    expect(parsed(text).source.replay.file).toBe(resolve('recordings/x.ndjson'));
+    expect(parsed(text, { ...env, DIR: '', NAME: '' }).source.replay.file).toBe(resolve('recordings/x.ndjson'));
+    expect(parsed(text, { ...env, DIR: '/data', NAME: 'dogs' }).source.replay.file).toBe('/data/dogs.ndjson');
+    expect(parsed(edit({ 4: ['  password: ${NOPE:-}'] })).broker.password).toBe('');
+    // An empty variable without a default counts as missing.
+    expect(problemsOf(edit({}), { LIVEWALL_PUBLISHER_PASSWORD: '' })).toHaveLength(1);
+  });
+
+  it('reports a bad pace', () => {
+    expect(problemsOf(edit({ 10: ['    pace: fast'] }))).toEqual(['feeds.yaml:10:11: source.replay.pace must be a rate such as 5/s or 120/min, not "fast"']);
+    expect(problemsOf(edit({ 10: ['    pace: 0/s'] }))).toEqual(['feeds.yaml:10:11: source.replay.pace must be a rate such as 5/s or 120/min, not "0/s"']);
+  });
+
+  it('reports a bad feed name', () => {
+    expect(problemsOf(edit({ 13: ['  - name: Cats'] }))).toEqual(['feeds.yaml:13:11: feed name "Cats" must match [a-z0-9-]{1,32}']);
+    expect(problemsOf(edit({ 13: ['  - cats'] }))).toEqual(['feeds.yaml:13:5: feeds[0] must be a mapping']);
+    expect(problemsOf(edit({ 13: ['  - title: cats'] }))).toEqual([
+      'feeds.yaml:13:5: unknown field "title" in feeds[0]; expected one of name',
+      'feeds.yaml:13:5: feeds[0].name is required',
+    ]);
+  });
+
+  it('reports a duplicate feed at the second one', () => {
+    expect(problemsOf(edit({ 13: ['  - name: cats', '  - name: dogs', '  - name: cats'] }))).toEqual(['feeds.yaml:15:11: feed "cats" is defined twice']);
+  });
+
+  it('reports missing feeds', () => {
+    expect(problemsOf(edit({ 12: ['feeds: []'], 13: [] }))).toEqual(['feeds.yaml:12:8: feeds must list at least one feed']);
+    // Without the key, the problem is placed at the start of the document.
+    expect(problemsOf(edit({ 12: [], 13: [] }))).toEqual(['feeds.yaml:1:1: feeds must list at least one feed']);
+    expect(problemsOf(edit({ 12: ['feeds: cats'], 13: [] }))).toEqual(['feeds.yaml:12:8: feeds must be a list', 'feeds.yaml:12:8: feeds must list at least one feed']);
+  });
+
+  it('reports a bad broker url', () => {
+    expect(problemsOf(edit({ 2: ['  url: http://localhost:8161'] }))).toEqual([
+      'feeds.yaml:2:8: broker.url must look like amqp://host:5672, not "http://localhost:8161"',
+    ]);
+    // A missing key is placed at the mapping that lacks it.
+    expect(problemsOf(edit({ 2: [] }))).toEqual(['feeds.yaml:2:3: broker.url is required']);
+  });
+
+  it('reports a YAML syntax error where it is', () => {
+    expect(problemsOf(edit({ 10: ['    pace: "2/s'] }))).toEqual(['feeds.yaml:14:1: Missing closing "quote']);
+    expect(problemsOf(edit({ 11: ['   loop: true'] }))).toEqual(['feeds.yaml:11:1: All mapping items must start at the same column']);
+    expect(problemsOf(edit({ 3: ['  url: amqp://other:5672'] }))).toEqual(['feeds.yaml:3:3: Map keys must be unique']);
+  });
+
+  it('reports a bad image host', () => {
+    expect(problemsOf(edit({ 6: ['  - pbs.twimg.com', '  - http://example.com'] }))).toEqual([
+      'feeds.yaml:7:5: image host "http://example.com": only https origins, or http on a loopback host, are allowed',
+    ]);
+    expect(problemsOf(edit({ 6: ['  - not a host'] }))).toEqual(['feeds.yaml:6:5: image host "not a host" is not a host name']);
+  });
+
+  it('reports other wrong values where they are', () => {
+    expect(problemsOf(edit({ 11: ['    loop: yes'] }))).toEqual(['feeds.yaml:11:11: source.replay.loop must be true or false']);
+    expect(problemsOf(edit({ 11: ['    startOffset: -1'] }))).toEqual(['feeds.yaml:11:18: source.replay.startOffset must be a whole number of lines']);
+    expect(problemsOf(edit({ 11: ['    format: json'] }))).toEqual([
+      'feeds.yaml:11:13: source.replay.format must be x (the X API v2 filtered stream), not "json"',
+    ]);
+    expect(problemsOf(edit({ 11: ['    rewriteMedia:', '      from: https://a/'] }))).toEqual(['feeds.yaml:12:7: source.replay.rewriteMedia.to is required']);
+    expect(problemsOf(edit({ 5: ['shutdownTimeout: soon', 'imageHosts:'] }))).toEqual(['feeds.yaml:5:18: shutdownTimeout must be a duration such as 10s or 500ms']);
+    expect(problemsOf(edit({ 9: [] }))).toEqual(['feeds.yaml:9:5: source.replay.file is required']);
+  });
+
+  it('reports a videoPreviews that is not a boolean instead of taking the default', () => {
+    expect(problemsOf(edit({ 5: ['videoPreviews: "no"', 'imageHosts:'] }))).toEqual(['feeds.yaml:5:16: videoPreviews must be true or false']);
+  });
+
+  it('reports several problems together', () => {
+    const problems = problemsOf(
+      edit({
+        2: ['  url: http://localhost:8161'],
+        4: ['  password: ${NOPE}'],
+        6: ['  - http://example.com'],
+        10: ['    pace: fast'],
+        11: ['    loop: true', '    speed: 1'],
+        13: ['  - name: Cats', '  - name: dogs', '  - name: dogs'],
+      }),
+    );
+    expect(problems).toEqual([
+      'feeds.yaml:2:8: broker.url must look like amqp://host:5672, not "http://localhost:8161"',
+      'feeds.yaml:4:13: environment variable NOPE is not set (used by broker.password)',
+      'feeds.yaml:6:5: image host "http://example.com": only https origins, or http on a loopback host, are allowed',
+      'feeds.yaml:12:5: unknown field "speed" in source.replay; expected one of file, format, pace, loop, startOffset, restamp, rewriteMedia',
+      'feeds.yaml:10:11: source.replay.pace must be a rate such as 5/s or 120/min, not "fast"',
+      'feeds.yaml:14:11: feed name "Cats" must match [a-z0-9-]{1,32}',
+      'feeds.yaml:16:11: feed "dogs" is defined twice',
+    ]);
+  });
+
+  it('reports an empty or non-mapping file', () => {
+    expect(problemsOf('')).toContain('feeds.yaml:1:1: the file must be a mapping');
+    expect(problemsOf('- a\n- b\n')[0]).toBe('feeds.yaml:1:1: the file must be a mapping');
+  });
+});

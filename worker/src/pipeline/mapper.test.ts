@@ -1,0 +1,207 @@
+import { readFileSync } from 'node:fs';
+import { DEFAULT_IMAGE_HOSTS, ImageAllowList, validateFeedItem } from '@livewall/contract';
+import { describe, expect, it } from 'vitest';
+import type { Media, Post } from '../post.js';
+import { rewriteMedia } from '../sources/replay/restamp.js';
+import { decodeXLine } from '../sources/x/decode.js';
+import { dropReason } from './filter.js';
+import { toFeedItem, type MapOptions, type MapResult, type UnpublishedItem } from './mapper.js';
+
+const receivedAt = new Date('2026-11-01T12:00:06.250Z');
+const options: MapOptions = { imageHosts: new ImageAllowList(DEFAULT_IMAGE_HOSTS), videoPreviews: false, receivedAt };
+
+function photo(name: string, extra: Partial<Media> = {}): Media {
+  return { kind: 'photo', url: `https://pbs.twimg.com/media/${name}.png`, ...extra };
+}
+
+function post(overrides: Partial<Post> = {}): Post {
+  return {
+    network: 'x',
+    nativeId: '2116862840200253479',
+    url: 'https://x.com/midnightzoomies/status/2116862840200253479',
+    author: { handle: 'midnightzoomies', name: 'Midnight Zoomies', url: 'https://x.com/midnightzoomies' },
+    text: 'A ball of yarn &lt; a box',
+    createdAt: '2026-11-01T12:00:05.000Z',
+    media: [photo('A', { alt: 'Yarn', width: 480, height: 360 })],
+    feeds: ['cats'],
+    ...overrides,
+  };
+}
+
+function mapped(result: MapResult): UnpublishedItem {
+  if (!result.ok) throw new Error(`expected an item, got ${result.reason}`);
+  return result.item;
+}
+
+describe('toFeedItem', () => {
+  it('maps a post to a feed item', () => {
+    expect(mapped(toFeedItem(post(), 'cats', options))).toEqual({
+      v: 1,
+      id: 'x:2116862840200253479',
+      feed: 'cats',
+      network: 'x',
+      url: 'https://x.com/midnightzoomies/status/2116862840200253479',
+      author: { handle: 'midnightzoomies', name: 'Midnight Zoomies', url: 'https://x.com/midnightzoomies' },
+      text: 'A ball of yarn < a box',
+      images: [
+        {
+          url: 'https://pbs.twimg.com/media/A.png',
+          thumb: 'https://pbs.twimg.com/media/A.png?name=small',
+          alt: 'Yarn',
+          width: 480,
+          height: 360,
+        },
+      ],
+      createdAt: '2026-11-01T12:00:05.000Z',
+      receivedAt: '2026-11-01T12:00:06.250Z',
+    });
+  });
+
+  it('uses the feed it is given and a restamped id', () => {
+    const item = mapped(toFeedItem(post({ nativeId: '2116862840200253479-p3' }), 'dogs', options));
+    expect(item.id).toBe('x:2116862840200253479-p3');
+    expect(item.feed).toBe('dogs');
+  });
+
+  it('sizes the thumbnail with name=small, replacing any size already there', () => {
+    const item = mapped(toFeedItem(post({ media: [photo('A'), { kind: 'photo', url: 'https://pbs.twimg.com/media/B?format=jpg&name=large' }] }), 'cats', options));
+    expect(item.images.map((image) => image.thumb)).toEqual([
+      'https://pbs.twimg.com/media/A.png?name=small',
+      'https://pbs.twimg.com/media/B?format=jpg&name=small',
+    ]);
+    expect(item.images[1]!.url).toBe('https://pbs.twimg.com/media/B?format=jpg&name=large');
+  });
+
+  it('cleans alt text and leaves out alt text that cleans to nothing', () => {
+    const item = mapped(
+      toFeedItem(post({ media: [photo('A', { alt: ' Cat &amp; <b>box</b>\u0007 ' }), photo('B', { alt: '<i></i> ' })] }), 'cats', options),
+    );
+    expect(item.images[0]!.alt).toBe('Cat & box');
+    expect(item.images[1]).not.toHaveProperty('alt');
+  });
+
+  it('leaves out images off the allow-list', () => {
+    const media = [photo('A'), { kind: 'photo' as const, url: 'https://evil.example/B.png' }, { kind: 'photo' as const, url: 'http://pbs.twimg.com/media/C.png' }, photo('D')];
+    const item = mapped(toFeedItem(post({ media }), 'cats', options));
+    expect(item.images.map((image) => image.url)).toEqual(['https://pbs.twimg.com/media/A.png', 'https://pbs.twimg.com/media/D.png']);
+  });
+
+  it('does not map a post left without an image', () => {
+    const media = [{ kind: 'photo' as const, url: 'https://evil.example/B.png' }, { kind: 'photo' as const, url: 'not a url' }];
+    expect(toFeedItem(post({ media }), 'cats', options)).toEqual({ ok: false, reason: 'image-host' });
+  });
+
+  it('keeps at most 4 images, the first usable ones', () => {
+    const five = ['A', 'B', 'C', 'D', 'E'].map((name) => photo(name));
+    expect(mapped(toFeedItem(post({ media: five }), 'cats', options)).images.map((image) => image.url)).toEqual(
+      ['A', 'B', 'C', 'D'].map((name) => `https://pbs.twimg.com/media/${name}.png`),
+    );
+    const offFirst = [{ kind: 'photo' as const, url: 'https://evil.example/Z.png' }, ...five];
+    expect(mapped(toFeedItem(post({ media: offFirst }), 'cats', options)).images.map((image) => image.url)).toEqual(
+      ['A', 'B', 'C', 'D'].map((name) => `https://pbs.twimg.com/media/${name}.png`),
+    );
+  });
+
+  it('maps video stills only when video previews are wanted', () => {
+    const media: Media[] = [{ kind: 'video', previewUrl: 'https://pbs.twimg.com/media/V.png', url: 'https://video.twimg.com/v.mp4' }];
+    expect(toFeedItem(post({ media }), 'cats', options)).toEqual({ ok: false, reason: 'image-host' });
+    const item = mapped(toFeedItem(post({ media }), 'cats', { ...options, videoPreviews: true }));
+    expect(item.images).toEqual([{ url: 'https://pbs.twimg.com/media/V.png', thumb: 'https://pbs.twimg.com/media/V.png?name=small' }]);
+  });
+
+  it('leaves out dimensions beyond the contract', () => {
+    const item = mapped(toFeedItem(post({ media: [photo('A', { width: 100_001, height: 360 })] }), 'cats', options));
+    expect(item.images[0]).toEqual({ url: 'https://pbs.twimg.com/media/A.png', thumb: 'https://pbs.twimg.com/media/A.png?name=small', height: 360 });
+  });
+
+  it('cleans the text and cuts it to 500 characters', () => {
+    expect(mapped(toFeedItem(post({ text: 'I &lt;3 my cat &amp; <b>her</b>   box\u0000' }), 'cats', options)).text).toBe('I <3 my cat & her box');
+    const long = mapped(toFeedItem(post({ text: '🐱'.repeat(501) }), 'cats', options)).text;
+    expect([...long]).toHaveLength(500);
+    expect(long.endsWith('…')).toBe(true);
+  });
+
+  it('keeps a raw & in the author name as it is', () => {
+    const item = mapped(toFeedItem(post({ author: { handle: 'biscuitandbean', name: 'Biscuit & Bean' } }), 'cats', options));
+    expect(item.author).toEqual({ handle: 'biscuitandbean', name: 'Biscuit & Bean' });
+  });
+
+  it('cleans the author and refuses a post whose handle cleans to nothing', () => {
+    const item = mapped(toFeedItem(post({ author: { handle: 'a', name: ' <b>Cat</b>\u0007Lady ', url: 'https://x.com/a' } }), 'cats', options));
+    expect(item.author).toEqual({ handle: 'a', name: 'Cat Lady', url: 'https://x.com/a' });
+    expect(mapped(toFeedItem(post({ author: { handle: 'a', name: '<b></b>' } }), 'cats', options)).author).toEqual({ handle: 'a' });
+    expect(toFeedItem(post({ author: { handle: '<b></b>' } }), 'cats', options)).toEqual({ ok: false, reason: 'no-author' });
+  });
+});
+
+describe('the recorded sample, mapped as the demo does', () => {
+  const lines = readFileSync(new URL('../../../samples/x-cats.ndjson', import.meta.url), 'utf8').split('\r\n');
+  const posts = lines.flatMap((line) => {
+    const event = decodeXLine(line);
+    return event.kind === 'post' ? [event.post] : [];
+  });
+  const demo: MapOptions = {
+    imageHosts: new ImageAllowList([...DEFAULT_IMAGE_HOSTS, 'http://localhost:8080']),
+    videoPreviews: false,
+    receivedAt: new Date('2026-11-01T12:10:00.000Z'),
+  };
+  const rule = { from: 'https://pbs.twimg.com/media/', to: 'http://localhost:8080/demo/media/' };
+  const publishedAt = '2026-11-01T12:10:00.004Z';
+
+  function mapAll(mapOptions: MapOptions) {
+    const items: UnpublishedItem[] = [];
+    const dropped: string[] = [];
+    for (const decoded of posts) {
+      const reason = dropReason(decoded, mapOptions);
+      if (reason) {
+        dropped.push(reason);
+        continue;
+      }
+      for (const feed of decoded.feeds) {
+        const result = toFeedItem(rewriteMedia(decoded, rule), feed, mapOptions);
+        if (!result.ok) throw new Error(`${decoded.nativeId}: ${result.reason}`);
+        items.push(result.item);
+      }
+    }
+    return { items, dropped };
+  }
+
+  it('maps every photo post to items the contract accepts', () => {
+    const { items, dropped } = mapAll(demo);
+    expect(dropped.sort()).toEqual(['no-media', 'no-media', 'no-media', 'no-media', 'no-photo', 'no-photo', 'no-photo']);
+    // 49 photo posts, 2 of them in two feeds.
+    expect(items).toHaveLength(51);
+    expect(new Set(items.map((item) => item.id)).size).toBe(49);
+    expect(items.filter((item) => item.feed === 'dogs')).toHaveLength(2);
+    expect(items.filter((item) => item.feed === 'cats').flatMap((item) => item.images)).toHaveLength(55);
+    for (const item of items) {
+      const validation = validateFeedItem({ ...item, publishedAt }, demo.imageHosts);
+      expect(validation.ok ? 'ok' : validation.reason, item.id).toBe('ok');
+      for (const image of item.images) {
+        expect(image.url).toMatch(/^http:\/\/localhost:8080\/demo\/media\/[\w-]+\.png$/);
+        expect(image.thumb).toBe(`${image.url}?name=small`);
+      }
+    }
+  });
+
+  it('maps the video and GIF stills too when video previews are wanted', () => {
+    const { items, dropped } = mapAll({ ...demo, videoPreviews: true });
+    expect(dropped).toEqual(['no-media', 'no-media', 'no-media', 'no-media']);
+    expect(items).toHaveLength(54);
+    for (const item of items) {
+      const validation = validateFeedItem({ ...item, publishedAt }, demo.imageHosts);
+      expect(validation.ok ? 'ok' : validation.reason, item.id).toBe('ok');
+    }
+  });
+
+  it('cleans the texts and keeps the names', () => {
+    const { items } = mapAll(demo);
+    const byId = new Map(items.map((item) => [item.id, item]));
+    expect(byId.get('x:2116862840200253479')!.text).toBe('A ball of yarn < a cardboard box < the bag the yarn came in. Cat logic. 🧶📦');
+    expect(byId.get('x:2116863085634805769')!.text).toBe('Before & after: the box arrived / the box was claimed 📦🐱');
+    expect(byId.get('x:2116863979671408643')!.text).toBe('Morning status report: fed -> happy -> asleep again');
+    expect(byId.get('x:2116864339302653959')!.text).toBe('I <3 my cat. Even when she knocks my pen off the desk. Especially then.');
+    expect(byId.get('x:2116863865116442643')!.author.name).toBe('Biscuit & Bean');
+    for (const item of items) expect(item.text).not.toMatch(/&(amp|lt|gt);/);
+  });
+});
