@@ -1,0 +1,210 @@
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_IMAGE_HOSTS, FEED_NAME, ImageAllowList } from '@livewall/contract';
+
+/** The environment variables the web server reads, and what it does without them. */
+export const ENV = {
+  port: 'LIVEWALL_WEB_PORT',
+  host: 'LIVEWALL_WEB_HOST',
+  brokerUrls: 'LIVEWALL_BROKER_WS_URLS',
+  feeds: 'LIVEWALL_FEEDS',
+  imageHosts: 'LIVEWALL_IMAGE_HOSTS',
+  demoMedia: 'LIVEWALL_DEMO_MEDIA',
+  viewerLogin: 'LIVEWALL_VIEWER_LOGIN',
+  viewerPasscode: 'LIVEWALL_VIEWER_PASSCODE',
+  webRoot: 'LIVEWALL_WEB_ROOT',
+  maxItems: 'LIVEWALL_MAX_ITEMS',
+} as const;
+
+/** The built page, next to this module's own output directory: web/dist-server/ → web/dist/. */
+export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../dist/', import.meta.url));
+
+export const DEFAULTS = {
+  port: 8080,
+  host: '0.0.0.0',
+  brokerUrls: ['ws://localhost:61614'],
+  feeds: [{ name: 'cats', title: 'Cats' }],
+  maxItems: 120,
+} as const;
+
+export interface Feed {
+  name: string;
+  title: string;
+}
+
+/** What createApp accepts: every field has a default. */
+export interface WebOptions {
+  port?: number;
+  host?: string;
+  /** WebSocket URLs of the broker's STOMP acceptor, for the page and for CSP connect-src. */
+  brokerUrls?: string[];
+  feeds?: Feed[];
+  /** Image hosts allowed on top of DEFAULT_IMAGE_HOSTS: host names (https) or origins. */
+  imageHosts?: string[];
+  /** A directory served at /demo/media/. */
+  demoMedia?: string;
+  viewerLogin?: string;
+  viewerPasscode?: string;
+  /** The built page (index.html, assets/). */
+  webRoot?: string;
+  maxItems?: number;
+}
+
+export interface ResolvedOptions {
+  port: number;
+  host: string;
+  brokerUrls: string[];
+  feeds: Feed[];
+  /** DEFAULT_IMAGE_HOSTS followed by the extra entries, without repeats. */
+  imageHosts: string[];
+  allowList: ImageAllowList;
+  demoMedia: string | undefined;
+  viewerLogin: string | undefined;
+  viewerPasscode: string | undefined;
+  webRoot: string;
+  maxItems: number;
+}
+
+/** A bad setting; the message starts with the environment variable that holds it. */
+export class OptionsError extends Error {
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
+    super(`${variable}: ${detail}`);
+    this.name = 'OptionsError';
+  }
+}
+
+const MAX_ITEMS_LIMIT = 1000;
+
+function list(value: string | undefined): string[] | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+}
+
+function wholeNumber(variable: string, value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  if (!/^\d+$/.test(value.trim())) throw new OptionsError(variable, `${JSON.stringify(value)} is not a whole number`);
+  return Number(value.trim());
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** `name` or `name:Title`, comma-separated. */
+export function parseFeeds(value: string): Feed[] {
+  return (list(value) ?? []).map((entry) => {
+    const colon = entry.indexOf(':');
+    const name = (colon < 0 ? entry : entry.slice(0, colon)).trim();
+    const title = colon < 0 ? '' : entry.slice(colon + 1).trim();
+    return { name, title: title || name };
+  });
+}
+
+/** Reads the options from the environment (see ENV) and checks them. */
+export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+  const input: WebOptions = {};
+  const port = wholeNumber(ENV.port, env[ENV.port]);
+  if (port !== undefined) input.port = port;
+  const host = nonEmpty(env[ENV.host]?.trim());
+  if (host !== undefined) input.host = host;
+  const brokerUrls = list(env[ENV.brokerUrls]);
+  if (brokerUrls !== undefined) input.brokerUrls = brokerUrls;
+  const feeds = env[ENV.feeds];
+  if (feeds !== undefined && feeds.trim() !== '') input.feeds = parseFeeds(feeds);
+  const imageHosts = list(env[ENV.imageHosts]);
+  if (imageHosts !== undefined) input.imageHosts = imageHosts;
+  const demoMedia = nonEmpty(env[ENV.demoMedia]);
+  if (demoMedia !== undefined) input.demoMedia = demoMedia;
+  const viewerLogin = nonEmpty(env[ENV.viewerLogin]);
+  if (viewerLogin !== undefined) input.viewerLogin = viewerLogin;
+  const viewerPasscode = nonEmpty(env[ENV.viewerPasscode]);
+  if (viewerPasscode !== undefined) input.viewerPasscode = viewerPasscode;
+  const webRoot = nonEmpty(env[ENV.webRoot]);
+  if (webRoot !== undefined) input.webRoot = webRoot;
+  const maxItems = wholeNumber(ENV.maxItems, env[ENV.maxItems]);
+  if (maxItems !== undefined) input.maxItems = maxItems;
+  return resolveOptions(input);
+}
+
+/** A broker URL as a CSP source and as the page gets it; throws on anything but a plain ws:// or wss:// URL. */
+function brokerUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new OptionsError(ENV.brokerUrls, `${JSON.stringify(value)} is not a URL`);
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+    throw new OptionsError(ENV.brokerUrls, `${JSON.stringify(value)} must start with ws:// or wss://`);
+  }
+  if (url.username || url.password) throw new OptionsError(ENV.brokerUrls, `a URL must not carry credentials (use ${ENV.viewerLogin})`);
+  if (url.search || url.hash) throw new OptionsError(ENV.brokerUrls, `${JSON.stringify(value)} must not have a ?query or #fragment`);
+  // Characters that would end or split a CSP source list.
+  if (/[\s;,'"]/.test(value)) throw new OptionsError(ENV.brokerUrls, `${JSON.stringify(value)} contains characters not allowed in a URL here`);
+  return url.pathname === '/' && !value.endsWith('/') ? `${url.protocol}//${url.host}` : url.href;
+}
+
+/** Fills in defaults and checks every option; throws OptionsError naming the variable. */
+export function resolveOptions(input: WebOptions = {}): ResolvedOptions {
+  const port = input.port ?? DEFAULTS.port;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new OptionsError(ENV.port, `${port} is not a port number (0 to 65535)`);
+
+  const host = input.host ?? DEFAULTS.host;
+  if (host.trim() === '' || /[\s/]/.test(host)) throw new OptionsError(ENV.host, `${JSON.stringify(host)} is not a host name or address`);
+
+  const rawUrls = input.brokerUrls ?? [...DEFAULTS.brokerUrls];
+  if (rawUrls.length === 0) throw new OptionsError(ENV.brokerUrls, 'list at least one ws:// or wss:// URL');
+  const brokerUrls = [...new Set(rawUrls.map(brokerUrl))];
+
+  const feeds = input.feeds ?? DEFAULTS.feeds.map((feed) => ({ ...feed }));
+  if (feeds.length === 0) throw new OptionsError(ENV.feeds, 'list at least one feed');
+  const names = new Set<string>();
+  for (const feed of feeds) {
+    if (!FEED_NAME.test(feed.name)) throw new OptionsError(ENV.feeds, `feed name ${JSON.stringify(feed.name)} must match [a-z0-9-]{1,32}`);
+    if (names.has(feed.name)) throw new OptionsError(ENV.feeds, `feed ${JSON.stringify(feed.name)} is listed twice`);
+    names.add(feed.name);
+    if (feed.title.length > 80) throw new OptionsError(ENV.feeds, `the title of feed ${feed.name} is longer than 80 characters`);
+  }
+
+  const imageHosts = [...new Set([...DEFAULT_IMAGE_HOSTS, ...(input.imageHosts ?? [])])];
+  let allowList: ImageAllowList;
+  try {
+    allowList = new ImageAllowList(imageHosts);
+  } catch (error) {
+    throw new OptionsError(ENV.imageHosts, (error as Error).message);
+  }
+  for (const source of allowList.cspSources()) {
+    if (/[\s;,'"]/.test(source)) throw new OptionsError(ENV.imageHosts, `${JSON.stringify(source)} cannot be a CSP source`);
+  }
+
+  let demoMedia: string | undefined;
+  if (input.demoMedia !== undefined) {
+    demoMedia = path.resolve(input.demoMedia);
+    if (!existsSync(demoMedia) || !statSync(demoMedia).isDirectory()) throw new OptionsError(ENV.demoMedia, `${demoMedia} is not a directory`);
+  }
+
+  const viewerLogin = input.viewerLogin;
+  const viewerPasscode = input.viewerPasscode;
+  if (viewerPasscode !== undefined && viewerLogin === undefined) {
+    throw new OptionsError(ENV.viewerPasscode, `is set but ${ENV.viewerLogin} is not`);
+  }
+
+  const webRoot = path.resolve(input.webRoot ?? DEFAULT_WEB_ROOT);
+  if (!existsSync(path.join(webRoot, 'index.html'))) {
+    throw new OptionsError(ENV.webRoot, `${webRoot} has no index.html: build the page first (npm run build -w web)`);
+  }
+
+  const maxItems = input.maxItems ?? DEFAULTS.maxItems;
+  if (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > MAX_ITEMS_LIMIT) {
+    throw new OptionsError(ENV.maxItems, `${maxItems} must be a whole number from 1 to ${MAX_ITEMS_LIMIT}`);
+  }
+
+  return { port, host, brokerUrls, feeds, imageHosts, allowList, demoMedia, viewerLogin, viewerPasscode, webRoot, maxItems };
+}

@@ -1,0 +1,269 @@
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, optionsFromEnv, OptionsError, resolveOptions, type WebOptions } from './server.js';
+
+// A 1×1 PNG.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+
+let dir: string;
+let webRoot: string;
+let media: string;
+const servers: Server[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'livewall-web-test-'));
+  webRoot = path.join(dir, 'dist');
+  media = path.join(dir, 'media');
+  await mkdir(path.join(webRoot, 'assets'), { recursive: true });
+  await mkdir(media);
+  await writeFile(path.join(webRoot, 'index.html'), '<!doctype html><title>wall</title><script type="module" src="/assets/index-abc123.js"></script>');
+  await writeFile(path.join(webRoot, 'assets', 'index-abc123.js'), 'console.log("wall")');
+  await writeFile(path.join(webRoot, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
+  await writeFile(path.join(media, 'cat.png'), PNG);
+});
+
+afterAll(async () => {
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Starts createApp(options) on a free port and returns its base URL. */
+async function start(options: WebOptions = {}): Promise<string> {
+  const app = createApp({ webRoot, ...options });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const listening = app.listen(0, '127.0.0.1', (error?: Error) => (error ? reject(error) : resolve(listening)));
+  });
+  servers.push(server);
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** The directives of a CSP header, by name. */
+function csp(header: string | null): Map<string, string[]> {
+  expect(header).toBeTruthy();
+  return new Map(
+    header!
+      .split(';')
+      .map((directive) => directive.trim().split(/\s+/))
+      .filter((parts) => parts[0])
+      .map(([name, ...values]) => [name!, values]),
+  );
+}
+
+describe('GET /config.json', () => {
+  it('hands the page the broker, feeds, image hosts and cap, never cached', async () => {
+    const base = await start({
+      brokerUrls: ['ws://broker-a:61614', 'wss://broker-b.example/stomp'],
+      feeds: [
+        { name: 'cats', title: 'Cats' },
+        { name: 'dogs', title: 'Good dogs' },
+      ],
+      imageHosts: ['http://localhost:8080', 'media.example.org'],
+      maxItems: 60,
+    });
+    const response = await fetch(`${base}/config.json`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await response.json()).toEqual({
+      broker: { urls: ['ws://broker-a:61614', 'wss://broker-b.example/stomp'] },
+      feeds: [
+        { name: 'cats', title: 'Cats' },
+        { name: 'dogs', title: 'Good dogs' },
+      ],
+      imageHosts: ['pbs.twimg.com', 'cdn.bsky.app', 'http://localhost:8080', 'media.example.org'],
+      maxItems: 60,
+    });
+  });
+
+  it('uses the defaults: ws://localhost:61614, feed cats, the default image hosts, 120 items, no login', async () => {
+    const base = await start();
+    expect(await (await fetch(`${base}/config.json`)).json()).toEqual({
+      broker: { urls: ['ws://localhost:61614'] },
+      feeds: [{ name: 'cats', title: 'Cats' }],
+      imageHosts: ['pbs.twimg.com', 'cdn.bsky.app'],
+      maxItems: 120,
+    });
+  });
+
+  it('includes the viewer login when one is configured', async () => {
+    const base = await start({ viewerLogin: 'viewer', viewerPasscode: 's3cret' });
+    const config = (await (await fetch(`${base}/config.json`)).json()) as { broker: unknown };
+    expect(config.broker).toEqual({ urls: ['ws://localhost:61614'], login: 'viewer', passcode: 's3cret' });
+  });
+});
+
+describe('Content-Security-Policy', () => {
+  it('allows WebSockets to exactly the broker URLs and images from exactly the allow-list', async () => {
+    const base = await start({ brokerUrls: ['ws://127.0.0.1:26614', 'wss://broker.example/ws'], imageHosts: ['http://localhost:9999'] });
+    const response = await fetch(`${base}/`);
+    const directives = csp(response.headers.get('content-security-policy'));
+    expect(directives.get('connect-src')).toEqual(["'self'", 'ws://127.0.0.1:26614', 'wss://broker.example/ws']);
+    expect(directives.get('img-src')).toEqual(["'self'", 'https://pbs.twimg.com', 'https://cdn.bsky.app', 'http://localhost:9999']);
+    expect(directives.get('default-src')).toEqual(["'self'"]);
+    expect(directives.get('script-src')).toEqual(["'self'"]);
+    expect(directives.get('style-src')).toEqual(["'self'"]);
+    expect(directives.get('worker-src')).toEqual(['blob:']);
+    expect(directives.get('object-src')).toEqual(["'none'"]);
+    expect(directives.get('frame-ancestors')).toEqual(["'none'"]);
+    expect(directives.get('base-uri')).toEqual(["'none'"]);
+    expect(directives.has('upgrade-insecure-requests')).toBe(false);
+    expect(response.headers.get('content-security-policy')).not.toMatch(/upgrade-insecure-requests|unsafe-inline|unsafe-eval/);
+  });
+
+  it('is sent with every response, config.json included', async () => {
+    const base = await start();
+    const response = await fetch(`${base}/config.json`);
+    expect(csp(response.headers.get('content-security-policy')).get('connect-src')).toEqual(["'self'", 'ws://localhost:61614']);
+  });
+});
+
+describe('static files', () => {
+  it('serves index.html at / with no-cache and hashed assets as immutable', async () => {
+    const base = await start();
+    const index = await fetch(`${base}/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(index.headers.get('cache-control')).toBe('no-cache');
+    expect(await index.text()).toContain('/assets/index-abc123.js');
+
+    const asset = await fetch(`${base}/assets/index-abc123.js`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('content-type')).toMatch(/javascript/);
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(await asset.text()).toBe('console.log("wall")');
+
+    const favicon = await fetch(`${base}/favicon.svg`);
+    expect(favicon.status).toBe(200);
+    expect(favicon.headers.get('cache-control')).toBe('no-cache');
+  });
+
+  it('answers 404 for anything else (no SPA fallback)', async () => {
+    const base = await start();
+    const response = await fetch(`${base}/no/such/page`);
+    expect(response.status).toBe(404);
+    expect(await response.text()).toBe('not found');
+    expect((await fetch(`${base}/../../etc/passwd`)).status).toBe(404);
+  });
+
+  it('answers /healthz', async () => {
+    const base = await start();
+    const response = await fetch(`${base}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('ok');
+  });
+
+  it('does not announce Express', async () => {
+    const base = await start();
+    expect((await fetch(`${base}/`)).headers.get('x-powered-by')).toBeNull();
+  });
+});
+
+describe('demo media', () => {
+  it('serves the directory at /demo/media/ when configured', async () => {
+    const base = await start({ demoMedia: media });
+    const response = await fetch(`${base}/demo/media/cat.png`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await response.arrayBuffer()).equals(PNG)).toBe(true);
+    expect((await fetch(`${base}/demo/media/missing.png`)).status).toBe(404);
+  });
+
+  it('answers 404 at /demo/media/ when not configured, and does not guess the own origin as an image host', async () => {
+    const base = await start();
+    expect((await fetch(`${base}/demo/media/cat.png`)).status).toBe(404);
+    const withMedia = await start({ demoMedia: media });
+    const config = (await (await fetch(`${withMedia}/config.json`)).json()) as { imageHosts: string[] };
+    expect(config.imageHosts).toEqual(['pbs.twimg.com', 'cdn.bsky.app']);
+  });
+});
+
+describe('options from the environment', () => {
+  const env = (extra: Record<string, string>): NodeJS.ProcessEnv => ({ LIVEWALL_WEB_ROOT: webRoot, ...extra });
+
+  it('has the documented defaults', () => {
+    const options = optionsFromEnv(env({}));
+    expect(options).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      brokerUrls: ['ws://localhost:61614'],
+      feeds: [{ name: 'cats', title: 'Cats' }],
+      imageHosts: ['pbs.twimg.com', 'cdn.bsky.app'],
+      demoMedia: undefined,
+      viewerLogin: undefined,
+      viewerPasscode: undefined,
+      webRoot,
+      maxItems: 120,
+    });
+  });
+
+  it('reads every variable', () => {
+    const options = optionsFromEnv(
+      env({
+        LIVEWALL_WEB_PORT: '9090',
+        LIVEWALL_WEB_HOST: '127.0.0.1',
+        LIVEWALL_BROKER_WS_URLS: 'ws://a:61614, wss://b.example/ws',
+        LIVEWALL_FEEDS: 'cats:Cats, dogs:Good dogs,birds',
+        LIVEWALL_IMAGE_HOSTS: 'http://localhost:9090,media.example.org',
+        LIVEWALL_DEMO_MEDIA: media,
+        LIVEWALL_VIEWER_LOGIN: 'viewer',
+        LIVEWALL_VIEWER_PASSCODE: 'pw',
+        LIVEWALL_MAX_ITEMS: '40',
+      }),
+    );
+    expect(options).toMatchObject({
+      port: 9090,
+      host: '127.0.0.1',
+      brokerUrls: ['ws://a:61614', 'wss://b.example/ws'],
+      feeds: [
+        { name: 'cats', title: 'Cats' },
+        { name: 'dogs', title: 'Good dogs' },
+        { name: 'birds', title: 'birds' },
+      ],
+      imageHosts: ['pbs.twimg.com', 'cdn.bsky.app', 'http://localhost:9090', 'media.example.org'],
+      demoMedia: media,
+      viewerLogin: 'viewer',
+      viewerPasscode: 'pw',
+      maxItems: 40,
+    });
+  });
+
+  it.each([
+    ['LIVEWALL_WEB_PORT', 'eighty'],
+    ['LIVEWALL_WEB_PORT', '70000'],
+    ['LIVEWALL_WEB_HOST', 'two words'],
+    ['LIVEWALL_BROKER_WS_URLS', 'http://localhost:61614'],
+    ['LIVEWALL_BROKER_WS_URLS', 'not a url'],
+    ['LIVEWALL_BROKER_WS_URLS', 'ws://user:pw@localhost:61614'],
+    ['LIVEWALL_BROKER_WS_URLS', ','],
+    ['LIVEWALL_FEEDS', 'Cats'],
+    ['LIVEWALL_FEEDS', 'cats,cats'],
+    ['LIVEWALL_FEEDS', 'feed.cats'],
+    ['LIVEWALL_IMAGE_HOSTS', 'http://example.com'],
+    ['LIVEWALL_IMAGE_HOSTS', 'bad host!'],
+    ['LIVEWALL_DEMO_MEDIA', '/no/such/directory'],
+    ['LIVEWALL_VIEWER_PASSCODE', 'pw-without-login'],
+    ['LIVEWALL_WEB_ROOT', '/no/such/build'],
+    ['LIVEWALL_MAX_ITEMS', '0'],
+  ])('rejects %s=%j, naming the variable', (variable, value) => {
+    let thrown: unknown;
+    try {
+      optionsFromEnv(env({ [variable]: value }));
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(OptionsError);
+    expect((thrown as OptionsError).variable).toBe(variable);
+    expect((thrown as Error).message).toMatch(new RegExp(`^${variable}: `));
+  });
+
+  it('createApp rejects bad options the same way', () => {
+    expect(() => createApp({ webRoot, brokerUrls: ['https://broker.example'] })).toThrow(/^LIVEWALL_BROKER_WS_URLS: /);
+    expect(() => createApp({ webRoot, feeds: [{ name: 'Not A Feed', title: 'x' }] })).toThrow(/^LIVEWALL_FEEDS: /);
+    expect(() => createApp({ webRoot, imageHosts: ['ftp://files.example'] })).toThrow(/^LIVEWALL_IMAGE_HOSTS: /);
+    expect(() => resolveOptions({ webRoot, brokerUrls: [] })).toThrow(/^LIVEWALL_BROKER_WS_URLS: /);
+  });
+});

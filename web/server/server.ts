@@ -1,0 +1,162 @@
+import { realpathSync } from 'node:fs';
+import type { Server } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import { OptionsError, optionsFromEnv, resolveOptions, type ResolvedOptions, type WebOptions } from './options.js';
+
+export { ENV, DEFAULTS, OptionsError, optionsFromEnv, resolveOptions, type WebOptions, type ResolvedOptions } from './options.js';
+
+/** What the page reads at /config.json (see web/src/config.ts). */
+export function pageConfig(options: ResolvedOptions): object {
+  return {
+    broker: {
+      urls: options.brokerUrls,
+      ...(options.viewerLogin !== undefined ? { login: options.viewerLogin, passcode: options.viewerPasscode ?? '' } : {}),
+    },
+    feeds: options.feeds,
+    imageHosts: options.imageHosts,
+    maxItems: options.maxItems,
+  };
+}
+
+/**
+ * The Content-Security-Policy: only our own scripts and styles, WebSockets to exactly the broker URLs, images from
+ * the allow-list, blob: workers for stompjs's heart-beat ticker. No upgrade-insecure-requests: we serve plain HTTP
+ * (a TLS proxy in front may add it).
+ */
+export function cspDirectives(options: ResolvedOptions): Record<string, string[]> {
+  return {
+    'default-src': ["'self'"],
+    'base-uri': ["'none'"],
+    'connect-src': ["'self'", ...options.brokerUrls],
+    'img-src': ["'self'", ...options.allowList.cspSources()],
+    'script-src': ["'self'"],
+    'script-src-attr': ["'none'"],
+    'style-src': ["'self'"],
+    'worker-src': ['blob:'],
+    'object-src': ["'none'"],
+    'frame-ancestors': ["'none'"],
+    'form-action': ["'none'"],
+  };
+}
+
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+/** The Express app: static page, /config.json, /healthz and (if configured) /demo/media/. Throws OptionsError. */
+export function createApp(input: WebOptions | ResolvedOptions = {}): Express {
+  const options = 'allowList' in input ? input : resolveOptions(input);
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', 'strong');
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: { useDefaults: false, directives: cspDirectives(options) },
+      xFrameOptions: { action: 'deny' },
+    }),
+  );
+
+  const config = JSON.stringify(pageConfig(options));
+  app.get('/config.json', (_req, res) => {
+    res.set('Cache-Control', 'no-store').type('application/json').send(config);
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.set('Cache-Control', 'no-store').type('text/plain').send('ok');
+  });
+
+  if (options.demoMedia !== undefined) {
+    app.use(
+      '/demo/media',
+      // Demo images are public: another origin's page (the Vite dev server) may show them too.
+      (_req: Request, res: Response, next: NextFunction) => {
+        res.set('Cross-Origin-Resource-Policy', 'cross-origin');
+        next();
+      },
+      express.static(options.demoMedia, { index: false, dotfiles: 'ignore', fallthrough: true, maxAge: '5m', redirect: false }),
+    );
+  }
+
+  const assets = path.join(options.webRoot, 'assets') + path.sep;
+  app.use(
+    express.static(options.webRoot, {
+      index: ['index.html'],
+      dotfiles: 'ignore',
+      redirect: false,
+      cacheControl: false,
+      setHeaders(res, filePath) {
+        // Vite puts content-hashed files in assets/: they never change. Everything else is revalidated.
+        res.setHeader('Cache-Control', filePath.startsWith(assets) ? IMMUTABLE : 'no-cache');
+      },
+    }),
+  );
+
+  app.use((_req, res) => {
+    res.status(404).set('Cache-Control', 'no-store').type('text/plain').send('not found');
+  });
+
+  app.use((error: Error & { status?: number; statusCode?: number }, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const status = error.status ?? error.statusCode ?? 500;
+    if (status >= 500) console.error(`livewall web: ${error.message}`);
+    res.status(status).type('text/plain').send(status >= 500 ? 'internal error' : 'bad request');
+  });
+
+  return app;
+}
+
+function displayUrl(host: string, port: number): string {
+  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return `http://${shown}:${port}/`;
+}
+
+/** Starts the server from the environment; exits 1 with a message naming the variable on a bad setting. */
+export function main(): Server | undefined {
+  let options: ResolvedOptions;
+  try {
+    options = optionsFromEnv();
+  } catch (error) {
+    if (!(error instanceof OptionsError)) throw error;
+    console.error(`livewall web: ${error.message}`);
+    process.exitCode = 1;
+    return undefined;
+  }
+  const app = createApp(options);
+  const server = app.listen(options.port, options.host, (error?: Error) => {
+    if (error) {
+      console.error(`livewall web: cannot listen on ${options.host}:${options.port}: ${error.message}`);
+      process.exit(1);
+    }
+    // No secrets here: the viewer passcode is never logged.
+    const feeds = options.feeds.map((feed) => feed.name).join(', ');
+    const media = options.demoMedia ? `, demo media from ${options.demoMedia}` : '';
+    console.log(
+      `livewall web: listening on ${displayUrl(options.host, options.port)} (bind ${options.host}:${options.port}; broker ${options.brokerUrls.join(' ')}; feeds ${feeds}${media})`,
+    );
+  });
+  const shutdown = (): void => {
+    server.close(() => process.exit(0));
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(0), 5_000).unref();
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+  return server;
+}
+
+function isMain(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) main();

@@ -1,0 +1,137 @@
+import { FEED_NAME, ImageAllowList } from '@livewall/contract';
+
+/** One feed the page can show: `/topic/feed.<name>`. */
+export interface FeedConfig {
+  name: string;
+  title: string;
+}
+
+/** What the server hands the page at /config.json. */
+export interface WallConfig {
+  broker: { urls: string[]; login?: string; passcode?: string };
+  feeds: FeedConfig[];
+  imageHosts: string[];
+  maxItems: number;
+}
+
+export type ConfigResult = { ok: true; config: WallConfig; allowList: ImageAllowList } | { ok: false; error: string };
+export type FeedChoice = { ok: true; feed: FeedConfig } | { ok: false; error: string };
+
+export const DEFAULT_MAX_ITEMS = 120;
+export const MAX_ITEMS_LIMIT = 1000;
+const MAX_URLS = 16;
+const MAX_TITLE = 80;
+
+class Invalid extends Error {}
+
+function fail(message: string): never {
+  throw new Invalid(message);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function brokerUrl(value: unknown, where: string, pageProtocol: string | undefined): string {
+  if (typeof value !== 'string') fail(`${where} must be a string`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    fail(`${where} ${JSON.stringify(value)} is not a URL`);
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') fail(`${where} ${JSON.stringify(value)} must be a ws:// or wss:// URL`);
+  if (url.username || url.password) fail(`${where} must not carry credentials (use broker.login and broker.passcode)`);
+  if (url.hash) fail(`${where} must not have a #fragment`);
+  // A page served over https may not open ws:// sockets (mixed content): say so instead of failing silently.
+  if (pageProtocol === 'https:' && url.protocol === 'ws:') fail(`${where} ${JSON.stringify(value)} is ws:// but this page is served over https: use wss://`);
+  return value;
+}
+
+function optionalString(value: unknown, where: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') fail(`${where} must be a string`);
+  return value;
+}
+
+function check(value: unknown, pageProtocol: string | undefined): { config: WallConfig; allowList: ImageAllowList } {
+  if (!isRecord(value)) fail('the configuration must be a JSON object');
+
+  const broker = value.broker;
+  if (!isRecord(broker)) fail('broker must be an object with a list of urls');
+  if (!Array.isArray(broker.urls) || broker.urls.length === 0) fail('broker.urls must list at least one ws:// or wss:// URL');
+  if (broker.urls.length > MAX_URLS) fail(`broker.urls lists more than ${MAX_URLS} URLs`);
+  const urls = broker.urls.map((url, index) => brokerUrl(url, `broker.urls[${index}]`, pageProtocol));
+  const login = optionalString(broker.login, 'broker.login');
+  const passcode = optionalString(broker.passcode, 'broker.passcode');
+  if (passcode !== undefined && login === undefined) fail('broker.passcode is set but broker.login is not');
+
+  if (!Array.isArray(value.feeds) || value.feeds.length === 0) fail('feeds must list at least one feed');
+  const names = new Set<string>();
+  const feeds = value.feeds.map((feed: unknown, index): FeedConfig => {
+    const where = `feeds[${index}]`;
+    if (!isRecord(feed)) fail(`${where} must be an object with a name`);
+    if (typeof feed.name !== 'string' || !FEED_NAME.test(feed.name)) fail(`${where}.name must match [a-z0-9-]{1,32}`);
+    if (names.has(feed.name)) fail(`${where}.name ${JSON.stringify(feed.name)} is listed twice`);
+    names.add(feed.name);
+    const title = optionalString(feed.title, `${where}.title`)?.trim() || feed.name;
+    if (title.length > MAX_TITLE) fail(`${where}.title is longer than ${MAX_TITLE} characters`);
+    return { name: feed.name, title };
+  });
+
+  if (!Array.isArray(value.imageHosts) || value.imageHosts.length === 0) fail('imageHosts must list at least one image host');
+  const imageHosts = value.imageHosts.map((host, index) => {
+    if (typeof host !== 'string') fail(`imageHosts[${index}] must be a string`);
+    return host;
+  });
+  let allowList: ImageAllowList;
+  try {
+    allowList = new ImageAllowList(imageHosts);
+  } catch (error) {
+    fail(`imageHosts: ${(error as Error).message}`);
+  }
+
+  let maxItems = DEFAULT_MAX_ITEMS;
+  if (value.maxItems !== undefined) {
+    if (typeof value.maxItems !== 'number' || !Number.isInteger(value.maxItems) || value.maxItems < 1 || value.maxItems > MAX_ITEMS_LIMIT) {
+      fail(`maxItems must be a whole number from 1 to ${MAX_ITEMS_LIMIT}`);
+    }
+    maxItems = value.maxItems;
+  }
+
+  const config: WallConfig = { broker: { urls }, feeds, imageHosts, maxItems };
+  if (login !== undefined) config.broker.login = login;
+  if (passcode !== undefined) config.broker.passcode = passcode;
+  return { config, allowList };
+}
+
+/**
+ * Validates the parsed /config.json. `pageProtocol` (location.protocol) lets it refuse ws:// URLs on an https page.
+ * The error names the first field that is wrong.
+ */
+export function parseConfig(value: unknown, pageProtocol?: string): ConfigResult {
+  try {
+    return { ok: true, ...check(value, pageProtocol) };
+  } catch (error) {
+    if (error instanceof Invalid) return { ok: false, error: error.message };
+    throw error;
+  }
+}
+
+/** The feed chosen by `?feed=name` in `search` (location.search), or the first feed. */
+export function selectFeed(feeds: readonly FeedConfig[], search: string): FeedChoice {
+  const wanted = new URLSearchParams(search).get('feed');
+  if (wanted === null || wanted === '') {
+    const first = feeds[0];
+    return first ? { ok: true, feed: first } : { ok: false, error: 'no feeds are configured' };
+  }
+  const feed = feeds.find((candidate) => candidate.name === wanted);
+  if (feed) return { ok: true, feed };
+  const known = feeds.map((candidate) => candidate.name).join(', ');
+  return { ok: false, error: `there is no feed named ${JSON.stringify(wanted.slice(0, 40))}; this wall shows: ${known}` };
+}
+
+/** The link that selects `feed`: the first feed is the default and needs no parameter. */
+export function feedHref(feeds: readonly FeedConfig[], feed: FeedConfig): string {
+  return feeds[0]?.name === feed.name ? './' : `?feed=${encodeURIComponent(feed.name)}`;
+}

@@ -1,0 +1,102 @@
+/** What the connection is doing, as the page shows it. */
+export type ConnectionState =
+  | { state: 'connecting'; url: string }
+  | { state: 'live'; url: string }
+  /** Waiting until `until` (epoch ms) before the next attempt, after a dropped or failed connection. */
+  | { state: 'reconnecting'; until: number; reason: string }
+  /** The broker refused us, or the page cannot start; `until` is set when another attempt is scheduled. */
+  | { state: 'error'; reason: string; until?: number };
+
+export interface StatusText {
+  label: string;
+  detail: string;
+}
+
+function seconds(until: number, now: number): number {
+  return Math.max(0, Math.ceil((until - now) / 1000));
+}
+
+function where(url: string): string {
+  if (!url) return 'the broker';
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+/** The pill's label and the longer explanation under it. */
+export function describeState(state: ConnectionState, now: number): StatusText {
+  switch (state.state) {
+    case 'connecting':
+      return { label: 'Connecting…', detail: `Connecting to ${where(state.url)}` };
+    case 'live':
+      return { label: 'Live', detail: `Receiving new posts from ${where(state.url)}` };
+    case 'reconnecting': {
+      const left = seconds(state.until, now);
+      return { label: left > 0 ? `Reconnecting in ${left} s` : 'Reconnecting…', detail: state.reason };
+    }
+    case 'error': {
+      if (state.until === undefined) return { label: 'Error', detail: state.reason };
+      const left = seconds(state.until, now);
+      return { label: 'Error', detail: `${state.reason} · retrying ${left > 0 ? `in ${left} s` : 'now'}` };
+    }
+  }
+}
+
+/** What a screen reader hears when the state changes. */
+export function announcement(state: ConnectionState): string {
+  switch (state.state) {
+    case 'connecting':
+      return 'Connecting to the live feed.';
+    case 'live':
+      return 'Live: new posts appear at the top.';
+    case 'reconnecting':
+      return `Connection lost. ${state.reason}. Reconnecting.`;
+    case 'error':
+      return `Error: ${state.reason}`;
+  }
+}
+
+/** Renders the state into the header's pill (`data-testid="status"`) and the detail line below the header. */
+export class StatusView {
+  private current: ConnectionState | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    private readonly pill: HTMLElement,
+    private readonly text: HTMLElement,
+    private readonly detail: HTMLElement,
+    /** A polite live region: told about changes of state, not about every tick of a countdown. */
+    private readonly announce: HTMLElement,
+  ) {}
+
+  show(state: ConnectionState): void {
+    const changed = this.current?.state !== state.state;
+    this.current = state;
+    this.render();
+    if (changed) this.announce.textContent = announcement(state);
+    const counting = (state.state === 'reconnecting' || state.state === 'error') && state.until !== undefined;
+    if (counting && this.timer === undefined) {
+      this.timer = setInterval(() => this.render(), 1000);
+    } else if (!counting && this.timer !== undefined) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  private render(): void {
+    const state = this.current;
+    if (!state) return;
+    const { label, detail } = describeState(state, Date.now());
+    this.pill.dataset.state = state.state;
+    this.pill.title = detail;
+    if (this.text.textContent !== label) this.text.textContent = label;
+    // The detail line is for trouble only: a live wall keeps its header quiet.
+    const troubled = state.state === 'reconnecting' || state.state === 'error';
+    this.detail.hidden = !troubled;
+    this.detail.dataset.state = state.state;
+    const shown = troubled ? detail : '';
+    if (this.detail.textContent !== shown) this.detail.textContent = shown;
+  }
+}

@@ -1,0 +1,22 @@
+import { defineConfig } from 'vite';
+
+// The page imports the shared contract from its TypeScript source (as the tests do), so a build never depends
+// on contract/dist being fresh.
+const contractSource = decodeURIComponent(new URL('../contract/src/index.ts', import.meta.url).pathname);
+
+// `npm run dev` serves the page with hot reload; /config.json and the demo images come from the Express server
+// (node web/dist-server/server.js), which must run on LIVEWALL_WEB_PORT 8080 for that.
+const webServer = 'http://localhost:8080';
+
+export default defineConfig({
+  resolve: { alias: { '@livewall/contract': contractSource } },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    sourcemap: true,
+  },
+  server: {
+    proxy: { '/config.json': webServer, '/demo/media': webServer },
+  },
+});
