@@ -1,0 +1,108 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ImageAllowList, parseFeedItem, type FeedItem } from '@livewall/contract';
+import type { Client } from '@stomp/stompjs';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { testBroker } from '../test/broker.js';
+import { collect, connectStomp } from '../test/stomp.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const broker = testBroker();
+const demoOrigin = 'http://localhost:8080';
+let dir: string;
+let viewer: Client;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'livewall-worker-'));
+  viewer = await connectStomp(broker.wsUrl);
+});
+afterAll(async () => {
+  await viewer.deactivate();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The bundled recording with its rule tags renamed, so this test has a feed of its own on the shared broker. */
+async function recordingFor(feed: string): Promise<string> {
+  const recording = await readFile(join(root, 'samples/x-cats.ndjson'), 'utf8');
+  const file = join(dir, `${feed}.ndjson`);
+  await writeFile(file, recording.replaceAll('"tag":"cats"', `"tag":"${feed}"`));
+  return file;
+}
+
+function runWorker(config: string, env: Record<string, string>): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(root, 'worker/dist/cli.js'), 'run', '--config', config], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, output: stdout + stderr });
+    });
+  });
+}
+
+test('the worker replays the recording and every post with a picture reaches a STOMP-over-WebSocket viewer as a valid feed item', async () => {
+  const feed = `it-${randomUUID().slice(0, 8)}`;
+  const config = join(dir, 'worker.yaml');
+  await writeFile(
+    config,
+    `broker:
+  url: amqp://${broker.host}:${broker.amqpPort}
+  username: publisher
+  password: \${TEST_PUBLISHER_PASSWORD}
+imageHosts: [${demoOrigin}]
+source:
+  replay:
+    file: ${await recordingFor(feed)}
+    rewriteMedia: { from: "https://pbs.twimg.com/media/", to: "${demoOrigin}/demo/media/" }
+feeds:
+  - name: ${feed}
+`,
+  );
+  const received = collect(viewer, `/topic/feed.${feed}`);
+  await received.ready;
+
+  const run = await runWorker(config, { TEST_PUBLISHER_PASSWORD: broker.passwords.publisher });
+  expect(run.code).toBe(0);
+  // 49 posts with photos and 3 with a video or GIF still; the 4 text-only posts are dropped.
+  const messages = await received.waitFor(52);
+  expect(messages).toHaveLength(52);
+
+  const allowList = new ImageAllowList(['pbs.twimg.com', 'cdn.bsky.app', demoOrigin]);
+  const items: FeedItem[] = messages.map((message) => {
+    const parsed = parseFeedItem(message.body, allowList);
+    if (!parsed.ok) throw new Error(`${message.body}: ${parsed.reason}`);
+    return parsed.item;
+  });
+  expect(new Set(items.map((item) => item.id)).size).toBe(52);
+  expect(items.every((item) => item.feed === feed && item.network === 'x')).toBe(true);
+
+  // In the recording's order, one message per post.
+  const recording = (await readFile(join(root, 'samples/x-cats.ndjson'), 'utf8')).split('\r\n').filter((line) => line.trim());
+  const expectedIds = recording
+    .map((line) => JSON.parse(line) as { data: { id: string; attachments?: unknown } })
+    .filter((event) => event.data.attachments)
+    .map((event) => `x:${event.data.id}`);
+  expect(items.map((item) => item.id)).toEqual(expectedIds);
+
+  const first = items[0] as FeedItem;
+  const firstEvent = JSON.parse(recording[0] as string) as { data: { id: string; text: string }; includes: { media: { url: string }[]; users: { username: string }[] } };
+  expect(first.url).toBe(`https://x.com/${firstEvent.includes.users[0]?.username}/status/${firstEvent.data.id}`);
+  expect(first.images[0]?.url).toBe(firstEvent.includes.media[0]?.url.replace('https://pbs.twimg.com/media/', `${demoOrigin}/demo/media/`));
+  expect(Date.parse(first.publishedAt)).toBeGreaterThanOrEqual(Date.parse(first.receivedAt));
+
+  // One line per state change, the counters at the end, and never a password.
+  const lines = run.output.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  expect(lines.length).toBeLessThan(10);
+  expect(lines.at(-1)).toMatchObject({ msg: 'stopped', published: 52, failed: 0, abandoned: 0, dropped: { 'no-media': 4 } });
+  expect(run.output).not.toContain(broker.passwords.publisher);
+});
+
+test('a config error names the file and line, and the worker exits 1 without connecting', async () => {
+  const config = join(dir, 'broken.yaml');
+  await writeFile(config, 'broker:\n  url: amqp://localhost:1\nsource:\n  replay:\n    file: x.ndjson\n    pase: 5/s\nfeeds:\n  - name: Cats\n');
+  const run = await runWorker(config, {});
+  expect(run.code).toBe(1);
+  expect(run.output).toContain(`${config}:6:5: unknown field "pase" in source.replay`);
+  expect(run.output).toContain(`${config}:8:11: feed name "Cats" must match [a-z0-9-]{1,32}`);
+});
