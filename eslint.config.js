@@ -20,7 +20,8 @@ export default tseslint.config(
     rules: { 'no-console': 'error' },
   },
   {
-    files: ['web/src/**/*.ts'],
+    // The page, and Playwright callbacks that run inside it.
+    files: ['web/src/**/*.ts', 'scripts/screenshot.mjs'],
     languageOptions: { globals: { ...globals.browser } },
   },
 );
