@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
@@ -7,14 +8,25 @@ import type { TestBroker } from './broker.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
-const name = 'test-broker';
-const env = {
+// An instance and ports of this run's own: a running demo, or another test run, is never disturbed.
+const name = `test-broker-${process.pid}`;
+
+/** A port nothing listens on right now, from the kernel. */
+function freePort(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(String(port)));
+    });
+  });
+}
+
+const env: NodeJS.ProcessEnv = {
   ...process.env,
   LIVEWALL_BROKER_NAME: name,
   LIVEWALL_BROKER_HOST: '127.0.0.1',
-  LIVEWALL_AMQP_PORT: process.env.LIVEWALL_TEST_AMQP_PORT ?? '25672',
-  LIVEWALL_STOMP_PORT: process.env.LIVEWALL_TEST_STOMP_PORT ?? '26614',
-  LIVEWALL_CORE_PORT: process.env.LIVEWALL_TEST_CORE_PORT ?? '26616',
   // The test instance makes its own passwords: a demo's LIVEWALL_*_PASSWORD must not leak into it.
   LIVEWALL_ADMIN_PASSWORD: '',
   LIVEWALL_PUBLISHER_PASSWORD: '',
@@ -40,6 +52,9 @@ function passwordsFrom(shell: string): TestBroker['passwords'] {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  env.LIVEWALL_AMQP_PORT = await freePort();
+  env.LIVEWALL_STOMP_PORT = await freePort();
+  env.LIVEWALL_CORE_PORT = await freePort();
   await broker('start');
   const stompPort = Number(env.LIVEWALL_STOMP_PORT);
   project.provide('broker', {
