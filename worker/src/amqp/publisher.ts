@@ -153,9 +153,16 @@ export class AmqpPublisher extends EventEmitter {
   /** Waits up to `timeoutMs` for every message to be settled, then closes. Returns how many were abandoned. */
   async close(timeoutMs: number): Promise<number> {
     this.closing = true;
-    const deadline = Date.now() + timeoutMs;
-    while (this.pendingCount() > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    if (this.pendingCount() > 0) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          this.off('idle', done);
+          resolve();
+        };
+        const timer = setTimeout(done, timeoutMs);
+        this.once('idle', done);
+      });
     }
     const abandoned = this.pendingCount();
     for (const entry of [...this.inFlight.values(), ...[...this.queues.values()].flat()]) {
@@ -320,11 +327,13 @@ export class AmqpPublisher extends EventEmitter {
     this.updateGauges();
   }
 
+  /** Refreshes the in-flight and queued gauges; emits `idle` when nothing is left to settle. */
   private updateGauges(): void {
     this.stats.inFlight = this.inFlight.size;
     let queued = 0;
     for (const queue of this.queues.values()) queued += queue.length;
     this.stats.queued = queued;
+    if (queued + this.inFlight.size === 0) this.emit('idle');
   }
 }
 
