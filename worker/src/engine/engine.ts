@@ -1,0 +1,66 @@
+import { EventEmitter } from 'node:events';
+import type { RouteDefinition } from './definition.js';
+import type { ComponentRegistry, EndpointEnvironment } from './registry.js';
+import { Route, type RouteStatus } from './route.js';
+
+/**
+ * The routes of one worker process: built from definitions, started and stopped together or one by one.
+ * Re-emits every route's `state`, `retry` and `sent` events.
+ */
+export class Engine extends EventEmitter {
+  private readonly routes = new Map<string, Route>();
+
+  constructor(
+    readonly registry: ComponentRegistry,
+    private readonly environment: EndpointEnvironment,
+  ) {
+    super();
+  }
+
+  /** Builds a route; throws (with the URI or option at fault) when an endpoint cannot be made. */
+  add(definition: RouteDefinition): Route {
+    if (this.routes.has(definition.id)) throw new Error(`route ${definition.id} is defined twice`);
+    const route = new Route(definition, this.registry, this.environment);
+    for (const event of ['state', 'retry', 'sent']) route.on(event, (payload) => this.emit(event, payload));
+    this.routes.set(definition.id, route);
+    return route;
+  }
+
+  route(id: string): Route | undefined {
+    return this.routes.get(id);
+  }
+
+  list(): Route[] {
+    return [...this.routes.values()];
+  }
+
+  /** Starts every route; a route whose endpoints cannot connect keeps retrying in the background. */
+  async start(): Promise<void> {
+    await Promise.all(this.list().map((route) => route.start()));
+  }
+
+  /** Stops every route within `timeoutMs`; resolves with how many exchanges were abandoned in all. */
+  async stop(timeoutMs: number): Promise<number> {
+    const abandoned = await Promise.all(this.list().map((route) => route.stop(timeoutMs)));
+    return abandoned.reduce((sum, count) => sum + count, 0);
+  }
+
+  /** Stops one route and forgets it (a config reload replaces it). */
+  async remove(id: string, timeoutMs: number): Promise<number> {
+    const route = this.routes.get(id);
+    if (!route) return 0;
+    const abandoned = await route.stop(timeoutMs);
+    route.removeAllListeners();
+    this.routes.delete(id);
+    return abandoned;
+  }
+
+  /** Every route started and its endpoints connected. */
+  ready(): boolean {
+    return this.routes.size > 0 && this.list().every((route) => route.ready());
+  }
+
+  status(): RouteStatus[] {
+    return this.list().map((route) => route.status());
+  }
+}

@@ -1,0 +1,294 @@
+import { EventEmitter } from 'node:events';
+import { redeliveryDelay, type RouteDefinition } from './definition.js';
+import { BoundedQueue } from './queue.js';
+import type { ComponentRegistry, EndpointEnvironment } from './registry.js';
+import { compileSteps, newExchange, producerUris, type Next } from './steps.js';
+import type { Clock, Consumer, Exchange, Producer } from './types.js';
+
+export type RouteState = 'stopped' | 'starting' | 'started' | 'suspended' | 'stopping' | 'completed' | 'failed';
+
+export interface RouteCounters {
+  /** Taken from the source into the queue. */
+  received: number;
+  /** Reached the end of the steps (each part of a split counts). */
+  completed: number;
+  /** Attempts that failed and were tried again. */
+  redelivered: number;
+  /** Failed every attempt; sent to the dead-letter endpoint when there is one. */
+  failed: number;
+  deadLettered: number;
+  /** By reason: filter names, queue-full, duplicate, throttled, the source's own rejects (source:<reason>). */
+  dropped: Record<string, number>;
+}
+
+export interface RouteStatus {
+  id: string;
+  state: RouteState;
+  from: string;
+  to: string[];
+  counters: RouteCounters;
+  inFlight: number;
+  queueDepth: number;
+  queueCapacity: number;
+  lastError?: { message: string; at: string };
+  nextRetryAt?: string;
+  endpoints: { uri: string; ready: boolean }[];
+}
+
+/** Whether `work` settled within `ms`; the timer is cancelled either way, so it never holds the process open. */
+export async function settledWithin(work: Promise<unknown>, ms: number, clock: Clock): Promise<boolean> {
+  const cancel = new AbortController();
+  const settled = work.then(
+    () => true,
+    () => true,
+  );
+  const timedOut = clock.sleep(Math.max(0, ms), cancel.signal).then(() => false);
+  const result = await Promise.race([settled, timedOut]);
+  cancel.abort();
+  return result;
+}
+
+/** Backoff for supervised start and a failing source: 1 s doubling to 30 s. */
+const RESTART_DELAYS_MS = [1000, 2000, 4000, 8000, 16_000, 30_000];
+
+/**
+ * One running route: its source feeds a bounded queue; `concurrency` workers take exchanges from it and run the
+ * steps, with redelivery and a dead-letter endpoint for failures. Emits `state` on each state change and
+ * `sent` ({ uri, ms }) for each completed send.
+ */
+export class Route extends EventEmitter {
+  private state: RouteState = 'stopped';
+  readonly counters: RouteCounters = { received: 0, completed: 0, redelivered: 0, failed: 0, deadLettered: 0, dropped: {} };
+  private queue: BoundedQueue<Exchange>;
+  private readonly consumer: Consumer;
+  private readonly producers = new Map<string, Producer>();
+  private readonly deadLetter?: Producer;
+  private readonly pipeline: Next;
+  private inFlight = 0;
+  private lastError?: { message: string; at: string };
+  private nextRetryAt?: number;
+  private stopping = new AbortController();
+  private resumed?: { promise: Promise<void>; resolve: () => void };
+  private workers: Promise<void>[] = [];
+  private source?: Promise<void>;
+
+  constructor(
+    readonly definition: RouteDefinition,
+    registry: ComponentRegistry,
+    private readonly environment: EndpointEnvironment,
+  ) {
+    super();
+    this.queue = new BoundedQueue(definition.queue.capacity, definition.queue.dropPolicy);
+    const routeEnvironment = { ...environment, log: environment.log.child({ route: definition.id }) };
+    this.consumer = registry.consumer(definition.from, routeEnvironment);
+    for (const uri of producerUris(definition.steps)) this.producers.set(uri, registry.producer(uri, routeEnvironment));
+    if (definition.deadLetter) this.deadLetter = registry.producer(definition.deadLetter, routeEnvironment);
+    this.pipeline = compileSteps(
+      definition.steps,
+      {
+        clock: environment.clock,
+        producer: (uri) => this.producers.get(uri) as Producer,
+        drop: (reason) => this.drop(reason),
+        sent: (uri, ms) => this.emit('sent', { uri, ms }),
+        signal: this.stopping.signal,
+      },
+      // Reaching the end of the steps is what `completed` counts: a filtered exchange never gets here.
+      async () => {
+        this.counters.completed += 1;
+      },
+    );
+  }
+
+  get id(): string {
+    return this.definition.id;
+  }
+
+  /** Starts the producers (retrying with backoff until they connect), then the source. Resolves once started. */
+  async start(): Promise<void> {
+    if (this.state !== 'stopped' && this.state !== 'completed' && this.state !== 'failed') return;
+    this.stopping = new AbortController();
+    this.queue = new BoundedQueue(this.definition.queue.capacity, this.definition.queue.dropPolicy);
+    this.setState('starting');
+    const producers = [...this.producers.values(), ...(this.deadLetter ? [this.deadLetter] : [])];
+    for (let attempt = 0; !this.stopping.signal.aborted; attempt++) {
+      try {
+        await Promise.all(producers.map((producer) => producer.start()));
+        this.nextRetryAt = undefined;
+        break;
+      } catch (error) {
+        this.retryLater(error, attempt, 'cannot start its endpoints');
+        await this.environment.clock.sleep((this.nextRetryAt as number) - this.environment.clock.now(), this.stopping.signal);
+      }
+    }
+    if (this.stopping.signal.aborted) return;
+    this.workers = Array.from({ length: this.definition.concurrency }, () => this.work());
+    this.source = this.runSource();
+    this.setState('started');
+  }
+
+  /** Stops taking from the queue; a pausable source then waits, a live one's overflow is dropped. */
+  suspend(): void {
+    if (this.state !== 'started') return;
+    let resolve = (): void => undefined;
+    const promise = new Promise<void>((done) => (resolve = done));
+    this.resumed = { promise, resolve };
+    this.setState('suspended');
+  }
+
+  resume(): void {
+    if (this.state !== 'suspended') return;
+    this.resumed?.resolve();
+    this.resumed = undefined;
+    this.setState('started');
+  }
+
+  /**
+   * Stops the source, finishes what was taken from it (queued and in flight) until `timeoutMs` passes, then
+   * stops the producers. Resolves with how many exchanges were abandoned.
+   */
+  async stop(timeoutMs: number): Promise<number> {
+    if (this.state === 'stopped' || this.state === 'stopping') return 0;
+    const deadline = this.environment.clock.now() + timeoutMs;
+    this.setState('stopping');
+    this.stopping.abort();
+    this.resume_();
+    this.queue.close();
+    await this.source;
+    const drained = await settledWithin(Promise.all(this.workers), deadline - this.environment.clock.now(), this.environment.clock);
+    let abandoned = drained ? 0 : this.queue.drain().length + this.inFlight;
+    const remaining = Math.max(0, deadline - this.environment.clock.now());
+    const producers = [...this.producers.values(), ...(this.deadLetter ? [this.deadLetter] : [])];
+    const producerAbandoned = await Promise.all(producers.map((producer) => producer.stop(remaining)));
+    // What a producer abandoned was in flight in a worker too: count the larger of the two views.
+    abandoned = Math.max(abandoned, producerAbandoned.reduce((sum, count) => sum + count, 0));
+    this.setState('stopped');
+    return abandoned;
+  }
+
+  /** True once started with every endpoint ready. */
+  ready(): boolean {
+    return this.state === 'started' && [...this.producers.values()].every((producer) => producer.ready());
+  }
+
+  status(): RouteStatus {
+    const status: RouteStatus = {
+      id: this.id,
+      state: this.state,
+      from: this.definition.from,
+      to: [...this.producers.keys()],
+      counters: { ...this.counters, dropped: { ...this.counters.dropped } },
+      inFlight: this.inFlight,
+      queueDepth: this.queue.depth,
+      queueCapacity: this.queue.capacity,
+      endpoints: [...this.producers].map(([uri, producer]) => ({ uri, ready: producer.ready() })),
+    };
+    if (this.lastError) status.lastError = this.lastError;
+    if (this.nextRetryAt !== undefined) status.nextRetryAt = new Date(this.nextRetryAt).toISOString();
+    return status;
+  }
+
+  private resume_(): void {
+    this.resumed?.resolve();
+    this.resumed = undefined;
+  }
+
+  private setState(state: RouteState): void {
+    if (state === this.state) return;
+    const previous = this.state;
+    this.state = state;
+    this.emit('state', { route: this.id, state, previous });
+  }
+
+  private drop(reason: string): void {
+    this.counters.dropped[reason] = (this.counters.dropped[reason] ?? 0) + 1;
+  }
+
+  private retryLater(error: unknown, attempt: number, what: string): void {
+    const delay = RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)] as number;
+    this.lastError = { message: `${what}: ${(error as Error).message ?? String(error)}`, at: new Date(this.environment.clock.now()).toISOString() };
+    this.nextRetryAt = this.environment.clock.now() + delay;
+    this.emit('retry', { route: this.id, error: this.lastError.message, delayMs: delay });
+  }
+
+  /** Runs the source; restarts it with backoff when it fails, until the route stops. */
+  private async runSource(): Promise<void> {
+    const sink = {
+      offer: async (body: unknown, headers: Record<string, unknown> = {}): Promise<void> => {
+        const exchange = newExchange(body, headers);
+        if (this.consumer.live) {
+          this.counters.received += 1;
+          if (this.queue.offer(exchange).dropped) this.drop('queue-full');
+        } else {
+          if (this.stopping.signal.aborted) return;
+          await this.queue.put(exchange);
+          if (!this.stopping.signal.aborted) this.counters.received += 1;
+        }
+      },
+      reject: (reason: string) => this.drop(`source:${reason}`),
+    };
+    for (let attempt = 0; !this.stopping.signal.aborted; attempt++) {
+      try {
+        await this.consumer.run(sink, this.stopping.signal);
+        if (!this.stopping.signal.aborted) {
+          // The source ended (a replay without loop): finish the queue, then the route is complete.
+          this.queue.close();
+          await Promise.all(this.workers);
+          this.setState('completed');
+        }
+        return;
+      } catch (error) {
+        this.retryLater(error, attempt, 'source failed');
+        await this.environment.clock.sleep((this.nextRetryAt as number) - this.environment.clock.now(), this.stopping.signal);
+      }
+    }
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      if (this.resumed) await this.resumed.promise;
+      const exchange = await this.queue.take();
+      if (!exchange) return;
+      this.inFlight += 1;
+      try {
+        await this.process(exchange);
+      } finally {
+        this.inFlight -= 1;
+      }
+    }
+  }
+
+  /** One exchange through the steps, with redelivery, then the dead-letter endpoint. */
+  private async process(original: Exchange): Promise<void> {
+    const policy = this.definition.redelivery;
+    for (let attempt = 1; ; attempt++) {
+      // Each attempt starts from the exchange as the source gave it: steps may have replaced its body.
+      const exchange: Exchange = { id: original.id, body: original.body, headers: { ...original.headers } };
+      try {
+        await this.pipeline(exchange);
+        return;
+      } catch (error) {
+        if (attempt < policy.attempts && !this.stopping.signal.aborted) {
+          this.counters.redelivered += 1;
+          await this.environment.clock.sleep(redeliveryDelay(policy, attempt), this.stopping.signal);
+          if (!this.stopping.signal.aborted) continue;
+        }
+        await this.giveUp(original, error as Error, attempt);
+        return;
+      }
+    }
+  }
+
+  private async giveUp(exchange: Exchange, error: Error, attempts: number): Promise<void> {
+    this.counters.failed += 1;
+    this.lastError = { message: error.message, at: new Date(this.environment.clock.now()).toISOString() };
+    if (!this.deadLetter) return;
+    const dead = newExchange(exchange.body, { ...exchange.headers, error: error.message, attempts, route: this.id, failedAt: this.lastError.at });
+    try {
+      await this.deadLetter.send(dead);
+      this.counters.deadLettered += 1;
+    } catch (deadError) {
+      this.drop('dead-letter-failed');
+      this.emit('retry', { route: this.id, error: `dead-letter endpoint failed: ${(deadError as Error).message}`, delayMs: 0 });
+    }
+  }
+}

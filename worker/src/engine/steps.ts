@@ -1,0 +1,152 @@
+import type { StepDefinition } from './definition.js';
+import type { Clock, Exchange, Producer } from './types.js';
+
+/** Runs an exchange through the rest of the route. */
+export type Next = (exchange: Exchange) => Promise<void>;
+
+/** What compiled steps need from their route. */
+export interface StepContext {
+  clock: Clock;
+  /** The producer for a `to` or `wireTap` URI; the route made and started it. */
+  producer(uri: string): Producer;
+  /** Counts a dropped exchange by reason. */
+  drop(reason: string): void;
+  /** Reports how long a send took, per URI (the publish latency histogram). */
+  sent(uri: string, ms: number): void;
+  /** Aborts waits when the route stops. */
+  signal: AbortSignal;
+}
+
+let exchangeCounter = 0;
+
+/** A new exchange; `split` and `wireTap` make copies this way. */
+export function newExchange(body: unknown, headers: Record<string, unknown> = {}): Exchange {
+  exchangeCounter += 1;
+  return { id: `ex-${exchangeCounter}`, body, headers };
+}
+
+/** Compiles steps into one function that runs an exchange through them and then through `last`. */
+export function compileSteps(steps: readonly StepDefinition[], context: StepContext, last: Next): Next {
+  return steps.reduceRight<Next>((next, step) => compileStep(step, context, next), last);
+}
+
+function compileStep(step: StepDefinition, context: StepContext, next: Next): Next {
+  switch (step.kind) {
+    case 'filter':
+      return async (exchange) => {
+        const verdict = step.predicate(exchange);
+        if (verdict === true) return next(exchange);
+        context.drop(typeof verdict === 'string' ? verdict : `filter:${step.name}`);
+      };
+
+    case 'transform':
+      return async (exchange) => {
+        exchange.body = await step.fn(exchange);
+        return next(exchange);
+      };
+
+    case 'split':
+      return async (exchange) => {
+        // In order, each part through the rest of the route; one failing part fails the whole exchange.
+        for (const part of step.fn(exchange)) await next(newExchange(part, { ...exchange.headers }));
+      };
+
+    case 'choice': {
+      const branches = step.when.map((branch) => ({ predicate: branch.predicate, run: compileSteps(branch.steps, context, next) }));
+      const otherwise = compileSteps(step.otherwise, context, next);
+      return async (exchange) => {
+        const branch = branches.find((candidate) => candidate.predicate(exchange) === true);
+        return (branch ? branch.run : otherwise)(exchange);
+      };
+    }
+
+    case 'idempotent': {
+      // Insertion-ordered: the oldest key is the first one, and goes when the window is full.
+      const seen = new Set<string>();
+      return async (exchange) => {
+        const key = step.key(exchange);
+        if (seen.has(key)) {
+          context.drop('duplicate');
+          return;
+        }
+        seen.add(key);
+        if (seen.size > step.window) seen.delete(seen.values().next().value as string);
+        try {
+          await next(exchange);
+        } catch (error) {
+          // Not done after all: a redelivery of the same key must get through.
+          seen.delete(key);
+          throw error;
+        }
+      };
+    }
+
+    case 'throttle': {
+      const passed: number[] = [];
+      let turn: Promise<void> = Promise.resolve();
+      return async (exchange) => {
+        // One at a time through the gate, so waiting exchanges keep their order.
+        const gate = turn.then(async () => {
+          for (;;) {
+            const now = context.clock.now();
+            while (passed.length > 0 && (passed[0] as number) <= now - step.period) passed.shift();
+            if (passed.length < step.rate) {
+              passed.push(now);
+              return true;
+            }
+            if (step.mode === 'drop' || context.signal.aborted) return false;
+            await context.clock.sleep((passed[0] as number) + step.period - now, context.signal);
+          }
+        });
+        turn = gate.then(() => undefined);
+        if (await gate) return next(exchange);
+        context.drop('throttled');
+      };
+    }
+
+    case 'wireTap': {
+      let inFlight = 0;
+      return async (exchange) => {
+        if (inFlight >= step.maxInFlight) {
+          context.drop('wiretap-overflow');
+        } else {
+          inFlight += 1;
+          const copy = newExchange(structuredClone(exchange.body), { ...exchange.headers });
+          const started = context.clock.now();
+          context
+            .producer(step.uri)
+            .send(copy)
+            .then(
+              () => context.sent(step.uri, context.clock.now() - started),
+              () => context.drop('wiretap-failed'),
+            )
+            .finally(() => {
+              inFlight -= 1;
+            });
+        }
+        return next(exchange);
+      };
+    }
+
+    case 'to':
+      return async (exchange) => {
+        const started = context.clock.now();
+        await context.producer(step.uri).send(exchange);
+        context.sent(step.uri, context.clock.now() - started);
+        return next(exchange);
+      };
+  }
+}
+
+/** Every URI a list of steps sends to, branches included. */
+export function producerUris(steps: readonly StepDefinition[]): string[] {
+  const uris: string[] = [];
+  for (const step of steps) {
+    if (step.kind === 'to' || step.kind === 'wireTap') uris.push(step.uri);
+    if (step.kind === 'choice') {
+      for (const branch of step.when) uris.push(...producerUris(branch.steps));
+      uris.push(...producerUris(step.otherwise));
+    }
+  }
+  return [...new Set(uris)];
+}

@@ -1,0 +1,102 @@
+import type { Component, EndpointUri, OptionSpec, OptionValues } from './types.js';
+
+/** A problem with a URI or one of its options; `option` names the offending option when there is one. */
+export class UriError extends Error {
+  constructor(
+    message: string,
+    readonly option?: string,
+  ) {
+    super(message);
+  }
+}
+
+const SCHEME = /^([a-z][a-z0-9+.-]*):(.*)$/;
+
+/** Splits `scheme:path?a=1&b=2`. The path keeps its slashes (`amqp:/topic/feed.cats`); options are URL-decoded. */
+export function parseUri(raw: string): EndpointUri {
+  const match = SCHEME.exec(raw.trim());
+  if (!match) throw new UriError(`"${raw}" is not an endpoint URI: expected scheme:path?options, e.g. log:items`);
+  const scheme = match[1] as string;
+  const rest = match[2] as string;
+  const question = rest.indexOf('?');
+  const path = question === -1 ? rest : rest.slice(0, question);
+  const options: Record<string, string> = {};
+  if (question !== -1) {
+    for (const pair of rest.slice(question + 1).split('&')) {
+      if (pair === '') continue;
+      const equals = pair.indexOf('=');
+      const key = decodeURIComponent(equals === -1 ? pair : pair.slice(0, equals));
+      const value = equals === -1 ? 'true' : decodeURIComponent(pair.slice(equals + 1));
+      if (key in options) throw new UriError(`option "${key}" is given twice in ${raw}`, key);
+      options[key] = value;
+    }
+  }
+  return { raw, scheme, path, options };
+}
+
+/** Milliseconds from `250ms`, `10s`, `2m`, `1h` (a bare number is milliseconds). */
+export function parseDuration(text: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$/.exec(text);
+  if (!match) return undefined;
+  const factor = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 }[match[2] ?? 'ms'] ?? 1;
+  return Number(match[1]) * factor;
+}
+
+/** Per second from `5/s`, `300/min`, `100/h`, or a bare number (per second). */
+export function parseRate(text: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*(s|sec|m|min|h))?\s*$/.exec(text);
+  if (!match) return undefined;
+  const count = Number(match[1]);
+  if (!(count > 0)) return undefined;
+  const per = { s: 1, sec: 1, m: 60, min: 60, h: 3600 }[match[2] ?? 's'] ?? 1;
+  return count / per;
+}
+
+function convert(name: string, spec: OptionSpec, text: string): string | number | boolean {
+  switch (spec.type) {
+    case 'string':
+      return text;
+    case 'boolean':
+      if (text === 'true' || text === 'false') return text === 'true';
+      throw new UriError(`option ${name} must be true or false, not "${text}"`, name);
+    case 'integer': {
+      const value = Number(text);
+      if (!Number.isInteger(value)) throw new UriError(`option ${name} must be a whole number, not "${text}"`, name);
+      if (spec.min !== undefined && value < spec.min) throw new UriError(`option ${name} must be at least ${spec.min}`, name);
+      if (spec.max !== undefined && value > spec.max) throw new UriError(`option ${name} must be at most ${spec.max}`, name);
+      return value;
+    }
+    case 'duration': {
+      const value = parseDuration(text);
+      if (value === undefined) throw new UriError(`option ${name} must be a duration such as 500ms or 10s, not "${text}"`, name);
+      return value;
+    }
+    case 'rate': {
+      const value = parseRate(text);
+      if (value === undefined) throw new UriError(`option ${name} must be a rate such as 5/s or 300/min, not "${text}"`, name);
+      return value;
+    }
+    case 'enum':
+      if (spec.values.includes(text)) return text;
+      throw new UriError(`option ${name} must be one of ${spec.values.join(', ')}, not "${text}"`, name);
+  }
+}
+
+/** Checks a URI's options against its component's schema: unknown options and bad values are errors. */
+export function resolveOptions(component: Component, uri: EndpointUri): OptionValues {
+  if (component.path?.required && uri.path === '') throw new UriError(`${component.scheme}: needs a path: ${component.path.doc}`);
+  const values: Record<string, string | number | boolean | undefined> = {};
+  for (const name of Object.keys(uri.options)) {
+    if (!(name in component.options)) {
+      const known = Object.keys(component.options);
+      throw new UriError(`unknown option "${name}" for ${component.scheme}:${known.length ? `; it takes ${known.join(', ')}` : ' (it takes none)'}`, name);
+    }
+  }
+  for (const [name, spec] of Object.entries(component.options)) {
+    const text = uri.options[name];
+    if (text !== undefined) values[name] = convert(name, spec, text);
+    else if (spec.default !== undefined) values[name] = typeof spec.default === 'string' ? convert(name, spec, spec.default) : spec.default;
+    else if (spec.type === 'string' && spec.required) throw new UriError(`${component.scheme}: option ${name} is required`, name);
+  }
+  return values;
+}
