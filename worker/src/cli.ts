@@ -1,28 +1,42 @@
 #!/usr/bin/env node
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { AmqpPublisher } from './amqp/publisher.js';
+import { defaultComponents } from './components/index.js';
 import { ConfigError, loadConfig, type WorkerConfig } from './config.js';
-import { Worker } from './worker.js';
+import { Engine } from './engine/engine.js';
+import type { RouteState } from './engine/route.js';
+import { systemClock } from './engine/types.js';
+import { feedRoute } from './feeds.js';
 
-const USAGE = `usage: livewall-worker run --config FILE
+const USAGE = `usage: livewall-worker run --config FILE [--dry-run]
 
-  run      replay the configured source and publish its image posts to the broker
+  run      run the configured feeds: each is a route from its source to its topic on the broker
            --config FILE   the worker's YAML configuration (see worker/config/)
+           --dry-run       send to log: instead of the broker, to try a feed without touching production
 
 Environment: LOG_LEVEL (info), and any \${VAR} the config file names.
 Exit codes: 0 done, 1 bad usage or config, 3 stopped with messages not yet confirmed by the broker.`;
 
 /** Exit code when a shutdown had to abandon messages the broker had not confirmed. */
 const EXIT_ABANDONED = 3;
+const FINISHED: readonly RouteState[] = ['completed', 'stopped', 'failed'];
 
-async function run(config: WorkerConfig): Promise<number> {
+async function run(config: WorkerConfig, dryRun: boolean): Promise<number> {
   const log = pino({ name: 'livewall-worker', level: process.env.LOG_LEVEL ?? 'info' });
-  const publisher = new AmqpPublisher(
-    { url: config.broker.url, username: config.broker.username, password: config.broker.password },
-    log.child({ component: 'amqp' }),
-  );
-  const worker = new Worker(config, publisher, log);
+  const engine = new Engine(defaultComponents(), {
+    baseDir: dirname(config.file),
+    clock: systemClock,
+    log,
+    settings: { amqp: config.broker },
+  });
+  for (const feed of config.feeds) {
+    engine.add(feedRoute(config, feed, dryRun ? { producerUri: (topic) => `log:${topic}` } : {}));
+  }
+  // One line per state change; never one per message at info level.
+  engine.on('state', ({ route, state, previous }) => log.info({ route, state, previous }, `route ${route} ${state}`));
+  engine.on('retry', ({ route, error, delayMs }) => log.warn({ route, err: error, retryInMs: delayMs }, `route ${route} retrying`));
+
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stop.signal.aborted) return;
@@ -32,18 +46,23 @@ async function run(config: WorkerConfig): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
-  log.info({ config: config.file, broker: config.broker.url, feeds: config.feeds.map((feed) => feed.name), imageHosts: config.imageHostEntries }, 'starting');
-  publisher.start();
-  const report = setInterval(() => log.info({ ...worker.counters.snapshot(), amqp: publisher.stats }, 'progress'), 60_000);
+  log.info({ config: config.file, broker: dryRun ? 'dry run: log:' : config.broker.url, feeds: config.feeds.map((feed) => feed.name), imageHosts: config.imageHostEntries }, 'starting');
+  const finished = new Promise<void>((resolve) => {
+    const check = (): void => {
+      if (engine.list().every((route) => FINISHED.includes(route.status().state))) resolve();
+    };
+    engine.on('state', check);
+    stop.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  const report = setInterval(() => log.info({ routes: engine.status().map(({ id, state, counters, inFlight, queueDepth }) => ({ id, state, counters, inFlight, queueDepth })) }, 'progress'), 60_000);
   report.unref();
-  try {
-    await worker.run(stop.signal);
-  } finally {
-    clearInterval(report);
-  }
-  const abandoned = await publisher.close(config.shutdownTimeoutMs);
-  await worker.drained();
-  log.info({ ...worker.counters.snapshot(), abandoned }, abandoned > 0 ? 'stopped; some messages were not confirmed' : 'stopped');
+
+  await engine.start();
+  await finished;
+  clearInterval(report);
+  const abandoned = await engine.stop(config.shutdownTimeoutMs);
+  const routes = Object.fromEntries(engine.status().map((route) => [route.id, route.counters]));
+  log.info({ routes, abandoned }, abandoned > 0 ? 'stopped; some messages were not confirmed' : 'stopped');
   return abandoned > 0 ? EXIT_ABANDONED : 0;
 }
 
@@ -53,9 +72,9 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return command === undefined || command === '--help' || command === 'help' ? 0 : 1;
   }
-  let values: { config?: string };
+  let values: { config?: string; 'dry-run'?: boolean };
   try {
-    ({ values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } }, strict: true }));
+    ({ values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, 'dry-run': { type: 'boolean' } }, strict: true }));
   } catch (error) {
     process.stderr.write(`livewall-worker: ${(error as Error).message}\n${USAGE}\n`);
     return 1;
@@ -66,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
   }
   let config: WorkerConfig;
   try {
-    config = loadConfig(values.config);
+    config = loadConfig(values.config, process.env, { requireBroker: !values['dry-run'] });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -74,7 +93,7 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  return run(config);
+  return run(config, values['dry-run'] ?? false);
 }
 
 process.exitCode = await main(process.argv.slice(2));

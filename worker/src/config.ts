@@ -48,6 +48,8 @@ class Checker {
     private readonly doc: Document,
     private readonly lines: LineCounter,
     private readonly env: NodeJS.ProcessEnv,
+    /** Paths whose missing environment variables are not errors (the broker section in a dry run). */
+    private readonly lenient: (path: Path) => boolean = () => false,
   ) {}
 
   /** Where `path` is in the file: the node itself, or the nearest parent that exists. */
@@ -129,6 +131,7 @@ class Checker {
       const value = this.env[name];
       if (value !== undefined && value !== '') return value;
       if (fallback !== undefined) return fallback;
+      if (this.lenient(path)) return '';
       missing = true;
       this.problem(path, `environment variable ${name} is not set (used by ${this.label(path)})`);
       return '';
@@ -145,17 +148,22 @@ function parseDuration(text: string): number | undefined {
 }
 
 /** Reads and checks a config file; throws ConfigError listing every problem. */
-export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+export interface LoadOptions {
+  /** False for a dry run, which never connects: the broker section's environment variables may be missing. */
+  requireBroker?: boolean;
+}
+
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): WorkerConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     throw new ConfigError([`${file}: cannot read: ${(error as Error).message}`]);
   }
-  return parseConfig(text, file, env);
+  return parseConfig(text, file, env, options);
 }
 
-export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): WorkerConfig {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -164,7 +172,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       return `${file}:${line}:${col}: ${error.message.split('\n')[0]}`;
     }));
   }
-  const check = new Checker(file, doc, lines, env);
+  const check = new Checker(file, doc, lines, env, (path) => options.requireBroker === false && path[0] === 'broker');
   const base = dirname(resolve(file));
   const root = check.object(doc.toJS(), [], ['broker', 'imageHosts', 'videoPreviews', 'shutdownTimeout', 'source', 'feeds']) ?? {};
 

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import rhea, { type Connection, type Delivery, type EventContext, type Sender } from 'rhea';
-import type { Logger } from 'pino';
+import type { Logger } from '../engine/types.js';
 
 /** What the broker said about one message, by AMQP 1.0 outcome. */
 export type Outcome = 'accepted' | 'released' | 'rejected' | 'modified';
