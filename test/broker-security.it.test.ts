@@ -78,7 +78,7 @@ describe('the publisher', () => {
     expect(await sendOnce(amqp('publisher'), topic, '{}')).toEqual({ result: 'accepted' });
   });
 
-  test.each(['/topic/orders', '/queue/feed.cats', '/topic/feedx.cats', '/topic/status'])('cannot publish to %s', async (address) => {
+  test.each(['/topic/orders', '/queue/feed.cats', '/topic/feedx.cats', '/topic/statusx'])('cannot publish to %s', async (address) => {
     const attempt = await sendOnce(amqp('publisher'), address, '{}');
     expect(attempt.result).toBe('sender-error');
     // AMQ229032 for a missing permission; AMQ229213 when the refused step is creating a queue (anycast).
@@ -103,6 +103,16 @@ describe('the publisher', () => {
       }),
       // Artemis's ERROR frame says only this; its log names the missing CREATE_NON_DURABLE_QUEUE permission.
     ).resolves.toMatch(/^AMQ339016 Error creating subscription/);
+  });
+
+  test('publishes worker status, which anonymous viewers can read but not write', async () => {
+    const topic = `/topic/status.workers-${randomUUID().slice(0, 8)}`;
+    const page = await stomp();
+    const received = collect(page, topic);
+    await received.ready;
+    expect(await sendOnce(amqp('publisher'), topic, '{"kind":"worker-status"}')).toEqual({ result: 'accepted' });
+    expect((await received.waitFor(1)).map((message) => message.body)).toEqual(['{"kind":"worker-status"}']);
+    expect(await sendWithReceipt(await stomp(), topic, '{"spoof":true}')).toMatch(/^ERROR AMQ339011/);
   });
 
   test('a wrong password is refused', async () => {
