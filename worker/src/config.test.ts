@@ -64,7 +64,7 @@ describe('loadConfig on the demo config', () => {
       rewriteMedia: { from: 'https://pbs.twimg.com/media/', to: 'http://localhost:8080/demo/media/' },
     });
     expect(existsSync(config.source.replay.file)).toBe(true);
-    expect(config.feeds).toEqual([{ name: 'cats' }]);
+    expect(config.feeds).toEqual([{ name: 'cats', network: 'x', keywords: [] }]);
     expect(config.videoPreviews).toBe(true);
     expect(config.shutdownTimeoutMs).toBe(10_000);
   });
@@ -104,7 +104,10 @@ describe('parseConfig', () => {
     expect(config.videoPreviews).toBe(false);
     expect(config.shutdownTimeoutMs).toBe(500);
     expect(config.source.replay).toMatchObject({ loop: false, startOffset: 7, restamp: true, rewriteMedia: { from: 'https://a/', to: 'https://b/' } });
-    expect(config.feeds).toEqual([{ name: 'cats' }, { name: 'dogs' }]);
+    expect(config.feeds).toEqual([
+      { name: 'cats', network: 'x', keywords: [] },
+      { name: 'dogs', network: 'x', keywords: [] },
+    ]);
     expect(parsed(edit({ 5: ['shutdownTimeout: 2m', 'imageHosts:'] })).shutdownTimeoutMs).toBe(120_000);
     expect(parsed(edit({ 5: ['shutdownTimeout: 3', 'imageHosts:'] })).shutdownTimeoutMs).toBe(3000);
     expect(parsed(edit({ 10: ['    pace: 120/min'] })).source.replay.pace).toBe(2);
@@ -114,7 +117,7 @@ describe('parseConfig', () => {
 
   it('reports an unknown top-level key where the key is', () => {
     expect(problemsOf(edit({ 12: ['brokers:', '  url: amqp://x', 'feeds:'] }))).toEqual([
-      'feeds.yaml:12:1: unknown field "brokers" in the top level; expected one of broker, imageHosts, videoPreviews, shutdownTimeout, source, feeds',
+      'feeds.yaml:12:1: unknown field "brokers" in the top level; expected one of broker, imageHosts, videoPreviews, shutdownTimeout, source, feeds, deadLetter, ops, region, status, routes',
     ]);
   });
 
@@ -153,7 +156,7 @@ describe('parseConfig', () => {
     expect(problemsOf(edit({ 13: ['  - name: Cats'] }))).toEqual(['feeds.yaml:13:11: feed name "Cats" must match [a-z0-9-]{1,32}']);
     expect(problemsOf(edit({ 13: ['  - cats'] }))).toEqual(['feeds.yaml:13:5: feeds[0] must be a mapping']);
     expect(problemsOf(edit({ 13: ['  - title: cats'] }))).toEqual([
-      'feeds.yaml:13:5: unknown field "title" in feeds[0]; expected one of name',
+      'feeds.yaml:13:5: unknown field "title" in feeds[0]; expected one of name, network, keywords, deadLetter',
       'feeds.yaml:13:5: feeds[0].name is required',
     ]);
   });

@@ -19,7 +19,23 @@ export interface WorkerConfig {
   videoPreviews: boolean;
   shutdownTimeoutMs: number;
   source: { replay: ReplaySourceConfig };
-  feeds: { name: string }[];
+  feeds: FeedConfig[];
+  /** Where a feed's items go after their last failed attempt (a feed may name its own). */
+  deadLetter?: string;
+  /** The ops HTTP endpoint (/healthz, /readyz, /status, /metrics); off when no port is set. */
+  ops?: { port: number; host: string };
+  /** A label for where this worker runs, shown in status messages (e.g. us-east). */
+  region?: string;
+  /** The status message the worker publishes for the page. */
+  status: { topic: string; intervalMs: number; enabled: boolean };
+}
+
+export interface FeedConfig {
+  name: string;
+  network: 'x' | 'bluesky' | 'mastodon';
+  /** What the live source matches for this feed (X: stream rule terms; others: words and hashtags). */
+  keywords: string[];
+  deadLetter?: string;
 }
 
 export interface ReplaySourceConfig {
@@ -40,7 +56,10 @@ export class ConfigError extends Error {
 
 type Path = (string | number)[];
 
-class Checker {
+export type { Path };
+
+/** Reports problems at `file:line:column`, reading positions from the parsed YAML document. */
+export class Checker {
   readonly problems: string[] = [];
 
   constructor(
@@ -174,7 +193,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   }
   const check = new Checker(file, doc, lines, env, (path) => options.requireBroker === false && path[0] === 'broker');
   const base = dirname(resolve(file));
-  const root = check.object(doc.toJS(), [], ['broker', 'imageHosts', 'videoPreviews', 'shutdownTimeout', 'source', 'feeds']) ?? {};
+  const root = check.object(doc.toJS(), [], ['broker', 'imageHosts', 'videoPreviews', 'shutdownTimeout', 'source', 'feeds', 'deadLetter', 'ops', 'region', 'status', 'routes']) ?? {};
 
   const brokerNode = check.object(root.broker ?? {}, ['broker'], ['url', 'username', 'password']) ?? {};
   const url = check.string(brokerNode.url, ['broker', 'url'], { required: true });
@@ -226,17 +245,41 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     if (from !== undefined && to !== undefined) replay.rewriteMedia = { from, to };
   }
 
-  const feeds: { name: string }[] = [];
+  const feeds: FeedConfig[] = [];
   const feedList = check.list(root.feeds, ['feeds']);
-  if (feedList.length === 0) check.problem(['feeds'], 'feeds must list at least one feed');
+  if (feedList.length === 0 && root.routes === undefined) check.problem(['feeds'], 'feeds must list at least one feed');
   feedList.forEach((entry, index) => {
-    const feed = check.object(entry, ['feeds', index], ['name']);
+    const feed = check.object(entry, ['feeds', index], ['name', 'network', 'keywords', 'deadLetter']);
     const name = feed && check.string(feed.name, ['feeds', index, 'name'], { required: true });
-    if (name === undefined) return;
+    if (!feed || name === undefined) return;
+    const network = check.string(feed.network, ['feeds', index, 'network'], { required: false }) ?? 'x';
+    if (network !== 'x' && network !== 'bluesky' && network !== 'mastodon') {
+      check.problem(['feeds', index, 'network'], `feeds[${index}].network must be x, bluesky or mastodon, not ${JSON.stringify(network)}`);
+    }
+    const keywords = check.list(feed.keywords, ['feeds', index, 'keywords']).map((keyword, k) => check.string(keyword, ['feeds', index, 'keywords', k], { required: true }) ?? '');
+    const deadLetter = check.string(feed.deadLetter, ['feeds', index, 'deadLetter'], { required: false });
     if (!FEED_NAME.test(name)) check.problem(['feeds', index, 'name'], `feed name ${JSON.stringify(name)} must match [a-z0-9-]{1,32}`);
     else if (feeds.some((other) => other.name === name)) check.problem(['feeds', index, 'name'], `feed ${JSON.stringify(name)} is defined twice`);
-    else feeds.push({ name });
+    else feeds.push({ name, network: network as FeedConfig['network'], keywords, ...(deadLetter === undefined ? {} : { deadLetter }) });
   });
+
+  const deadLetter = check.string(root.deadLetter, ['deadLetter'], { required: false });
+  const region = check.string(root.region, ['region'], { required: false });
+
+  let ops: WorkerConfig['ops'];
+  if (root.ops !== undefined) {
+    const opsNode = check.object(root.ops, ['ops'], ['port', 'host']) ?? {};
+    const port = Number(check.string(opsNode.port, ['ops', 'port'], { required: true }));
+    if (!Number.isInteger(port) || port < 0 || port > 65535) check.problem(['ops', 'port'], 'ops.port must be a port number (0 picks a free one)');
+    ops = { port, host: check.string(opsNode.host, ['ops', 'host'], { required: false }) ?? '127.0.0.1' };
+  }
+
+  const statusNode = check.object(root.status ?? {}, ['status'], ['topic', 'interval', 'enabled']) ?? {};
+  const statusTopic = check.string(statusNode.topic, ['status', 'topic'], { required: false }) ?? '/topic/status.workers';
+  if (!statusTopic.startsWith('/topic/status.')) check.problem(['status', 'topic'], `status.topic must be under /topic/status. (the broker lets the publisher write there), not ${JSON.stringify(statusTopic)}`);
+  const intervalText = check.string(statusNode.interval, ['status', 'interval'], { required: false }) ?? '5s';
+  const statusIntervalMs = parseDuration(intervalText) ?? check.problem(['status', 'interval'], 'status.interval must be a duration such as 5s') ?? 5000;
+  const statusEnabled = check.boolean(statusNode.enabled, ['status', 'enabled'], true);
 
   // Checked before the problems are counted, so that a wrong value is reported rather than replaced by the default.
   const videoPreviews = check.boolean(root.videoPreviews, ['videoPreviews'], true);
@@ -251,5 +294,9 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     shutdownTimeoutMs,
     source: { replay },
     feeds,
+    ...(deadLetter === undefined ? {} : { deadLetter }),
+    ...(ops === undefined ? {} : { ops }),
+    ...(region === undefined ? {} : { region }),
+    status: { topic: statusTopic, intervalMs: statusIntervalMs, enabled: statusEnabled },
   };
 }
