@@ -32,7 +32,7 @@ export function replayUri(config: WorkerConfig): string {
  * A feed as a route: the source's raw events → decode → this feed's posts with pictures → feed items that meet the
  * contract → the feed's topic. Every drop is counted with its reason.
  */
-export function feedRoute(config: WorkerConfig, feed: { name: string }, options: { producerUri?: (topic: string) => string } = {}): RouteDefinition {
+export function feedRoute(config: WorkerConfig, feed: { name: string; deadLetter?: string }, options: { producerUri?: (topic: string) => string } = {}): RouteDefinition {
   const replay = config.source.replay;
   const topic = feedTopic(feed.name);
   const producerUri = options.producerUri ?? ((address: string) => `amqp:${address}`);
@@ -70,8 +70,11 @@ export function feedRoute(config: WorkerConfig, feed: { name: string }, options:
   };
   const meetsContract = (exchange: Exchange): boolean | string => (validateFeedItem(exchange.body, config.imageHosts).ok ? true : 'contract');
 
-  return from(replayUri(config))
+  // Everything the closures below read from the config: a reload that changes none of it keeps the route running.
+  const signature = JSON.stringify({ feed, replay, imageHosts: config.imageHostEntries, videoPreviews: config.videoPreviews, to: producerUri(topic), deadLetter: feed.deadLetter ?? config.deadLetter });
+  const route = from(replayUri(config))
     .routeId(feedRouteId(feed.name))
+    .signature(signature)
     .filter(decoded, 'decode')
     .transform(asPost, 'post')
     .filter(forThisFeed, 'feed')
@@ -81,6 +84,8 @@ export function feedRoute(config: WorkerConfig, feed: { name: string }, options:
     .transform(stamped, 'stamp')
     .filter(meetsContract, 'contract')
     .idempotent((exchange) => (exchange.body as FeedItem).id, 10_000, 'id')
-    .to(producerUri(topic))
-    .build();
+    .to(producerUri(topic));
+  const deadLetter = feed.deadLetter ?? config.deadLetter;
+  if (deadLetter) route.deadLetter(deadLetter);
+  return route.build();
 }

@@ -43,6 +43,11 @@ export interface RouteDefinition {
   redelivery: RedeliveryPolicy;
   /** Where an exchange goes after its last failed attempt; without one it is dropped (and counted). */
   deadLetter?: string;
+  /**
+   * What the route was made from, for config reloads: a route whose signature is unchanged keeps running.
+   * Without one, the definition itself is compared (functions by name).
+   */
+  signature?: string;
 }
 
 export const DEFAULT_REDELIVERY: RedeliveryPolicy = { attempts: 3, initialDelayMs: 200, maxDelayMs: 10_000, multiplier: 2, jitter: 0.5 };
@@ -173,6 +178,12 @@ export class RouteBuilder extends Steps<RouteBuilder> {
 
   deadLetter(uri: string): RouteBuilder {
     this.settings.deadLetter = uri;
+    return this;
+  }
+
+  /** Marks what the route was built from (see RouteDefinition.signature). */
+  signature(signature: string): RouteBuilder {
+    this.settings.signature = signature;
     return this;
   }
 

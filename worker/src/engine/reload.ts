@@ -1,0 +1,46 @@
+import type { RouteDefinition } from './definition.js';
+import type { Engine } from './engine.js';
+
+/** What a route was made from: its explicit signature, else the definition with functions named. */
+export function routeSignature(definition: RouteDefinition): string {
+  if (definition.signature !== undefined) return definition.signature;
+  return JSON.stringify(definition, (_, value: unknown) => (typeof value === 'function' ? `fn:${(value as { name: string }).name}` : value));
+}
+
+export interface ReloadResult {
+  added: string[];
+  removed: string[];
+  replaced: string[];
+  unchanged: string[];
+  /** Exchanges abandoned while draining the routes that were removed or replaced. */
+  abandoned: number;
+}
+
+/**
+ * Brings the engine's routes in line with `next`: routes that are gone are drained and removed, new ones are added
+ * and started, changed ones are drained and replaced, and the rest keep running untouched.
+ */
+export async function applyRoutes(engine: Engine, next: readonly RouteDefinition[], drainTimeoutMs: number): Promise<ReloadResult> {
+  const result: ReloadResult = { added: [], removed: [], replaced: [], unchanged: [], abandoned: 0 };
+  const wanted = new Map(next.map((definition) => [definition.id, definition]));
+  for (const route of engine.list()) {
+    const definition = wanted.get(route.id);
+    if (!definition) {
+      result.abandoned += await engine.remove(route.id, drainTimeoutMs);
+      result.removed.push(route.id);
+    } else if (routeSignature(definition) !== routeSignature(route.definition)) {
+      result.abandoned += await engine.remove(route.id, drainTimeoutMs);
+      result.replaced.push(route.id);
+    } else {
+      result.unchanged.push(route.id);
+      wanted.delete(route.id);
+    }
+  }
+  const started: Promise<void>[] = [];
+  for (const definition of wanted.values()) {
+    if (!result.replaced.includes(definition.id)) result.added.push(definition.id);
+    started.push(engine.add(definition).start());
+  }
+  await Promise.all(started);
+  return result;
+}
