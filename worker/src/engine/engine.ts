@@ -34,9 +34,12 @@ export class Engine extends EventEmitter {
     return [...this.routes.values()];
   }
 
-  /** Starts every route; a route whose endpoints cannot connect keeps retrying in the background. */
+  /**
+   * Starts every route; a route whose endpoints cannot connect keeps retrying in the background. Resolves once each
+   * route has started or is retrying, so an unreachable broker holds up neither the caller nor its shutdown.
+   */
   async start(): Promise<void> {
-    await Promise.all(this.list().map((route) => route.start()));
+    await Promise.all(this.list().map((route) => startedOrRetrying(route)));
   }
 
   /** Stops every route within `timeoutMs`; resolves with how many exchanges were abandoned in all. */
@@ -63,4 +66,22 @@ export class Engine extends EventEmitter {
   status(): RouteStatus[] {
     return this.list().map((route) => route.status());
   }
+}
+
+/** Resolves once `route` has started, or has failed to and retries in the background. */
+export function startedOrRetrying(route: Route): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const retrying = (): void => resolve();
+    route.once('retry', retrying);
+    route.start().then(
+      () => {
+        route.off('retry', retrying);
+        resolve();
+      },
+      (error: unknown) => {
+        route.off('retry', retrying);
+        reject(error);
+      },
+    );
+  });
 }

@@ -23,6 +23,8 @@ export class BoundedQueue<T> {
 
   /** Adds without waiting. Returns the item the drop policy dropped, if the queue was full. */
   offer(item: T): { dropped?: T } {
+    // Once closed, takers stop at the first empty take: an item added now could be stranded, uncounted.
+    if (this.closed) return { dropped: item };
     if (this.deliver(item)) return {};
     if (this.items.length < this.capacity) {
       this.items.push(item);

@@ -1,5 +1,5 @@
 import type { RouteDefinition } from './definition.js';
-import type { Engine } from './engine.js';
+import { startedOrRetrying, type Engine } from './engine.js';
 
 /** What a route was made from: its explicit signature, else the definition with functions named. */
 export function routeSignature(definition: RouteDefinition): string {
@@ -39,7 +39,8 @@ export async function applyRoutes(engine: Engine, next: readonly RouteDefinition
   const started: Promise<void>[] = [];
   for (const definition of wanted.values()) {
     if (!result.replaced.includes(definition.id)) result.added.push(definition.id);
-    started.push(engine.add(definition).start());
+    // A new route whose endpoints cannot connect yet retries in the background; the reload does not wait for it.
+    started.push(startedOrRetrying(engine.add(definition)));
   }
   await Promise.all(started);
   return result;

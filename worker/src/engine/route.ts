@@ -153,8 +153,8 @@ export class Route extends EventEmitter {
     this.stopping.abort();
     this.resume_();
     this.queue.close();
-    await this.source;
-    const drained = await settledWithin(Promise.all(this.workers), deadline - this.environment.clock.now(), this.environment.clock);
+    // The source has the same deadline as the workers: one that already ended is itself waiting for the workers.
+    const drained = await settledWithin(Promise.all([this.source, ...this.workers]), deadline - this.environment.clock.now(), this.environment.clock);
     let abandoned = drained ? 0 : this.queue.drain().length + this.inFlight;
     const remaining = Math.max(0, deadline - this.environment.clock.now());
     const producers = [...this.producers.values(), ...(this.deadLetter ? [this.deadLetter] : [])];
@@ -233,12 +233,13 @@ export class Route extends EventEmitter {
           // The source ended (a replay without loop): finish the queue, then the route is complete.
           this.queue.close();
           await Promise.all(this.workers);
-          this.setState('completed');
+          if (!this.stopping.signal.aborted) this.setState('completed');
         }
         return;
       } catch (error) {
         this.retryLater(error, attempt, 'source failed');
         await this.environment.clock.sleep((this.nextRetryAt as number) - this.environment.clock.now(), this.stopping.signal);
+        this.nextRetryAt = undefined;
       }
     }
   }
@@ -250,6 +251,8 @@ export class Route extends EventEmitter {
       if (!exchange) return;
       this.inFlight += 1;
       try {
+        // A worker already waiting on the queue when the route was suspended holds what it got until resumed.
+        while (this.resumed) await this.resumed.promise;
         await this.process(exchange);
       } finally {
         this.inFlight -= 1;

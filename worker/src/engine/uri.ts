@@ -25,13 +25,22 @@ export function parseUri(raw: string): EndpointUri {
     for (const pair of rest.slice(question + 1).split('&')) {
       if (pair === '') continue;
       const equals = pair.indexOf('=');
-      const key = decodeURIComponent(equals === -1 ? pair : pair.slice(0, equals));
-      const value = equals === -1 ? 'true' : decodeURIComponent(pair.slice(equals + 1));
-      if (key in options) throw new UriError(`option "${key}" is given twice in ${raw}`, key);
+      const key = decode(equals === -1 ? pair : pair.slice(0, equals), raw);
+      const value = equals === -1 ? 'true' : decode(pair.slice(equals + 1), raw, key);
+      if (Object.hasOwn(options, key)) throw new UriError(`option "${key}" is given twice in ${raw}`, key);
       options[key] = value;
     }
   }
   return { raw, scheme, path, options };
+}
+
+/** URL-decodes one part of a URI's query; a malformed escape (`100%`) is the URI's fault, not a crash. */
+function decode(text: string, raw: string, option = text): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new UriError(`option "${option}" has a malformed %-escape in ${raw}: write % as %25`, option);
+  }
 }
 
 /** Milliseconds from `250ms`, `10s`, `2m`, `1h` (a bare number is milliseconds). */
@@ -60,7 +69,8 @@ function convert(name: string, spec: OptionSpec, text: string): string | number 
       if (text === 'true' || text === 'false') return text === 'true';
       throw new UriError(`option ${name} must be true or false, not "${text}"`, name);
     case 'integer': {
-      const value = Number(text);
+      // Digits only: Number() would also read "" as 0, and "0x10" or "1e3".
+      const value = /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
       if (!Number.isInteger(value)) throw new UriError(`option ${name} must be a whole number, not "${text}"`, name);
       if (spec.min !== undefined && value < spec.min) throw new UriError(`option ${name} must be at least ${spec.min}`, name);
       if (spec.max !== undefined && value > spec.max) throw new UriError(`option ${name} must be at most ${spec.max}`, name);
@@ -87,7 +97,7 @@ export function resolveOptions(component: Component, uri: EndpointUri): OptionVa
   if (component.path?.required && uri.path === '') throw new UriError(`${component.scheme}: needs a path: ${component.path.doc}`);
   const values: Record<string, string | number | boolean | undefined> = {};
   for (const name of Object.keys(uri.options)) {
-    if (!(name in component.options)) {
+    if (!Object.hasOwn(component.options, name)) {
       const known = Object.keys(component.options);
       throw new UriError(`unknown option "${name}" for ${component.scheme}:${known.length ? `; it takes ${known.join(', ')}` : ' (it takes none)'}`, name);
     }
