@@ -1,0 +1,205 @@
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { mockComponent, mockEndpoint, resetMocks } from '../components/mock/index.js';
+import { from, type RouteDefinition } from '../engine/definition.js';
+import { Engine } from '../engine/engine.js';
+import { ComponentRegistry } from '../engine/registry.js';
+import type { RouteState } from '../engine/route.js';
+import { systemClock, type Clock, type Exchange } from '../engine/types.js';
+import { createMetrics, reconnectsMetric } from './metrics.js';
+import { startOpsServer, type OpsServer } from './server.js';
+
+/** A clock whose time moves only when the test says; sleeps (redelivery delays of 0) are real. */
+function steppingClock(): Clock & { advance(ms: number): void } {
+  let now = 1_700_000_000_000;
+  return { now: () => now, sleep: systemClock.sleep, advance: (ms) => (now += ms) };
+}
+
+function isEven(exchange: Exchange): boolean {
+  return (exchange.body as number) % 2 === 0;
+}
+
+/** `mock:<id>-in` → keep even bodies, once each → `to`; two attempts, then `mock:dead`. */
+function route(id: string, to: string): RouteDefinition {
+  return from(`mock:${id}-in`)
+    .routeId(id)
+    .filter(isEven)
+    .idempotent((exchange) => String(exchange.body), 100, 'byBody')
+    .to(to)
+    .queue(10)
+    .concurrency(1)
+    .redelivery({ attempts: 2, initialDelayMs: 0, jitter: 0 })
+    .deadLetter('mock:dead')
+    .build();
+}
+
+function whenState(engine: Engine, id: string, state: RouteState): Promise<void> {
+  return new Promise((resolve) => {
+    const listener = (event: { route: string; state: RouteState }): void => {
+      if (event.route !== id || event.state !== state) return;
+      engine.off('state', listener);
+      resolve();
+    };
+    engine.on('state', listener);
+  });
+}
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** The samples of a Prometheus text exposition. */
+function parse(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match) continue;
+    const labels: Record<string, string> = {};
+    for (const [, key, value] of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[key as string] = value as string;
+    samples.push({ name: match[1] as string, labels, value: Number(match[3]) });
+  }
+  return samples;
+}
+
+/** The value of the sample with exactly these labels, or undefined. */
+function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+  const wanted = JSON.stringify(Object.entries(labels).sort());
+  return samples.find((sample) => sample.name === name && JSON.stringify(Object.entries(sample.labels).sort()) === wanted)?.value;
+}
+
+describe('worker metrics', () => {
+  const log = pino({ level: 'silent' });
+  let engine: Engine;
+  let server: OpsServer | undefined;
+  let reconnects: { endpoint: string; reconnects: number }[];
+
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+    await engine.stop(1000);
+    resetMocks();
+  });
+
+  /**
+   * Runs `routes` until each has read what `inputs` gives its `mock:<id>-in` source. Every send to a `mock:`
+   * endpoint takes 30 ms on the clock; `failures` says which bodies fail how many times at `mock:a`.
+   */
+  async function run(routes: RouteDefinition[], inputs: Record<string, unknown[]>, failures: [unknown, number][] = []): Promise<void> {
+    const clock = steppingClock();
+    const failuresLeft = new Map(failures);
+    mockEndpoint('a').whenAnyExchangeReceived((exchange) => {
+      clock.advance(30);
+      const left = failuresLeft.get(exchange.body) ?? 0;
+      if (left > 0) {
+        failuresLeft.set(exchange.body, left - 1);
+        throw new Error(`mock:a refused ${String(exchange.body)}`);
+      }
+    });
+    mockEndpoint('b').whenAnyExchangeReceived(() => clock.advance(30));
+
+    engine = new Engine(new ComponentRegistry().register(mockComponent), { baseDir: '.', clock, log, settings: {} });
+    for (const definition of routes) engine.add(definition);
+    reconnects = [{ endpoint: 'amqp:/topic/feed.cats', reconnects: 3 }];
+    const registry = createMetrics(engine, { info: { version: '1.2.3', host: 'test-host', region: 'eu' }, extraMetrics: [reconnectsMetric(() => reconnects)] });
+    server = await startOpsServer({ port: 0, engine, registry, log, info: { version: '1.2.3', host: 'test-host' } });
+
+    const completed = Promise.all(routes.map((definition) => whenState(engine, definition.id, 'completed')));
+    await engine.start();
+    for (const definition of routes) {
+      const source = mockEndpoint(`${definition.id}-in`);
+      for (const body of inputs[definition.id] ?? []) await source.emit(body);
+      source.end();
+    }
+    await completed;
+  }
+
+  async function scrape(): Promise<{ samples: Sample[]; contentType: string | null }> {
+    const response = await fetch(`http://127.0.0.1:${server?.port}/metrics`);
+    expect(response.status).toBe(200);
+    return { samples: parse(await response.text()), contentType: response.headers.get('content-type') };
+  }
+
+  it('reports the engine counters of a route that ran, with drops by reason', async () => {
+    // The filter drops 1, 3, 5 and the idempotent step the second 2; 4 fails once and then goes through; 6 fails
+    // both attempts and is dead-lettered.
+    await run([route('r1', 'mock:a')], { r1: [1, 2, 2, 3, 4, 5, 6] }, [[4, 1], [6, 2]]);
+    const { samples, contentType } = await scrape();
+    const r1 = { route: 'r1' };
+
+    expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(valueOf(samples, 'livewall_received_total', r1)).toBe(7);
+    expect(valueOf(samples, 'livewall_dropped_total', { route: 'r1', reason: 'filter:isEven' })).toBe(3);
+    expect(valueOf(samples, 'livewall_dropped_total', { route: 'r1', reason: 'duplicate' })).toBe(1);
+    expect(samples.filter((sample) => sample.name === 'livewall_dropped_total')).toHaveLength(2);
+    expect(valueOf(samples, 'livewall_redelivered_total', r1)).toBe(2);
+    expect(valueOf(samples, 'livewall_failed_total', r1)).toBe(1);
+    expect(valueOf(samples, 'livewall_dead_lettered_total', r1)).toBe(1);
+    expect(valueOf(samples, 'livewall_sent_total', r1)).toBe(2);
+    expect(valueOf(samples, 'livewall_in_flight', r1)).toBe(0);
+    expect(valueOf(samples, 'livewall_queue_depth', r1)).toBe(0);
+    expect(valueOf(samples, 'livewall_queue_capacity', r1)).toBe(10);
+    expect(valueOf(samples, 'livewall_route_state', { route: 'r1', state: 'completed' })).toBe(1);
+    expect(valueOf(samples, 'livewall_route_state', { route: 'r1', state: 'started' })).toBe(0);
+    expect(samples.filter((sample) => sample.name === 'livewall_route_state')).toHaveLength(7);
+    expect(valueOf(samples, 'livewall_endpoint_ready', { route: 'r1', uri: 'mock:a' })).toBe(1);
+    expect(valueOf(samples, 'livewall_ready')).toBe(0);
+    expect(valueOf(samples, 'livewall_build_info', { version: '1.2.3', region: 'eu' })).toBe(1);
+  });
+
+  it('measures publish latency per URI from the engine’s sent events, counting only sends that succeeded', async () => {
+    await run([route('r1', 'mock:a')], { r1: [1, 2, 3, 4, 5, 6] }, [[4, 1], [6, 2]]);
+    const { samples } = await scrape();
+    const uri = { uri: 'mock:a' };
+
+    // 2 and 4 (its second attempt) reached mock:a, 30 ms each on the test clock; dead-letter sends are not timed.
+    expect(valueOf(samples, 'livewall_publish_latency_seconds_count', uri)).toBe(2);
+    expect(valueOf(samples, 'livewall_publish_latency_seconds_sum', uri)).toBeCloseTo(0.06);
+    expect(valueOf(samples, 'livewall_publish_latency_seconds_bucket', { ...uri, le: '0.025' })).toBe(0);
+    expect(valueOf(samples, 'livewall_publish_latency_seconds_bucket', { ...uri, le: '0.05' })).toBe(2);
+    expect(valueOf(samples, 'livewall_publish_latency_seconds_bucket', { ...uri, le: '0.001' })).toBe(0);
+    expect(valueOf(samples, 'livewall_publish_latency_seconds_bucket', { ...uri, le: '10' })).toBe(2);
+    expect(valueOf(samples, 'livewall_publish_latency_seconds_bucket', { ...uri, le: '+Inf' })).toBe(2);
+  });
+
+  it('reports the same cumulative figures on every scrape', async () => {
+    await run([route('r1', 'mock:a')], { r1: [2, 4] });
+    await scrape();
+    const { samples } = await scrape();
+    expect(valueOf(samples, 'livewall_received_total', { route: 'r1' })).toBe(2);
+    expect(valueOf(samples, 'livewall_publish_latency_seconds_count', { uri: 'mock:a' })).toBe(2);
+  });
+
+  it('forgets the series of a removed route and of the URIs only it sent to', async () => {
+    await run([route('r1', 'mock:a'), route('r2', 'mock:b')], { r1: [2], r2: [3, 4] });
+    const before = (await scrape()).samples;
+    expect(valueOf(before, 'livewall_received_total', { route: 'r2' })).toBe(2);
+    expect(valueOf(before, 'livewall_dropped_total', { route: 'r2', reason: 'filter:isEven' })).toBe(1);
+    expect(valueOf(before, 'livewall_publish_latency_seconds_count', { uri: 'mock:b' })).toBe(1);
+
+    await engine.remove('r2', 1000);
+    const after = (await scrape()).samples;
+    expect(after.filter((sample) => sample.labels.route === 'r2' || sample.labels.uri === 'mock:b')).toEqual([]);
+    expect(valueOf(after, 'livewall_received_total', { route: 'r1' })).toBe(1);
+    expect(valueOf(after, 'livewall_publish_latency_seconds_count', { uri: 'mock:a' })).toBe(1);
+  });
+
+  it('adds the figures an extra-metrics hook reads, as they are at each scrape', async () => {
+    await run([route('r1', 'mock:a')], {});
+    expect(valueOf((await scrape()).samples, 'livewall_reconnects_total', { endpoint: 'amqp:/topic/feed.cats' })).toBe(3);
+
+    reconnects = [{ endpoint: 'amqp:/topic/feed.dogs', reconnects: 1 }];
+    const { samples } = await scrape();
+    expect(valueOf(samples, 'livewall_reconnects_total', { endpoint: 'amqp:/topic/feed.dogs' })).toBe(1);
+    expect(valueOf(samples, 'livewall_reconnects_total', { endpoint: 'amqp:/topic/feed.cats' })).toBeUndefined();
+  });
+
+  it('includes the process metrics with the livewall_ prefix', async () => {
+    await run([route('r1', 'mock:a')], {});
+    const names = new Set((await scrape()).samples.map((sample) => sample.name));
+    expect(names).toContain('livewall_process_cpu_user_seconds_total');
+    expect(names).toContain('livewall_nodejs_heap_size_used_bytes');
+    expect([...names].filter((name) => !name.startsWith('livewall_'))).toEqual([]);
+  });
+});

@@ -1,0 +1,215 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Engine } from '../engine/engine.js';
+import type { RouteCounters, RouteState, RouteStatus } from '../engine/route.js';
+import type { WorkerInfo } from './info.js';
+
+/**
+ * The worker's Prometheus metrics, read from the engine at scrape time.
+ *
+ * The engine already keeps every figure (route counters, queue depth, endpoint readiness), so the route metrics
+ * hold no state of their own: each one's `collect()` takes the engine's snapshot, clears its label sets and fills
+ * them again. That keeps the scrape equal to `/status`, and a route removed by a config reload simply has no label
+ * sets at the next scrape. Counters stay `Counter`s (TYPE counter, so `rate()` and `increase()` treat them right):
+ * `reset()` then `inc(value)` sets the cumulative figure, which only grows for as long as the route lives; a route
+ * replaced by a reload starts again from 0, which Prometheus reads as a counter reset. Only the publish latency
+ * histogram is fed from events (the engine keeps no latencies); its series for URIs no route sends to any more are
+ * pruned at scrape time.
+ */
+
+const PREFIX = 'livewall_';
+
+/** 1 ms to 10 s: a local broker answers in milliseconds, a slow cross-region link in seconds. */
+const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Every route state, so that `livewall_route_state` has a 0 for the states a route is not in. */
+const ROUTE_STATES = Object.keys({
+  stopped: true,
+  starting: true,
+  started: true,
+  suspended: true,
+  stopping: true,
+  completed: true,
+  failed: true,
+} satisfies Record<RouteState, true>) as RouteState[];
+
+/** A figure a component keeps itself, such as the amqp producer's reconnects, read at scrape time. */
+export interface ExtraMetric {
+  /** Without the `livewall_` prefix, e.g. `reconnects_total`. */
+  name: string;
+  help: string;
+  /** `counter` for a cumulative figure that only grows (name it `…_total`); `gauge` for a level. */
+  type: 'counter' | 'gauge';
+  labelNames: readonly string[];
+  /** The current value of each label set; a label set not returned disappears from the scrape. */
+  read(): Iterable<{ labels: Record<string, string>; value: number }>;
+}
+
+export interface MetricsOptions {
+  /** Adds `livewall_build_info{version,region}` = 1. */
+  info?: WorkerInfo;
+  /** Figures the engine does not keep: see `reconnectsMetric`. */
+  extraMetrics?: readonly ExtraMetric[];
+}
+
+/** A registry of its own (not prom-client's global one) with the engine's metrics and the process's. */
+export function createMetrics(engine: Engine, options: MetricsOptions = {}): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: PREFIX });
+
+  routeCounter(registry, engine, 'received_total', 'Exchanges taken from the source into the route queue.', 'received');
+  routeCounter(registry, engine, 'sent_total', 'Exchanges that went through every step of the route, so reached each of its to endpoints (the engine counter completed).', 'completed');
+  routeCounter(registry, engine, 'redelivered_total', 'Attempts that failed and were tried again.', 'redelivered');
+  routeCounter(registry, engine, 'failed_total', 'Exchanges that failed every attempt.', 'failed');
+  routeCounter(registry, engine, 'dead_lettered_total', 'Failed exchanges the dead-letter endpoint accepted.', 'deadLettered');
+
+  new Counter({
+    name: `${PREFIX}dropped_total`,
+    help: 'Exchanges dropped, by reason: filter:<name>, queue-full, duplicate, throttled, source:<reason>, …',
+    labelNames: ['route', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const route of engine.status()) {
+        for (const [reason, count] of Object.entries(route.counters.dropped)) this.inc({ route: route.id, reason }, count);
+      }
+    },
+  });
+
+  routeGauge(registry, engine, 'in_flight', 'Exchanges being processed now.', (route) => route.inFlight);
+  routeGauge(registry, engine, 'queue_depth', 'Exchanges waiting in the route queue.', (route) => route.queueDepth);
+  routeGauge(registry, engine, 'queue_capacity', 'Size of the route queue; beyond it a live source drops.', (route) => route.queueCapacity);
+
+  new Gauge({
+    name: `${PREFIX}route_state`,
+    help: 'Route lifecycle: 1 for the state the route is in, 0 for the others.',
+    labelNames: ['route', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const route of engine.status()) {
+        for (const state of ROUTE_STATES) this.set({ route: route.id, state }, route.state === state ? 1 : 0);
+      }
+    },
+  });
+
+  new Gauge({
+    name: `${PREFIX}endpoint_ready`,
+    help: 'Whether a route endpoint is connected (1) or not (0).',
+    labelNames: ['route', 'uri'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const route of engine.status()) {
+        for (const endpoint of route.endpoints) this.set({ route: route.id, uri: endpoint.uri }, endpoint.ready ? 1 : 0);
+      }
+    },
+  });
+
+  new Gauge({
+    name: `${PREFIX}ready`,
+    help: 'Whether every route is started with its endpoints connected (what /readyz answers).',
+    registers: [registry],
+    collect() {
+      this.set(engine.ready() ? 1 : 0);
+    },
+  });
+
+  publishLatency(registry, engine);
+
+  if (options.info) {
+    const { version, region = '' } = options.info;
+    new Gauge({ name: `${PREFIX}build_info`, help: 'Always 1; the labels say which worker this is.', labelNames: ['version', 'region'], registers: [registry] }).set({ version, region }, 1);
+  }
+
+  for (const extra of options.extraMetrics ?? []) extraMetric(registry, extra);
+  return registry;
+}
+
+/** `livewall_reconnects_total{endpoint}`, read from the producers that count their reconnects (amqp:). */
+export function reconnectsMetric(read: () => Iterable<{ endpoint: string; reconnects: number }>): ExtraMetric {
+  return {
+    name: 'reconnects_total',
+    help: 'Times an endpoint re-established its connection after losing it.',
+    type: 'counter',
+    labelNames: ['endpoint'],
+    *read() {
+      for (const { endpoint, reconnects } of read()) yield { labels: { endpoint }, value: reconnects };
+    },
+  };
+}
+
+type CounterName = Exclude<keyof RouteCounters, 'dropped'>;
+
+function routeCounter(registry: Registry, engine: Engine, name: string, help: string, counter: CounterName): void {
+  new Counter({
+    name: `${PREFIX}${name}`,
+    help,
+    labelNames: ['route'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const route of engine.status()) this.inc({ route: route.id }, route.counters[counter]);
+    },
+  });
+}
+
+function routeGauge(registry: Registry, engine: Engine, name: string, help: string, value: (route: RouteStatus) => number): void {
+  new Gauge({
+    name: `${PREFIX}${name}`,
+    help,
+    labelNames: ['route'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const route of engine.status()) this.set({ route: route.id }, value(route));
+    },
+  });
+}
+
+/**
+ * Fed by the engine's `sent` events, which carry the URI but not the route: hence per URI. A URI that no route
+ * sends to any more (removed by a reload) loses its series at the next scrape.
+ */
+function publishLatency(registry: Registry, engine: Engine): void {
+  const observed = new Set<string>();
+  const histogram = new Histogram({
+    name: `${PREFIX}publish_latency_seconds`,
+    help: 'Time from handing an exchange to an endpoint until it had it (for a broker: accepted), by endpoint URI.',
+    labelNames: ['uri'],
+    buckets: LATENCY_BUCKETS_SECONDS,
+    registers: [registry],
+    collect() {
+      const live = new Set(engine.status().flatMap((route) => route.endpoints.map((endpoint) => endpoint.uri)));
+      for (const uri of observed) {
+        if (live.has(uri)) continue;
+        this.remove({ uri });
+        observed.delete(uri);
+      }
+    },
+  });
+  engine.on('sent', ({ uri, ms }: { uri: string; ms: number }) => {
+    observed.add(uri);
+    histogram.observe({ uri }, ms / 1000);
+  });
+}
+
+function extraMetric(registry: Registry, extra: ExtraMetric): void {
+  const config = { name: `${PREFIX}${extra.name}`, help: extra.help, labelNames: extra.labelNames, registers: [registry] };
+  if (extra.type === 'counter') {
+    new Counter({
+      ...config,
+      collect() {
+        this.reset();
+        for (const { labels, value } of extra.read()) this.inc(labels, value);
+      },
+    });
+  } else {
+    new Gauge({
+      ...config,
+      collect() {
+        this.reset();
+        for (const { labels, value } of extra.read()) this.set(labels, value);
+      },
+    });
+  }
+}

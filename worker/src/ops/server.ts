@@ -1,0 +1,130 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Engine } from '../engine/engine.js';
+import type { RouteStatus } from '../engine/route.js';
+import type { Logger } from '../engine/types.js';
+import type { WorkerInfo } from './info.js';
+
+/**
+ * The worker's operations endpoints, for probes, Prometheus and people:
+ *
+ * - `GET /healthz` — 200 `ok` while the process runs (liveness).
+ * - `GET /readyz` — 200 when every route is started with its endpoints connected, else 503 with the routes that
+ *   are not and why (readiness).
+ * - `GET /status` — the worker and every route's state and counters, as JSON.
+ * - `GET /metrics` — Prometheus text.
+ *
+ * Plain `node:http`: four fixed GET paths need no router, middleware or body parsing, and the worker stays free of
+ * a web framework. Requests are not logged (probes and scrapes come every few seconds); failures are.
+ */
+
+export interface OpsServerOptions {
+  /** 0 picks a free port; `OpsServer.port` reports the real one. */
+  port: number;
+  /** The address to listen on. Default 127.0.0.1: these endpoints have no authentication, so expose them on purpose. */
+  host?: string;
+  engine: Engine;
+  /** From `createMetrics`. */
+  registry: Registry;
+  log: Logger;
+  info: WorkerInfo;
+}
+
+export interface OpsServer {
+  readonly port: number;
+  /** Stops listening and closes open connections (scrapers keep theirs alive). */
+  close(): Promise<void>;
+}
+
+/** Why a route is not ready: what `/readyz` answers with 503. */
+export interface RouteNotReady {
+  id: string;
+  state: RouteStatus['state'];
+  lastError?: RouteStatus['lastError'];
+  nextRetryAt?: string;
+  /** Only the endpoints that are not connected. */
+  endpoints: RouteStatus['endpoints'];
+}
+
+type Handler = (response: ServerResponse) => Promise<void> | void;
+
+/** Listens on `host:port`; rejects (naming the address) when it cannot. */
+export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
+  const { engine, registry, log, info } = options;
+  const host = options.host ?? '127.0.0.1';
+
+  const handlers: Record<string, Handler> = {
+    '/healthz': (response) => send(response, 200, 'text/plain; charset=utf-8', 'ok\n'),
+    '/readyz': (response) => {
+      const ready = engine.ready();
+      const body = ready ? { ready } : { ready, ...whyNotReady(engine.status()) };
+      sendJson(response, ready ? 200 : 503, body);
+    },
+    '/status': (response) => {
+      const body = { version: info.version, host: info.host, region: info.region, uptimeSeconds: Math.round(process.uptime()), routes: engine.status() };
+      sendJson(response, 200, body);
+    },
+    '/metrics': async (response) => send(response, 200, registry.contentType, await registry.metrics()),
+  };
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: Error) => {
+      log.error({ err: error.message, path: request.url }, 'ops endpoint failed');
+      if (!response.headersSent) send(response, 500, 'text/plain; charset=utf-8', 'internal error\n');
+      else response.destroy();
+    });
+  });
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = new URL(request.url ?? '/', 'http://ops').pathname;
+    const handler = handlers[path];
+    if (!handler) return send(response, 404, 'text/plain; charset=utf-8', `not found; try ${Object.keys(handlers).join(', ')}\n`);
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('Allow', 'GET, HEAD');
+      return send(response, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
+    }
+    await handler(response);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error) => reject(new Error(`ops server cannot listen on ${host}:${options.port}: ${error.message}`)));
+    server.listen(options.port, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info({ host, port }, `ops endpoints on http://${host}:${port}/ (healthz, readyz, status, metrics)`);
+
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** The routes that are not started with every endpoint connected, and why; or that there are no routes at all. */
+function whyNotReady(routes: RouteStatus[]): { reason?: string; routes: RouteNotReady[] } {
+  if (routes.length === 0) return { reason: 'no routes', routes: [] };
+  const notReady = routes
+    .map((route) => ({ route, endpoints: route.endpoints.filter((endpoint) => !endpoint.ready) }))
+    .filter(({ route, endpoints }) => route.state !== 'started' || endpoints.length > 0)
+    .map(({ route, endpoints }) => {
+      const entry: RouteNotReady = { id: route.id, state: route.state, endpoints };
+      if (route.lastError) entry.lastError = route.lastError;
+      if (route.nextRetryAt) entry.nextRetryAt = route.nextRetryAt;
+      return entry;
+    });
+  return { routes: notReady };
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  send(response, status, 'application/json; charset=utf-8', `${JSON.stringify(body)}\n`);
+}
+
+function send(response: ServerResponse, status: number, contentType: string, body: string): void {
+  // Node leaves the body out of the response to a HEAD request by itself.
+  response.writeHead(status, { 'Content-Type': contentType, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+  response.end(body);
+}
