@@ -61,21 +61,28 @@ function compileStep(step: StepDefinition, context: StepContext, next: Next): Ne
     }
 
     case 'idempotent': {
-      // Insertion-ordered: the oldest key is the first one, and goes when the window is full.
-      const seen = new Set<string>();
+      // The window is a ring of the last `window` keys; `seen` maps each key to the number of the add that put
+      // it there, so evicting a slot removes its key only if that add is still the key's current one. O(1) per key.
+      const seen = new Map<string, number>();
+      const ring: (string | undefined)[] = new Array<string | undefined>(step.window);
+      let adds = 0;
       return async (exchange) => {
         const key = step.key(exchange);
         if (seen.has(key)) {
           context.drop('duplicate');
           return;
         }
-        seen.add(key);
-        if (seen.size > step.window) seen.delete(seen.values().next().value as string);
+        const number = adds++;
+        const slot = number % step.window;
+        const evicted = ring[slot];
+        if (evicted !== undefined && seen.get(evicted) === number - step.window) seen.delete(evicted);
+        ring[slot] = key;
+        seen.set(key, number);
         try {
           await next(exchange);
         } catch (error) {
           // Not done after all: a redelivery of the same key must get through.
-          seen.delete(key);
+          if (seen.get(key) === number) seen.delete(key);
           throw error;
         }
       };
