@@ -1,0 +1,329 @@
+#!/usr/bin/env node
+// The measurement behind scripts/bench: items/s through the worker's real feed route (replay → decode → filters →
+// map → contract → idempotent → amqp:/topic/feed.<name>, every message accepted by the broker) against a bare rhea
+// publisher sending the same bodies to the same broker, pipelined. Run it through scripts/bench, which builds,
+// starts a private broker and passes these settings; running it by hand needs a built worker (npx tsc -b) and:
+//
+//   BENCH_AMQP_URL=amqp://127.0.0.1:PORT BENCH_AMQP_PASSWORD=… node --expose-gc scripts/bench-engine.mjs [options]
+//
+//   --lines N      lines in the generated recording (default 50000; the bundled sample repeated, unique ids)
+//   --repeats N    measured runs per side, alternating bare, engine, bare, engine, … (default 3)
+//   --warmup N     unmeasured rounds (one bare and one engine run each) before that (default 1)
+//   --only SIDE    bare or engine: measure one side only (for profiling with node --cpu-prof)
+//   --cpu-profile FILE   write a V8 CPU profile of the measured runs only (not the set-up or the warm-up) to FILE;
+//                  meant for --only engine
+//   --top FILE     print the hottest functions (self time) of a .cpuprofile and exit; no broker needed
+//
+// Progress goes to stderr, the markdown report to stdout. Exit code 1 when a run did not deliver every item.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dist = (path) => pathToFileURL(join(root, 'worker', 'dist', path)).href;
+const say = (message) => process.stderr.write(`bench: ${message}\n`);
+
+const { values: args } = parseArgs({
+  options: {
+    lines: { type: 'string', default: '50000' },
+    repeats: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '1' },
+    only: { type: 'string' },
+    top: { type: 'string' },
+    'cpu-profile': { type: 'string' },
+  },
+  strict: true,
+});
+
+if (args.top) {
+  printTopFunctions(args.top);
+  process.exit(0);
+}
+
+const lineCount = positive('lines', args.lines);
+const repeats = positive('repeats', args.repeats);
+const warmupRounds = Number(args.warmup);
+if (!Number.isInteger(warmupRounds) || warmupRounds < 0) usage('--warmup must be a whole number');
+if (args.only && args.only !== 'bare' && args.only !== 'engine') usage('--only must be bare or engine');
+const url = process.env.BENCH_AMQP_URL;
+const password = process.env.BENCH_AMQP_PASSWORD;
+if (!url || !password) usage('BENCH_AMQP_URL and BENCH_AMQP_PASSWORD must be set (scripts/bench sets them)');
+
+// The worker's own modules, as built: the same route the worker runs, and the same pipeline functions.
+const { default: rhea } = await import('rhea');
+const { pino } = await import('pino');
+const { validateFeedItem } = await import('@livewall/contract');
+const { parseConfig } = await import(dist('config.js'));
+const { feedRoute } = await import(dist('feeds.js'));
+const { Engine } = await import(dist('engine/engine.js'));
+const { defaultComponents } = await import(dist('components/index.js'));
+const { systemClock } = await import(dist('engine/types.js'));
+const { decodeXLine } = await import(dist('sources/x/decode.js'));
+const { dropReason } = await import(dist('pipeline/filter.js'));
+const { toFeedItem } = await import(dist('pipeline/mapper.js'));
+
+// A feed (and so a topic) of this run's own.
+const feed = `bench-${randomBytes(4).toString('hex')}`;
+const topic = `/topic/feed.${feed}`;
+const work = mkdtempSync(join(tmpdir(), 'livewall-bench-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) process.on(signal, () => process.exit(code));
+
+// 1. The recording: the bundled sample repeated to `lineCount` lines, keep-alives, posts without pictures and the
+//    other feed's posts included as they are, every post with an id of its own and the sample's feed renamed.
+const sample = readFileSync(join(root, 'samples', 'x-cats.ndjson'), 'utf8').replace(/\n$/, '').split('\n');
+const recording = [];
+for (let index = 0; index < lineCount; index++) {
+  const line = sample[index % sample.length];
+  if (line.trim() === '') {
+    recording.push('');
+    continue;
+  }
+  const event = JSON.parse(line);
+  if (event.data) {
+    event.data.id = String(10n ** 18n + BigInt(index));
+    event.data.edit_history_tweet_ids = [event.data.id];
+  }
+  for (const rule of event.matching_rules ?? []) if (rule.tag === 'cats') rule.tag = feed;
+  recording.push(JSON.stringify(event));
+}
+writeFileSync(join(work, 'recording.ndjson'), `${recording.join('\n')}\n`);
+const configFile = join(work, 'bench.yaml');
+const configText = `broker:
+  url: \${BENCH_AMQP_URL}
+  username: publisher
+  password: \${BENCH_AMQP_PASSWORD}
+source:
+  replay:
+    file: recording.ndjson
+    format: x
+    loop: false
+feeds:
+  - name: ${feed}
+`;
+writeFileSync(configFile, configText);
+const config = parseConfig(configText, configFile, process.env);
+
+// 2. What the route will publish, computed with the same pipeline functions, for the bare publisher.
+const ids = [];
+const bodies = [];
+const now = new Date();
+for (const line of recording) {
+  const event = decodeXLine(line);
+  if (event.kind !== 'post' || !event.post.feeds.includes(feed) || dropReason(event.post, config)) continue;
+  const mapped = toFeedItem(event.post, feed, { ...config, receivedAt: now });
+  if (!mapped.ok) continue;
+  const item = { ...mapped.item, publishedAt: now.toISOString() };
+  if (!validateFeedItem(item, config.imageHosts).ok) continue;
+  ids.push(item.id);
+  bodies.push(Buffer.from(JSON.stringify(item), 'utf8'));
+}
+if (new Set(ids).size !== ids.length) throw new Error('the generated recording has duplicate ids');
+const items = bodies.length;
+const sizes = bodies.map((body) => body.length).sort((a, b) => a - b);
+const meanSize = Math.round(sizes.reduce((sum, size) => sum + size, 0) / items);
+say(`recording: ${lineCount} lines → ${items} feed items, body ${sizes[0]}–${sizes[items - 1]} B (mean ${meanSize} B), topic ${topic}`);
+
+/** The bare publisher: one connection, one sender, send while sendable, done when every message is accepted. */
+function bareRun() {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const container = rhea.create_container({ id: `livewall-bench-bare-${process.pid}` });
+    const connection = container.connect({
+      host: target.hostname,
+      port: Number(target.port),
+      username: 'publisher',
+      password,
+      reconnect: false,
+    });
+    const sender = connection.open_sender({ target: { address: topic } });
+    let next = 0;
+    let accepted = 0;
+    let finished = false;
+    const fail = (error) => {
+      if (finished) return;
+      finished = true;
+      connection.close();
+      reject(error);
+    };
+    sender.on('sendable', () => {
+      while (next < items && sender.sendable()) {
+        sender.send({ message_id: ids[next], content_type: 'application/json', durable: true, body: rhea.message.data_section(bodies[next]) });
+        next++;
+      }
+    });
+    connection.on('accepted', () => {
+      accepted++;
+      if (accepted < items || finished) return;
+      finished = true;
+      const ms = performance.now() - started;
+      connection.once('connection_close', () => resolve({ ms, count: accepted }));
+      connection.close();
+    });
+    for (const outcome of ['rejected', 'released', 'modified']) {
+      connection.on(outcome, () => fail(new Error(`bare publisher: the broker said ${outcome}`)));
+    }
+    connection.on('disconnected', (context) => fail(new Error(`bare publisher: disconnected: ${context.error?.message ?? 'no reason'}`)));
+  });
+}
+
+/** The worker's route on the engine, built and run as the worker builds and runs it; done when the route completes. */
+async function engineRun() {
+  const engine = new Engine(defaultComponents(), {
+    baseDir: dirname(config.file),
+    clock: systemClock,
+    log: pino({ level: 'silent' }),
+    settings: { amqp: config.broker },
+  });
+  engine.add(feedRoute(config, config.feeds[0]));
+  const retries = [];
+  engine.on('retry', ({ error }) => retries.push(error));
+  const completed = new Promise((resolve, reject) => {
+    engine.on('state', ({ state }) => {
+      if (state === 'completed') resolve();
+      if (state === 'failed') reject(new Error('the route failed'));
+    });
+  });
+  const watchdog = setTimeout(() => say(`engine run still going after 120 s: ${JSON.stringify(engine.status())}`), 120_000);
+  const started = performance.now();
+  await engine.start();
+  await completed;
+  const ms = performance.now() - started;
+  clearTimeout(watchdog);
+  const abandoned = await engine.stop(30_000);
+  const [status] = engine.status();
+  const { counters } = status;
+  if (abandoned > 0 || counters.failed > 0 || retries.length > 0 || counters.completed !== items) {
+    throw new Error(`engine run incomplete: completed ${counters.completed} of ${items}, failed ${counters.failed}, abandoned ${abandoned}, retries ${JSON.stringify(retries)}`);
+  }
+  return { ms, count: counters.completed, dropped: counters.dropped };
+}
+
+// The profiler, when asked for, runs over the measured runs only.
+let profiler;
+async function startProfile() {
+  const { Session } = await import('node:inspector/promises');
+  profiler = new Session();
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+}
+async function stopProfile() {
+  const { profile } = await profiler.post('Profiler.stop');
+  writeFileSync(args['cpu-profile'], JSON.stringify(profile));
+  profiler.disconnect();
+  say(`CPU profile of the measured runs: ${args['cpu-profile']}`);
+}
+
+const runs = [];
+const sides = args.only ? [args.only] : ['bare', 'engine'];
+const run = { bare: bareRun, engine: engineRun };
+let lastDropped;
+for (let round = 1; round <= warmupRounds + repeats; round++) {
+  const warmup = round <= warmupRounds;
+  if (round === warmupRounds + 1 && args['cpu-profile']) await startProfile();
+  for (const side of sides) {
+    globalThis.gc?.();
+    const result = await run[side]();
+    const rate = result.count / (result.ms / 1000);
+    if (result.dropped) lastDropped = result.dropped;
+    say(`${warmup ? 'warm-up' : `run ${round - warmupRounds}/${repeats}`} ${side}: ${result.count} items in ${(result.ms / 1000).toFixed(2)} s = ${Math.round(rate)} items/s`);
+    if (!warmup) runs.push({ side, round: round - warmupRounds, ...result, rate });
+  }
+}
+if (profiler) await stopProfile();
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+const medians = Object.fromEntries(sides.map((side) => [side, median(runs.filter((r) => r.side === side).map((r) => r.rate))]));
+
+const out = [];
+out.push(`Items: ${items} per run (from ${lineCount} recording lines), JSON body ${sizes[0]}–${sizes[items - 1]} bytes, mean ${meanSize}, median ${median(sizes)}; topic ${topic}; ${warmupRounds} warm-up round(s), then ${repeats} measured run(s) per side, alternating.`);
+if (lastDropped) out.push(`Engine drops per run (lines that are not items): ${Object.entries(lastDropped).map(([reason, count]) => `${reason} ${count}`).join(', ')}.`);
+out.push('');
+out.push('| run | side | items | seconds | items/s |');
+out.push('| ---: | --- | ---: | ---: | ---: |');
+for (const r of runs) out.push(`| ${r.round} | ${r.side} | ${r.count} | ${(r.ms / 1000).toFixed(3)} | ${Math.round(r.rate)} |`);
+out.push('');
+out.push('| side | median items/s | min | max |');
+out.push('| --- | ---: | ---: | ---: |');
+for (const side of sides) {
+  const rates = runs.filter((r) => r.side === side).map((r) => r.rate);
+  out.push(`| ${side} | ${Math.round(medians[side])} | ${Math.round(Math.min(...rates))} | ${Math.round(Math.max(...rates))} |`);
+}
+if (medians.bare && medians.engine) {
+  const ratio = medians.engine / medians.bare;
+  out.push('');
+  out.push(`**engine / bare = ${(ratio * 100).toFixed(1)} %** (ratio of medians; goal ≥ 90 %: ${ratio >= 0.9 ? 'met' : 'NOT met'})`);
+}
+process.stdout.write(`${out.join('\n')}\n`);
+
+function positive(name, text) {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) usage(`--${name} must be a whole number of at least 1`);
+  return value;
+}
+
+function usage(message) {
+  process.stderr.write(`bench-engine: ${message}\n`);
+  process.exit(2);
+}
+
+/** Which part of the work a script URL belongs to, for the profile's summary. */
+function areaOf(url) {
+  if (/\/worker\/dist\/(sources|pipeline)\/|\/worker\/dist\/(feeds|post)\.js|\/contract\/dist\//.test(url)) return 'feed logic: decode, filter, map, validate (worker/dist/{sources,pipeline,feeds.js}, contract)';
+  if (/\/worker\/dist\/engine\//.test(url)) return 'engine: route, queue, steps (worker/dist/engine)';
+  if (/\/worker\/dist\/(amqp|components\/amqp)\/|\/node_modules\/rhea\//.test(url)) return 'AMQP: publisher, amqp: component, rhea';
+  if (/\/worker\/dist\/components\/replay\/|node:internal\/readline|node:readline|node:internal\/fs\/streams|node:string_decoder/.test(url)) return 'replay source: file, readline';
+  if (/scripts\/bench-engine\.mjs/.test(url)) return 'bench harness';
+  return undefined;
+}
+
+/** The functions with the most self time in a V8 .cpuprofile, and the time by part of the work. */
+function printTopFunctions(file, limit = 25) {
+  const profile = JSON.parse(readFileSync(file, 'utf8'));
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const hits = new Map();
+  const deltas = profile.timeDeltas;
+  for (let index = 0; index < profile.samples.length; index++) {
+    const id = profile.samples[index];
+    hits.set(id, (hits.get(id) ?? 0) + (deltas[index] ?? 0));
+  }
+  const total = [...hits.values()].reduce((sum, us) => sum + us, 0);
+  const selfTime = new Map();
+  const areaTime = new Map();
+  for (const [id, us] of hits) {
+    const { callFrame } = byId.get(id);
+    const where = callFrame.url ? `${callFrame.url.replace(pathToFileURL(root).href, '').replace(/^file:\/\//, '')}:${callFrame.lineNumber + 1}` : '';
+    const key = `${callFrame.functionName || '(anonymous)'}\t${where}`;
+    selfTime.set(key, (selfTime.get(key) ?? 0) + us);
+    // A sample counts for the nearest caller that belongs to a known part: JSON.parse under decodeXLine is feed
+    // logic, a socket write under rhea is AMQP.
+    let area = ['(garbage collector)', '(idle)', '(program)'].includes(callFrame.functionName) ? callFrame.functionName : undefined;
+    for (let node = id; area === undefined && node !== undefined; node = parent.get(node)) area = areaOf(byId.get(node).callFrame.url);
+    area ??= 'other (event loop, promises, Node internals)';
+    areaTime.set(area, (areaTime.get(area) ?? 0) + us);
+  }
+  const idle = selfTime.get('(idle)\t') ?? 0;
+  console.log(`${(total / 1e6).toFixed(2)} s sampled, of which ${((idle / total) * 100).toFixed(1)} % idle (the main thread waiting for I/O).\n`);
+  console.log('| part of the work (self time, by nearest known caller) | % | ms |');
+  console.log('| --- | ---: | ---: |');
+  for (const [area, us] of [...areaTime].sort((a, b) => b[1] - a[1])) console.log(`| ${area} | ${((us / total) * 100).toFixed(1)} | ${Math.round(us / 1000)} |`);
+  console.log('');
+  console.log('| self % | self ms | function | where |');
+  console.log('| ---: | ---: | --- | --- |');
+  for (const [key, us] of [...selfTime].sort((a, b) => b[1] - a[1]).slice(0, limit)) {
+    const [name, where] = key.split('\t');
+    console.log(`| ${((us / total) * 100).toFixed(1)} | ${Math.round(us / 1000)} | \`${name}\` | ${where} |`);
+  }
+}
