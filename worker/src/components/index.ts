@@ -1,9 +1,16 @@
 import { ComponentRegistry } from '../engine/registry.js';
 import { amqpComponent } from './amqp/index.js';
+import { fileComponent } from './file/index.js';
 import { logComponent } from './log/index.js';
 import { replayComponent } from './replay/index.js';
+import { stompComponent } from './stomp/index.js';
 
-/** The URI schemes the worker knows. */
+/** The URI schemes the worker knows. Tests add `mock:` themselves. */
 export function defaultComponents(): ComponentRegistry {
-  return new ComponentRegistry().register(replayComponent).register(amqpComponent).register(logComponent);
+  return new ComponentRegistry()
+    .register(replayComponent)
+    .register(amqpComponent)
+    .register(stompComponent)
+    .register(fileComponent)
+    .register(logComponent);
 }

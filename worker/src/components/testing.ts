@@ -1,0 +1,182 @@
+/**
+ * Helpers for component tests: build an endpoint context exactly as the engine does (parseUri, then
+ * resolveOptions), a clock the test moves by hand, a logger that keeps its lines, and a sink that records offers.
+ */
+import { parseUri, resolveOptions } from '../engine/uri.js';
+import { systemClock, type Clock, type Component, type EndpointContext, type Logger, type Sink } from '../engine/types.js';
+
+/** The context the engine would hand `component` for `raw`; throws the engine's UriError for a bad URI. */
+export function endpointContext(component: Component, raw: string, overrides: Partial<Omit<EndpointContext, 'uri' | 'options'>> = {}): EndpointContext {
+  const uri = parseUri(raw);
+  if (uri.scheme !== component.scheme) throw new Error(`${raw} is not a ${component.scheme}: URI`);
+  return { uri, options: resolveOptions(component, uri), baseDir: process.cwd(), clock: systemClock, log: testLogger(), settings: {}, ...overrides };
+}
+
+export interface FakeClock extends Clock {
+  /** Moves time on by `ms`, waking every sleep that falls due on the way, in order, and letting each one's work run. */
+  advance(ms: number): Promise<void>;
+  /** How many sleeps are waiting for time to move. */
+  readonly sleeping: number;
+  /**
+   * Resolves once at least `count` sleeps (of those `which` accepts, by length) are waiting: how a test knows the
+   * code under test got there.
+   */
+  whenSleeping(count?: number, which?: (ms: number) => boolean): Promise<void>;
+  /** The length of every sleep asked for so far, in order. */
+  readonly requested: number[];
+}
+
+interface Sleeper {
+  ms: number;
+  due: number;
+  wake: () => void;
+}
+
+/** Lets promise callbacks and I/O that became ready run before the test goes on. */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+export function fakeClock(start = 0): FakeClock {
+  let now = start;
+  const sleepers: Sleeper[] = [];
+  const watchers: { count: number; which: (ms: number) => boolean; resolve: () => void }[] = [];
+  const requested: number[] = [];
+  function notify(): void {
+    for (const watcher of watchers.filter((w) => sleepers.filter((s) => w.which(s.ms)).length >= w.count)) {
+      watchers.splice(watchers.indexOf(watcher), 1);
+      watcher.resolve();
+    }
+  }
+  return {
+    now: () => now,
+    requested,
+    get sleeping() {
+      return sleepers.length;
+    },
+    sleep(ms, signal) {
+      requested.push(ms);
+      // Like setTimeout: a sleep of nothing still ends the caller's turn, but needs no time to pass.
+      if (signal?.aborted || ms <= 0) return settle();
+      return new Promise((resolve) => {
+        const sleeper: Sleeper = {
+          ms,
+          due: now + ms,
+          wake: () => {
+            const index = sleepers.indexOf(sleeper);
+            if (index !== -1) sleepers.splice(index, 1);
+            signal?.removeEventListener('abort', sleeper.wake);
+            resolve();
+          },
+        };
+        sleepers.push(sleeper);
+        signal?.addEventListener('abort', sleeper.wake, { once: true });
+        notify();
+      });
+    },
+    whenSleeping(count = 1, which = () => true) {
+      if (sleepers.filter((s) => which(s.ms)).length >= count) return Promise.resolve();
+      return new Promise((resolve) => watchers.push({ count, which, resolve }));
+    },
+    async advance(ms) {
+      const target = now + ms;
+      for (;;) {
+        const next = sleepers.filter((s) => s.due <= target).sort((a, b) => a.due - b.due)[0];
+        if (!next) break;
+        now = Math.max(now, next.due);
+        next.wake();
+        await settle();
+      }
+      now = target;
+      await settle();
+    },
+  };
+}
+
+export interface LogLine {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string | undefined;
+  /** The child bindings merged with the line's own object. */
+  fields: Record<string, unknown>;
+}
+
+export interface TestLogger extends Logger {
+  /** Every line written through this logger or any of its children. */
+  readonly lines: LogLine[];
+  /** Resolves with the first line (already written or still to come) that `match` accepts. */
+  waitFor(match: (line: LogLine) => boolean): Promise<LogLine>;
+}
+
+export function testLogger(): TestLogger {
+  const lines: LogLine[] = [];
+  const waiters: { match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }[] = [];
+  function make(bindings: Record<string, unknown>): TestLogger {
+    const write = (level: LogLine['level']) => (object: object, message?: string) => {
+      const line: LogLine = { level, message, fields: { ...bindings, ...object } };
+      lines.push(line);
+      for (const waiter of waiters.filter((w) => w.match(line))) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(line);
+      }
+    };
+    return {
+      lines,
+      debug: write('debug'),
+      info: write('info'),
+      warn: write('warn'),
+      error: write('error'),
+      child: (more) => make({ ...bindings, ...more }),
+      waitFor(match) {
+        const line = lines.find(match);
+        if (line) return Promise.resolve(line);
+        return new Promise((resolve) => waiters.push({ match, resolve }));
+      },
+    };
+  }
+  return make({});
+}
+
+export interface RecordingSink extends Sink {
+  offers: { body: unknown; headers: Record<string, unknown> | undefined }[];
+  rejects: { reason: string; detail: string | undefined }[];
+  /** Resolves once at least `count` offers have been made, or once one body `count` accepts has been offered. */
+  offered(count: number | ((body: unknown) => boolean)): Promise<void>;
+}
+
+/**
+ * A sink that records what it is given. With `gated`, each offer's promise stays open until `release()` (the
+ * route's queue being full), so a test can see whether a consumer waits for room.
+ */
+export function recordingSink(options: { gated?: boolean } = {}): RecordingSink & { release(): void; readonly waiting: number } {
+  const offers: RecordingSink['offers'] = [];
+  const rejects: RecordingSink['rejects'] = [];
+  const gates: (() => void)[] = [];
+  const watchers: { done: () => boolean; resolve: () => void }[] = [];
+  return {
+    offers,
+    rejects,
+    get waiting() {
+      return gates.length;
+    },
+    offer(body, headers) {
+      offers.push({ body, headers });
+      for (const watcher of watchers.filter((w) => w.done())) {
+        watchers.splice(watchers.indexOf(watcher), 1);
+        watcher.resolve();
+      }
+      if (!options.gated) return Promise.resolve();
+      return new Promise((resolve) => gates.push(resolve));
+    },
+    reject(reason, detail) {
+      rejects.push({ reason, detail });
+    },
+    offered(count) {
+      const done = typeof count === 'number' ? () => offers.length >= count : () => offers.some((offer) => count(offer.body));
+      if (done()) return Promise.resolve();
+      return new Promise((resolve) => watchers.push({ done, resolve }));
+    },
+    release() {
+      gates.shift()?.();
+    },
+  };
+}
