@@ -1,99 +1,121 @@
 #!/usr/bin/env node
-import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { defaultComponents } from './components/index.js';
 import { ConfigError, loadConfig, type WorkerConfig } from './config.js';
-import { Engine } from './engine/engine.js';
-import type { RouteState } from './engine/route.js';
-import { systemClock } from './engine/types.js';
-import { feedRoute } from './feeds.js';
+import { runLint } from './lint.js';
+import { routesOf, runWorker } from './run.js';
+import { tap } from './tap.js';
 
-const USAGE = `usage: livewall-worker run --config FILE [--dry-run]
+const USAGE = `usage: livewall-worker run --config FILE [--watch] [--dry-run]
+       livewall-worker lint FILE
+       livewall-worker tap FEED [--host HOST] [--port PORT] [--login USER] [--limit N] [--ndjson]
 
-  run      run the configured feeds: each is a route from its source to its topic on the broker
-           --config FILE   the worker's YAML configuration (see worker/config/)
+  run      run the configured feeds and routes: each feed is a route from its source to its topic on the broker
+           --config FILE   the worker's YAML configuration (see worker/config/ and docs/routes.md)
+           --watch         reload the config when it changes: an invalid one is reported and the running routes
+                           carry on; a valid one drains and swaps only the routes that changed
            --dry-run       send to log: instead of the broker, to try a feed without touching production
+  lint     check a config file and its routes without starting anything: prints each problem as
+           file:line:column: message and exits 1, or prints "FILE: ok, N routes"
+  tap      subscribe to a feed on the broker (STOMP, as an anonymous viewer unless --login) and print each item:
+           readable lines on a terminal, one JSON object per line when piped or with --ndjson
+           (defaults: --host localhost --port 61614; the passcode comes from LIVEWALL_TAP_PASSCODE)
 
 Environment: LOG_LEVEL (info), and any \${VAR} the config file names.
 Exit codes: 0 done, 1 bad usage or config, 3 stopped with messages not yet confirmed by the broker.`;
 
-/** Exit code when a shutdown had to abandon messages the broker had not confirmed. */
-const EXIT_ABANDONED = 3;
-const FINISHED: readonly RouteState[] = ['completed', 'stopped', 'failed'];
+function usageError(message: string): number {
+  process.stderr.write(`livewall-worker: ${message}\n${USAGE}\n`);
+  return 1;
+}
 
-async function run(config: WorkerConfig, dryRun: boolean): Promise<number> {
-  const log = pino({ name: 'livewall-worker', level: process.env.LOG_LEVEL ?? 'info' });
-  const engine = new Engine(defaultComponents(), {
-    baseDir: dirname(config.file),
-    clock: systemClock,
-    log,
-    settings: { amqp: config.broker },
-  });
-  for (const feed of config.feeds) {
-    engine.add(feedRoute(config, feed, dryRun ? { producerUri: (topic) => `log:${topic}` } : {}));
-  }
-  // One line per state change; never one per message at info level.
-  engine.on('state', ({ route, state, previous }) => log.info({ route, state, previous }, `route ${route} ${state}`));
-  engine.on('retry', ({ route, error, delayMs }) => log.warn({ route, err: error, retryInMs: delayMs }, `route ${route} retrying`));
-
+/** Aborts on the first SIGTERM or SIGINT. */
+function stopSignal(onStop: (signal: NodeJS.Signals) => void): AbortSignal {
   const stop = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => {
+  const handler = (signal: NodeJS.Signals): void => {
     if (stop.signal.aborted) return;
-    log.info({ signal }, 'stopping: no new events; draining what was taken');
+    onStop(signal);
     stop.abort();
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  return stop.signal;
+}
 
-  log.info({ config: config.file, broker: dryRun ? 'dry run: log:' : config.broker.url, feeds: config.feeds.map((feed) => feed.name), imageHosts: config.imageHostEntries }, 'starting');
-  const finished = new Promise<void>((resolve) => {
-    const check = (): void => {
-      if (engine.list().every((route) => FINISHED.includes(route.status().state))) resolve();
-    };
-    engine.on('state', check);
-    stop.signal.addEventListener('abort', () => resolve(), { once: true });
+async function run(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' }, 'dry-run': { type: 'boolean' }, watch: { type: 'boolean' } }, strict: true });
+  if (!values.config) return usageError('run: --config FILE is required');
+  const dryRun = values['dry-run'] ?? false;
+  let config: WorkerConfig;
+  try {
+    config = loadConfig(values.config, process.env, { requireBroker: !dryRun });
+    routesOf(config, { dryRun });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return 1;
+  }
+  const log = pino({ name: 'livewall-worker', level: process.env.LOG_LEVEL ?? 'info' });
+  const stop = stopSignal((signal) => log.info({ signal }, 'stopping: no new events; draining what was taken'));
+  return runWorker(config, { dryRun, watch: values.watch ?? false }, log, stop);
+}
+
+async function tapCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { host: { type: 'string' }, port: { type: 'string' }, login: { type: 'string' }, limit: { type: 'string' }, ndjson: { type: 'boolean' } },
+    strict: true,
   });
-  const report = setInterval(() => log.info({ routes: engine.status().map(({ id, state, counters, inFlight, queueDepth }) => ({ id, state, counters, inFlight, queueDepth })) }, 'progress'), 60_000);
-  report.unref();
-
-  await engine.start();
-  await finished;
-  clearInterval(report);
-  const abandoned = await engine.stop(config.shutdownTimeoutMs);
-  const routes = Object.fromEntries(engine.status().map((route) => [route.id, route.counters]));
-  log.info({ routes, abandoned }, abandoned > 0 ? 'stopped; some messages were not confirmed' : 'stopped');
-  return abandoned > 0 ? EXIT_ABANDONED : 0;
+  const [feed] = positionals;
+  if (!feed || positionals.length > 1) return usageError('tap: name one feed');
+  const port = Number(values.port ?? 61614);
+  const limit = values.limit === undefined ? undefined : Number(values.limit);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return usageError(`tap: --port must be a port number, not ${values.port}`);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) return usageError(`tap: --limit must be a positive whole number, not ${values.limit}`);
+  const log = pino({ name: 'livewall-tap', level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2));
+  const stop = stopSignal(() => undefined);
+  await tap(
+    defaultComponents(),
+    {
+      feed,
+      host: values.host ?? 'localhost',
+      port,
+      ...(values.login === undefined ? {} : { login: values.login, passcode: process.env.LIVEWALL_TAP_PASSCODE ?? '' }),
+      format: values.ndjson || !process.stdout.isTTY ? 'ndjson' : 'pretty',
+      ...(limit === undefined ? {} : { limit }),
+      write: (text) => process.stdout.write(text),
+    },
+    log,
+    stop,
+  );
+  return 0;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command !== 'run') {
-    process.stderr.write(`${USAGE}\n`);
-    return command === undefined || command === '--help' || command === 'help' ? 0 : 1;
-  }
-  let values: { config?: string; 'dry-run'?: boolean };
   try {
-    ({ values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, 'dry-run': { type: 'boolean' } }, strict: true }));
-  } catch (error) {
-    process.stderr.write(`livewall-worker: ${(error as Error).message}\n${USAGE}\n`);
-    return 1;
-  }
-  if (!values.config) {
-    process.stderr.write(`livewall-worker run: --config FILE is required\n`);
-    return 1;
-  }
-  let config: WorkerConfig;
-  try {
-    config = loadConfig(values.config, process.env, { requireBroker: !values['dry-run'] });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      return 1;
+    switch (command) {
+      case 'run':
+        return await run(rest);
+      case 'lint':
+        if (rest.length !== 1 || rest[0]?.startsWith('-')) return usageError('lint: name one config file');
+        return runLint(rest[0] as string, process.stdout);
+      case 'tap':
+        return await tapCommand(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
+      default:
+        return usageError(`unknown command "${command}"`);
     }
+  } catch (error) {
+    if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) return usageError((error as Error).message);
     throw error;
   }
-  return run(config, values['dry-run'] ?? false);
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -64,7 +64,7 @@ describe('loadConfig on the demo config', () => {
       rewriteMedia: { from: 'https://pbs.twimg.com/media/', to: 'http://localhost:8080/demo/media/' },
     });
     expect(existsSync(config.source.replay.file)).toBe(true);
-    expect(config.feeds).toEqual([{ name: 'cats', network: 'x', keywords: [] }]);
+    expect(config.feeds).toEqual([{ name: 'cats', network: 'x', keywords: ['cat', 'cats', 'kitten', 'caturday'] }]);
     expect(config.videoPreviews).toBe(true);
     expect(config.shutdownTimeoutMs).toBe(10_000);
   });

@@ -1,0 +1,162 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { sendOnce } from '../test/amqp.js';
+import { testBroker } from '../test/broker.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const broker = testBroker();
+const demoOrigin = 'http://localhost:8080';
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'livewall-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A running worker CLI whose output lines can be awaited. */
+function start(args: string[], env: Record<string, string> = {}): { child: ChildProcess; output: () => string; waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [join(root, 'worker/dist/cli.js'), ...args], { env: { ...process.env, ...env } });
+  let output = '';
+  const watchers = new Set<() => void>();
+  const onData = (chunk: Buffer): void => {
+    output += chunk.toString();
+    for (const watcher of watchers) watcher();
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => output,
+    exited,
+    waitFor(pattern, timeoutMs = 20_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const match = pattern.exec(output);
+          if (!match) return;
+          watchers.delete(check);
+          clearTimeout(timer);
+          resolve(match[0]);
+        };
+        const timer = setTimeout(() => {
+          watchers.delete(check);
+          reject(new Error(`no ${pattern} in:\n${output}`));
+        }, timeoutMs);
+        watchers.add(check);
+        check();
+      });
+    },
+  };
+}
+
+async function recording(feed: string): Promise<string> {
+  const file = join(dir, `${feed}.ndjson`);
+  await writeFile(file, (await readFile(join(root, 'samples/x-cats.ndjson'), 'utf8')).replaceAll('"tag":"cats"', `"tag":"${feed}"`));
+  return file;
+}
+
+function config(feeds: string[], replay: string, extra = ''): string {
+  return `broker:
+  url: amqp://${broker.host}:${broker.amqpPort}
+  username: publisher
+  password: \${TEST_PUBLISHER_PASSWORD}
+imageHosts: [${demoOrigin}]
+source:
+  replay:
+    file: ${replay}
+    pace: 50/s
+    loop: true
+    restamp: true
+    rewriteMedia: { from: "https://pbs.twimg.com/media/", to: "${demoOrigin}/demo/media/" }
+feeds:
+${feeds.map((feed) => `  - name: ${feed}`).join('\n')}
+${extra}`;
+}
+
+test('the ops endpoint reports real figures while the worker runs: /metrics, /readyz, /status', async () => {
+  const feed = `ops-${randomUUID().slice(0, 8)}`;
+  const port = await freePort();
+  const file = join(dir, 'ops.yaml');
+  await writeFile(file, config([feed], await recording(feed), `ops:\n  port: ${port}\nregion: test-region\n`));
+  const worker = start(['run', '--config', file], { TEST_PUBLISHER_PASSWORD: broker.passwords.publisher });
+  try {
+    await worker.waitFor(/ops endpoint listening/);
+    const metric = async (name: string): Promise<number> => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const line = text.split('\n').find((candidate) => candidate.startsWith(`${name}{route="feed:${feed}"`));
+      return line ? Number(line.split(' ').at(-1)) : 0;
+    };
+    await expect.poll(() => metric('livewall_sent_total'), { timeout: 20_000 }).toBeGreaterThan(10);
+    expect(await metric('livewall_received_total')).toBeGreaterThanOrEqual(await metric('livewall_sent_total'));
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`livewall_dropped_total\\{route="feed:${feed}",reason="no-media"\\} [1-9]`));
+    expect(metrics).toMatch(new RegExp(`livewall_publish_latency_seconds_count\\{uri="amqp:/topic/feed.${feed}"\\} [1-9]`));
+    expect(metrics).toContain('livewall_build_info{version="0.1.0",region="test-region"} 1');
+
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(ready.status).toBe(200);
+    const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { region: string; routes: { id: string; state: string; counters: { completed: number } }[] };
+    expect(status.region).toBe('test-region');
+    expect(status.routes).toEqual([expect.objectContaining({ id: `feed:${feed}`, state: 'started' })]);
+    expect(status.routes[0]?.counters.completed).toBeGreaterThan(0);
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+  } finally {
+    worker.child.kill('SIGTERM');
+  }
+  expect(await worker.exited).toBe(0);
+});
+
+test('--watch: an invalid edit is reported and the routes carry on; a valid one adds and removes only what changed', async () => {
+  const [cats, dogs] = [`w-${randomUUID().slice(0, 6)}`, `w-${randomUUID().slice(0, 6)}`];
+  const replay = await recording(cats as string);
+  const file = join(dir, 'watch.yaml');
+  await writeFile(file, config([cats as string], replay));
+  const worker = start(['run', '--config', file, '--watch', '--dry-run']);
+  try {
+    await worker.waitFor(new RegExp(`route feed:${cats} started`));
+
+    await writeFile(file, `${config([cats as string], replay)}\nbogus: true\n`);
+    await worker.waitFor(/config changed but is invalid; the running routes carry on/);
+    expect(worker.output()).toContain(`${file}:16:1: unknown field \\"bogus\\" in the top level`);
+    expect(worker.output()).not.toContain(`route feed:${cats} stopping`);
+
+    await writeFile(file, config([cats as string, dogs as string], replay));
+    const reloaded = await worker.waitFor(/\{[^\n]*"msg":"config reloaded"\}/);
+    expect(JSON.parse(reloaded)).toMatchObject({ added: [`feed:${dogs}`], removed: [], replaced: [], unchanged: [`feed:${cats}`] });
+    expect(worker.output()).not.toContain(`route feed:${cats} stopping`);
+  } finally {
+    worker.child.kill('SIGTERM');
+  }
+  expect(await worker.exited).toBe(0);
+});
+
+test('tap prints each item of a feed as it arrives, as ndjson when piped', async () => {
+  const feed = `tap-${randomUUID().slice(0, 8)}`;
+  const tap = start(['tap', feed, '--host', broker.host, '--port', String(broker.stompPort), '--limit', '3']);
+  const items = [1, 2, 3].map((n) => ({ id: `x:${n}`, text: `item ${n}` }));
+  // The broker hands a new subscriber the feed's recent items, so these arrive even if sent before it subscribed.
+  for (const item of items) {
+    expect(await sendOnce({ host: broker.host, port: broker.amqpPort, username: 'publisher', password: broker.passwords.publisher }, `/topic/feed.${feed}`, JSON.stringify(item))).toEqual({ result: 'accepted' });
+  }
+  expect(await tap.exited).toBe(0);
+  const lines = tap.output().trim().split('\n').filter((line) => line.startsWith('{"id"'));
+  expect(lines.map((line) => JSON.parse(line))).toEqual(items);
+});

@@ -1,0 +1,123 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import { defaultComponents } from './components/index.js';
+import { ConfigError, loadConfig, type WorkerConfig } from './config.js';
+import { dryRunRoute } from './dsl/dry-run.js';
+import { loadRoutes } from './dsl/load.js';
+import type { RouteDefinition } from './engine/definition.js';
+import { Engine } from './engine/engine.js';
+import { applyRoutes } from './engine/reload.js';
+import type { RouteState } from './engine/route.js';
+import { newExchange } from './engine/steps.js';
+import { systemClock, type Logger, type Producer } from './engine/types.js';
+import { feedOfRoute, feedRoute } from './feeds.js';
+import type { WorkerInfo } from './ops/info.js';
+import { createMetrics } from './ops/metrics.js';
+import { startOpsServer, type OpsServer } from './ops/server.js';
+import { startStatusPublisher, statusBuilder, type StatusPublisher } from './ops/status-message.js';
+import { serialized, watchConfig } from './watch.js';
+
+export interface RunOptions {
+  /** Send to log: instead of the broker. */
+  dryRun: boolean;
+  /** Reload the config file when it changes. */
+  watch: boolean;
+}
+
+/** Exit code when a shutdown had to abandon messages the broker had not confirmed. */
+export const EXIT_ABANDONED = 3;
+const FINISHED: readonly RouteState[] = ['completed', 'stopped', 'failed'];
+
+function version(): string {
+  const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return packageJson.version;
+}
+
+/** Every route a config defines: one per feed, then the YAML `routes:`; in a dry run, broker endpoints become log:. */
+export function routesOf(config: WorkerConfig, options: { dryRun: boolean }): RouteDefinition[] {
+  const feeds = config.feeds.map((feed) => feedRoute(config, feed, options.dryRun ? { producerUri: (topic) => `log:${topic}` } : {}));
+  const routes = loadRoutes(config, defaultComponents());
+  return [...feeds, ...(options.dryRun ? routes.map(dryRunRoute) : routes)];
+}
+
+/**
+ * Runs a worker until its routes complete or a signal stops it: the engine with the config's routes, the ops
+ * endpoint, the status publisher and, with `watch`, config reloads. Resolves with the exit code.
+ */
+export async function runWorker(initial: WorkerConfig, options: RunOptions, log: Logger, stop: AbortSignal): Promise<number> {
+  let config = initial;
+  const components = defaultComponents();
+  const engine = new Engine(components, { baseDir: dirname(config.file), clock: systemClock, log, settings: { amqp: config.broker } });
+  for (const route of routesOf(config, options)) engine.add(route);
+  // One line per state change; never one per message at info level.
+  engine.on('state', ({ route, state, previous }) => log.info({ route, state, previous }, `route ${route} ${state}`));
+  engine.on('retry', ({ route, error, delayMs }) => log.warn({ route, err: error, retryInMs: delayMs }, `route ${route} retrying`));
+
+  const info: WorkerInfo = { version: version(), host: hostname(), ...(config.region ? { region: config.region } : {}) };
+  let ops: OpsServer | undefined;
+  if (config.ops) {
+    ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, engine, registry: createMetrics(engine, { info }), log, info });
+    log.info({ url: `http://${config.ops.host}:${ops.port}/` }, 'ops endpoint listening (/healthz, /readyz, /status, /metrics)');
+  }
+
+  let status: { publisher: StatusPublisher; producer: Producer } | undefined;
+  if (config.status.enabled && !options.dryRun) {
+    const producer = components.producer(`amqp:${config.status.topic}`, { baseDir: dirname(config.file), clock: systemClock, log, settings: { amqp: config.broker } });
+    await producer.start();
+    const publisher = startStatusPublisher({
+      intervalMs: config.status.intervalMs,
+      build: statusBuilder(engine, info, feedOfRoute),
+      send: (message) => producer.send(newExchange(message, { messageId: `status:${info.host}:${message.at}` })),
+      log,
+    });
+    status = { publisher, producer };
+  }
+
+  let stopWatching: (() => void) | undefined;
+  if (options.watch) {
+    const reload = serialized(async () => {
+      let next: WorkerConfig;
+      let routes: RouteDefinition[];
+      try {
+        next = loadConfig(config.file, process.env, { requireBroker: !options.dryRun });
+        routes = routesOf(next, options);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        log.error({ config: config.file, problems: error.problems }, 'config changed but is invalid; the running routes carry on');
+        return;
+      }
+      const result = await applyRoutes(engine, routes, next.shutdownTimeoutMs);
+      config = next;
+      log.info({ config: config.file, ...result }, 'config reloaded');
+    });
+    stopWatching = watchConfig(config.file, reload);
+  }
+
+  log.info(
+    { config: config.file, broker: options.dryRun ? 'dry run: log:' : config.broker.url, routes: engine.list().map((route) => route.id), imageHosts: config.imageHostEntries },
+    'starting',
+  );
+  const finished = new Promise<void>((resolve) => {
+    const check = (): void => {
+      // With --watch the worker runs until stopped: a reload may bring new routes.
+      if (!options.watch && engine.list().every((route) => FINISHED.includes(route.status().state))) resolve();
+    };
+    engine.on('state', check);
+    stop.addEventListener('abort', () => resolve(), { once: true });
+  });
+  const report = setInterval(() => log.info({ routes: engine.status().map(({ id, state, counters, inFlight, queueDepth }) => ({ id, state, counters, inFlight, queueDepth })) }, 'progress'), 60_000);
+  report.unref();
+
+  await engine.start();
+  await finished;
+  clearInterval(report);
+  stopWatching?.();
+  await status?.publisher.stop();
+  const abandoned = await engine.stop(config.shutdownTimeoutMs);
+  await status?.producer.stop(1000);
+  await ops?.close();
+  const routes = Object.fromEntries(engine.status().map((route) => [route.id, route.counters]));
+  log.info({ routes, abandoned }, abandoned > 0 ? 'stopped; some messages were not confirmed' : 'stopped');
+  return abandoned > 0 ? EXIT_ABANDONED : 0;
+}
