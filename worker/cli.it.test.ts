@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { sendOnce } from '../test/amqp.js';
 import { testBroker } from '../test/broker.js';
+import { collect, connectStomp } from '../test/stomp.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const broker = testBroker();
@@ -95,7 +96,12 @@ test('the ops endpoint reports real figures while the worker runs: /metrics, /re
   const feed = `ops-${randomUUID().slice(0, 8)}`;
   const port = await freePort();
   const file = join(dir, 'ops.yaml');
-  await writeFile(file, config([feed], await recording(feed), `ops:\n  port: ${port}\nregion: test-region\n`));
+  // The page reads the worker's status messages as an anonymous viewer.
+  const page = await connectStomp(broker.wsUrl);
+  const statusTopic = `/topic/status.ops-${feed}`;
+  const statuses = collect(page, statusTopic);
+  await statuses.ready;
+  await writeFile(file, config([feed], await recording(feed), `ops:\n  port: ${port}\nregion: test-region\nstatus:\n  topic: ${statusTopic}\n  interval: 500ms\n`));
   const worker = start(['run', '--config', file], { TEST_PUBLISHER_PASSWORD: broker.passwords.publisher });
   try {
     await worker.waitFor(/ops endpoint listening/);
@@ -118,8 +124,14 @@ test('the ops endpoint reports real figures while the worker runs: /metrics, /re
     expect(status.routes).toEqual([expect.objectContaining({ id: `feed:${feed}`, state: 'started' })]);
     expect(status.routes[0]?.counters.completed).toBeGreaterThan(0);
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+
+    const messages = await statuses.waitFor(3);
+    const latest = JSON.parse(messages.at(-1)?.body ?? '{}') as { kind: string; region: string; feeds: { feed: string; state: string; itemsPerMinute: number }[] };
+    expect(latest).toMatchObject({ kind: 'worker-status', region: 'test-region', feeds: [{ feed, state: 'started' }] });
+    expect(latest.feeds[0]?.itemsPerMinute).toBeGreaterThan(0);
   } finally {
     worker.child.kill('SIGTERM');
+    await page.deactivate();
   }
   expect(await worker.exited).toBe(0);
 });
