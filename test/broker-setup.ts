@@ -1,27 +1,15 @@
 import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import type { TestBroker } from './broker.js';
+import { freePort } from './ports.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
 // An instance and ports of this run's own: a running demo, or another test run, is never disturbed.
 const name = `test-broker-${process.pid}`;
-
-/** A port nothing listens on right now, from the kernel. */
-function freePort(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(String(port)));
-    });
-  });
-}
 
 const env: NodeJS.ProcessEnv = {
   ...process.env,
@@ -52,9 +40,9 @@ function passwordsFrom(shell: string): TestBroker['passwords'] {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  env.LIVEWALL_AMQP_PORT = await freePort();
-  env.LIVEWALL_STOMP_PORT = await freePort();
-  env.LIVEWALL_CORE_PORT = await freePort();
+  env.LIVEWALL_AMQP_PORT = String(await freePort());
+  env.LIVEWALL_STOMP_PORT = String(await freePort());
+  env.LIVEWALL_CORE_PORT = String(await freePort());
   await broker('start');
   const stompPort = Number(env.LIVEWALL_STOMP_PORT);
   project.provide('broker', {

@@ -1,18 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { sendOnce } from '../test/amqp.js';
 import { testBroker } from '../test/broker.js';
+import { freePort } from '../test/ports.js';
 import { collect, connectStomp } from '../test/stomp.js';
+import { recordingFor, root, workerConfig } from '../test/worker.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const broker = testBroker();
-const demoOrigin = 'http://localhost:8080';
 let dir: string;
 
 beforeAll(async () => {
@@ -21,16 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A running worker CLI whose output lines can be awaited. */
 function start(args: string[], env: Record<string, string> = {}): { child: ChildProcess; output: () => string; waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>; exited: Promise<number | null> } {
@@ -68,28 +56,8 @@ function start(args: string[], env: Record<string, string> = {}): { child: Child
   };
 }
 
-async function recording(feed: string): Promise<string> {
-  const file = join(dir, `${feed}.ndjson`);
-  await writeFile(file, (await readFile(join(root, 'samples/x-cats.ndjson'), 'utf8')).replaceAll('"tag":"cats"', `"tag":"${feed}"`));
-  return file;
-}
-
-function config(feeds: string[], replay: string, extra = ''): string {
-  return `broker:
-  url: amqp://${broker.host}:${broker.amqpPort}
-  username: publisher
-  password: \${TEST_PUBLISHER_PASSWORD}
-imageHosts: [${demoOrigin}]
-source:
-  replay:
-    file: ${replay}
-    pace: 50/s
-    loop: true
-    restamp: true
-    rewriteMedia: { from: "https://pbs.twimg.com/media/", to: "${demoOrigin}/demo/media/" }
-feeds:
-${feeds.map((feed) => `  - name: ${feed}`).join('\n')}
-${extra}`;
+function config(feeds: string[], recording: string, extra = ''): string {
+  return workerConfig({ broker, feeds, recording, replay: ['pace: 50/s', 'loop: true', 'restamp: true'], extra });
 }
 
 test('the ops endpoint reports real figures while the worker runs: /metrics, /readyz, /status', async () => {
@@ -101,7 +69,7 @@ test('the ops endpoint reports real figures while the worker runs: /metrics, /re
   const statusTopic = `/topic/status.ops-${feed}`;
   const statuses = collect(page, statusTopic);
   await statuses.ready;
-  await writeFile(file, config([feed], await recording(feed), `ops:\n  port: ${port}\nregion: test-region\nstatus:\n  topic: ${statusTopic}\n  interval: 500ms\n`));
+  await writeFile(file, config([feed], await recordingFor(dir, feed), `ops:\n  port: ${port}\nregion: test-region\nstatus:\n  topic: ${statusTopic}\n  interval: 500ms\n`));
   const worker = start(['run', '--config', file], { TEST_PUBLISHER_PASSWORD: broker.passwords.publisher });
   try {
     await worker.waitFor(/ops endpoint listening/);
@@ -138,7 +106,7 @@ test('the ops endpoint reports real figures while the worker runs: /metrics, /re
 
 test('--watch: an invalid edit is reported and the routes carry on; a valid one adds and removes only what changed', async () => {
   const [cats, dogs] = [`w-${randomUUID().slice(0, 6)}`, `w-${randomUUID().slice(0, 6)}`];
-  const replay = await recording(cats as string);
+  const replay = await recordingFor(dir, cats as string);
   const file = join(dir, 'watch.yaml');
   await writeFile(file, config([cats as string], replay));
   const worker = start(['run', '--config', file, '--watch', '--dry-run']);

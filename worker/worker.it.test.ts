@@ -3,16 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ImageAllowList, parseFeedItem, type FeedItem } from '@livewall/contract';
 import type { Client } from '@stomp/stompjs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { testBroker } from '../test/broker.js';
 import { collect, connectStomp } from '../test/stomp.js';
+import { demoOrigin, recordingFor, root, workerConfig } from '../test/worker.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const broker = testBroker();
-const demoOrigin = 'http://localhost:8080';
 let dir: string;
 let viewer: Client;
 
@@ -25,14 +23,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** The bundled recording with its rule tags renamed, so this test has a feed of its own on the shared broker. */
-async function recordingFor(feed: string): Promise<string> {
-  const recording = await readFile(join(root, 'samples/x-cats.ndjson'), 'utf8');
-  const file = join(dir, `${feed}.ndjson`);
-  await writeFile(file, recording.replaceAll('"tag":"cats"', `"tag":"${feed}"`));
-  return file;
-}
-
 function runWorker(config: string, env: Record<string, string>): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [join(root, 'worker/dist/cli.js'), 'run', '--config', config], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
@@ -44,21 +34,7 @@ function runWorker(config: string, env: Record<string, string>): Promise<{ code:
 test('the worker replays the recording and every post with a picture reaches a STOMP-over-WebSocket viewer as a valid feed item', async () => {
   const feed = `it-${randomUUID().slice(0, 8)}`;
   const config = join(dir, 'worker.yaml');
-  await writeFile(
-    config,
-    `broker:
-  url: amqp://${broker.host}:${broker.amqpPort}
-  username: publisher
-  password: \${TEST_PUBLISHER_PASSWORD}
-imageHosts: [${demoOrigin}]
-source:
-  replay:
-    file: ${await recordingFor(feed)}
-    rewriteMedia: { from: "https://pbs.twimg.com/media/", to: "${demoOrigin}/demo/media/" }
-feeds:
-  - name: ${feed}
-`,
-  );
+  await writeFile(config, workerConfig({ broker, feeds: [feed], recording: await recordingFor(dir, feed) }));
   const received = collect(viewer, `/topic/feed.${feed}`);
   await received.ready;
 
@@ -114,24 +90,7 @@ test('a config error names the file and line, and the worker exits 1 without con
 test('SIGTERM during a burst loses nothing already taken from the source', async () => {
   const feed = `it-${randomUUID().slice(0, 8)}`;
   const config = join(dir, 'burst.yaml');
-  await writeFile(
-    config,
-    `broker:
-  url: amqp://${broker.host}:${broker.amqpPort}
-  username: publisher
-  password: \${TEST_PUBLISHER_PASSWORD}
-imageHosts: [${demoOrigin}]
-source:
-  replay:
-    file: ${await recordingFor(feed)}
-    pace: 300/s
-    loop: true
-    restamp: true
-    rewriteMedia: { from: "https://pbs.twimg.com/media/", to: "${demoOrigin}/demo/media/" }
-feeds:
-  - name: ${feed}
-`,
-  );
+  await writeFile(config, workerConfig({ broker, feeds: [feed], recording: await recordingFor(dir, feed), replay: ['pace: 300/s', 'loop: true', 'restamp: true'] }));
   const received = collect(viewer, `/topic/feed.${feed}`);
   await received.ready;
   const worker = spawn(process.execPath, [join(root, 'worker/dist/cli.js'), 'run', '--config', config], {
