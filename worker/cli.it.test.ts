@@ -84,13 +84,18 @@ test('the ops endpoint reports real figures while the worker runs: /metrics, /re
     expect(metrics).toMatch(new RegExp(`livewall_dropped_total\\{route="feed:${feed}",reason="no-media"\\} [1-9]`));
     expect(metrics).toMatch(new RegExp(`livewall_publish_latency_seconds_count\\{uri="amqp:/topic/feed.${feed}"\\} [1-9]`));
     expect(metrics).toContain('livewall_build_info{version="0.1.0",region="test-region"} 1');
+    expect(metrics).toContain(`livewall_reconnects_total{endpoint="amqp:/topic/feed.${feed}"} 0`);
 
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(ready.status).toBe(200);
-    const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { region: string; routes: { id: string; state: string; counters: { completed: number } }[] };
+    const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as {
+      region: string;
+      routes: { id: string; state: string; counters: { completed: number }; endpoints: { uri: string; ready: boolean; stats?: { accepted: number } }[] }[];
+    };
     expect(status.region).toBe('test-region');
     expect(status.routes).toEqual([expect.objectContaining({ id: `feed:${feed}`, state: 'started' })]);
     expect(status.routes[0]?.counters.completed).toBeGreaterThan(0);
+    expect(status.routes[0]?.endpoints).toEqual([{ uri: `amqp:/topic/feed.${feed}`, ready: true, stats: expect.objectContaining({ accepted: expect.any(Number), reconnects: 0 }) }]);
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
 
     const messages = await statuses.waitFor(3);

@@ -13,7 +13,7 @@ import { newExchange } from './engine/steps.js';
 import { systemClock, type Logger, type Producer } from './engine/types.js';
 import { feedOfRoute, feedRoute } from './feeds.js';
 import type { WorkerInfo } from './ops/info.js';
-import { createMetrics } from './ops/metrics.js';
+import { createMetrics, reconnectsMetric } from './ops/metrics.js';
 import { startOpsServer, type OpsServer } from './ops/server.js';
 import { startStatusPublisher, statusBuilder, type StatusPublisher } from './ops/status-message.js';
 import { serialized, watchConfig } from './watch.js';
@@ -57,7 +57,10 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
   const info: WorkerInfo = { version: version(), host: hostname(), ...(config.region ? { region: config.region } : {}) };
   let ops: OpsServer | undefined;
   if (config.ops) {
-    ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, engine, registry: createMetrics(engine, { info }), log, info });
+    const reconnects = reconnectsMetric(() =>
+      engine.status().flatMap((route) => route.endpoints.flatMap(({ uri, stats }) => (stats?.reconnects === undefined ? [] : [{ endpoint: uri, reconnects: stats.reconnects }]))),
+    );
+    ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, engine, registry: createMetrics(engine, { info, extraMetrics: [reconnects] }), log, info });
     log.info({ url: `http://${config.ops.host}:${ops.port}/` }, 'ops endpoint listening (/healthz, /readyz, /status, /metrics)');
   }
 

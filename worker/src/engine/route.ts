@@ -32,7 +32,7 @@ export interface RouteStatus {
   queueCapacity: number;
   lastError?: { message: string; at: string };
   nextRetryAt?: string;
-  endpoints: { uri: string; ready: boolean }[];
+  endpoints: { uri: string; ready: boolean; stats?: Readonly<Record<string, number>> }[];
 }
 
 /** Whether `work` settled within `ms`; the timer is cancelled either way, so it never holds the process open. */
@@ -180,7 +180,10 @@ export class Route extends EventEmitter {
       inFlight: this.inFlight,
       queueDepth: this.queue.depth,
       queueCapacity: this.queue.capacity,
-      endpoints: [...this.producers].map(([uri, producer]) => ({ uri, ready: producer.ready() })),
+      endpoints: [...this.producers].map(([uri, producer]) => {
+        const stats = producer.stats?.();
+        return stats ? { uri, ready: producer.ready(), stats } : { uri, ready: producer.ready() };
+      }),
     };
     if (this.lastError) status.lastError = this.lastError;
     if (this.nextRetryAt !== undefined) status.nextRetryAt = new Date(this.nextRetryAt).toISOString();

@@ -97,6 +97,8 @@ export interface Producer {
   send(exchange: Exchange): Promise<void>;
   /** True while connected (or when there is nothing to connect); `/readyz` reads this. */
   ready(): boolean;
+  /** Figures the producer keeps about itself (reconnects, outcomes), shown in `/status` and `/metrics`. */
+  stats?(): Readonly<Record<string, number>>;
   /** Waits up to `timeoutMs` for what is in flight, then closes. Resolves with how many were abandoned. */
   stop(timeoutMs: number): Promise<number>;
 }

@@ -77,9 +77,12 @@ class AmqpProducer implements Producer {
     return this.shared?.publisher.stats.connected ?? false;
   }
 
-  /** The publisher's figures, for metrics and status. */
-  stats(): AmqpPublisher['stats'] | undefined {
-    return this.shared?.publisher.stats;
+  /** The shared connection's figures, for /status and /metrics. */
+  stats(): Readonly<Record<string, number>> {
+    const stats = this.shared?.publisher.stats;
+    if (!stats) return {};
+    const { connected: _connected, ...figures } = stats;
+    return figures;
   }
 
   async stop(timeoutMs: number): Promise<number> {
