@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { redeliveryDelay, type RouteDefinition } from './definition.js';
 import { BoundedQueue } from './queue.js';
+import { redactUri } from './uri.js';
 import type { ComponentRegistry, EndpointEnvironment } from './registry.js';
 import { compileSteps, newExchange, producerUris, type Next } from './steps.js';
 import type { Clock, Consumer, Exchange, Producer } from './types.js';
@@ -89,7 +90,7 @@ export class Route extends EventEmitter {
         clock: environment.clock,
         producer: (uri) => this.producers.get(uri) as Producer,
         drop: (reason) => this.drop(reason),
-        sent: (uri, ms) => this.emit('sent', { uri, ms }),
+        sent: (uri, ms) => this.emit('sent', { route: this.id, uri: redactUri(uri), ms }),
         signal: this.stopping.signal,
       },
       // Reaching the end of the steps is what `completed` counts: a filtered exchange never gets here.
@@ -174,13 +175,14 @@ export class Route extends EventEmitter {
     const status: RouteStatus = {
       id: this.id,
       state: this.state,
-      from: this.definition.from,
-      to: [...this.producers.keys()],
+      from: redactUri(this.definition.from),
+      to: [...this.producers.keys()].map(redactUri),
       counters: { ...this.counters, dropped: { ...this.counters.dropped } },
       inFlight: this.inFlight,
       queueDepth: this.queue.depth,
       queueCapacity: this.queue.capacity,
-      endpoints: [...this.producers].map(([uri, producer]) => {
+      endpoints: [...this.producers].map(([raw, producer]) => {
+        const uri = redactUri(raw);
         const stats = producer.stats?.();
         return stats ? { uri, ready: producer.ready(), stats } : { uri, ready: producer.ready() };
       }),

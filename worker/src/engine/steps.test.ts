@@ -296,8 +296,8 @@ describe('to', () => {
     expect(producer('second').bodies()).toEqual([1]);
     expect(route.status()).toMatchObject({ inFlight: 0, counters: { completed: 1 } });
     expect(sent).toEqual([
-      { uri: 'test:first', ms: 30 },
-      { uri: 'test:second', ms: 0 },
+      { route: route.id, uri: 'test:first', ms: 30 },
+      { route: route.id, uri: 'test:second', ms: 0 },
     ]);
   });
 

@@ -180,3 +180,12 @@ describe('resolveOptions', () => {
     expect(resolve('topic:x?name=cats', topic)).toEqual({ name: 'cats' });
   });
 });
+
+describe('redactUri', () => {
+  it('hides the values of secret-looking options and keeps the rest', async () => {
+    const { redactUri } = await import('./uri.js');
+    expect(redactUri('stomp:/topic/feed.cats?host=h&passcode=s3cret&login=viewer')).toBe('stomp:/topic/feed.cats?host=h&passcode=***&login=viewer');
+    expect(redactUri('x:stream?token=abc&password=p&apiKey=k&keepAliveTimeout=30s')).toBe('x:stream?token=***&password=***&apiKey=***&keepAliveTimeout=30s');
+    expect(redactUri('log:items')).toBe('log:items');
+  });
+});

@@ -110,3 +110,27 @@ export function resolveOptions(component: Component, uri: EndpointUri): OptionVa
   }
   return values;
 }
+
+/** Option names whose values never appear in status, metrics or logs. */
+const SECRET_OPTION = /pass(word|code)?|secret|token|key$/i;
+
+/** The URI with the values of secret-looking options replaced by `***`, for status, metrics and logs. */
+export function redactUri(raw: string): string {
+  const question = raw.indexOf('?');
+  if (question === -1) return raw;
+  const options = raw
+    .slice(question + 1)
+    .split('&')
+    .map((pair) => {
+      const equals = pair.indexOf('=');
+      if (equals === -1) return pair;
+      let name: string;
+      try {
+        name = decodeURIComponent(pair.slice(0, equals));
+      } catch {
+        name = pair.slice(0, equals);
+      }
+      return SECRET_OPTION.test(name) ? `${pair.slice(0, equals)}=***` : pair;
+    });
+  return `${raw.slice(0, question)}?${options.join('&')}`;
+}
