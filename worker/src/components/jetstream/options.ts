@@ -1,0 +1,65 @@
+import type { OptionValues, OptionsSchema } from '../../engine/types.js';
+
+/** Bluesky's public Jetstream instances (https://github.com/bluesky-social/jetstream#public-instances). */
+export const PUBLIC_JETSTREAMS = [
+  'wss://jetstream1.us-east.bsky.network',
+  'wss://jetstream2.us-east.bsky.network',
+  'wss://jetstream1.us-west.bsky.network',
+  'wss://jetstream2.us-west.bsky.network',
+];
+
+/** The options of `jetstream:`, as docs, lint and the runtime read them. */
+export const jetstreamOptionsSchema = {
+  endpoints: {
+    type: 'string',
+    default: PUBLIC_JETSTREAMS.join(','),
+    doc: 'Comma-separated Jetstream base URLs (ws: or wss:), tried in turn: each reconnect after a failure goes to the next. Default: the four public instances.',
+  },
+  cursorFile: {
+    type: 'string',
+    doc: 'File (relative to the config) that keeps the time_us of the last event offered, written atomically at most once a second, so that a restart resumes there. Default: none; a start reads live.',
+  },
+  rewind: {
+    type: 'duration',
+    default: '5s',
+    doc: 'How far before the cursor a reconnect resumes, to cover events in flight and clock differences between instances; repeats are skipped.',
+  },
+  maxBackoff: { type: 'duration', default: '30s', doc: 'The longest wait between reconnect attempts (1 s doubling, ±20 % jitter).' },
+} as const satisfies OptionsSchema;
+
+export interface JetstreamOptions {
+  endpoints: string[];
+  cursorFile?: string;
+  rewindMs: number;
+  maxBackoffMs: number;
+}
+
+/** The checked URI values, typed; throws when an endpoint is not a ws: or wss: URL. */
+export function jetstreamOptions(values: OptionValues): JetstreamOptions {
+  const endpoints = String(values.endpoints)
+    .split(',')
+    .map((endpoint) => endpoint.trim())
+    .filter((endpoint) => endpoint !== '');
+  if (endpoints.length === 0) throw new Error('jetstream: option endpoints names no endpoint: give ws:// or wss:// URLs, comma-separated');
+  for (const endpoint of endpoints) {
+    let protocol: string | undefined;
+    try {
+      protocol = new URL(endpoint).protocol;
+    } catch {
+      protocol = undefined;
+    }
+    if (protocol !== 'ws:' && protocol !== 'wss:') throw new Error(`jetstream: endpoint "${endpoint}" is not a ws:// or wss:// URL`);
+  }
+  const options: JetstreamOptions = { endpoints, rewindMs: values.rewind as number, maxBackoffMs: values.maxBackoff as number };
+  if (typeof values.cursorFile === 'string' && values.cursorFile !== '') options.cursorFile = values.cursorFile;
+  return options;
+}
+
+/** `<endpoint>/subscribe?wantedCollections=app.bsky.feed.post[&cursor=…]`; an endpoint may already end in /subscribe. */
+export function subscribeUrl(endpoint: string, cursorUs?: number): string {
+  const url = new URL(endpoint);
+  if (!url.pathname.endsWith('/subscribe')) url.pathname = `${url.pathname.replace(/\/+$/, '')}/subscribe`;
+  url.searchParams.set('wantedCollections', 'app.bsky.feed.post');
+  if (cursorUs !== undefined) url.searchParams.set('cursor', String(cursorUs));
+  return url.toString();
+}
