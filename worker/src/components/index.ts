@@ -1,7 +1,9 @@
 import { ComponentRegistry } from '../engine/registry.js';
 import { amqpComponent } from './amqp/index.js';
 import { fileComponent } from './file/index.js';
+import { jetstreamComponent } from './jetstream/index.js';
 import { logComponent } from './log/index.js';
+import { mastodonComponent } from './mastodon/index.js';
 import { replayComponent } from './replay/index.js';
 import { stompComponent } from './stomp/index.js';
 
@@ -9,6 +11,8 @@ import { stompComponent } from './stomp/index.js';
 export function defaultComponents(): ComponentRegistry {
   return new ComponentRegistry()
     .register(replayComponent)
+    .register(jetstreamComponent)
+    .register(mastodonComponent)
     .register(amqpComponent)
     .register(stompComponent)
     .register(fileComponent)

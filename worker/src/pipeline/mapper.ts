@@ -1,5 +1,6 @@
 import { CONTRACT_VERSION, LIMITS, type FeedItem, type Image, type ImageAllowList } from '@livewall/contract';
 import type { Media, Post } from '../post.js';
+import { blueskyThumb } from '../sources/bluesky/decode.js';
 import { picturesOf, type ImageFilterOptions } from './filter.js';
 import { plainText } from './text.js';
 
@@ -14,8 +15,12 @@ export type UnpublishedItem = Omit<FeedItem, 'publishedAt'>;
 
 export type MapResult = { ok: true; item: UnpublishedItem } | { ok: false; reason: string };
 
-/** The thumbnail of an X media URL: the `small` size (680 px on the long side), which suits a grid tile. */
+/**
+ * The thumbnail for a tile: X's `small` size (680 px on the long side), Bluesky's feed_thumbnail; Mastodon's
+ * original for now.
+ */
 function thumbnailOf(url: string, network: Post['network']): string {
+  if (network === 'bluesky') return blueskyThumb(url);
   if (network !== 'x') return url;
   const thumb = new URL(url);
   thumb.searchParams.set('name', 'small');
