@@ -134,6 +134,21 @@ describe('toFeedItem', () => {
   });
 });
 
+describe('thumbnails per network', () => {
+  it('uses Bluesky feed_thumbnail for a feed_fullsize image, and keeps the full size as the url', () => {
+    const full = 'https://cdn.bsky.app/img/feed_fullsize/plain/did:plc:abc/bafkreiabc@jpeg';
+    const result = mapped(
+      toFeedItem(
+        post({ network: 'bluesky', nativeId: 'did:plc:abc/3k', url: 'https://bsky.app/profile/did:plc:abc/post/3k', media: [{ kind: 'photo', url: full }] }),
+        'cats',
+        options,
+      ),
+    );
+    expect(result.images).toEqual([{ url: full, thumb: 'https://cdn.bsky.app/img/feed_thumbnail/plain/did:plc:abc/bafkreiabc@jpeg' }]);
+    expect(result.id).toBe('bluesky:did:plc:abc/3k');
+  });
+});
+
 describe('the recorded sample, mapped as the demo does', () => {
   const lines = readFileSync(new URL('../../../samples/x-cats.ndjson', import.meta.url), 'utf8').split('\r\n');
   const posts = lines.flatMap((line) => {
