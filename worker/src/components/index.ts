@@ -6,11 +6,13 @@ import { logComponent } from './log/index.js';
 import { mastodonComponent } from './mastodon/index.js';
 import { replayComponent } from './replay/index.js';
 import { stompComponent } from './stomp/index.js';
+import { xComponent } from './x/index.js';
 
 /** The URI schemes the worker knows. Tests add `mock:` themselves. */
 export function defaultComponents(): ComponentRegistry {
   return new ComponentRegistry()
     .register(replayComponent)
+    .register(xComponent)
     .register(jetstreamComponent)
     .register(mastodonComponent)
     .register(amqpComponent)
