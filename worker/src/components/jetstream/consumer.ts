@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import type { Clock, Consumer, Logger, Sink } from '../../engine/types.js';
-import { reconnectDelay } from './backoff.js';
+import { jitteredBackoff } from '../../engine/backoff.js';
 import { CursorFile } from './cursor-file.js';
 import { subscribeUrl, type JetstreamOptions } from './options.js';
 import { SeenEvents, eventKey } from './seen.js';
@@ -61,7 +61,7 @@ export class JetstreamConsumer implements Consumer {
         await this.cursorFile?.flush();
         if (ended.opened) failures = 0;
         endpointIndex++;
-        const delay = reconnectDelay(failures++, this.options.maxBackoffMs);
+        const delay = jitteredBackoff(failures++, 1000, this.options.maxBackoffMs);
         const next = this.options.endpoints[endpointIndex % this.options.endpoints.length];
         this.log.warn({ jetstream: endpoint, reason: ended.reason.message, next, retryInMs: delay, failures }, 'jetstream: connection lost; reconnecting');
         await this.clock.sleep(delay, signal);

@@ -7,7 +7,7 @@ import type { Consumer } from '../../engine/types.js';
 import { FakeJetstream, type ScriptedEvent } from '../../sources/bluesky/fake-jetstream.js';
 import { scriptedEvents } from '../../sources/bluesky/testing.js';
 import { endpointContext, fakeClock, recordingSink, testLogger, type FakeClock, type RecordingSink } from '../testing.js';
-import { reconnectDelay } from './backoff.js';
+import { jitteredBackoff } from '../../engine/backoff.js';
 import { CursorFile } from './cursor-file.js';
 import { jetstreamComponent } from './index.js';
 import { PUBLIC_JETSTREAMS, jetstreamOptions } from './options.js';
@@ -81,10 +81,10 @@ describe('jetstream: options', () => {
   });
 
   it('backs off 1 s doubling to the maximum, ±20 %', () => {
-    expect([0, 1, 2, 3, 10].map((failures) => reconnectDelay(failures, 30_000, () => 0.5))).toEqual([1000, 2000, 4000, 8000, 30_000]);
-    expect(reconnectDelay(0, 30_000, () => 0)).toBe(800);
-    expect(reconnectDelay(0, 30_000, () => 1)).toBe(1200);
-    expect(reconnectDelay(5, 3000, () => 1)).toBe(3000);
+    expect([0, 1, 2, 3, 10].map((failures) => jitteredBackoff(failures, 1000, 30_000, () => 0.5))).toEqual([1000, 2000, 4000, 8000, 30_000]);
+    expect(jitteredBackoff(0, 1000, 30_000, () => 0)).toBe(800);
+    expect(jitteredBackoff(0, 1000, 30_000, () => 1)).toBe(1200);
+    expect(jitteredBackoff(5, 1000, 3000, () => 1)).toBe(3000);
   });
 });
 

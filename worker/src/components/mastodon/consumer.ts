@@ -1,5 +1,5 @@
 import type { Clock, Consumer, Logger, Sink } from '../../engine/types.js';
-import { backoffDelay } from './backoff.js';
+import { jitteredBackoff } from '../../engine/backoff.js';
 import type { MastodonOptions } from './options.js';
 import { SseParser } from './sse.js';
 import { compareStatusIds, describeFetchError, errorText, fetchTagTimeline, requestHeaders, type TimelinePage } from './timeline.js';
@@ -52,7 +52,7 @@ export class MastodonConsumer implements Consumer {
       let waitMs = this.options.intervalMs;
       if (page.kind === 'ok') failures = 0;
       else if (page.kind === 'rate-limited') waitMs = this.rateLimitWait(page);
-      else waitMs = Math.max(this.options.intervalMs, backoffDelay(failures++, POLL_RETRY_FIRST_MS, POLL_RETRY_MAX_MS, this.random));
+      else waitMs = Math.max(this.options.intervalMs, jitteredBackoff(failures++, POLL_RETRY_FIRST_MS, POLL_RETRY_MAX_MS, this.random));
       if (page.kind === 'retry') this.log.warn({ tag: this.options.tag, reason: page.reason, retryInMs: waitMs, failures }, 'mastodon: polling failed; trying again');
       await this.clock.sleep(waitMs, signal);
     }
@@ -87,7 +87,7 @@ export class MastodonConsumer implements Consumer {
         reason = describeFetchError(error);
       }
       if (signal.aborted) break;
-      const delay = backoffDelay(failures++, STREAM_RETRY_FIRST_MS, STREAM_RETRY_MAX_MS, this.random);
+      const delay = jitteredBackoff(failures++, STREAM_RETRY_FIRST_MS, STREAM_RETRY_MAX_MS, this.random);
       this.log.warn({ tag: this.options.tag, reason, retryInMs: delay, failures }, 'mastodon: stream lost; connecting again');
       await this.clock.sleep(delay, signal);
     }

@@ -1,5 +1,5 @@
 import type { Clock, Consumer, Logger, Sink } from '../../engine/types.js';
-import { reconnectDelay } from './backoff.js';
+import { jitteredBackoff } from '../../engine/backoff.js';
 import { StompConnection } from './connection.js';
 import { describeTarget, type StompTarget } from './options.js';
 
@@ -47,7 +47,7 @@ export class StompConsumer implements Consumer {
         if (signal.aborted) break;
         reason = error as Error;
       }
-      const delay = reconnectDelay(failures++);
+      const delay = jitteredBackoff(failures++, 1000, 30_000);
       this.log.warn({ broker: describeTarget(this.target), reason: reason.message, retryInMs: delay, failures }, 'stomp: subscription lost; subscribing again');
       await this.clock.sleep(delay, signal);
     }

@@ -2,7 +2,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Exchange } from '../../engine/types.js';
 import { endpointContext, fakeClock, recordingSink, testLogger, type FakeClock, type TestLogger } from '../testing.js';
-import { reconnectDelay } from './backoff.js';
+import { jitteredBackoff } from '../../engine/backoff.js';
 import { FakeStompBroker } from './fake-broker.js';
 import { stompComponent } from './index.js';
 import { stompOptions } from './options.js';
@@ -86,15 +86,15 @@ describe('stomp: options', () => {
 
 describe('stomp: reconnect delay', () => {
   it('starts at 1 s and doubles up to 30 s', () => {
-    expect([0, 1, 2, 3, 4, 5, 6, 50].map((failures) => reconnectDelay(failures, () => 0.5))).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]);
+    expect([0, 1, 2, 3, 4, 5, 6, 50].map((failures) => jitteredBackoff(failures, 1000, 30_000, () => 0.5))).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]);
   });
 
   it('spreads each delay by up to 20 % either way, never past 30 s', () => {
-    expect(reconnectDelay(0, () => 0)).toBe(800);
-    expect(reconnectDelay(0, () => 1)).toBe(1200);
-    expect(reconnectDelay(4, () => 1)).toBe(19_200);
-    expect(reconnectDelay(5, () => 0)).toBe(24_000);
-    expect(reconnectDelay(5, () => 1)).toBe(30_000);
+    expect(jitteredBackoff(0, 1000, 30_000, () => 0)).toBe(800);
+    expect(jitteredBackoff(0, 1000, 30_000, () => 1)).toBe(1200);
+    expect(jitteredBackoff(4, 1000, 30_000, () => 1)).toBe(19_200);
+    expect(jitteredBackoff(5, 1000, 30_000, () => 0)).toBe(24_000);
+    expect(jitteredBackoff(5, 1000, 30_000, () => 1)).toBe(30_000);
   });
 });
 

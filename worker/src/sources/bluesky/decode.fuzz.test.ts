@@ -1,22 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { mutateAt } from '../../../../test/fuzz.js';
 import { decodeJetstreamEvent } from './decode.js';
 import { realEvents } from './testing.js';
-
-/** Replaces (or, with `undefined`, deletes) the value at a random path of a JSON value. */
-function mutate(value: unknown, path: number[], replacement: unknown): unknown {
-  if (path.length === 0 || value === null || typeof value !== 'object') return replacement;
-  const [step, ...rest] = path as [number, ...number[]];
-  if (Array.isArray(value)) {
-    if (value.length === 0) return replacement;
-    const index = step % value.length;
-    return value.map((item, i) => (i === index ? mutate(item, rest, replacement) : item));
-  }
-  const keys = Object.keys(value);
-  if (keys.length === 0) return replacement;
-  const key = keys[step % keys.length] as string;
-  return { ...(value as Record<string, unknown>), [key]: mutate((value as Record<string, unknown>)[key], rest, replacement) };
-}
 
 const hostileValue = fc.oneof(
   fc.constant(undefined),
@@ -46,7 +32,7 @@ const hostileValue = fc.oneof(
 /** A real event with up to three values replaced or deleted anywhere in it. */
 const mutatedEvent = fc
   .tuple(fc.constantFrom(...realEvents), fc.array(fc.tuple(fc.array(fc.nat(), { maxLength: 8 }), hostileValue), { minLength: 1, maxLength: 3 }))
-  .map(([event, changes]) => JSON.stringify(changes.reduce<unknown>((value, [path, replacement]) => mutate(value, path, replacement), event)) ?? '');
+  .map(([event, changes]) => JSON.stringify(changes.reduce<unknown>((value, [path, replacement]) => mutateAt(value, path, replacement), event)) ?? '');
 
 const anyText = fc.oneof(
   fc.string({ unit: 'binary' }),

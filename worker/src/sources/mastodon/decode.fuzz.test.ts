@@ -1,22 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { mutateAt } from '../../../../test/fuzz.js';
 import { decodeMastodonJson, decodeMastodonStatus } from './decode.js';
 import { realStatuses } from './fake-statuses.js';
 
-/** Replaces the value at a random path of a JSON value, the way a broken or hostile server would. */
-function mutate(value: unknown, path: number[], replacement: unknown): unknown {
-  if (path.length === 0 || value === null || typeof value !== 'object') return replacement;
-  const [step, ...rest] = path as [number, ...number[]];
-  if (Array.isArray(value)) {
-    if (value.length === 0) return replacement;
-    const index = step % value.length;
-    return value.map((item, i) => (i === index ? mutate(item, rest, replacement) : item));
-  }
-  const keys = Object.keys(value);
-  if (keys.length === 0) return replacement;
-  const key = keys[step % keys.length] as string;
-  return { ...(value as Record<string, unknown>), [key]: mutate((value as Record<string, unknown>)[key], rest, replacement) };
-}
 
 const hostile = fc.oneof(
   fc.jsonValue(),
@@ -65,7 +52,7 @@ describe('decodeMastodonStatus survives garbage', () => {
   it('real statuses with one value replaced anywhere (10,000 cases)', () => {
     fc.assert(
       fc.property(fc.constantFrom(...realStatuses), fc.array(fc.nat(), { minLength: 1, maxLength: 5 }), hostile, (status, path, replacement) => {
-        survives(mutate(status, path, replacement));
+        survives(mutateAt(status, path, replacement));
       }),
       { numRuns: 10_000 },
     );

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ImageAllowList, validateFeedItem } from '@livewall/contract';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { mutateAt } from '../../../../test/fuzz.js';
 import { toFeedItem } from '../../pipeline/mapper.js';
 import { decodeXLine } from './decode.js';
 
@@ -11,20 +12,6 @@ const recording = readFileSync(new URL('../../../../samples/x-cats.ndjson', impo
 const realEvents = recording.map((line) => JSON.parse(line) as Record<string, unknown>);
 const imageHosts = new ImageAllowList(['pbs.twimg.com', 'cdn.bsky.app']);
 
-/** Replaces the value at a random path of a JSON value, the way a broken or hostile producer would. */
-function mutate(value: unknown, path: number[], replacement: unknown): unknown {
-  if (path.length === 0 || value === null || typeof value !== 'object') return replacement;
-  const [step, ...rest] = path as [number, ...number[]];
-  if (Array.isArray(value)) {
-    if (value.length === 0) return replacement;
-    const index = step % value.length;
-    return value.map((item, i) => (i === index ? mutate(item, rest, replacement) : item));
-  }
-  const keys = Object.keys(value);
-  if (keys.length === 0) return replacement;
-  const key = keys[step % keys.length] as string;
-  return { ...(value as Record<string, unknown>), [key]: mutate((value as Record<string, unknown>)[key], rest, replacement) };
-}
 
 const hostile = fc.oneof(
   fc.jsonValue(),
@@ -62,7 +49,7 @@ describe('decodeXLine and the mapper survive garbage', () => {
   it('real events with one field replaced by a wrong type, a hostile string or a huge one (10,000 cases)', () => {
     fc.assert(
       fc.property(fc.constantFrom(...realEvents), fc.array(fc.nat(50), { minLength: 1, maxLength: 6 }), hostile, (event, path, replacement) => {
-        survives(JSON.stringify(mutate(event, path, replacement)));
+        survives(JSON.stringify(mutateAt(event, path, replacement)));
       }),
       { numRuns: 10_000 },
     );
