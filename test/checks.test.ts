@@ -21,11 +21,14 @@ async function check(command: string, args: string[], env: NodeJS.ProcessEnv = p
   }
 }
 
-test('TypeScript: the contract, worker, server and page type-check (strict)', { timeout: 180_000 }, async () => {
+test('TypeScript: the contract, worker, server, page and every test type-check (strict)', { timeout: 180_000 }, async () => {
   const build = await check(bin('tsc'), ['-b']);
   expect(build.output).toBe('');
   const page = await check(bin('tsc'), ['-p', 'web', '--noEmit']);
   expect(page.output).toBe('');
+  // The tests and their helpers and fake servers, which the builds leave out.
+  const tests = await check(bin('tsc'), ['-p', 'tsconfig.tests.json']);
+  expect(tests.output).toBe('');
 });
 
 test('ESLint finds nothing', { timeout: 180_000 }, async () => {

@@ -3,7 +3,7 @@
  * resolveOptions), a clock the test moves by hand, a logger that keeps its lines, and a sink that records offers.
  */
 import { parseUri, resolveOptions } from '../engine/uri.js';
-import { systemClock, type Clock, type Component, type EndpointContext, type Logger, type Sink } from '../engine/types.js';
+import { systemClock, type Component, type EndpointContext, type Logger, type Sink } from '../engine/types.js';
 
 /** The context the engine would hand `component` for `raw`; throws the engine's UriError for a bad URI. */
 export function endpointContext(component: Component, raw: string, overrides: Partial<Omit<EndpointContext, 'uri' | 'options'>> = {}): EndpointContext {
@@ -12,86 +12,7 @@ export function endpointContext(component: Component, raw: string, overrides: Pa
   return { uri, options: resolveOptions(component, uri), baseDir: process.cwd(), clock: systemClock, log: testLogger(), settings: {}, ...overrides };
 }
 
-export interface FakeClock extends Clock {
-  /** Moves time on by `ms`, waking every sleep that falls due on the way, in order, and letting each one's work run. */
-  advance(ms: number): Promise<void>;
-  /** How many sleeps are waiting for time to move. */
-  readonly sleeping: number;
-  /**
-   * Resolves once at least `count` sleeps (of those `which` accepts, by length) are waiting: how a test knows the
-   * code under test got there.
-   */
-  whenSleeping(count?: number, which?: (ms: number) => boolean): Promise<void>;
-  /** The length of every sleep asked for so far, in order. */
-  readonly requested: number[];
-}
-
-interface Sleeper {
-  ms: number;
-  due: number;
-  wake: () => void;
-}
-
-/** Lets promise callbacks and I/O that became ready run before the test goes on. */
-export function settle(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-export function fakeClock(start = 0): FakeClock {
-  let now = start;
-  const sleepers: Sleeper[] = [];
-  const watchers: { count: number; which: (ms: number) => boolean; resolve: () => void }[] = [];
-  const requested: number[] = [];
-  function notify(): void {
-    for (const watcher of watchers.filter((w) => sleepers.filter((s) => w.which(s.ms)).length >= w.count)) {
-      watchers.splice(watchers.indexOf(watcher), 1);
-      watcher.resolve();
-    }
-  }
-  return {
-    now: () => now,
-    requested,
-    get sleeping() {
-      return sleepers.length;
-    },
-    sleep(ms, signal) {
-      requested.push(ms);
-      // Like setTimeout: a sleep of nothing still ends the caller's turn, but needs no time to pass.
-      if (signal?.aborted || ms <= 0) return settle();
-      return new Promise((resolve) => {
-        const sleeper: Sleeper = {
-          ms,
-          due: now + ms,
-          wake: () => {
-            const index = sleepers.indexOf(sleeper);
-            if (index !== -1) sleepers.splice(index, 1);
-            signal?.removeEventListener('abort', sleeper.wake);
-            resolve();
-          },
-        };
-        sleepers.push(sleeper);
-        signal?.addEventListener('abort', sleeper.wake, { once: true });
-        notify();
-      });
-    },
-    whenSleeping(count = 1, which = () => true) {
-      if (sleepers.filter((s) => which(s.ms)).length >= count) return Promise.resolve();
-      return new Promise((resolve) => watchers.push({ count, which, resolve }));
-    },
-    async advance(ms) {
-      const target = now + ms;
-      for (;;) {
-        const next = sleepers.filter((s) => s.due <= target).sort((a, b) => a.due - b.due)[0];
-        if (!next) break;
-        now = Math.max(now, next.due);
-        next.wake();
-        await settle();
-      }
-      now = target;
-      await settle();
-    },
-  };
-}
+export { fakeClock, settle, type FakeClock } from '../engine/testing.js';
 
 export interface LogLine {
   level: 'debug' | 'info' | 'warn' | 'error';

@@ -17,30 +17,61 @@ export interface FakeClock extends Clock {
   advance(ms: number): Promise<void>;
   /** How many sleeps are waiting for time to move. */
   readonly sleeping: number;
+  /**
+   * Resolves once at least `count` sleeps (of those `which` accepts, by length) are waiting: how a test knows the
+   * code under test got there.
+   */
+  whenSleeping(count?: number, which?: (ms: number) => boolean): Promise<void>;
+  /** The length of every sleep asked for so far, in order. */
+  readonly requested: number[];
 }
 
+interface Sleeper {
+  ms: number;
+  due: number;
+  order: number;
+  wake: () => void;
+}
+
+/** The one fake clock of the worker's tests (engine, components, ops). */
 export function fakeClock(start = 0): FakeClock {
   let now = start;
   let order = 0;
-  const sleepers = new Set<{ due: number; order: number; wake: () => void }>();
+  const sleepers = new Set<Sleeper>();
+  const watchers: { count: number; which: (ms: number) => boolean; resolve: () => void }[] = [];
+  const requested: number[] = [];
+  const waitingFor = (which: (ms: number) => boolean): number => [...sleepers].filter((sleeper) => which(sleeper.ms)).length;
+  function notify(): void {
+    for (const watcher of watchers.filter((w) => waitingFor(w.which) >= w.count)) {
+      watchers.splice(watchers.indexOf(watcher), 1);
+      watcher.resolve();
+    }
+  }
   return {
     now: () => now,
+    requested,
     get sleeping() {
       return sleepers.size;
     },
     sleep(ms, signal) {
+      requested.push(ms);
       // Like setTimeout: a sleep of nothing still lets the caller's turn end, but needs no time to pass.
       if (signal?.aborted || ms <= 0) return settle();
       return new Promise((resolve) => {
-        const sleeper = { due: now + ms, order: order++, wake };
+        const sleeper: Sleeper = { ms, due: now + ms, order: order++, wake };
         function wake(): void {
           sleepers.delete(sleeper);
           signal?.removeEventListener('abort', wake);
           resolve();
         }
         sleepers.add(sleeper);
-        signal?.addEventListener('abort', wake);
+        signal?.addEventListener('abort', wake, { once: true });
+        notify();
       });
+    },
+    whenSleeping(count = 1, which = () => true) {
+      if (waitingFor(which) >= count) return Promise.resolve();
+      return new Promise((resolve) => watchers.push({ count, which, resolve }));
     },
     async advance(ms) {
       const target = now + ms;
@@ -48,7 +79,7 @@ export function fakeClock(start = 0): FakeClock {
         await settle();
         const next = [...sleepers].filter((s) => s.due <= target).sort((a, b) => a.due - b.due || a.order - b.order)[0];
         if (!next) break;
-        now = next.due;
+        now = Math.max(now, next.due);
         next.wake();
       }
       now = target;

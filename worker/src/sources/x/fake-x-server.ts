@@ -91,7 +91,8 @@ export class FakeXServer {
       return json(response, 200, { meta: { sent, summary: { deleted, not_deleted: ids.size - deleted } } });
     }
     const add = body.add ?? [];
-    const errors = add.flatMap((rule) => {
+    // X's error objects differ by problem type: an invalid rule has details, a duplicate names the existing id.
+    const errors = add.flatMap((rule): Record<string, unknown>[] => {
       if (rule.value.includes('INVALID')) {
         return [{ value: rule.value, details: ['Reference to invalid operator \'INVALID\'. Operator is not available in current product or product packaging.'], title: 'Invalid Rule', type: 'https://api.twitter.com/2/problems/invalid-rules' }];
       }
