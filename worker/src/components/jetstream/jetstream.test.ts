@@ -1,8 +1,8 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { freePort } from '../../../../test/ports.js';
 import type { Consumer } from '../../engine/types.js';
 import { FakeJetstream, type ScriptedEvent } from '../../sources/bluesky/fake-jetstream.js';
 import { scriptedEvents } from '../../sources/bluesky/testing.js';
@@ -28,17 +28,6 @@ async function temporaryDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'livewall-jetstream-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   return dir;
-}
-
-/** A port on which nothing listens. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 interface Running {
@@ -133,7 +122,7 @@ describe('jetstream: reading', () => {
   it('rotates through the endpoints, backing off 1 s doubling to maxBackoff while none answers', async () => {
     const first = await fakeJetstream([]);
     first.fake.refuse = true;
-    const port = await closedPort();
+    const port = await freePort();
     const { clock } = start(`jetstream:?endpoints=${first.url},ws://127.0.0.1:${port}&maxBackoff=3s`);
     for (let attempt = 1; attempt <= 5; attempt++) {
       await clock.whenSleeping();

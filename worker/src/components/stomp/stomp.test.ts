@@ -1,5 +1,5 @@
-import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../../../test/ports.js';
 import type { Exchange } from '../../engine/types.js';
 import { endpointContext, fakeClock, recordingSink, testLogger, type FakeClock, type TestLogger } from '../testing.js';
 import { jitteredBackoff } from '../../engine/backoff.js';
@@ -18,17 +18,6 @@ async function fakeBroker(): Promise<{ broker: FakeStompBroker; port: number }> 
   const broker = new FakeStompBroker();
   brokers.push(broker);
   return { broker, port: await broker.listen() };
-}
-
-/** A port on which nothing listens. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function context(uri: string, settings: Record<string, unknown> = {}, clock: FakeClock = fakeClock(), log: TestLogger = testLogger()) {
@@ -75,7 +64,7 @@ describe('stomp: options', () => {
   });
 
   it('keeps a passcode given in the URI out of the logs', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const log = testLogger();
     const created = stompComponent.createProducer!(context(`stomp:/topic/x?login=admin&passcode=hunter2&port=${port}`, {}, fakeClock(), log));
     await expect(created.start()).rejects.toThrow();
@@ -168,7 +157,7 @@ describe('stomp: producer', () => {
   });
 
   it('rejects start naming host:port when nothing listens there', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const out = producer(`stomp:/topic/x?port=${port}`);
     await expect(out.start()).rejects.toThrow(`stomp: cannot connect to 127.0.0.1:${port} (no login): connect ECONNREFUSED 127.0.0.1:${port}`);
   });
@@ -274,7 +263,7 @@ describe('stomp: consumer', () => {
   });
 
   it('backs off further while the broker stays away, and stops when aborted', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const clock = fakeClock();
     const log = testLogger();
     const controller = new AbortController();
