@@ -19,7 +19,7 @@ export interface WorkerConfigOptions {
   broker: TestBroker;
   feeds: string[];
   recording: string;
-  /** Replay options, as YAML lines under source.replay (e.g. ['pace: 50/s', 'loop: true']). */
+  /** Replay options, as YAML lines under sources.x.replay (e.g. ['pace: 50/s', 'loop: true']). */
   replay?: string[];
   /** More top-level YAML. */
   extra?: string;
@@ -27,16 +27,17 @@ export interface WorkerConfigOptions {
 
 /** A worker config for the test broker; the publisher's password comes from TEST_PUBLISHER_PASSWORD. */
 export function workerConfig(options: WorkerConfigOptions): string {
-  const replay = (options.replay ?? []).map((line) => `    ${line}\n`).join('');
+  const replay = (options.replay ?? []).map((line) => `      ${line}\n`).join('');
   return `broker:
   url: amqp://${options.broker.host}:${options.broker.amqpPort}
   username: publisher
   password: \${TEST_PUBLISHER_PASSWORD}
 imageHosts: [${demoOrigin}]
-source:
-  replay:
-    file: ${options.recording}
-${replay}    rewriteMedia: { from: "https://pbs.twimg.com/media/", to: "${demoOrigin}/demo/media/" }
+sources:
+  x:
+    replay:
+      file: ${options.recording}
+${replay}      rewriteMedia: { from: "https://pbs.twimg.com/media/", to: "${demoOrigin}/demo/media/" }
 feeds:
 ${options.feeds.map((feed) => `  - name: ${feed}`).join('\n')}
 ${options.extra ?? ''}`;

@@ -16,13 +16,14 @@ const BASE = [
   '  password: ${LIVEWALL_PUBLISHER_PASSWORD}', //     4
   'imageHosts:', //                                    5
   '  - http://localhost:8080', //                      6
-  'source:', //                                        7
-  '  replay:', //                                      8
-  '    file: recordings/x.ndjson', //                  9
-  '    pace: 2/s', //                                  10
-  '    loop: true', //                                 11
-  'feeds:', //                                         12
-  '  - name: cats', //                                 13
+  'sources:', //                                       7
+  '  x:', //                                           8
+  '    replay:', //                                    9
+  '      file: recordings/x.ndjson', //                10
+  '      pace: 2/s', //                                11
+  '      loop: true', //                               12
+  'feeds:', //                                         13
+  '  - name: cats', //                                 14
 ];
 
 /** BASE with line `n` (1-based) replaced by `replacement` (several lines, or none). */
@@ -54,17 +55,17 @@ describe('loadConfig on the demo config', () => {
     expect(config.broker).toEqual({ url: 'amqp://localhost:5672', username: 'publisher', password: 'pw' });
     expect(config.imageHostEntries).toEqual(['pbs.twimg.com', 'cdn.bsky.app', 'http://localhost:8080']);
     expect(config.imageHosts.cspSources()).toEqual(['https://pbs.twimg.com', 'https://cdn.bsky.app', 'http://localhost:8080']);
-    expect(config.source.replay).toEqual({
+    expect(config.sources.x?.replay).toEqual({
       file: SAMPLE,
-      format: 'x',
       pace: 2,
       loop: true,
       startOffset: 0,
       restamp: true,
       rewriteMedia: { from: 'https://pbs.twimg.com/media/', to: 'http://localhost:8080/demo/media/' },
     });
-    expect(existsSync(config.source.replay.file)).toBe(true);
-    expect(config.feeds).toEqual([{ name: 'cats', network: 'x', keywords: ['cat', 'cats', 'kitten', 'caturday'] }]);
+    expect(existsSync(config.sources.x?.replay?.file ?? '')).toBe(true);
+    expect(config.feeds).toEqual([{ name: 'cats', network: 'x', keywords: ['cat', 'cats', 'kitten', 'caturday'], index: 0 }]);
+    expect(Object.keys(config.sources)).toEqual(['x']);
     expect(config.videoPreviews).toBe(true);
     expect(config.shutdownTimeoutMs).toBe(10_000);
   });
@@ -73,7 +74,7 @@ describe('loadConfig on the demo config', () => {
     const config = loadConfig(DEMO, { ...env, LIVEWALL_AMQP_URL: 'amqps://broker:5671', LIVEWALL_DEMO_ORIGIN: 'http://127.0.0.1:9000' });
     expect(config.broker.url).toBe('amqps://broker:5671');
     expect(config.imageHostEntries).toEqual(['pbs.twimg.com', 'cdn.bsky.app', 'http://127.0.0.1:9000']);
-    expect(config.source.replay.rewriteMedia).toEqual({ from: 'https://pbs.twimg.com/media/', to: 'http://127.0.0.1:9000/demo/media/' });
+    expect(config.sources.x?.replay?.rewriteMedia).toEqual({ from: 'https://pbs.twimg.com/media/', to: 'http://127.0.0.1:9000/demo/media/' });
   });
 
   it('wants the publisher password', () => {
@@ -88,7 +89,7 @@ describe('loadConfig on the demo config', () => {
 describe('parseConfig', () => {
   it('parses the base config with defaults for what it leaves out', () => {
     const config = parsed(edit({}));
-    expect(config.source.replay).toEqual({ file: resolve('recordings/x.ndjson'), format: 'x', pace: 2, loop: true, startOffset: 0, restamp: false });
+    expect(config.sources.x).toEqual({ network: 'x', options: {}, instances: [], replay: { file: resolve('recordings/x.ndjson'), pace: 2, loop: true, startOffset: 0, restamp: false } });
     expect(config.videoPreviews).toBe(true);
     expect(config.shutdownTimeoutMs).toBe(10_000);
   });
@@ -97,39 +98,47 @@ describe('parseConfig', () => {
     const config = parsed(
       edit({
         5: ['videoPreviews: false', 'shutdownTimeout: 500ms', 'imageHosts:'],
-        11: ['    loop: false', '    startOffset: 7', '    restamp: true', '    format: x', '    rewriteMedia:', '      from: https://a/', '      to: https://b/'],
-        13: ['  - name: cats', '  - name: dogs'],
+        12: ['      loop: false', '      startOffset: 7', '      restamp: true', '      rewriteMedia:', '        from: https://a/', '        to: https://b/'],
+        14: ['  - name: cats', '  - name: dogs'],
       }),
     );
     expect(config.videoPreviews).toBe(false);
     expect(config.shutdownTimeoutMs).toBe(500);
-    expect(config.source.replay).toMatchObject({ loop: false, startOffset: 7, restamp: true, rewriteMedia: { from: 'https://a/', to: 'https://b/' } });
+    expect(config.sources.x?.replay).toMatchObject({ loop: false, startOffset: 7, restamp: true, rewriteMedia: { from: 'https://a/', to: 'https://b/' } });
     expect(config.feeds).toEqual([
-      { name: 'cats', network: 'x', keywords: [] },
-      { name: 'dogs', network: 'x', keywords: [] },
+      { name: 'cats', network: 'x', keywords: [], index: 0 },
+      { name: 'dogs', network: 'x', keywords: [], index: 1 },
     ]);
     expect(parsed(edit({ 5: ['shutdownTimeout: 2m', 'imageHosts:'] })).shutdownTimeoutMs).toBe(120_000);
     expect(parsed(edit({ 5: ['shutdownTimeout: 3', 'imageHosts:'] })).shutdownTimeoutMs).toBe(3000);
-    expect(parsed(edit({ 10: ['    pace: 120/min'] })).source.replay.pace).toBe(2);
-    expect(parsed(edit({ 10: ['    pace: 3'] })).source.replay.pace).toBe(3);
-    expect(parsed(edit({ 10: [] })).source.replay).not.toHaveProperty('pace');
+    expect(parsed(edit({ 11: ['      pace: 120/min'] })).sources.x?.replay?.pace).toBe(2);
+    expect(parsed(edit({ 11: ['      pace: 3'] })).sources.x?.replay?.pace).toBe(3);
+    expect(parsed(edit({ 11: [] })).sources.x?.replay).not.toHaveProperty('pace');
   });
 
   it('reports an unknown top-level key where the key is', () => {
-    expect(problemsOf(edit({ 12: ['brokers:', '  url: amqp://x', 'feeds:'] }))).toEqual([
-      'feeds.yaml:12:1: unknown field "brokers" in the top level; expected one of broker, imageHosts, videoPreviews, shutdownTimeout, source, feeds, deadLetter, ops, region, status, routes',
+    expect(problemsOf(edit({ 13: ['brokers:', '  url: amqp://x', 'feeds:'] }))).toEqual([
+      'feeds.yaml:13:1: unknown field "brokers" in the top level; expected one of broker, imageHosts, videoPreviews, shutdownTimeout, source, sources, feeds, deadLetter, ops, region, status, routes',
     ]);
   });
 
-  it('reports an unknown key under source.replay where the key is', () => {
-    expect(problemsOf(edit({ 11: ['    loop: true', '    speed: fast'] }))).toEqual([
-      'feeds.yaml:12:5: unknown field "speed" in source.replay; expected one of file, format, pace, loop, startOffset, restamp, rewriteMedia',
+  it('reports an unknown key under sources.x.replay where the key is', () => {
+    expect(problemsOf(edit({ 12: ['      loop: true', '      speed: fast'] }))).toEqual([
+      'feeds.yaml:13:7: unknown field "speed" in sources.x.replay; expected one of file, pace, loop, startOffset, restamp, rewriteMedia',
+    ]);
+  });
+
+  it('points the old source: key at its new name', () => {
+    expect(problemsOf(edit({ 7: ['source:'], 8: [], 9: ['  replay:'], 10: ['    file: x.ndjson'], 11: [], 12: [] }))).toEqual([
+      'feeds.yaml:7:1: source: is now sources:, with a section per network (source.replay is sources.x.replay)',
+      'feeds.yaml:11:5: feed cats reads the live x source, so it needs keywords (or a rule)',
+      'feeds.yaml:11:5: environment variable X_BEARER_TOKEN is not set; the live x source needs it (feeds cats), or give sources.x a replay',
     ]);
   });
 
   it('reports a missing environment variable at the line of its value', () => {
-    expect(problemsOf(edit({ 9: ['    file: ${NOPE}/x.ndjson'] }))).toEqual([
-      'feeds.yaml:9:11: environment variable NOPE is not set (used by source.replay.file)',
+    expect(problemsOf(edit({ 10: ['      file: ${NOPE}/x.ndjson'] }))).toEqual([
+      'feeds.yaml:10:13: environment variable NOPE is not set (used by sources.x.replay.file)',
     ]);
     expect(problemsOf(edit({}), {})).toEqual(['feeds.yaml:4:13: environment variable LIVEWALL_PUBLISHER_PASSWORD is not set (used by broker.password)']);
     expect(problemsOf(edit({ 6: ['  - pbs.twimg.com', '  - ${NOPE}'] }))).toEqual([
@@ -138,38 +147,38 @@ describe('parseConfig', () => {
   });
 
   it('uses ${VAR:-default} when the variable is unset or empty', () => {
-    const text = edit({ 9: ['    file: ${DIR:-recordings}/${NAME:-x}.ndjson'] });
-    expect(parsed(text).source.replay.file).toBe(resolve('recordings/x.ndjson'));
-    expect(parsed(text, { ...env, DIR: '', NAME: '' }).source.replay.file).toBe(resolve('recordings/x.ndjson'));
-    expect(parsed(text, { ...env, DIR: '/data', NAME: 'dogs' }).source.replay.file).toBe('/data/dogs.ndjson');
+    const text = edit({ 10: ['      file: ${DIR:-recordings}/${NAME:-x}.ndjson'] });
+    expect(parsed(text).sources.x?.replay?.file).toBe(resolve('recordings/x.ndjson'));
+    expect(parsed(text, { ...env, DIR: '', NAME: '' }).sources.x?.replay?.file).toBe(resolve('recordings/x.ndjson'));
+    expect(parsed(text, { ...env, DIR: '/data', NAME: 'dogs' }).sources.x?.replay?.file).toBe('/data/dogs.ndjson');
     expect(parsed(edit({ 4: ['  password: ${NOPE:-}'] })).broker.password).toBe('');
     // An empty variable without a default counts as missing.
     expect(problemsOf(edit({}), { LIVEWALL_PUBLISHER_PASSWORD: '' })).toHaveLength(1);
   });
 
   it('reports a bad pace', () => {
-    expect(problemsOf(edit({ 10: ['    pace: fast'] }))).toEqual(['feeds.yaml:10:11: source.replay.pace must be a rate such as 5/s or 120/min, not "fast"']);
-    expect(problemsOf(edit({ 10: ['    pace: 0/s'] }))).toEqual(['feeds.yaml:10:11: source.replay.pace must be a rate such as 5/s or 120/min, not "0/s"']);
+    expect(problemsOf(edit({ 11: ['      pace: fast'] }))).toEqual(['feeds.yaml:11:13: sources.x.replay.pace must be a rate such as 5/s or 120/min, not "fast"']);
+    expect(problemsOf(edit({ 11: ['      pace: 0/s'] }))).toEqual(['feeds.yaml:11:13: sources.x.replay.pace must be a rate such as 5/s or 120/min, not "0/s"']);
   });
 
   it('reports a bad feed name', () => {
-    expect(problemsOf(edit({ 13: ['  - name: Cats'] }))).toEqual(['feeds.yaml:13:11: feed name "Cats" must match [a-z0-9-]{1,32}']);
-    expect(problemsOf(edit({ 13: ['  - cats'] }))).toEqual(['feeds.yaml:13:5: feeds[0] must be a mapping']);
-    expect(problemsOf(edit({ 13: ['  - title: cats'] }))).toEqual([
-      'feeds.yaml:13:5: unknown field "title" in feeds[0]; expected one of name, network, keywords, deadLetter',
-      'feeds.yaml:13:5: feeds[0].name is required',
+    expect(problemsOf(edit({ 14: ['  - name: Cats'] }))).toEqual(['feeds.yaml:14:11: feed name "Cats" must match [a-z0-9-]{1,32}']);
+    expect(problemsOf(edit({ 14: ['  - cats'] }))).toEqual(['feeds.yaml:14:5: feeds[0] must be a mapping']);
+    expect(problemsOf(edit({ 14: ['  - title: cats'] }))).toEqual([
+      'feeds.yaml:14:5: unknown field "title" in feeds[0]; expected one of name, network, keywords, rule, deadLetter',
+      'feeds.yaml:14:5: feeds[0].name is required',
     ]);
   });
 
   it('reports a duplicate feed at the second one', () => {
-    expect(problemsOf(edit({ 13: ['  - name: cats', '  - name: dogs', '  - name: cats'] }))).toEqual(['feeds.yaml:15:11: feed "cats" is defined twice']);
+    expect(problemsOf(edit({ 14: ['  - name: cats', '  - name: dogs', '  - name: cats'] }))).toEqual(['feeds.yaml:16:11: feed "cats" is defined twice']);
   });
 
   it('reports missing feeds', () => {
-    expect(problemsOf(edit({ 12: ['feeds: []'], 13: [] }))).toEqual(['feeds.yaml:12:8: feeds must list at least one feed']);
+    expect(problemsOf(edit({ 13: ['feeds: []'], 14: [] }))).toEqual(['feeds.yaml:13:8: feeds must list at least one feed']);
     // Without the key, the problem is placed at the start of the document.
-    expect(problemsOf(edit({ 12: [], 13: [] }))).toEqual(['feeds.yaml:1:1: feeds must list at least one feed']);
-    expect(problemsOf(edit({ 12: ['feeds: cats'], 13: [] }))).toEqual(['feeds.yaml:12:8: feeds must be a list', 'feeds.yaml:12:8: feeds must list at least one feed']);
+    expect(problemsOf(edit({ 13: [], 14: [] }))).toEqual(['feeds.yaml:1:1: feeds must list at least one feed']);
+    expect(problemsOf(edit({ 13: ['feeds: cats'], 14: [] }))).toEqual(['feeds.yaml:13:8: feeds must be a list', 'feeds.yaml:13:8: feeds must list at least one feed']);
   });
 
   it('reports a bad broker url', () => {
@@ -181,8 +190,8 @@ describe('parseConfig', () => {
   });
 
   it('reports a YAML syntax error where it is', () => {
-    expect(problemsOf(edit({ 10: ['    pace: "2/s'] }))).toEqual(['feeds.yaml:14:1: Missing closing "quote']);
-    expect(problemsOf(edit({ 11: ['   loop: true'] }))).toEqual(['feeds.yaml:11:1: All mapping items must start at the same column']);
+    expect(problemsOf(edit({ 11: ['      pace: "2/s'] }))).toEqual(['feeds.yaml:15:1: Missing closing "quote']);
+    expect(problemsOf(edit({ 12: ['     loop: true'] }))).toEqual(['feeds.yaml:12:1: All mapping items must start at the same column']);
     expect(problemsOf(edit({ 3: ['  url: amqp://other:5672'] }))).toEqual(['feeds.yaml:3:3: Map keys must be unique']);
   });
 
@@ -194,14 +203,11 @@ describe('parseConfig', () => {
   });
 
   it('reports other wrong values where they are', () => {
-    expect(problemsOf(edit({ 11: ['    loop: yes'] }))).toEqual(['feeds.yaml:11:11: source.replay.loop must be true or false']);
-    expect(problemsOf(edit({ 11: ['    startOffset: -1'] }))).toEqual(['feeds.yaml:11:18: source.replay.startOffset must be a whole number of lines']);
-    expect(problemsOf(edit({ 11: ['    format: json'] }))).toEqual([
-      'feeds.yaml:11:13: source.replay.format must be x (the X API v2 filtered stream), not "json"',
-    ]);
-    expect(problemsOf(edit({ 11: ['    rewriteMedia:', '      from: https://a/'] }))).toEqual(['feeds.yaml:12:7: source.replay.rewriteMedia.to is required']);
+    expect(problemsOf(edit({ 12: ['      loop: yes'] }))).toEqual(['feeds.yaml:12:13: sources.x.replay.loop must be true or false']);
+    expect(problemsOf(edit({ 12: ['      startOffset: -1'] }))).toEqual(['feeds.yaml:12:20: sources.x.replay.startOffset must be a whole number of lines']);
+    expect(problemsOf(edit({ 12: ['      rewriteMedia:', '        from: https://a/'] }))).toEqual(['feeds.yaml:13:9: sources.x.replay.rewriteMedia.to is required']);
     expect(problemsOf(edit({ 5: ['shutdownTimeout: soon', 'imageHosts:'] }))).toEqual(['feeds.yaml:5:18: shutdownTimeout must be a duration such as 10s or 500ms']);
-    expect(problemsOf(edit({ 9: [] }))).toEqual(['feeds.yaml:9:5: source.replay.file is required']);
+    expect(problemsOf(edit({ 10: [] }))).toEqual(['feeds.yaml:10:7: sources.x.replay.file is required']);
   });
 
   it('reports a videoPreviews that is not a boolean instead of taking the default', () => {
@@ -214,19 +220,20 @@ describe('parseConfig', () => {
         2: ['  url: http://localhost:8161'],
         4: ['  password: ${NOPE}'],
         6: ['  - http://example.com'],
-        10: ['    pace: fast'],
-        11: ['    loop: true', '    speed: 1'],
-        13: ['  - name: Cats', '  - name: dogs', '  - name: dogs'],
+        11: ['      pace: fast'],
+        12: ['      loop: true', '      speed: 1'],
+        14: ['  - name: Cats', '  - name: dogs', '  - name: dogs'],
       }),
     );
+    // In the order they are checked: broker, image hosts, feeds, sources.
     expect(problems).toEqual([
       'feeds.yaml:2:8: broker.url must look like amqp://host:5672, not "http://localhost:8161"',
       'feeds.yaml:4:13: environment variable NOPE is not set (used by broker.password)',
       'feeds.yaml:6:5: image host "http://example.com": only https origins, or http on a loopback host, are allowed',
-      'feeds.yaml:12:5: unknown field "speed" in source.replay; expected one of file, format, pace, loop, startOffset, restamp, rewriteMedia',
-      'feeds.yaml:10:11: source.replay.pace must be a rate such as 5/s or 120/min, not "fast"',
-      'feeds.yaml:14:11: feed name "Cats" must match [a-z0-9-]{1,32}',
-      'feeds.yaml:16:11: feed "dogs" is defined twice',
+      'feeds.yaml:15:11: feed name "Cats" must match [a-z0-9-]{1,32}',
+      'feeds.yaml:17:11: feed "dogs" is defined twice',
+      'feeds.yaml:13:7: unknown field "speed" in sources.x.replay; expected one of file, pace, loop, startOffset, restamp, rewriteMedia',
+      'feeds.yaml:11:13: sources.x.replay.pace must be a rate such as 5/s or 120/min, not "fast"',
     ]);
   });
 

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DEFAULT_IMAGE_HOSTS, FEED_NAME, ImageAllowList } from '@livewall/contract';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { parsePace } from './sources/replay/replay.js';
-import type { MediaRewrite } from './sources/replay/restamp.js';
+import { parseSources, type SourcesConfig } from './config-sources.js';
+
+export type { ReplaySourceConfig, SourceConfig, SourcesConfig } from './config-sources.js';
 
 /**
  * The worker's configuration file (YAML). Every problem is reported as `file:line:column: message`, all at once.
@@ -18,7 +19,8 @@ export interface WorkerConfig {
   imageHostEntries: string[];
   videoPreviews: boolean;
   shutdownTimeoutMs: number;
-  source: { replay: ReplaySourceConfig };
+  /** Where each network's feeds read from: the live service or a recording (see config-sources.ts). */
+  sources: SourcesConfig;
   feeds: FeedConfig[];
   /** Where a feed's items go after their last failed attempt (a feed may name its own). */
   deadLetter?: string;
@@ -35,17 +37,11 @@ export interface FeedConfig {
   network: 'x' | 'bluesky' | 'mastodon';
   /** What the live source matches for this feed (X: stream rule terms; others: words and hashtags). */
   keywords: string[];
+  /** X only: the operator's own stream rule, used instead of the one made from the keywords. */
+  rule?: string;
   deadLetter?: string;
-}
-
-export interface ReplaySourceConfig {
-  file: string;
-  format: 'x';
-  pace?: number;
-  loop: boolean;
-  startOffset: number;
-  restamp: boolean;
-  rewriteMedia?: MediaRewrite;
+  /** Where the feed is in the file's `feeds:` list, for problems found later. */
+  index: number;
 }
 
 export class ConfigError extends Error {
@@ -193,7 +189,9 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   }
   const check = new Checker(file, doc, lines, env, (path) => options.requireBroker === false && path[0] === 'broker');
   const base = dirname(resolve(file));
-  const root = check.object(doc.toJS(), [], ['broker', 'imageHosts', 'videoPreviews', 'shutdownTimeout', 'source', 'feeds', 'deadLetter', 'ops', 'region', 'status', 'routes']) ?? {};
+  const rawRoot = doc.toJS() as unknown;
+  const root = check.object(rawRoot, [], ['broker', 'imageHosts', 'videoPreviews', 'shutdownTimeout', 'source', 'sources', 'feeds', 'deadLetter', 'ops', 'region', 'status', 'routes']) ?? {};
+  if (root.source !== undefined) check.problem(['source'], 'source: is now sources:, with a section per network (source.replay is sources.x.replay)', true);
 
   const brokerNode = check.object(root.broker ?? {}, ['broker'], ['url', 'username', 'password']) ?? {};
   const url = check.string(brokerNode.url, ['broker', 'url'], { required: true });
@@ -219,37 +217,11 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const shutdownText = check.string(root.shutdownTimeout, ['shutdownTimeout'], { required: false }) ?? '10s';
   const shutdownTimeoutMs = parseDuration(shutdownText) ?? check.problem(['shutdownTimeout'], `shutdownTimeout must be a duration such as 10s or 500ms`) ?? 10_000;
 
-  const sourceNode = check.object(root.source, ['source'], ['replay']) ?? {};
-  const replayNode = check.object(sourceNode.replay, ['source', 'replay'], ['file', 'format', 'pace', 'loop', 'startOffset', 'restamp', 'rewriteMedia']) ?? {};
-  const replayFile = check.string(replayNode.file, ['source', 'replay', 'file'], { required: true });
-  const format = check.string(replayNode.format, ['source', 'replay', 'format'], { required: false }) ?? 'x';
-  if (format !== 'x') check.problem(['source', 'replay', 'format'], `source.replay.format must be x (the X API v2 filtered stream), not ${JSON.stringify(format)}`);
-  const paceText = check.string(replayNode.pace, ['source', 'replay', 'pace'], { required: false });
-  const pace = paceText === undefined ? undefined : parsePace(paceText) ?? check.problem(['source', 'replay', 'pace'], `source.replay.pace must be a rate such as 5/s or 120/min, not ${JSON.stringify(paceText)}`);
-  const startOffset = replayNode.startOffset ?? 0;
-  if (typeof startOffset !== 'number' || !Number.isInteger(startOffset) || startOffset < 0) {
-    check.problem(['source', 'replay', 'startOffset'], 'source.replay.startOffset must be a whole number of lines');
-  }
-  const replay: ReplaySourceConfig = {
-    file: replayFile === undefined ? '' : resolve(base, replayFile),
-    format: 'x',
-    loop: check.boolean(replayNode.loop, ['source', 'replay', 'loop'], false),
-    startOffset: typeof startOffset === 'number' ? startOffset : 0,
-    restamp: check.boolean(replayNode.restamp, ['source', 'replay', 'restamp'], false),
-  };
-  if (pace !== undefined) replay.pace = pace;
-  if (replayNode.rewriteMedia !== undefined) {
-    const rule = check.object(replayNode.rewriteMedia, ['source', 'replay', 'rewriteMedia'], ['from', 'to']) ?? {};
-    const from = check.string(rule.from, ['source', 'replay', 'rewriteMedia', 'from'], { required: true });
-    const to = check.string(rule.to, ['source', 'replay', 'rewriteMedia', 'to'], { required: true });
-    if (from !== undefined && to !== undefined) replay.rewriteMedia = { from, to };
-  }
-
   const feeds: FeedConfig[] = [];
   const feedList = check.list(root.feeds, ['feeds']);
   if (feedList.length === 0 && root.routes === undefined) check.problem(['feeds'], 'feeds must list at least one feed');
   feedList.forEach((entry, index) => {
-    const feed = check.object(entry, ['feeds', index], ['name', 'network', 'keywords', 'deadLetter']);
+    const feed = check.object(entry, ['feeds', index], ['name', 'network', 'keywords', 'rule', 'deadLetter']);
     const name = feed && check.string(feed.name, ['feeds', index, 'name'], { required: true });
     if (!feed || name === undefined) return;
     const network = check.string(feed.network, ['feeds', index, 'network'], { required: false }) ?? 'x';
@@ -258,10 +230,14 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     }
     const keywords = check.list(feed.keywords, ['feeds', index, 'keywords']).map((keyword, k) => check.string(keyword, ['feeds', index, 'keywords', k], { required: true }) ?? '');
     const deadLetter = check.string(feed.deadLetter, ['feeds', index, 'deadLetter'], { required: false });
+    const rule = check.string(feed.rule, ['feeds', index, 'rule'], { required: false });
+    if (rule !== undefined && network !== 'x') check.problem(['feeds', index, 'rule'], `feeds[${index}].rule is an X stream rule; feed ${name} is on ${network}`);
+
     if (!FEED_NAME.test(name)) check.problem(['feeds', index, 'name'], `feed name ${JSON.stringify(name)} must match [a-z0-9-]{1,32}`);
     else if (feeds.some((other) => other.name === name)) check.problem(['feeds', index, 'name'], `feed ${JSON.stringify(name)} is defined twice`);
-    else feeds.push({ name, network: network as FeedConfig['network'], keywords, ...(deadLetter === undefined ? {} : { deadLetter }) });
+    else feeds.push({ name, network: network as FeedConfig['network'], keywords, ...(rule === undefined ? {} : { rule }), ...(deadLetter === undefined ? {} : { deadLetter }), index });
   });
+  const sources = parseSources(check, root.sources, base, feeds, env);
 
   const deadLetter = check.string(root.deadLetter, ['deadLetter'], { required: false });
   const region = check.string(root.region, ['region'], { required: false });
@@ -292,7 +268,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     imageHostEntries,
     videoPreviews,
     shutdownTimeoutMs,
-    source: { replay },
+    sources,
     feeds,
     ...(deadLetter === undefined ? {} : { deadLetter }),
     ...(ops === undefined ? {} : { ops }),

@@ -1,9 +1,17 @@
-import { feedTopic } from '@livewall/contract';
+import { feedTopic, type Network } from '@livewall/contract';
+import { mastodonInstance, mastodonTag, type ReplaySourceConfig, type SourceConfig } from './config-sources.js';
 import type { WorkerConfig } from './config.js';
-import { xPipeline } from './dsl/x-pipeline.js';
+import { feedPipeline } from './dsl/feed-pipeline.js';
 import { from, type RouteDefinition } from './engine/definition.js';
-import type { Exchange } from './engine/types.js';
-import type { Post } from './post.js';
+import type { FeedDirectory } from './sources/feed-directory.js';
+
+/**
+ * Operators write feeds; these functions make routes of them. Each network that has feeds gets a source route
+ * (`source:<network>`; Mastodon one per instance and hashtag) that reads the live service or its recording,
+ * decodes each raw event once, keeps the posts with pictures and hands them to the network's hub; each feed is a
+ * route (`feed:<name>`) from that hub to the feed's topic. Source routes start after the feed routes and stop
+ * before them, so that nothing is decoded before a feed listens and what a source drains still reaches its feeds.
+ */
 
 /** The route id of a feed: `feed:<name>`. */
 export function feedRouteId(feed: string): string {
@@ -14,9 +22,19 @@ export function feedOfRoute(routeId: string): string | undefined {
   return routeId.startsWith('feed:') ? routeId.slice('feed:'.length) : undefined;
 }
 
-/** The replay source URI the config's `source.replay` section stands for. */
-export function replayUri(config: WorkerConfig): string {
-  const replay = config.source.replay;
+/** Source routes start after (and stop before) the feed routes they hand posts to. */
+const SOURCE_STARTUP_ORDER = 1;
+
+/** What feed and source routes are built with: where items go, and the feeds as the running worker knows them. */
+export interface FeedRouteOptions {
+  /** The producer URI for a topic; default `amqp:<topic>` (a dry run passes `log:<topic>`). */
+  producerUri?: (topic: string) => string;
+  /** The feeds as the running worker knows them (a reload updates it in place); default: the config's. */
+  directory?: FeedDirectory;
+}
+
+/** The replay URI of a recording: `replay:FILE?pace=2/s&loop=true`. */
+export function replayUri(replay: ReplaySourceConfig): string {
   const options = new URLSearchParams();
   if (replay.pace !== undefined) options.set('pace', `${replay.pace}/s`);
   if (replay.loop) options.set('loop', 'true');
@@ -25,39 +43,91 @@ export function replayUri(config: WorkerConfig): string {
   return `replay:${replay.file}${query ? `?${query}` : ''}`;
 }
 
+/** The endpoints a network's source routes read: its recording, or the live service (Mastodon: one per instance and hashtag). */
+export function sourceEndpoints(config: WorkerConfig, source: SourceConfig): { id: string; uri: string }[] {
+  const { network } = source;
+  if (source.replay) return [{ id: `source:${network}`, uri: replayUri(source.replay) }];
+  const query = (extra: Record<string, string> = {}): string => {
+    const options = new URLSearchParams({ ...source.options, ...extra }).toString();
+    return options ? `?${options}` : '';
+  };
+  if (network === 'x') return [{ id: 'source:x', uri: `x:stream${query()}` }];
+  if (network === 'bluesky') return [{ id: 'source:bluesky', uri: `jetstream:${query()}` }];
+  const tags = [...new Set(config.feeds.filter((feed) => feed.network === 'mastodon').flatMap((feed) => feed.keywords.map(mastodonTag)))];
+  return source.instances.flatMap((entry) => {
+    const { host, scheme } = mastodonInstance(entry);
+    return tags.map((tag) => ({ id: `source:mastodon:${host}#${tag}`, uri: `mastodon:${host}${query({ tag, ...(scheme === 'http' ? { scheme } : {}) })}` }));
+  });
+}
+
+function pipelineFor(config: WorkerConfig, replay: ReplaySourceConfig | undefined, directory: FeedDirectory | undefined) {
+  return feedPipeline({
+    imageHosts: config.imageHosts,
+    videoPreviews: config.videoPreviews,
+    restamp: replay?.restamp ?? false,
+    ...(replay?.rewriteMedia ? { rewriteMedia: replay.rewriteMedia } : {}),
+    feeds: (network) => directory?.of(network) ?? config.feeds.filter((feed) => feed.network === network),
+  });
+}
+
 /**
- * A feed as a route: the source's raw events → decode → this feed's posts with pictures → feed items that meet the
- * contract → the feed's topic. The steps are the X pipeline's named functions (dsl/x-pipeline.ts), the same ones a
- * YAML route names. Every drop is counted with its reason.
+ * A network's source routes: raw events → decode → (rejected events to the dead-letter endpoint, when there is one)
+ * → posts → with pictures → `hub:<network>`. Every drop is counted with its reason. Feeds' keywords are not part
+ * of a source route's signature: a reload that changes them keeps the stream connected (X reconciles its rules,
+ * Bluesky and Mastodon match the new keywords as posts arrive).
  */
-export function feedRoute(config: WorkerConfig, feed: { name: string; deadLetter?: string }, options: { producerUri?: (topic: string) => string } = {}): RouteDefinition {
-  const replay = config.source.replay;
+export function sourceRoutes(config: WorkerConfig, network: Network, options: FeedRouteOptions = {}): RouteDefinition[] {
+  const source = config.sources[network];
+  if (!source || !config.feeds.some((feed) => feed.network === network)) return [];
+  const steps = pipelineFor(config, source.replay, options.directory);
+  const decode = { x: steps.decodeX, bluesky: steps.decodeBluesky, mastodon: steps.decodeMastodon }[network];
+  const deadLetter = config.deadLetter;
+  return sourceEndpoints(config, source).map(({ id, uri }) => {
+    const signature = JSON.stringify({ uri, replay: source.replay, imageHosts: config.imageHostEntries, videoPreviews: config.videoPreviews, deadLetter });
+    const route = from(uri).routeId(id).startupOrder(SOURCE_STARTUP_ORDER).signature(signature).transform(decode, 'decode');
+    if (deadLetter) route.choice((choice) => choice.when(steps.isRejected, (branch) => branch.transform(steps.rejection, 'rejection').to(deadLetter), 'rejected'));
+    return route
+      .filter(steps.isPost, 'post')
+      .transform(steps.post, 'post')
+      .filter(steps.hasPictures, 'pictures')
+      .to(`hub:${network}`)
+      .build();
+  });
+}
+
+/**
+ * A feed as a route: its network's posts with pictures (from the hub) → this feed's → feed items that meet the
+ * contract → the feed's topic. The steps are the pipeline's named functions (dsl/feed-pipeline.ts), the same ones a
+ * YAML route names.
+ */
+export function feedRoute(config: WorkerConfig, feed: { name: string; network: Network; deadLetter?: string }, options: FeedRouteOptions = {}): RouteDefinition {
+  const source = config.sources[feed.network];
+  const steps = pipelineFor(config, source?.replay, options.directory);
   const topic = feedTopic(feed.name);
   const producerUri = options.producerUri ?? ((address: string) => `amqp:${address}`);
-  const x = xPipeline({ imageHosts: config.imageHosts, videoPreviews: config.videoPreviews, restamp: replay.restamp, ...(replay.rewriteMedia ? { rewriteMedia: replay.rewriteMedia } : {}) });
-
-  const forThisFeed = (exchange: Exchange): boolean | string => ((exchange.body as Post).feeds.includes(feed.name) ? true : 'other-feed');
-  // A post that matched several feeds is this feed's item here: the mapper uses the post's first feed.
-  const asThisFeed = (exchange: Exchange): Post => ({ ...(exchange.body as Post), feeds: [feed.name] });
-
+  // A live stream must not wait for a slow feed: its feed routes drop (counted) instead of holding up the others.
+  const live = !source?.replay;
   // Everything the steps read from the config: a reload that changes none of it keeps the route running.
   const deadLetter = feed.deadLetter ?? config.deadLetter;
-  const signature = JSON.stringify({ feed, replay, imageHosts: config.imageHostEntries, videoPreviews: config.videoPreviews, to: producerUri(topic), deadLetter });
-  const route = from(replayUri(config))
+  const signature = JSON.stringify({ feed: feed.name, network: feed.network, live, imageHosts: config.imageHostEntries, videoPreviews: config.videoPreviews, to: producerUri(topic), deadLetter });
+  const route = from(`hub:${feed.network}${live ? '?live=true' : ''}`)
     .routeId(feedRouteId(feed.name))
     .signature(signature)
-    .transform(x.decodeX, 'decode')
-    .filter(x.isPost, 'post')
-    .transform(x.post, 'post')
-    .filter(forThisFeed, 'feed')
-    .transform(asThisFeed, 'feed')
-    .filter(x.hasPictures, 'pictures')
-    .transform(x.feedItem, 'map')
-    .filter(x.isMapped, 'mapped')
-    .transform(x.stamp, 'stamp')
-    .filter(x.meetsContract, 'contract')
-    .idempotent(x.itemKey, 10_000, 'id')
+    .filter(steps.forFeed(feed.name), 'feed')
+    .transform(steps.asFeed(feed.name), 'feed')
+    .transform(steps.feedItem, 'map')
+    .filter(steps.isMapped, 'mapped')
+    .transform(steps.stamp, 'stamp')
+    .filter(steps.meetsContract, 'contract')
+    .idempotent(steps.itemKey, 10_000, 'id')
     .to(producerUri(topic));
   if (deadLetter) route.deadLetter(deadLetter);
   return route.build();
+}
+
+/** Every route the config's feeds make: the feed routes, then the source routes that feed them. */
+export function feedRoutes(config: WorkerConfig, options: FeedRouteOptions = {}): RouteDefinition[] {
+  const feeds = config.feeds.map((feed) => feedRoute(config, feed, options));
+  const sources = (['x', 'bluesky', 'mastodon'] as const).flatMap((network) => sourceRoutes(config, network, options));
+  return [...feeds, ...sources];
 }

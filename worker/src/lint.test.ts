@@ -19,9 +19,9 @@ const KNOWN = defaultComponents()
 const ROUTES_AT_FAULT = [
   'broker:', //                                                1
   '  url: amqp://localhost:5672', //                           2
-  'source:', //                                                3
-  '  replay:', //                                              4
-  '    file: x.ndjson', //                                     5
+  'sources:', //                                               3
+  '  x:', //                                                   4
+  '    replay: { file: x.ndjson }', //                         5
   'deadLetter: "log:dead?level=loud"', //                      6
   'feeds:', //                                                 7
   '  - name: cats', //                                         8
@@ -54,7 +54,7 @@ const ROUTES_AT_FAULT_PROBLEMS = [
   '13:11: route id "feed:cats" is taken by the feed at feeds[0]',
   '15:14: unknown option "pase" for replay:; it takes pace, loop, startOffset',
   '17:13: unknown step "filtr"; expected one of filter, transform, split, choice, idempotent, throttle, wireTap, to',
-  '18:42: unknown expression "isPots"; known: isPost, hasPictures, isMapped, meetsContract',
+  '18:42: unknown expression "isPots"; known: isRejected, isPost, hasPictures, isMapped, meetsContract',
   '19:42: period must be a duration with a unit, such as 500ms or 10s, not "soon"',
   '19:54: mode must be one of delay, drop, not "slow"',
   '20:17: environment variable LINT_TOPIC is not set (used by routes[0].route.from.steps[3].to)',
@@ -69,10 +69,10 @@ const CONFIG_AT_FAULT = [
   'broker:', //                                                1
   '  url: amqp://localhost:5672', //                           2
   '  password: ${LINT_PASSWORD}', //                           3
-  'source:', //                                                4
-  '  replay:', //                                              5
-  '    file: x.ndjson', //                                     6
-  '    pace: fast', //                                         7
+  'sources:', //                                               4
+  '  x:', //                                                   5
+  '    replay: { file: x.ndjson,', //                          6
+  '              pace: fast }', //                             7
   'routes:', //                                                8
   '  - route:', //                                             9
   '      from: { uri: "replay:y.ndjson", steps: [ { to: "log:out?showBody=maybe" } ] }', // 10
@@ -81,14 +81,14 @@ const CONFIG_AT_FAULT = [
 
 const CONFIG_AT_FAULT_PROBLEMS = [
   '3:13: environment variable LINT_PASSWORD is not set (used by broker.password)',
-  '7:11: source.replay.pace must be a rate such as 5/s or 120/min, not "fast"',
+  '7:21: sources.x.replay.pace must be a rate such as 5/s or 120/min, not "fast"',
   '10:54: option showBody must be true or false, not "maybe"',
-  '11:1: unknown field "colour" in the top level; expected one of broker, imageHosts, videoPreviews, shutdownTimeout, source, feeds, deadLetter, ops, region, status, routes',
+  '11:1: unknown field "colour" in the top level; expected one of broker, imageHosts, videoPreviews, shutdownTimeout, source, sources, feeds, deadLetter, ops, region, status, routes',
 ];
 
 const CLEAN = [
   'broker: { url: "amqp://localhost:5672" }',
-  'source: { replay: { file: x.ndjson, pace: 2/s } }',
+  'sources: { x: { replay: { file: x.ndjson, pace: 2/s } } }',
   'deadLetter: log:dead',
   'feeds: [ { name: cats }, { name: dogs } ]',
   'routes:',
@@ -120,8 +120,8 @@ describe('lintConfig', () => {
     expect(lintConfig(file, {}).problems).toEqual(CONFIG_AT_FAULT_PROBLEMS.map((problem) => `${file}:${problem}`));
   });
 
-  it('counts a route per feed and per YAML route', () => {
-    expect(lintConfig(write('clean.yaml', CLEAN), {})).toEqual({ problems: [], routes: 3 });
+  it('counts a route per feed, per source and per YAML route', () => {
+    expect(lintConfig(write('clean.yaml', CLEAN), {})).toEqual({ problems: [], routes: 4 });
   });
 
   it('reports a YAML syntax error once, and a file it cannot read', () => {
@@ -132,7 +132,7 @@ describe('lintConfig', () => {
   });
 
   it('passes the demo config when its password is set', () => {
-    expect(lintConfig(DEMO, { LIVEWALL_PUBLISHER_PASSWORD: 'pw' })).toEqual({ problems: [], routes: 1 });
+    expect(lintConfig(DEMO, { LIVEWALL_PUBLISHER_PASSWORD: 'pw' })).toEqual({ problems: [], routes: 2 });
   });
 });
 
@@ -142,7 +142,7 @@ describe('runLint', () => {
     const out = { write: (text: string) => output.push(text) };
     expect(runLint(write('config-at-fault.yaml', CONFIG_AT_FAULT), out, {})).toBe(1);
     expect(runLint(write('clean.yaml', CLEAN), out, {})).toBe(0);
-    expect(output.join('').split('\n')).toEqual([...CONFIG_AT_FAULT_PROBLEMS.map((problem) => `${join(dir, 'config-at-fault.yaml')}:${problem}`), `${join(dir, 'clean.yaml')}: ok, 3 routes`, '']);
+    expect(output.join('').split('\n')).toEqual([...CONFIG_AT_FAULT_PROBLEMS.map((problem) => `${join(dir, 'config-at-fault.yaml')}:${problem}`), `${join(dir, 'clean.yaml')}: ok, 4 routes`, '']);
   });
 });
 
@@ -162,7 +162,7 @@ describe('livewall-worker lint FILE (the built CLI)', () => {
   });
 
   it('prints one ok line and exits 0 for a clean file: the demo config, with its password set', async () => {
-    expect(await lint([DEMO], { LIVEWALL_PUBLISHER_PASSWORD: 'pw' })).toEqual({ code: 0, stdout: `${DEMO}: ok, 1 route\n`, stderr: '' });
+    expect(await lint([DEMO], { LIVEWALL_PUBLISHER_PASSWORD: 'pw' })).toEqual({ code: 0, stdout: `${DEMO}: ok, 2 routes\n`, stderr: '' });
   });
 
   it('exits 1 with the usage for anything but one file', async () => {

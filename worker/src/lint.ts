@@ -1,3 +1,4 @@
+import type { Network } from '@livewall/contract';
 import { Checker, ConfigError, parseConfig, type Path, type WorkerConfig } from './config.js';
 import { defaultComponents } from './components/index.js';
 import { compileRoutes } from './dsl/compile-routes.js';
@@ -5,29 +6,31 @@ import { readConfigFile, type ConfigFile } from './dsl/config-file.js';
 import { defaultFunctions } from './dsl/expressions.js';
 import type { ComponentRegistry } from './engine/registry.js';
 import { producerUris } from './engine/steps.js';
-import { feedRoute } from './feeds.js';
+import { feedRouteId, feedRoutes } from './feeds.js';
 
 export interface LintReport {
   /** Every problem as `file:line:column: message`, in file order, each once. */
   problems: string[];
-  /** The routes the file defines: one per feed, and each of `routes:`. */
+  /** The routes the file defines: one per feed, one per source, and each of `routes:`. */
   routes: number;
 }
 
 /**
- * The URIs of the feeds' routes, checked against the registry. The config wrote none of them whole (they are
- * made from `source.replay`, the feed's name and the dead-letter settings), so each problem points at the setting
- * it came from.
+ * The URIs of the feeds' routes, checked against the registry. The config wrote none of them whole (they are made
+ * from `sources:`, the feed's name and the dead-letter settings), so each problem points at the setting it came from.
  */
 function feedRouteProblems(configFile: ConfigFile, config: WorkerConfig, components: ComponentRegistry, env: NodeJS.ProcessEnv): string[] {
   const check = new Checker(configFile.file, configFile.doc, configFile.lines, env);
   const checked = new Set<string>();
-  config.feeds.forEach((feed, index) => {
-    const definition = feedRoute(config, feed);
+  for (const definition of feedRoutes(config)) {
+    const feed = config.feeds.find((candidate) => feedRouteId(candidate.name) === definition.id);
+    const network = definition.id.startsWith('source:') ? (definition.id.split(':')[1] as Network) : undefined;
+    const sourceAt: Path = network === undefined ? ['sources'] : config.sources[network]?.replay ? ['sources', network, 'replay', 'file'] : ['sources', network];
+    const deadLetterAt: Path = feed?.deadLetter !== undefined ? ['feeds', feed.index, 'deadLetter'] : ['deadLetter'];
     const endpoints: { uri: string; role: 'consumer' | 'producer'; at: Path }[] = [
-      { uri: definition.from, role: 'consumer', at: ['source', 'replay', 'file'] },
-      ...producerUris(definition.steps).map((uri) => ({ uri, role: 'producer' as const, at: ['feeds', index, 'name'] })),
-      ...(definition.deadLetter === undefined ? [] : [{ uri: definition.deadLetter, role: 'producer' as const, at: feed.deadLetter === undefined ? ['deadLetter'] : ['feeds', index, 'deadLetter'] }]),
+      { uri: definition.from, role: 'consumer', at: feed ? ['feeds', feed.index, 'network'] : sourceAt },
+      ...producerUris(definition.steps).map((uri) => ({ uri, role: 'producer' as const, at: feed ? ['feeds', feed.index, 'name'] : uri === config.deadLetter ? deadLetterAt : sourceAt })),
+      ...(definition.deadLetter === undefined ? [] : [{ uri: definition.deadLetter, role: 'producer' as const, at: deadLetterAt }]),
     ];
     for (const { uri, role, at } of endpoints) {
       if (checked.has(`${role} ${uri}`)) continue;
@@ -38,7 +41,7 @@ function feedRouteProblems(configFile: ConfigFile, config: WorkerConfig, compone
         check.problem(at, `route ${definition.id}: ${(error as Error).message}`);
       }
     }
-  });
+  }
   return check.problems;
 }
 
@@ -73,7 +76,7 @@ export function lintConfig(file: string, env: NodeJS.ProcessEnv = process.env, c
   const compiled = compileRoutes(configFile, components, defaultFunctions(config), env);
   problems.push(...compiled.problems);
   if (config) problems.push(...feedRouteProblems(configFile, config, components, env));
-  return { problems: inFileOrder(file, problems), routes: (config?.feeds.length ?? 0) + compiled.routes.length };
+  return { problems: inFileOrder(file, problems), routes: (config ? feedRoutes(config).length : 0) + compiled.routes.length };
 }
 
 /** `livewall-worker lint FILE`: the problems, one a line, or `FILE: ok, N routes`. Returns the exit code. */

@@ -11,11 +11,12 @@ import { applyRoutes } from './engine/reload.js';
 import type { RouteState } from './engine/route.js';
 import { newExchange } from './engine/steps.js';
 import { systemClock, type Logger, type Producer } from './engine/types.js';
-import { feedOfRoute, feedRoute } from './feeds.js';
+import { feedOfRoute, feedRoutes } from './feeds.js';
 import type { WorkerInfo } from './ops/info.js';
 import { createMetrics, reconnectsMetric } from './ops/metrics.js';
 import { startOpsServer, type OpsServer } from './ops/server.js';
 import { startStatusPublisher, statusBuilder, type StatusPublisher } from './ops/status-message.js';
+import { FeedDirectory } from './sources/feed-directory.js';
 import { serialized, watchConfig } from './watch.js';
 
 export interface RunOptions {
@@ -34,11 +35,19 @@ function version(): string {
   return packageJson.version;
 }
 
-/** Every route a config defines: one per feed, then the YAML `routes:`; in a dry run, broker endpoints become log:. */
-export function routesOf(config: WorkerConfig, options: { dryRun: boolean }): RouteDefinition[] {
-  const feeds = config.feeds.map((feed) => feedRoute(config, feed, options.dryRun ? { producerUri: (topic) => `log:${topic}` } : {}));
+/**
+ * Every route a config defines: the feeds' routes (see feeds.ts), then the YAML `routes:`; in a dry run, broker
+ * endpoints become log:. `directory` is the running worker's view of the feeds, which a reload updates in place.
+ */
+export function routesOf(config: WorkerConfig, options: { dryRun: boolean; directory?: FeedDirectory }): RouteDefinition[] {
+  const feeds = feedRoutes(config, { ...(options.dryRun ? { producerUri: (topic: string) => `log:${topic}` } : {}), ...(options.directory ? { directory: options.directory } : {}) });
   const routes = loadRoutes(config, defaultComponents());
   return [...feeds, ...(options.dryRun ? routes.map(dryRunRoute) : routes)];
+}
+
+/** A route that reads from a hub runs as long as the routes that feed it: it never completes by itself. */
+function readsHub(definition: RouteDefinition): boolean {
+  return definition.from.startsWith('hub:');
 }
 
 /**
@@ -48,8 +57,10 @@ export function routesOf(config: WorkerConfig, options: { dryRun: boolean }): Ro
 export async function runWorker(initial: WorkerConfig, options: RunOptions, log: Logger, stop: AbortSignal): Promise<number> {
   let config = initial;
   const components = defaultComponents();
-  const engine = new Engine(components, { baseDir: dirname(config.file), clock: systemClock, log, settings: { amqp: config.broker } });
-  for (const route of routesOf(config, options)) engine.add(route);
+  // The feeds as sources read them while running: a reload updates it, and X reconciles its rules on the change.
+  const directory = new FeedDirectory(config.feeds);
+  const engine = new Engine(components, { baseDir: dirname(config.file), clock: systemClock, log, settings: { amqp: config.broker, feeds: directory } });
+  for (const route of routesOf(config, { ...options, directory })) engine.add(route);
   // One line per state change; never one per message at info level.
   engine.on('state', ({ route, state, previous }) => log.info({ route, state, previous }, `route ${route} ${state}`));
   engine.on('retry', ({ route, error, delayMs }) => log.warn({ route, err: error, retryInMs: delayMs }, `route ${route} retrying`));
@@ -84,12 +95,14 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
       let routes: RouteDefinition[];
       try {
         next = loadConfig(config.file, process.env, { requireBroker: !options.dryRun });
-        routes = routesOf(next, options);
+        routes = routesOf(next, { ...options, directory });
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         log.error({ config: config.file, problems: error.problems }, 'config changed but is invalid; the running routes carry on');
         return;
       }
+      // First the feeds (X reconciles its rules while streaming), then the routes that changed.
+      directory.update(next.feeds);
       const result = await applyRoutes(engine, routes, next.shutdownTimeoutMs);
       config = next;
       log.info({ config: config.file, ...result }, 'config reloaded');
@@ -101,10 +114,15 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
     { config: config.file, broker: options.dryRun ? 'dry run: log:' : config.broker.url, routes: engine.list().map((route) => route.id), imageHosts: config.imageHostEntries },
     'starting',
   );
+  let started = false;
+  let check = (): void => undefined;
   const finished = new Promise<void>((resolve) => {
-    const check = (): void => {
-      // With --watch the worker runs until stopped: a reload may bring new routes.
-      if (!options.watch && engine.list().every((route) => FINISHED.includes(route.status().state))) resolve();
+    check = (): void => {
+      // With --watch the worker runs until stopped: a reload may bring new routes. Before every route has started,
+      // one not started yet is 'stopped' too.
+      if (options.watch || !started) return;
+      const sources = engine.list().filter((route) => !readsHub(route.definition));
+      if (sources.length > 0 && sources.every((route) => FINISHED.includes(route.status().state))) resolve();
     };
     engine.on('state', check);
     stop.addEventListener('abort', () => resolve(), { once: true });
@@ -113,6 +131,8 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
   report.unref();
 
   await engine.start();
+  started = true;
+  check();
   await finished;
   clearInterval(report);
   stopWatching?.();

@@ -30,10 +30,14 @@ describe('FunctionRegistry', () => {
 });
 
 describe('defaultFunctions', () => {
-  it('offers the X pipeline, each piece registered under its own function name', () => {
+  it('offers the feed pipeline, each piece registered under its own function name', () => {
     const functions = defaultFunctions();
     expect(functions.list().map(({ name, kind }) => `${kind} ${name}`)).toEqual([
       'transform decodeX',
+      'transform decodeBluesky',
+      'transform decodeMastodon',
+      'predicate isRejected',
+      'transform rejection',
       'predicate isPost',
       'transform post',
       'predicate hasPictures',

@@ -1,7 +1,7 @@
 import { DEFAULT_IMAGE_HOSTS, ImageAllowList } from '@livewall/contract';
 import type { WorkerConfig } from '../config.js';
 import type { KeyExpression, Predicate, Splitter, Transform } from '../engine/definition.js';
-import { xPipeline } from './x-pipeline.js';
+import { feedPipeline } from './feed-pipeline.js';
 
 /** What each kind of expression is: a route's steps take one kind each. */
 export interface ExpressionTypes {
@@ -89,27 +89,33 @@ export class FunctionRegistry {
 }
 
 /**
- * The expressions the worker offers: the X pipeline's pieces, with the settings they read taken from `config`.
- * Without a config (a file too broken to load, still being linted) they take the defaults: lint only needs names.
+ * The expressions the worker offers: the feed pipeline's pieces, with the settings they read taken from `config`
+ * (`post` applies the X recording's rewriteMedia and restamp, when sources.x has a replay). Without a config (a file
+ * too broken to load, still being linted) they take the defaults: lint only needs names.
  */
 export function defaultFunctions(config?: WorkerConfig): FunctionRegistry {
-  const replay = config?.source.replay;
-  const x = xPipeline({
+  const replay = config?.sources.x?.replay;
+  const steps = feedPipeline({
     imageHosts: config?.imageHosts ?? new ImageAllowList(DEFAULT_IMAGE_HOSTS),
     videoPreviews: config?.videoPreviews ?? true,
     restamp: replay?.restamp ?? false,
     ...(replay?.rewriteMedia ? { rewriteMedia: replay.rewriteMedia } : {}),
+    feeds: (network) => config?.feeds.filter((feed) => feed.network === network) ?? [],
   });
-  const signature = config && JSON.stringify({ imageHosts: config.imageHostEntries, videoPreviews: config.videoPreviews, rewriteMedia: replay?.rewriteMedia, restamp: replay?.restamp });
+  const signature = config && JSON.stringify({ imageHosts: config.imageHostEntries, videoPreviews: config.videoPreviews, rewriteMedia: replay?.rewriteMedia, restamp: replay?.restamp, feeds: config.feeds });
   return new FunctionRegistry(signature)
-    .transform(x.decodeX, 'A raw line of the X filtered stream (or a recording of it) → the event it carries.')
-    .predicate(x.isPost, 'Keeps posts; drops keep-alives, stream errors and invalid lines, each under its own reason.')
-    .transform(x.post, 'A post event → the post, with `source.replay`\'s `rewriteMedia` and `restamp` applied when set.')
-    .predicate(x.hasPictures, 'Keeps posts with a picture the wall can show; drops no-media, no-photo, no-usable-image.')
-    .splitter(x.byFeed, 'One post per feed it matched, each matched to that feed alone.')
-    .transform(x.feedItem, 'A post → the feed item for its first feed, or why there is none.')
-    .predicate(x.isMapped, 'Keeps what feedItem mapped; drops the rest under the mapper\'s reason.')
-    .transform(x.stamp, 'The mapped item, stamped `publishedAt`; sets the headers `messageId` and `feed`.')
-    .predicate(x.meetsContract, 'Keeps feed items that meet the message contract; drops the rest as contract.')
-    .key(x.itemKey, 'A feed item\'s feed and id: one post sent to two feeds is not a duplicate.');
+    .transform(steps.decodeX, 'A raw line of the X filtered stream (or a recording of it) → the event it carries; posts go to the feeds of their matching rules.')
+    .transform(steps.decodeBluesky, 'A Jetstream message (or a recording of one) → the event it carries; posts go to the Bluesky feeds whose keywords they contain.')
+    .transform(steps.decodeMastodon, 'A Mastodon status as JSON (or a recording of one) → the event it carries; posts go to the Mastodon feeds that follow its hashtag.')
+    .predicate(steps.isRejected, 'True for raw events the decoder could not use: route them to a dead-letter endpoint in a choice.')
+    .transform(steps.rejection, 'A rejected event as a dead-letter record: `{ rejected, network, raw, at }`.')
+    .predicate(steps.isPost, 'Keeps posts; drops keep-alives, other events and invalid ones (invalid:<reason>), each under its own reason.')
+    .transform(steps.post, 'A post event → the post, with `sources.x.replay`\'s `rewriteMedia` and `restamp` applied when set.')
+    .predicate(steps.hasPictures, 'Keeps posts with a picture the wall can show; drops no-media, no-photo, no-usable-image.')
+    .splitter(steps.byFeed, 'One post per feed it matched, each matched to that feed alone.')
+    .transform(steps.feedItem, 'A post → the feed item for its first feed, or why there is none.')
+    .predicate(steps.isMapped, 'Keeps what feedItem mapped; drops the rest under the mapper\'s reason.')
+    .transform(steps.stamp, 'The mapped item, stamped `publishedAt`; sets the headers `messageId` and `feed`.')
+    .predicate(steps.meetsContract, 'Keeps feed items that meet the message contract; drops the rest as contract.')
+    .key(steps.itemKey, 'A feed item\'s feed and id: one post sent to two feeds is not a duplicate.');
 }

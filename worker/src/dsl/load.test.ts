@@ -9,7 +9,7 @@ import { loadRoutes } from './load.js';
 const env = { LIVEWALL_PUBLISHER_PASSWORD: 'pw' };
 const CONFIG = [
   'broker: { url: "amqp://localhost:5672" }',
-  'source: { replay: { file: x.ndjson } }',
+  'sources: { x: { replay: { file: x.ndjson } } }',
   'feeds: [ { name: cats } ]',
   'routes:',
   '  - route:',
@@ -58,7 +58,7 @@ describe('loadRoutes', () => {
       throw new Error('expected a ConfigError');
     })();
     expect(problems).toEqual([
-      `${file}:10:45: unknown expression "decodeY"; known: decodeX, post, feedItem, stamp`,
+      `${file}:10:45: unknown expression "decodeY"; known: decodeX, decodeBluesky, decodeMastodon, rejection, post, feedItem, stamp`,
       `${file}:12:17: unknown option "linger" for amqp:; it takes maxInFlight`,
     ]);
   });

@@ -48,6 +48,12 @@ export interface RouteDefinition {
    * Without one, the definition itself is compared (functions by name).
    */
   signature?: string;
+  /**
+   * When the route starts relative to the others (Camel's startupOrder): lower first, and stopped last. Routes
+   * that read from another route's output start before it, so that nothing is sent before they listen, and stop
+   * after it, so that what it drains still has somewhere to go. Default 0.
+   */
+  startupOrder?: number;
 }
 
 export const DEFAULT_REDELIVERY: RedeliveryPolicy = { attempts: 3, initialDelayMs: 200, maxDelayMs: 10_000, multiplier: 2, jitter: 0.5 };
@@ -184,6 +190,12 @@ export class RouteBuilder extends Steps<RouteBuilder> {
   /** Marks what the route was built from (see RouteDefinition.signature). */
   signature(signature: string): RouteBuilder {
     this.settings.signature = signature;
+    return this;
+  }
+
+  /** Starts after routes with a lower order, and stops before them (see RouteDefinition.startupOrder). */
+  startupOrder(order: number): RouteBuilder {
+    this.settings.startupOrder = order;
     return this;
   }
 

@@ -39,13 +39,22 @@ export class Engine extends EventEmitter {
    * route has started or is retrying, so an unreachable broker holds up neither the caller nor its shutdown.
    */
   async start(): Promise<void> {
-    await Promise.all(this.list().map((route) => startedOrRetrying(route)));
+    for (const routes of byStartupOrder(this.list())) await Promise.all(routes.map((route) => startedOrRetrying(route)));
   }
 
-  /** Stops every route within `timeoutMs`; resolves with how many exchanges were abandoned in all. */
+  /**
+   * Stops every route within `timeoutMs`, in reverse startup order (each group drains into the routes that are still
+   * running); resolves with how many exchanges were abandoned in all.
+   */
   async stop(timeoutMs: number): Promise<number> {
-    const abandoned = await Promise.all(this.list().map((route) => route.stop(timeoutMs)));
-    return abandoned.reduce((sum, count) => sum + count, 0);
+    const clock = this.environment.clock;
+    const deadline = clock.now() + timeoutMs;
+    let abandoned = 0;
+    for (const routes of byStartupOrder(this.list()).reverse()) {
+      const counts = await Promise.all(routes.map((route) => route.stop(Math.max(0, deadline - clock.now()))));
+      abandoned += counts.reduce((sum, count) => sum + count, 0);
+    }
+    return abandoned;
   }
 
   /** Stops one route and forgets it (a config reload replaces it). */
@@ -66,6 +75,16 @@ export class Engine extends EventEmitter {
   status(): RouteStatus[] {
     return this.list().map((route) => route.status());
   }
+}
+
+/** Routes grouped by startupOrder, lowest first; each group keeps the order the routes were added in. */
+export function byStartupOrder<T extends { definition: RouteDefinition }>(routes: readonly T[]): T[][] {
+  const groups = new Map<number, T[]>();
+  for (const route of routes) {
+    const order = route.definition.startupOrder ?? 0;
+    groups.set(order, [...(groups.get(order) ?? []), route]);
+  }
+  return [...groups.entries()].sort(([a], [b]) => a - b).map(([, group]) => group);
 }
 
 /** Resolves once `route` has started, or has failed to and retries in the background. */

@@ -1,5 +1,5 @@
 import type { RouteDefinition } from './definition.js';
-import { startedOrRetrying, type Engine } from './engine.js';
+import { byStartupOrder, startedOrRetrying, type Engine } from './engine.js';
 
 /** What a route was made from: its explicit signature, else the definition with functions named. */
 export function routeSignature(definition: RouteDefinition): string {
@@ -23,25 +23,31 @@ export interface ReloadResult {
 export async function applyRoutes(engine: Engine, next: readonly RouteDefinition[], drainTimeoutMs: number): Promise<ReloadResult> {
   const result: ReloadResult = { added: [], removed: [], replaced: [], unchanged: [], abandoned: 0 };
   const wanted = new Map(next.map((definition) => [definition.id, definition]));
-  for (const route of engine.list()) {
-    const definition = wanted.get(route.id);
-    if (!definition) {
-      result.abandoned += await engine.remove(route.id, drainTimeoutMs);
-      result.removed.push(route.id);
-    } else if (routeSignature(definition) !== routeSignature(route.definition)) {
-      result.abandoned += await engine.remove(route.id, drainTimeoutMs);
-      result.replaced.push(route.id);
-    } else {
-      result.unchanged.push(route.id);
-      wanted.delete(route.id);
+  // Routes that go are drained in reverse startup order, so that a route feeding another drains into it first.
+  for (const group of byStartupOrder(engine.list()).reverse()) {
+    for (const route of group) {
+      const definition = wanted.get(route.id);
+      if (!definition) {
+        result.abandoned += await engine.remove(route.id, drainTimeoutMs);
+        result.removed.push(route.id);
+      } else if (routeSignature(definition) !== routeSignature(route.definition)) {
+        result.abandoned += await engine.remove(route.id, drainTimeoutMs);
+        result.replaced.push(route.id);
+      } else {
+        result.unchanged.push(route.id);
+        wanted.delete(route.id);
+      }
     }
   }
-  const started: Promise<void>[] = [];
-  for (const definition of wanted.values()) {
-    if (!result.replaced.includes(definition.id)) result.added.push(definition.id);
-    // A new route whose endpoints cannot connect yet retries in the background; the reload does not wait for it.
-    started.push(startedOrRetrying(engine.add(definition)));
+  // New routes start in startup order. One whose endpoints cannot connect yet retries in the background: the reload
+  // does not wait for it.
+  for (const group of byStartupOrder([...wanted.values()].map((definition) => ({ definition })))) {
+    await Promise.all(
+      group.map(({ definition }) => {
+        if (!result.replaced.includes(definition.id)) result.added.push(definition.id);
+        return startedOrRetrying(engine.add(definition));
+      }),
+    );
   }
-  await Promise.all(started);
   return result;
 }

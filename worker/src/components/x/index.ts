@@ -1,6 +1,7 @@
 import type { Component, Consumer, EndpointContext, Logger, OptionsSchema, Sink } from '../../engine/types.js';
 import { X_API_BASE_URL, xClient, type XClient } from '../../sources/x/client.js';
 import { reconcileRules, type RulesPlan, type XFeed } from '../../sources/x/rules.js';
+import { FeedDirectory } from '../../sources/feed-directory.js';
 import { streamX } from '../../sources/x/stream.js';
 
 export const xOptionsSchema = {
@@ -10,8 +11,16 @@ export const xOptionsSchema = {
   tagPrefix: { type: 'string', doc: 'Rules whose tag starts with this are ours too: deleted when no feed in xFeeds has that name. Unset: only rules tagged with a configured feed name are ours.' },
 } as const satisfies OptionsSchema;
 
-/** `settings.xFeeds`, checked: an array of `{ name, keywords, rule? }`. */
+/**
+ * The X feeds: the worker's feed directory (`settings.feeds`, which a config reload updates), else `settings.xFeeds`,
+ * checked: an array of `{ name, keywords, rule? }` (a route written for one purpose, or a test).
+ */
 export function xFeedsSetting(settings: Readonly<Record<string, unknown>>): XFeed[] {
+  if (settings.feeds instanceof FeedDirectory) {
+    const feeds = settings.feeds.of('x');
+    if (feeds.length === 0) throw new Error('x: no feed of the config is on network x');
+    return [...feeds];
+  }
   const value = settings.xFeeds;
   if (!Array.isArray(value) || value.length === 0) throw new Error('x: the xFeeds setting must list the feeds: [{ name, keywords: [...], rule? }]');
   return value.map((entry: unknown, index) => {
@@ -34,6 +43,7 @@ export function xFeedsSetting(settings: Readonly<Record<string, unknown>>): XFee
 export class XStreamConsumer implements Consumer {
   readonly live = true;
   private client: XClient | undefined;
+  private pending: Promise<void> | undefined;
   private readonly log: Logger;
 
   constructor(private readonly context: EndpointContext) {
@@ -44,11 +54,33 @@ export class XStreamConsumer implements Consumer {
     const client = this.connectClient();
     await this.reconcile(xFeedsSetting(this.context.settings));
     if (signal.aborted) return;
-    await streamX(client, sink, signal, {
-      clock: this.context.clock,
-      log: this.log,
-      keepAliveTimeoutMs: this.context.options.keepAliveTimeout as number,
+    const directory = this.context.settings.feeds;
+    const onChange = (network: string): void => {
+      if (network === 'x') void this.reconcileChange(sink);
+    };
+    if (directory instanceof FeedDirectory) directory.on('change', onChange);
+    try {
+      await streamX(client, sink, signal, {
+        clock: this.context.clock,
+        log: this.log,
+        keepAliveTimeoutMs: this.context.options.keepAliveTimeout as number,
+      });
+    } finally {
+      if (directory instanceof FeedDirectory) directory.off('change', onChange);
+    }
+  }
+
+  /** The feeds changed while streaming: one reconcile at a time, the last change winning; a refusal is logged and counted. */
+  private reconcileChange(sink: Sink): Promise<void> {
+    this.pending = (this.pending ?? Promise.resolve()).then(async () => {
+      try {
+        await this.reconcile(xFeedsSetting(this.context.settings));
+      } catch (error) {
+        sink.reject('rules-refused', (error as Error).message);
+        this.log.error({ err: error }, 'x: the changed feeds could not be applied to the stream rules; the previous rules stay');
+      }
     });
+    return this.pending;
   }
 
   /** Brings X's rules in line with `feeds` (after a config change): the open stream stays connected. */

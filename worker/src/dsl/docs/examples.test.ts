@@ -5,6 +5,8 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { defaultComponents } from '../../components/index.js';
+import { parseConfig } from '../../config.js';
+import { feedRoutes } from '../../feeds.js';
 import { compileRoutes } from '../compile-routes.js';
 import { parseConfigFile } from '../config-file.js';
 import { asMapping } from '../context.js';
@@ -35,7 +37,21 @@ describe('the YAML examples in docs/routes.md', () => {
     expect(blocks.length).toBe(doc.split('```yaml\n').length - 1);
   });
 
-  it.each(blocks.map((block) => [block.line, block] as const))('compile without a problem: the block at line %i', (_, block) => {
+  const isFeeds = (block: CodeBlock): boolean => asMapping(parse(block.code))?.feeds !== undefined;
+
+  it.each(blocks.filter(isFeeds).map((block) => [block.line, block] as const))('the feeds and sources at line %i make routes', (_, block) => {
+    const text = `broker: { url: "amqp://localhost:5672" }\n${block.code}`;
+    const config = parseConfig(text, `docs/routes.md:${block.line}`, { X_BEARER_TOKEN: 'token' });
+    // The routes the table under the example lists.
+    expect(feedRoutes(config).map((route) => route.id)).toEqual([
+      ...config.feeds.map((feed) => `feed:${feed.name}`),
+      ...['x', 'bluesky', 'mastodon'].filter((network) => config.feeds.some((feed) => feed.network === network)).flatMap((network) =>
+        network === 'mastodon' ? ['source:mastodon:mastodon.social#cats'] : [`source:${network}`],
+      ),
+    ]);
+  });
+
+  it.each(blocks.filter((block) => !isFeeds(block)).map((block) => [block.line, block] as const))('compile without a problem: the block at line %i', (_, block) => {
     const configFile = parseConfigFile(asConfig(block), `docs/routes.md:${block.line}`);
     const { routes, problems } = compileRoutes(configFile, defaultComponents(), defaultFunctions(), {});
     expect(problems).toEqual([]);

@@ -5,10 +5,10 @@ import { ImageAllowList } from '@livewall/contract';
 import { loadConfig } from '../config.js';
 import type { StepDefinition } from '../engine/definition.js';
 import type { Exchange } from '../engine/types.js';
-import { feedRoute } from '../feeds.js';
+import { feedRoute, sourceRoutes } from '../feeds.js';
 import type { Post } from '../post.js';
 import { defaultFunctions, type ExpressionKind, type ExpressionTypes } from './expressions.js';
-import { xPipeline } from './x-pipeline.js';
+import { feedPipeline } from './feed-pipeline.js';
 
 const DEMO = fileURLToPath(new URL('../../config/demo.yaml', import.meta.url));
 const SAMPLE = fileURLToPath(new URL('../../../samples/x-cats.ndjson', import.meta.url));
@@ -21,7 +21,7 @@ interface Outcome {
 }
 
 /** Runs exchanges through linear steps by hand (filter, transform, split, to): enough to compare two pipelines. */
-function runSteps(steps: StepDefinition[], bodies: unknown[]): Outcome {
+function runSteps(steps: StepDefinition[], inputs: { body: unknown; headers: Record<string, unknown> }[]): Outcome {
   const outcome: Outcome = { sent: [], dropped: {} };
   const run = (exchange: Exchange, from: number): void => {
     for (let index = from; index < steps.length; index++) {
@@ -43,11 +43,11 @@ function runSteps(steps: StepDefinition[], bodies: unknown[]): Outcome {
       }
     }
   };
-  bodies.forEach((body, index) => run({ id: `ex-${index}`, body, headers: { pass: 1 } }, 0));
+  inputs.forEach(({ body, headers }, index) => run({ id: `ex-${index}`, body, headers: { ...headers } }, 0));
   return outcome;
 }
 
-describe('the X pipeline as named functions', () => {
+describe('the feed pipeline as named functions', () => {
   beforeEach(() => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(new Date('2026-11-22T10:00:00.000Z'));
@@ -56,7 +56,7 @@ describe('the X pipeline as named functions', () => {
     vi.useRealTimers();
   });
 
-  it('publishes exactly what the feed route publishes, on the bundled recording', () => {
+  it('publishes exactly what the source and feed routes publish, on the bundled recording', () => {
     const functions = defaultFunctions(config);
     const named = <Kind extends ExpressionKind>(name: string, kind: Kind): ExpressionTypes[Kind] => {
       const fn = functions.get(name, kind);
@@ -76,17 +76,21 @@ describe('the X pipeline as named functions', () => {
       { kind: 'filter', name: 'meetsContract', predicate: named('meetsContract', 'predicate') },
       { kind: 'to', uri: 'log:out' },
     ];
-    const expected = runSteps(feedRoute(config, { name: 'cats' }).steps, lines);
-    const actual = runSteps(pieces, lines);
+    const raw = lines.map((body) => ({ body, headers: { pass: 1 } }));
+    const [source] = sourceRoutes(config, 'x');
+    const decoded = runSteps((source as { steps: StepDefinition[] }).steps, raw);
+    const expected = runSteps(feedRoute(config, { name: 'cats', network: 'x' }).steps, decoded.sent);
+    const actual = runSteps(pieces, raw);
     expect(expected.sent.length).toBeGreaterThan(40);
     expect(actual.sent).toEqual(expected.sent);
-    // The feed route drops other feeds before it looks for pictures; byFeed splits after: the rest is the same.
+    // The feed route drops the other feeds' posts; byFeed splits them off: the rest is dropped for the same reasons.
     const { 'other-feed': _other, ...dropped } = actual.dropped;
-    expect(dropped).toEqual(expected.dropped);
+    const { 'other-feed': _otherToo, ...expectedDropped } = { ...decoded.dropped, ...expected.dropped };
+    expect(dropped).toEqual(expectedDropped);
   });
 
   it('sends a post matched to two feeds to each, under keys that are not duplicates', () => {
-    const x = xPipeline({ imageHosts: new ImageAllowList(['pbs.twimg.com']), videoPreviews: true, restamp: false });
+    const x = feedPipeline({ imageHosts: new ImageAllowList(['pbs.twimg.com']), videoPreviews: true, restamp: false });
     const twoFeeds = lines.find((line) => line.includes('"tag":"dogs"')) as string;
     const exchange: Exchange = { id: 'ex-1', body: twoFeeds, headers: {} };
     exchange.body = x.decodeX(exchange);
@@ -105,7 +109,7 @@ describe('the X pipeline as named functions', () => {
   });
 
   it('names what it drops, and what was never decoded', () => {
-    const x = xPipeline({ imageHosts: new ImageAllowList([]), videoPreviews: false, restamp: false });
+    const x = feedPipeline({ imageHosts: new ImageAllowList([]), videoPreviews: false, restamp: false });
     const decoded = (line: string): Exchange => {
       const exchange: Exchange = { id: 'ex-1', body: line, headers: {} };
       exchange.body = x.decodeX(exchange);
