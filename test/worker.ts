@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,4 +42,49 @@ ${replay}      rewriteMedia: { from: "https://pbs.twimg.com/media/", to: "${demo
 feeds:
 ${options.feeds.map((feed) => `  - name: ${feed}`).join('\n')}
 ${options.extra ?? ''}`;
+}
+
+/** A running worker CLI whose output lines can be awaited. */
+export interface RunningWorker {
+  child: ChildProcess;
+  /** Everything it wrote so far, stdout and stderr. */
+  output: () => string;
+  /** Resolves with the first match of `pattern` in the output, or rejects after `timeoutMs` with the output. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  exited: Promise<number | null>;
+}
+
+export function startWorker(args: string[], env: Record<string, string> = {}): RunningWorker {
+  const child = spawn(process.execPath, [join(root, 'worker/dist/cli.js'), ...args], { env: { ...process.env, ...env } });
+  let output = '';
+  const watchers = new Set<() => void>();
+  const onData = (chunk: Buffer): void => {
+    output += chunk.toString();
+    for (const watcher of watchers) watcher();
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => output,
+    exited,
+    waitFor(pattern, timeoutMs = 20_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const match = pattern.exec(output);
+          if (!match) return;
+          watchers.delete(check);
+          clearTimeout(timer);
+          resolve(match[0]);
+        };
+        const timer = setTimeout(() => {
+          watchers.delete(check);
+          reject(new Error(`no ${pattern} in:\n${output}`));
+        }, timeoutMs);
+        watchers.add(check);
+        check();
+      });
+    },
+  };
 }

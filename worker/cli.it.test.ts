@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,7 +7,7 @@ import { sendOnce } from '../test/amqp.js';
 import { testBroker } from '../test/broker.js';
 import { freePort } from '../test/ports.js';
 import { collect, connectStomp } from '../test/stomp.js';
-import { recordingFor, root, workerConfig } from '../test/worker.js';
+import { recordingFor, startWorker as start, workerConfig } from '../test/worker.js';
 
 const broker = testBroker();
 let dir: string;
@@ -19,42 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** A running worker CLI whose output lines can be awaited. */
-function start(args: string[], env: Record<string, string> = {}): { child: ChildProcess; output: () => string; waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [join(root, 'worker/dist/cli.js'), ...args], { env: { ...process.env, ...env } });
-  let output = '';
-  const watchers = new Set<() => void>();
-  const onData = (chunk: Buffer): void => {
-    output += chunk.toString();
-    for (const watcher of watchers) watcher();
-  };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return {
-    child,
-    output: () => output,
-    exited,
-    waitFor(pattern, timeoutMs = 20_000) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          const match = pattern.exec(output);
-          if (!match) return;
-          watchers.delete(check);
-          clearTimeout(timer);
-          resolve(match[0]);
-        };
-        const timer = setTimeout(() => {
-          watchers.delete(check);
-          reject(new Error(`no ${pattern} in:\n${output}`));
-        }, timeoutMs);
-        watchers.add(check);
-        check();
-      });
-    },
-  };
-}
 
 function config(feeds: string[], recording: string, extra = ''): string {
   return workerConfig({ broker, feeds, recording, replay: ['pace: 50/s', 'loop: true', 'restamp: true'], extra });
