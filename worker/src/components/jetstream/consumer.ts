@@ -10,9 +10,12 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Jetstream messages are a few KB; anything near this is not one. */
 const MAX_MESSAGE_BYTES = 1 << 20;
 
-/** Why one connection ended, and whether it got as far as the WebSocket handshake. */
+/**
+ * Why one connection ended. `cause` is a fixed word for logs: `failed` (no WebSocket handshake), `lost` (closed
+ * or cut after opening), `idle-timeout` (neither a message nor a pong for idleTimeout).
+ */
 interface Ended {
-  opened: boolean;
+  cause: 'failed' | 'lost' | 'idle-timeout';
   reason: Error;
 }
 
@@ -26,7 +29,9 @@ function textOf(data: WebSocket.RawData): string {
  * Reads Bluesky's Jetstream and offers each message's text, with its `timeUs`. A live source: Jetstream does not
  * wait. When a connection is lost it reconnects after 1 s doubling to `maxBackoff` (jitter, on the route's clock),
  * each time to the next endpoint of the list, asking for events from the last offered time_us minus `rewind`,
- * and skips the ones it already offered. The cursor survives a restart when `cursorFile` is set; a restart
+ * and skips the ones it already offered. A connection that goes silent (half-open TCP, a proxy that stopped
+ * forwarding) is noticed by pinging it every `pingInterval`: neither a message nor a pong for `idleTimeout` ends
+ * it like any other loss. The cursor survives a restart when `cursorFile` is set; a restart
  * forgets what it offered, so it may offer again up to `rewind` (plus the last second) of events: item ids are
  * stable (`bluesky:<did>/<rkey>`) for whoever needs exactly once.
  */
@@ -35,6 +40,7 @@ export class JetstreamConsumer implements Consumer {
   private cursorUs: number | undefined;
   private readonly seen: SeenEvents;
   private readonly cursorFile: CursorFile | undefined;
+  private readonly figures = { reconnects: 0, idleReconnects: 0 };
 
   constructor(
     private readonly options: JetstreamOptions,
@@ -45,6 +51,14 @@ export class JetstreamConsumer implements Consumer {
     // Twice the rewind: another instance's time_us for the same event may differ from the one remembered.
     this.seen = new SeenEvents(2 * options.rewindMs * 1000);
     this.cursorFile = cursorPath === undefined ? undefined : new CursorFile(cursorPath, clock, log);
+  }
+
+  /**
+   * `reconnects`, connections lost after they had opened (each followed by a new one), and `idleReconnects`, those
+   * of them the idle timeout ended. The same shape as a producer's stats.
+   */
+  stats(): Readonly<Record<string, number>> {
+    return { ...this.figures };
   }
 
   async run(sink: Sink, signal: AbortSignal): Promise<void> {
@@ -59,11 +73,18 @@ export class JetstreamConsumer implements Consumer {
         const ended = await this.readUntilLost(subscribeUrl(endpoint, resumeFrom), sink, signal);
         if (signal.aborted) break;
         await this.cursorFile?.flush();
-        if (ended.opened) failures = 0;
+        if (ended.cause !== 'failed') {
+          failures = 0;
+          this.figures.reconnects++;
+        }
+        if (ended.cause === 'idle-timeout') this.figures.idleReconnects++;
         endpointIndex++;
         const delay = jitteredBackoff(failures++, 1000, this.options.maxBackoffMs);
         const next = this.options.endpoints[endpointIndex % this.options.endpoints.length];
-        this.log.warn({ jetstream: endpoint, reason: ended.reason.message, next, retryInMs: delay, failures }, 'jetstream: connection lost; reconnecting');
+        this.log.warn(
+          { jetstream: endpoint, cause: ended.cause, reason: ended.reason.message, next, retryInMs: delay, failures, ...this.figures },
+          'jetstream: connection lost; reconnecting',
+        );
         await this.clock.sleep(delay, signal);
       }
     } finally {
@@ -71,27 +92,42 @@ export class JetstreamConsumer implements Consumer {
     }
   }
 
-  /** One connection, until it closes or `signal` aborts; never rejects. */
+  /** One connection, until it closes, goes silent, or `signal` aborts; never rejects. */
   private readUntilLost(url: string, sink: Sink, signal: AbortSignal): Promise<Ended> {
     return new Promise((resolve) => {
       let socket: WebSocket;
       try {
         socket = new WebSocket(url, { handshakeTimeout: HANDSHAKE_TIMEOUT_MS, maxPayload: MAX_MESSAGE_BYTES });
       } catch (error) {
-        resolve({ opened: false, reason: error as Error });
+        resolve({ cause: 'failed', reason: error as Error });
         return;
       }
       let opened = false;
+      let idle = false;
       let failure: Error | undefined;
+      /** When the last message or pong came: what the idle watchdog reads. */
+      let lastHeardAt = this.clock.now();
+      const closed = new AbortController();
       const stop = (): void => socket.terminate();
       signal.addEventListener('abort', stop, { once: true });
       socket.on('open', () => {
         opened = true;
+        lastHeardAt = this.clock.now();
         this.log.info({ jetstream: url }, 'jetstream: connected');
+        void this.silenceOver(socket, () => lastHeardAt, closed.signal).then((silent) => {
+          if (!silent) return;
+          idle = true;
+          failure = new Error(`neither a message nor a pong for ${this.options.idleTimeoutMs} ms (idleTimeout)`);
+          socket.terminate();
+        });
       });
       socket.on('message', (data, isBinary) => {
+        lastHeardAt = this.clock.now();
         if (isBinary) sink.reject('binary-message', 'Jetstream sent a binary frame: is compression on at the endpoint?');
         else this.deliver(sink, textOf(data));
+      });
+      socket.on('pong', () => {
+        lastHeardAt = this.clock.now();
       });
       socket.on('unexpected-response', (_request, response) => {
         failure = new Error(`${url} answered HTTP ${response.statusCode ?? '?'} instead of a WebSocket`);
@@ -101,10 +137,35 @@ export class JetstreamConsumer implements Consumer {
         failure ??= error;
       });
       socket.on('close', (code, reason) => {
+        closed.abort();
         signal.removeEventListener('abort', stop);
-        resolve({ opened, reason: failure ?? new Error(`closed with code ${code}${reason.length > 0 ? ` (${reason.toString()})` : ''}`) });
+        resolve({
+          cause: idle ? 'idle-timeout' : opened ? 'lost' : 'failed',
+          reason: failure ?? new Error(`closed with code ${code}${reason.length > 0 ? ` (${reason.toString()})` : ''}`),
+        });
       });
     });
+  }
+
+  /**
+   * Pings `socket` every pingInterval while it is open, and resolves true once nothing (no message, no pong) was
+   * heard for idleTimeout, or false once `closed` aborts. One sleep at a time on the route's clock: what is heard
+   * meanwhile only moves the next deadline.
+   */
+  private async silenceOver(socket: WebSocket, lastHeardAt: () => number, closed: AbortSignal): Promise<boolean> {
+    const { pingIntervalMs, idleTimeoutMs } = this.options;
+    let nextPingAt = this.clock.now() + pingIntervalMs;
+    while (!closed.aborted) {
+      const now = this.clock.now();
+      const deadline = lastHeardAt() + idleTimeoutMs;
+      if (now >= deadline) return true;
+      if (now >= nextPingAt) {
+        if (socket.readyState === WebSocket.OPEN) socket.ping();
+        nextPingAt = now + pingIntervalMs;
+      }
+      await this.clock.sleep(Math.min(nextPingAt, deadline) - now, closed);
+    }
+    return false;
   }
 
   private deliver(sink: Sink, text: string): void {

@@ -6,8 +6,9 @@ import { freePort } from '../../../../test/ports.js';
 import type { Consumer } from '../../engine/types.js';
 import { FakeJetstream, type ScriptedEvent } from '../../sources/bluesky/fake-jetstream.js';
 import { scriptedEvents } from '../../sources/bluesky/testing.js';
-import { endpointContext, fakeClock, recordingSink, testLogger, type FakeClock, type RecordingSink } from '../testing.js';
+import { endpointContext, fakeClock, recordingSink, testLogger, type FakeClock, type RecordingSink, type TestLogger } from '../testing.js';
 import { jitteredBackoff } from '../../engine/backoff.js';
+import { JetstreamConsumer } from './consumer.js';
 import { CursorFile } from './cursor-file.js';
 import { jetstreamComponent } from './index.js';
 import { PUBLIC_JETSTREAMS, jetstreamOptions } from './options.js';
@@ -33,13 +34,20 @@ async function temporaryDir(): Promise<string> {
 interface Running {
   sink: RecordingSink;
   clock: FakeClock;
+  log: TestLogger;
+  consumer: JetstreamConsumer;
   /** Aborts the consumer and resolves once its run has ended (cursor file written). */
   stop(): Promise<void>;
+  /** Resolves with the wait before reconnect `count` once the consumer sleeps it (and with its log line's fields). */
+  reconnecting(count?: number): Promise<Record<string, unknown>>;
 }
+
+const RECONNECTING = 'jetstream: connection lost; reconnecting';
 
 function start(uri: string, options: { baseDir?: string; clock?: FakeClock } = {}): Running {
   const clock = options.clock ?? fakeClock();
-  const consumer: Consumer = jetstreamComponent.createConsumer!(endpointContext(jetstreamComponent, uri, { clock, baseDir: options.baseDir ?? process.cwd() }));
+  const log = testLogger();
+  const consumer: Consumer = jetstreamComponent.createConsumer!(endpointContext(jetstreamComponent, uri, { clock, log, baseDir: options.baseDir ?? process.cwd() }));
   const sink = recordingSink();
   const controller = new AbortController();
   const run = consumer.run(sink, controller.signal);
@@ -50,7 +58,16 @@ function start(uri: string, options: { baseDir?: string; clock?: FakeClock } = {
     return stopped;
   };
   cleanups.push(stop);
-  return { sink, clock, stop };
+  const reconnecting = async (count = 1): Promise<Record<string, unknown>> => {
+    const lines = () => log.lines.filter((line) => line.message === RECONNECTING);
+    await log.waitFor(() => lines().length >= count);
+    const fields = lines()[count - 1]?.fields ?? {};
+    // The connection has ended, so its watchdog sleeps no more: the sleep of that length is the backoff.
+    await clock.whenSleeping(1, (ms) => ms === fields.retryInMs);
+    return fields;
+  };
+  if (!(consumer instanceof JetstreamConsumer)) throw new Error('jetstream: made no JetstreamConsumer');
+  return { sink, clock, log, consumer, stop, reconnecting };
 }
 
 const offeredTimes = (sink: RecordingSink) => sink.offers.map((offer) => offer.headers?.timeUs);
@@ -58,8 +75,10 @@ const timesOf = (events: readonly ScriptedEvent[]) => events.map((event) => even
 const SUBSCRIBE = '/subscribe?wantedCollections=app.bsky.feed.post';
 
 describe('jetstream: options', () => {
-  it('defaults to the public instances, a 5 s rewind and a 30 s backoff', () => {
-    expect(jetstreamOptions(endpointContext(jetstreamComponent, 'jetstream:').options)).toEqual({ endpoints: PUBLIC_JETSTREAMS, rewindMs: 5000, maxBackoffMs: 30_000 });
+  it('defaults to the public instances, a 5 s rewind, a 30 s backoff, and a ping every 10 s with a 30 s idle timeout', () => {
+    expect(jetstreamOptions(endpointContext(jetstreamComponent, 'jetstream:').options)).toEqual({
+      endpoints: PUBLIC_JETSTREAMS, rewindMs: 5000, maxBackoffMs: 30_000, pingIntervalMs: 10_000, idleTimeoutMs: 30_000,
+    });
   });
 
   it('refuses endpoints that are not WebSocket URLs, and unknown options', () => {
@@ -67,6 +86,8 @@ describe('jetstream: options', () => {
     expect(() => create('jetstream:?endpoints=https://jetstream1.us-east.bsky.network')).toThrow('jetstream: endpoint "https://jetstream1.us-east.bsky.network" is not a ws:// or wss:// URL');
     expect(() => create('jetstream:?endpoints=,')).toThrow('names no endpoint');
     expect(() => create('jetstream:?collections=app.bsky.feed.like')).toThrow('unknown option "collections"');
+    expect(() => create('jetstream:?pingInterval=30s')).toThrow('option pingInterval (30000 ms) must be shorter than idleTimeout (30000 ms)');
+    expect(() => create('jetstream:?pingInterval=10ms')).toThrow('option pingInterval must be at least 100ms');
   });
 
   it('backs off 1 s doubling to the maximum, ±20 %', () => {
@@ -92,10 +113,11 @@ describe('jetstream: reading', () => {
     const events = scriptedEvents(12);
     const { fake, url } = await fakeJetstream(events);
     fake.dropNextAfter(5);
-    const { sink, clock } = start(`jetstream:?endpoints=${url}&rewind=3ms`);
+    const { sink, clock, reconnecting } = start(`jetstream:?endpoints=${url}&rewind=3ms`);
     await sink.offered(5);
-    await clock.whenSleeping();
-    await clock.advance(clock.requested.at(-1) ?? 0);
+    const lost = await reconnecting();
+    expect(lost).toMatchObject({ cause: 'lost', reason: 'closed with code 1011 (dropped by the test)', reconnects: 1, idleReconnects: 0 });
+    await clock.advance(lost.retryInMs as number);
     await sink.offered(12);
     // The resume asked for 3 ms (3,000 µs) before the fifth event; the server sent events 2–12 again.
     expect(fake.cursorOf(1)).toBe((events[4]?.time_us ?? 0) - 3000);
@@ -140,6 +162,83 @@ describe('jetstream: reading', () => {
     }
     // Attempts 1, 3 and 5 went to the first endpoint; 2 and 4 to the closed port.
     expect(first.fake.requests).toHaveLength(3);
+  });
+});
+
+describe('jetstream: idle watchdog', () => {
+  const PING_MS = 10_000;
+
+  it('pings a quiet connection every pingInterval and keeps it while pongs come back', async () => {
+    const { fake, url } = await fakeJetstream(scriptedEvents(2));
+    const { sink, clock, log, consumer } = start(`jetstream:?endpoints=${url}`);
+    await sink.offered(2);
+    // 90 s without a message: three idle timeouts, but every ping is answered.
+    for (let ping = 1; ping <= 9; ping++) {
+      await clock.advance(PING_MS);
+      await Promise.race([fake.whenPinged(ping), log.waitFor((line) => line.message === RECONNECTING)]);
+      expect(consumer.stats()).toEqual({ reconnects: 0, idleReconnects: 0 });
+    }
+    expect(fake.requests).toEqual([SUBSCRIBE]);
+    expect(fake.openConnections).toBe(1);
+    expect(consumer.stats()).toEqual({ reconnects: 0, idleReconnects: 0 });
+  });
+
+  it('takes messages as signs of life when pings go unanswered, and drops the connection once they stop', async () => {
+    const events = scriptedEvents(6);
+    const { fake, url } = await fakeJetstream(events.slice(0, 1));
+    fake.answerPings = false;
+    const { sink, clock, consumer, reconnecting } = start(`jetstream:?endpoints=${url}`);
+    await sink.offered(1);
+    for (let next = 1; next < events.length; next++) {
+      await clock.advance(20_000);
+      fake.send(events[next] as ScriptedEvent);
+      await sink.offered(next + 1);
+    }
+    await fake.whenPinged(10);
+    // 100 s without a pong, never 30 s without a message.
+    expect(fake.requests).toHaveLength(1);
+    await clock.advance(29_999);
+    expect(consumer.stats()).toEqual({ reconnects: 0, idleReconnects: 0 });
+    await clock.advance(1);
+    expect(await reconnecting()).toMatchObject({ cause: 'idle-timeout', reconnects: 1, idleReconnects: 1 });
+  });
+
+  it('drops a connection gone silent (no message, no pong) after idleTimeout and fails over with backoff, resuming from the cursor', async () => {
+    const events = scriptedEvents(4);
+    const silent = await fakeJetstream(events.slice(0, 3));
+    const other = await fakeJetstream(events.slice(0, 3));
+    const { sink, clock, consumer, reconnecting } = start(`jetstream:?endpoints=${silent.url},${other.url}`);
+    await sink.offered(3);
+    silent.fake.silence();
+    await clock.advance(PING_MS);
+    await silent.fake.whenPinged(1);
+    await clock.advance(PING_MS);
+    await silent.fake.whenPinged(2);
+    await clock.advance(PING_MS - 1);
+    expect(silent.fake.openConnections).toBe(1);
+    expect(consumer.stats()).toEqual({ reconnects: 0, idleReconnects: 0 });
+    await clock.advance(1);
+    const lost = await reconnecting();
+    expect(lost).toMatchObject({
+      cause: 'idle-timeout',
+      reason: 'neither a message nor a pong for 30000 ms (idleTimeout)',
+      next: other.url,
+      failures: 1,
+      reconnects: 1,
+      idleReconnects: 1,
+    });
+    // The connection was open, so the backoff starts again at 1 s (±20 %).
+    expect(lost.retryInMs).toBeGreaterThanOrEqual(800);
+    expect(lost.retryInMs).toBeLessThanOrEqual(1200);
+    expect(consumer.stats()).toEqual({ reconnects: 1, idleReconnects: 1 });
+    expect(other.fake.requests).toEqual([]);
+    await clock.advance(lost.retryInMs as number);
+    await other.fake.whenRequested(1);
+    expect(other.fake.cursorOf(0)).toBe((events[2]?.time_us ?? 0) - 5_000_000);
+    // The rewound events are repeats, skipped; the next one is new.
+    other.fake.send(events[3] as ScriptedEvent);
+    await sink.offered(4);
+    expect(offeredTimes(sink)).toEqual(timesOf(events));
   });
 });
 

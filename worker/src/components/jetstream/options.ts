@@ -25,6 +25,16 @@ export const jetstreamOptionsSchema = {
     doc: 'How far before the cursor a reconnect resumes, to cover events in flight and clock differences between instances; repeats are skipped.',
   },
   maxBackoff: { type: 'duration', default: '30s', doc: 'The longest wait between reconnect attempts (1 s doubling, ±20 % jitter).' },
+  pingInterval: {
+    type: 'duration',
+    default: '10s',
+    doc: 'How often the source sends a WebSocket ping, so that a quiet but healthy connection still answers (a pong). Shorter than idleTimeout.',
+  },
+  idleTimeout: {
+    type: 'duration',
+    default: '30s',
+    doc: 'A connection with neither a message nor a pong for this long is dead (half-open TCP, a proxy that stopped forwarding): the source drops it and reconnects to the next endpoint, as after any loss.',
+  },
 } as const satisfies OptionsSchema;
 
 export interface JetstreamOptions {
@@ -32,9 +42,11 @@ export interface JetstreamOptions {
   cursorFile?: string;
   rewindMs: number;
   maxBackoffMs: number;
+  pingIntervalMs: number;
+  idleTimeoutMs: number;
 }
 
-/** The checked URI values, typed; throws when an endpoint is not a ws: or wss: URL. */
+/** The checked URI values, typed; throws when an endpoint is not a ws: or wss: URL, or the ping does not fit the idle timeout. */
 export function jetstreamOptions(values: OptionValues): JetstreamOptions {
   const endpoints = String(values.endpoints)
     .split(',')
@@ -50,7 +62,13 @@ export function jetstreamOptions(values: OptionValues): JetstreamOptions {
     }
     if (protocol !== 'ws:' && protocol !== 'wss:') throw new Error(`jetstream: endpoint "${endpoint}" is not a ws:// or wss:// URL`);
   }
-  const options: JetstreamOptions = { endpoints, rewindMs: values.rewind as number, maxBackoffMs: values.maxBackoff as number };
+  const pingIntervalMs = values.pingInterval as number;
+  const idleTimeoutMs = values.idleTimeout as number;
+  if (pingIntervalMs < 100) throw new Error(`jetstream: option pingInterval must be at least 100ms, not ${pingIntervalMs} ms`);
+  if (pingIntervalMs >= idleTimeoutMs) {
+    throw new Error(`jetstream: option pingInterval (${pingIntervalMs} ms) must be shorter than idleTimeout (${idleTimeoutMs} ms), or a quiet connection has no chance to answer; e.g. pingInterval=10s&idleTimeout=30s`);
+  }
+  const options: JetstreamOptions = { endpoints, rewindMs: values.rewind as number, maxBackoffMs: values.maxBackoff as number, pingIntervalMs, idleTimeoutMs };
   if (typeof values.cursorFile === 'string' && values.cursorFile !== '') options.cursorFile = values.cursorFile;
   return options;
 }

@@ -6,7 +6,7 @@ import { MastodonConsumer } from './consumer.js';
 import { mastodonComponent } from './index.js';
 import { mastodonOptions } from './options.js';
 import { SseParser } from './sse.js';
-import { compareStatusIds } from './timeline.js';
+import { compareStatusIds, newerPageMinId, parseLinkHeader } from './timeline.js';
 
 const TOKEN = 'sekrit-token-value';
 const servers: FakeMastodon[] = [];
@@ -26,25 +26,29 @@ async function fakeMastodon(statuses: Status[] = []): Promise<{ server: FakeMast
   return { server, port: await server.listen() };
 }
 
-function start(uri: string, clock: FakeClock = fakeClock(), log: TestLogger = testLogger()): { sink: RecordingSink; done: Promise<void>; log: TestLogger } {
+function start(uri: string, clock: FakeClock = fakeClock(), log: TestLogger = testLogger()): { sink: RecordingSink; done: Promise<void>; log: TestLogger; consumer: MastodonConsumer } {
   const context = endpointContext(mastodonComponent, uri, { clock, log });
   const consumer = new MastodonConsumer(mastodonOptions(context), clock, log, () => 0.5);
   const sink = recordingSink();
   const abort = new AbortController();
   const done = consumer.run(sink, abort.signal);
   runs.push({ abort, done });
-  return { sink, done, log };
+  return { sink, done, log, consumer };
 }
 
 const ids = (sink: RecordingSink): string[] => sink.offers.map((offer) => (JSON.parse(offer.body as string) as Status).id);
 const INTERVAL = (ms: number) => ms === 30_000;
+const IDLE_TIMEOUT = 45_000;
+/** `count` photo statuses with ids of one length, ascending from `first`: a burst. */
+const burst = (count: number, first = 1000): Status[] => Array.from({ length: count }, (_, i) => photoStatusWithId(`11337000000000${first + i}`));
+const idsOf = (statuses: Status[]): string[] => statuses.map((status) => status.id);
 
 describe('mastodon: options', () => {
   it('reads the instance from the path and the token from the environment', () => {
     process.env.MASTODON_TEST_TOKEN = TOKEN;
     const context = endpointContext(mastodonComponent, 'mastodon:mastodon.social?tag=%23cats&tokenEnv=MASTODON_TEST_TOKEN&interval=1m');
     expect(mastodonOptions(context)).toEqual({
-      baseUrl: 'https://mastodon.social', instance: 'mastodon.social', tag: 'cats', token: TOKEN, tokenEnv: 'MASTODON_TEST_TOKEN', intervalMs: 60_000, sensitive: false,
+      baseUrl: 'https://mastodon.social', instance: 'mastodon.social', tag: 'cats', token: TOKEN, tokenEnv: 'MASTODON_TEST_TOKEN', intervalMs: 60_000, pagesPerPoll: 5, idleTimeoutMs: 45_000, sensitive: false,
     });
   });
 
@@ -55,6 +59,8 @@ describe('mastodon: options', () => {
     expect(() => mastodonComponent.createConsumer!(endpointContext(mastodonComponent, 'mastodon:m.example?tag=cats&tokenEnv=NOPE_NOT_SET'))).toThrow(
       'environment variable NOPE_NOT_SET (option tokenEnv) is empty or not set',
     );
+    expect(() => endpointContext(mastodonComponent, 'mastodon:m.example?tag=cats&pagesPerPoll=0')).toThrow('option pagesPerPoll must be at least 1');
+    expect(() => mastodonComponent.createConsumer!(endpointContext(mastodonComponent, 'mastodon:m.example?tag=cats&idleTimeout=500ms'))).toThrow('option idleTimeout must be at least 1s');
   });
 
   it('compares status ids as Mastodon orders them', () => {
@@ -73,8 +79,47 @@ describe('mastodon: SSE', () => {
   });
 });
 
+describe('mastodon: paging as Mastodon pages', () => {
+  it('the fake answers since_id with the newest page, min_id with the page right after, max_id with older ones, and links both neighbours', async () => {
+    const statuses = burst(45);
+    const { port } = await fakeMastodon([...statuses, textStatus]);
+    const base = `http://127.0.0.1:${port}/api/v1/timelines/tag/cats`;
+    const id = (i: number): string => statuses[i]?.id ?? '';
+    const page = async (query: string): Promise<{ ids: string[]; link: string | null }> => {
+      const response = await fetch(`${base}?${query}`);
+      return { ids: idsOf((await response.json()) as Status[]), link: response.headers.get('link') };
+    };
+    expect(await page(`only_media=true&since_id=${id(2)}&limit=3`)).toEqual({
+      ids: [id(44), id(43), id(42)],
+      link: `<${base}?limit=3&max_id=${id(42)}&only_media=true>; rel="next", <${base}?limit=3&min_id=${id(44)}&only_media=true>; rel="prev"`,
+    });
+    expect((await page(`only_media=true&min_id=${id(2)}&limit=3`)).ids).toEqual([id(5), id(4), id(3)]);
+    // min_id wins over since_id; max_id bounds either.
+    expect((await page(`min_id=${id(2)}&since_id=${id(30)}&limit=3`)).ids).toEqual([id(5), id(4), id(3)]);
+    expect((await page(`only_media=true&min_id=${id(2)}&max_id=${id(5)}`)).ids).toEqual([id(4), id(3)]);
+    expect((await page(`only_media=true&max_id=${id(5)}&limit=3`)).ids).toEqual([id(4), id(3), id(2)]);
+    expect(await page(`only_media=true&min_id=${id(44)}`)).toEqual({ ids: [], link: null });
+    // 20 without a limit, at most 40; only_media leaves out the status without media.
+    expect((await page('')).ids).toHaveLength(20);
+    expect((await page('limit=100')).ids).toHaveLength(40);
+    expect((await page(`max_id=${id(0)}`)).ids).toEqual([textStatus.id]);
+    expect((await page(`only_media=true&max_id=${id(0)}`)).ids).toEqual([]);
+  });
+
+  it('takes the newer page\'s min_id from the rel="prev" link, and nothing else', () => {
+    const link = '<https://m.example/api/v1/timelines/tag/cats?limit=40&max_id=105&only_media=true>; rel="next", <https://m.example/api/v1/timelines/tag/cats?limit=40&min_id=144&only_media=true>; rel="prev"';
+    expect(newerPageMinId(link)).toBe('144');
+    expect(newerPageMinId('<https://m.example/x?min_id=9>; rel="next"')).toBeUndefined();
+    expect(newerPageMinId('<https://m.example/x?since_id=9>; rel="prev"')).toBeUndefined();
+    expect(newerPageMinId('<https://m.example/x?min_id=9%2F..%2F>; rel="prev"')).toBeUndefined();
+    expect(newerPageMinId('</api/v1/timelines/tag/cats?min_id=12>; rel=prev')).toBe('12');
+    expect(newerPageMinId(null)).toBeUndefined();
+    expect(parseLinkHeader('<a>; rel="prev previous", <b>;rel=next; title="x"')).toEqual(new Map([['prev', 'a'], ['previous', 'a'], ['next', 'b']]));
+  });
+});
+
 describe('mastodon: polling without a token', () => {
-  it('offers media statuses oldest first, then only newer ones with since_id, every interval', async () => {
+  it('offers media statuses oldest first, then only newer ones with min_id, every interval', async () => {
     const { server, port } = await fakeMastodon([photoStatusWithId('100'), textStatus, photoStatusWithId('101'), sensitiveStatus]);
     const clock = fakeClock();
     const { sink } = start(`mastodon:127.0.0.1:${port}?tag=cats&scheme=http`, clock);
@@ -90,9 +135,55 @@ describe('mastodon: polling without a token', () => {
     expect(server.requests).toHaveLength(1);
     await clock.advance(1);
     await clock.whenSleeping(1, INTERVAL);
-    expect(server.requests[1]?.query).toEqual({ only_media: 'true', since_id: '113370000000000004', limit: '40' });
+    expect(server.requests[1]?.query).toEqual({ only_media: 'true', min_id: '113370000000000004', limit: '40' });
     expect(ids(sink)).toEqual(['100', '101', '113370000000000010', '113370000000000011']);
     expect(server.requests.some((request) => request.path.includes('streaming'))).toBe(false);
+  });
+
+  it('offers a burst of 100 statuses between two polls once each, oldest first, page by page after the newest seen', async () => {
+    const { server, port } = await fakeMastodon([photoStatusWithId('113370000000000999')]);
+    const clock = fakeClock();
+    const { sink } = start(`mastodon:127.0.0.1:${port}?tag=cats&scheme=http`, clock);
+    await clock.whenSleeping(1, INTERVAL);
+    const statuses = burst(100);
+    for (const status of statuses) server.post(status);
+    await clock.advance(30_000);
+    await clock.whenSleeping(1, INTERVAL);
+    expect(ids(sink)).toEqual(['113370000000000999', ...idsOf(statuses)]);
+    // Pages of 40, 40 and 20, each starting where the last one's rel="prev" link said.
+    expect(server.requests.slice(1).map((request) => request.query.min_id)).toEqual(['113370000000000999', statuses[39]?.id, statuses[79]?.id]);
+    expect(server.requests.every((request) => request.query.since_id === undefined)).toBe(true);
+
+    // A quiet poll is a single request.
+    await clock.advance(30_000);
+    await clock.whenSleeping(1, INTERVAL);
+    expect(server.requests).toHaveLength(5);
+    expect(server.requests[4]?.query.min_id).toBe(statuses[99]?.id);
+    expect(sink.offers).toHaveLength(101);
+  });
+
+  it('reads at most pagesPerPoll pages a poll, says so, and the rest with the next poll, without duplicates', async () => {
+    const { server, port } = await fakeMastodon([photoStatusWithId('113370000000000999')]);
+    const clock = fakeClock();
+    const { sink, log } = start(`mastodon:127.0.0.1:${port}?tag=cats&scheme=http&pagesPerPoll=2`, clock);
+    await clock.whenSleeping(1, INTERVAL);
+    const statuses = burst(100);
+    for (const status of statuses) server.post(status);
+    await clock.advance(30_000);
+    await clock.whenSleeping(1, INTERVAL);
+    expect(ids(sink)).toEqual(['113370000000000999', ...idsOf(statuses.slice(0, 80))]);
+    expect(server.requests).toHaveLength(3);
+    const bounded = await log.waitFor((line) => line.message?.includes('the rest come with the next poll') === true);
+    expect(bounded).toMatchObject({ level: 'warn', fields: { pages: 2, newestId: statuses[79]?.id } });
+
+    // Two more arrive meanwhile: the next poll reads the rest of the burst, then them.
+    const later = burst(2, 2000);
+    for (const status of later) server.post(status);
+    await clock.advance(30_000);
+    await clock.whenSleeping(1, INTERVAL);
+    expect(ids(sink)).toEqual(['113370000000000999', ...idsOf(statuses), ...idsOf(later)]);
+    expect(new Set(ids(sink)).size).toBe(sink.offers.length);
+    expect(server.requests.slice(3).map((request) => request.query.min_id)).toEqual([statuses[79]?.id]);
   });
 
   it('waits for X-RateLimit-Reset after a 429, and backs off after 5xx', async () => {
@@ -154,8 +245,8 @@ describe('mastodon: streaming with a token', () => {
     server.publish(photoStatusWithId('200'));
     await sink.offered(1);
     server.drop();
-    await clock.whenSleeping(1);
-    expect(clock.requested).toEqual([1000]);
+    await clock.whenSleeping(1, (ms) => ms === 1000);
+    expect(clock.requested.filter((ms) => ms !== IDLE_TIMEOUT)).toEqual([1000]);
     server.post(photoStatusWithId('201'));
     server.post(photoStatusWithId('202'));
     await clock.advance(1000);
@@ -166,7 +257,62 @@ describe('mastodon: streaming with a token', () => {
     await settle();
     expect(ids(sink)).toEqual(['200', '201', '202', '203']);
     const backfills = server.requests.filter((request) => request.path.startsWith('/api/v1/timelines'));
-    expect(backfills.map((request) => request.query.since_id)).toEqual([undefined, '200']);
+    expect(backfills.map((request) => request.query.min_id)).toEqual([undefined, '200']);
+  });
+
+  it('drops a stream silent for idleTimeout, counts it, then reconnects and backfills what the silence hid', async () => {
+    process.env.MASTODON_TEST_TOKEN = TOKEN;
+    const { server, port } = await fakeMastodon([photoStatusWithId('299')]);
+    const clock = fakeClock();
+    const { sink, log, consumer } = start(`mastodon:127.0.0.1:${port}?tag=cats&scheme=http&tokenEnv=MASTODON_TEST_TOKEN`, clock);
+    // Streaming and backfilled at 0 s, the watchdog armed.
+    await sink.offered(1);
+    await clock.whenSleeping(1, (ms) => ms === IDLE_TIMEOUT);
+    await clock.advance(30_000);
+    // Any text is a sign of life, heartbeats included; the update shows the test that it was read.
+    server.heartbeat();
+    server.publish(photoStatusWithId('300'));
+    await sink.offered(2);
+    // 60 s after connecting but 30 s after it last spoke: kept.
+    await clock.advance(30_000);
+    expect(server.openStreams).toBe(1);
+    expect(consumer.stats()).toEqual({ reconnects: 0, idleReconnects: 0 });
+
+    server.silence();
+    server.publish(photoStatusWithId('301'));
+    await clock.advance(14_999);
+    expect(server.openStreams).toBe(1);
+    await clock.advance(1);
+    const lost = await log.waitFor((line) => line.message === 'mastodon: stream lost; connecting again');
+    expect(lost.fields).toMatchObject({ cause: 'idle-timeout', reason: 'nothing, not even a heartbeat, for 45000 ms (idleTimeout)', retryInMs: 1000, reconnects: 1, idleReconnects: 1 });
+    expect(consumer.stats()).toEqual({ reconnects: 1, idleReconnects: 1 });
+    await clock.whenSleeping(1, (ms) => ms === 1000);
+    await clock.advance(1000);
+    await sink.offered(3);
+    expect(ids(sink)).toEqual(['299', '300', '301']);
+    const backfills = server.requests.filter((request) => request.path.startsWith('/api/v1/timelines'));
+    expect(backfills.map((request) => request.query.min_id)).toEqual([undefined, '300']);
+    expect(server.requests.filter((request) => request.path.includes('streaming'))).toHaveLength(2);
+  });
+
+  it('gives up a stream request that gets no answer within idleTimeout, and tries again', async () => {
+    process.env.MASTODON_TEST_TOKEN = TOKEN;
+    const { server, port } = await fakeMastodon();
+    server.answerStreams = false;
+    const clock = fakeClock();
+    const { log, consumer } = start(`mastodon:127.0.0.1:${port}?tag=cats&scheme=http&tokenEnv=MASTODON_TEST_TOKEN`, clock);
+    await server.waitForRequest((request) => request.path.includes('streaming'));
+    await clock.whenSleeping(1, (ms) => ms === IDLE_TIMEOUT);
+    await clock.advance(IDLE_TIMEOUT);
+    const lost = await log.waitFor((line) => line.message === 'mastodon: stream lost; connecting again');
+    expect(lost.fields).toMatchObject({ cause: 'failed', reason: 'no answer to the stream request within 45000 ms (idleTimeout)', retryInMs: 1000 });
+    // It never opened: not a reconnect.
+    expect(consumer.stats()).toEqual({ reconnects: 0, idleReconnects: 0 });
+    server.answerStreams = true;
+    await clock.whenSleeping(1, (ms) => ms === 1000);
+    await clock.advance(1000);
+    await server.whenStreams(1);
+    await log.waitFor((line) => line.message === 'mastodon: streaming');
   });
 
   it('fails with what to do when the token is refused', async () => {

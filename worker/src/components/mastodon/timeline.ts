@@ -1,6 +1,13 @@
 /**
- * The REST side of the Mastodon API the source uses: one page of a tag timeline, and how to tell which of two
- * status ids is newer.
+ * The REST side of the Mastodon API the source uses: one page of a tag timeline, where the next newer page starts,
+ * and how to tell which of two status ids is newer.
+ *
+ * Mastodon pages by id: without a cursor a timeline answers its newest page; `since_id` also answers the newest
+ * page, cut off at that id (so a burst larger than a page leaves a gap); `min_id` answers the page immediately
+ * after that id. Every page is newest first, and its `Link` header names the page of older statuses
+ * (`rel="next"`, `max_id`) and of newer ones (`rel="prev"`, `min_id`). Reading forward is therefore `min_id`,
+ * then the `min_id` of each page's `rel="prev"` link. Mastodon's tag timeline sets it to the newest id shown;
+ * servers that filter after paging may set it beyond the statuses shown, which is why the link is preferred.
  */
 
 /** Statuses per page: Mastodon's maximum for timelines. */
@@ -20,7 +27,8 @@ export function compareStatusIds(a: string, b: string): number {
 }
 
 export type TimelinePage =
-  | { kind: 'ok'; statuses: unknown[] }
+  /** `newerMinId`: the `min_id` of the page's `rel="prev"` link, where the next newer page starts (absent on an empty page). */
+  | { kind: 'ok'; statuses: unknown[]; newerMinId?: string }
   /** 429: wait until `resetAt` (epoch ms), or `waitMs` when the instance did not say. */
   | { kind: 'rate-limited'; resetAt?: number; waitMs: number }
   /** 5xx, a network error or a timeout: try again later. */
@@ -31,18 +39,53 @@ export type TimelinePage =
 export interface TimelineRequest {
   baseUrl: string;
   tag: string;
-  sinceId?: string;
+  /** The page immediately after this status id; without it, the newest page. */
+  minId?: string;
   token?: string;
   signal: AbortSignal;
 }
 
-/** The URL of the tag timeline page after `sinceId`, statuses with media only. */
-export function tagTimelineUrl(baseUrl: string, tag: string, sinceId?: string): string {
+/** What Mastodon's status ids (and Pleroma's flake ids) look like; anything else is not used as a cursor. */
+export const STATUS_ID = /^[A-Za-z0-9]{1,64}$/;
+
+/** The URL of the tag timeline page immediately after `minId` (the newest page without it), statuses with media only. */
+export function tagTimelineUrl(baseUrl: string, tag: string, minId?: string): string {
   const url = new URL(`/api/v1/timelines/tag/${encodeURIComponent(tag)}`, baseUrl);
   url.searchParams.set('only_media', 'true');
-  if (sinceId !== undefined) url.searchParams.set('since_id', sinceId);
+  if (minId !== undefined) url.searchParams.set('min_id', minId);
   url.searchParams.set('limit', String(PAGE_LIMIT));
   return url.toString();
+}
+
+/**
+ * The targets of a `Link` header (RFC 8288) by relation: `<https://…?max_id=1>; rel="next", <…>; rel="prev"`.
+ * A link with several relations (`rel="prev previous"`) is listed under each.
+ */
+export function parseLinkHeader(header: string): Map<string, string> {
+  const links = new Map<string, string>();
+  for (const [, target, params] of header.matchAll(/<([^>]*)>([^<]*)/g)) {
+    const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^\s;,]+))/i.exec(params ?? '');
+    for (const relation of (rel?.[1] ?? rel?.[2] ?? '').toLowerCase().split(/\s+/)) {
+      if (relation !== '' && target !== undefined && !links.has(relation)) links.set(relation, target);
+    }
+  }
+  return links;
+}
+
+/**
+ * The `min_id` of the `rel="prev"` link (the newer page), when there is a usable one. Only the cursor is taken:
+ * the next request goes to the configured instance, never to whatever host or scheme a link names (a proxy's
+ * inner address, say), so a token is never sent elsewhere.
+ */
+export function newerPageMinId(linkHeader: string | null): string | undefined {
+  const prev = linkHeader === null ? undefined : parseLinkHeader(linkHeader).get('prev');
+  if (prev === undefined) return undefined;
+  try {
+    const minId = new URL(prev, 'http://relative.invalid').searchParams.get('min_id');
+    return minId !== null && STATUS_ID.test(minId) ? minId : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function requestHeaders(token: string | undefined, accept: string): Record<string, string> {
@@ -51,11 +94,11 @@ export function requestHeaders(token: string | undefined, accept: string): Recor
   return headers;
 }
 
-/** Fetches one page of the tag timeline, newest first as Mastodon sends it. Never throws but on abort. */
+/** Fetches one page of the tag timeline, newest first as Mastodon sends it, and where the newer page starts. Never throws but on abort. */
 export async function fetchTagTimeline(request: TimelineRequest): Promise<TimelinePage> {
   let response: Response;
   try {
-    response = await fetch(tagTimelineUrl(request.baseUrl, request.tag, request.sinceId), {
+    response = await fetch(tagTimelineUrl(request.baseUrl, request.tag, request.minId), {
       headers: requestHeaders(request.token, 'application/json'),
       signal: AbortSignal.any([request.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
     });
@@ -79,7 +122,8 @@ export async function fetchTagTimeline(request: TimelineRequest): Promise<Timeli
     return { kind: 'retry', reason: `the timeline was not JSON: ${describeFetchError(error)}` };
   }
   if (!Array.isArray(body)) return { kind: 'retry', reason: 'the timeline was not a JSON array' };
-  return { kind: 'ok', statuses: body };
+  const newerMinId = newerPageMinId(response.headers.get('link'));
+  return newerMinId === undefined ? { kind: 'ok', statuses: body } : { kind: 'ok', statuses: body, newerMinId };
 }
 
 /** Mastodon's error body is `{"error": "..."}`; its first 200 characters say what went wrong. */

@@ -1,8 +1,10 @@
 /**
  * A Jetstream just big enough for tests of the jetstream: component: a WebSocket server on 127.0.0.1 that sends
  * a scripted list of events (each with its time_us) to every subscriber, from the `cursor` it asks for, and then
- * stays quiet. On command it drops a connection after N events, or refuses the handshake with HTTP 503. It
- * records the URL of every connection attempt, so tests can assert cursors and failover.
+ * stays quiet but answers pings, as Jetstream does. On command it sends one more event, drops a connection after
+ * N events, refuses the handshake with HTTP 503, stops answering pings, or lets its open connections go silent.
+ * It records the URL of every connection attempt and counts the pings it gets, so tests can assert cursors,
+ * failover and keep-alives.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,13 +20,23 @@ export class FakeJetstream {
   readonly requests: string[] = [];
   /** While true, handshakes are answered with HTTP 503. */
   refuse = false;
+  /** While false, pings go unanswered (events still flow): only messages show the connection lives. */
+  answerPings = true;
+  /** Pings received, on every connection, answered or not. */
+  pings = 0;
   private dropAfter: number | undefined;
+  private readonly events: ScriptedEvent[];
   private readonly server: Server;
   private readonly sockets = new Set<WebSocket>();
-  private readonly wss = new WebSocketServer({ noServer: true });
+  /** Open connections that get nothing more: see `silence()`. */
+  private readonly silenced = new Set<WebSocket>();
+  // Pongs are sent by hand, so that a connection can stop answering.
+  private readonly wss = new WebSocketServer({ noServer: true, autoPong: false });
   private readonly requestWatchers: { count: number; resolve: () => void }[] = [];
+  private readonly pingWatchers: { count: number; resolve: () => void }[] = [];
 
-  constructor(private readonly events: readonly ScriptedEvent[]) {
+  constructor(events: readonly ScriptedEvent[]) {
+    this.events = [...events];
     this.server = createServer((_request, response) => response.writeHead(426).end('WebSocket only'));
     this.server.on('upgrade', (request, socket, head) => {
       this.requests.push(request.url ?? '');
@@ -50,6 +62,31 @@ export class FakeJetstream {
     this.dropAfter = count;
   }
 
+  /** Adds an event to the script and sends it to every open connection that is not silenced. */
+  send(event: ScriptedEvent): void {
+    this.events.push(event);
+    for (const socket of this.sockets) if (!this.silenced.has(socket)) socket.send(JSON.stringify(event));
+  }
+
+  /**
+   * The open connections go silent: they stay open, but nothing more is sent on them and their pings go
+   * unanswered, as on a half-open TCP connection or behind a proxy that stopped forwarding. Later connections are
+   * served as usual.
+   */
+  silence(): void {
+    for (const socket of this.sockets) this.silenced.add(socket);
+  }
+
+  get openConnections(): number {
+    return this.sockets.size;
+  }
+
+  /** Resolves once `count` pings have come (and, unless silent, been answered). */
+  whenPinged(count: number): Promise<void> {
+    if (this.pings >= count) return Promise.resolve();
+    return new Promise((resolve) => this.pingWatchers.push({ count, resolve }));
+  }
+
   /** Resolves once `count` connection attempts have been made. */
   whenRequested(count: number): Promise<void> {
     if (this.requests.length >= count) return Promise.resolve();
@@ -70,7 +107,18 @@ export class FakeJetstream {
 
   private serve(socket: WebSocket, url: URL): void {
     this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      this.silenced.delete(socket);
+    });
+    socket.on('ping', (data) => {
+      if (this.answerPings && !this.silenced.has(socket)) socket.pong(data);
+      this.pings++;
+      for (const watcher of this.pingWatchers.filter((w) => this.pings >= w.count)) {
+        this.pingWatchers.splice(this.pingWatchers.indexOf(watcher), 1);
+        watcher.resolve();
+      }
+    });
     const cursor = url.searchParams.get('cursor');
     const from = cursor === null ? Number.NEGATIVE_INFINITY : Number(cursor);
     const dropAfter = this.dropAfter;
