@@ -4,12 +4,16 @@ import { pino } from 'pino';
 import { defaultComponents } from './components/index.js';
 import { ConfigError, loadConfig, type WorkerConfig } from './config.js';
 import { runLint } from './lint.js';
+import { record, RecordError } from './record.js';
 import { routesOf, runWorker } from './run.js';
+import { systemClock } from './engine/types.js';
+import { parseDuration } from './engine/uri.js';
 import { tap } from './tap.js';
 
 const USAGE = `usage: livewall-worker run --config FILE [--watch] [--dry-run]
        livewall-worker lint FILE
        livewall-worker tap FEED [--host HOST] [--port PORT] [--login USER] [--limit N] [--ndjson]
+       livewall-worker record --config FILE --source x|bluesky|mastodon --feed FEED --out FILE [--limit N] [--duration D]
 
   run      run the configured feeds and routes: each feed is a route from its source to its topic on the broker
            --config FILE   the worker's YAML configuration (see worker/config/ and docs/routes.md)
@@ -21,6 +25,10 @@ const USAGE = `usage: livewall-worker run --config FILE [--watch] [--dry-run]
   tap      subscribe to a feed on the broker (STOMP, as an anonymous viewer unless --login) and print each item:
            readable lines on a terminal, one JSON object per line when piped or with --ndjson
            (defaults: --host localhost --port 61614; the passcode comes from LIVEWALL_TAP_PASSCODE)
+  record   read a network's live source as the worker would for FEED (its sources: settings and keywords) and
+           append each of the feed's events to --out, one a line, exactly as received: a recording that
+           sources.<network>.replay plays back through the same decoder. Stops at --limit events, after
+           --duration (e.g. 10m), or on Ctrl-C. X allows one stream per app: stop a worker using the same token first.
 
 Environment: LOG_LEVEL (info), and any \${VAR} the config file names.
 Exit codes: 0 done, 1 bad usage or config, 3 stopped with messages not yet confirmed by the broker.`;
@@ -93,6 +101,42 @@ async function tapCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+async function recordCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: 'string', short: 'c' }, source: { type: 'string' }, feed: { type: 'string' }, out: { type: 'string' }, limit: { type: 'string' }, duration: { type: 'string' } },
+    strict: true,
+  });
+  if (!values.config || !values.source || !values.feed || !values.out) return usageError('record: --config, --source, --feed and --out are required');
+  const network = values.source;
+  if (network !== 'x' && network !== 'bluesky' && network !== 'mastodon') return usageError(`record: --source must be x, bluesky or mastodon, not ${network}`);
+  const limit = values.limit === undefined ? undefined : Number(values.limit);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) return usageError(`record: --limit must be a positive whole number, not ${values.limit}`);
+  // A bare number is seconds here, as a person types it.
+  const durationMs = values.duration === undefined ? undefined : parseDuration(/^\d+(\.\d+)?$/.test(values.duration) ? `${values.duration}s` : values.duration);
+  if (values.duration !== undefined && !durationMs) return usageError(`record: --duration must be a duration such as 90s or 10m, not ${values.duration}`);
+  let config: WorkerConfig;
+  try {
+    config = loadConfig(values.config, process.env, { requireBroker: false });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return 1;
+  }
+  const log = pino({ name: 'livewall-record', level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const stop = stopSignal(() => undefined);
+  try {
+    const options = { network, feed: values.feed, out: values.out, ...(limit === undefined ? {} : { limit }), ...(durationMs === undefined ? {} : { durationMs }) } as const;
+    const result = await record(config, options, defaultComponents(), systemClock, log, stop);
+    log.info({ out: values.out, recorded: result.recorded, skipped: result.skipped }, `recorded ${result.recorded} events`);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof RecordError)) throw error;
+    process.stderr.write(`livewall-worker record: ${error.message}\n`);
+    return 1;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -104,6 +148,8 @@ async function main(argv: string[]): Promise<number> {
         return runLint(rest[0] as string, process.stdout);
       case 'tap':
         return await tapCommand(rest);
+      case 'record':
+        return await recordCommand(rest);
       case undefined:
       case 'help':
       case '--help':
