@@ -6,6 +6,7 @@ import { ImageAllowList, parseFeedItem, type FeedItem } from '@livewall/contract
 import type { Client } from '@stomp/stompjs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { testBroker } from '../test/broker.js';
+import { freePort } from '../test/ports.js';
 import { collect, connectStomp } from '../test/stomp.js';
 import { root, startWorker } from '../test/worker.js';
 import { FakeJetstream } from './src/sources/bluesky/fake-jetstream.js';
@@ -70,8 +71,9 @@ test('one config runs two X feeds, a Bluesky feed and a Mastodon feed, each post
   const statuses = ['113500000000000001', '113500000000000002', '113500000000000003', '113500000000000004', '113500000000000005'].map((statusId) => photoStatusWithId(statusId));
   for (const status of [...statuses, { ...textStatus, id: '113500000000000006' }]) mastodon.post(status);
 
-  const [xUrl, jetstreamUrl, mastodonPort] = await Promise.all([x.listen(), jetstream.listen(), mastodon.listen()]);
+  const [xUrl, jetstreamUrl, mastodonPort, opsPort] = await Promise.all([x.listen(), jetstream.listen(), mastodon.listen(), freePort()]);
   const config = join(dir, 'all-sources.yaml');
+  const rejected = join(dir, 'rejected.ndjson');
   await writeFile(
     config,
     `broker:
@@ -94,6 +96,8 @@ feeds:
   - { name: ${sky}, network: bluesky, keywords: ["#caturday"] }
   - { name: ${toots}, network: mastodon, keywords: [cats] }
 status: { enabled: false }
+deadLetter: file:${rejected}
+ops: { port: ${opsPort} }
 `,
   );
   const received = Object.fromEntries([cats, dogs, sky, toots].map((feed) => [feed, collect(viewer, `/topic/feed.${feed}`)] as const));
@@ -110,7 +114,14 @@ status: { enabled: false }
       { value: '(cat OR kitten) has:images -is:retweet', tag: cats },
       { value: '(dog OR puppy) has:images -is:retweet', tag: dogs },
     ]);
-    for (const line of lines) await stream.write(`${line}\r\n`);
+    // Half the recording, a line that is not JSON, then the link drops: the worker connects again (X's network
+    // class: 250 ms) and the rest arrives on the new stream.
+    const half = Math.floor(lines.length / 2);
+    for (const line of lines.slice(0, half)) await stream.write(`${line}\r\n`);
+    await stream.write('{"data":{"id":"1",\r\n');
+    stream.destroy();
+    const again = await x.connection(2);
+    for (const line of lines.slice(half)) await again.write(`${line}\r\n`);
 
     const ids = async (feed: string, count: number): Promise<string[]> => (await (received[feed] as ReturnType<typeof collect>).waitFor(count, 20_000)).map((message) => itemOf(message.body).id);
     // The recording has posts that matched both rules: each goes to both feeds.
@@ -122,6 +133,15 @@ status: { enabled: false }
 
     const skyItem = itemOf((received[sky] as ReturnType<typeof collect>).messages[0]?.body as string);
     expect(skyItem).toMatchObject({ network: 'bluesky', feed: sky, images: [{ alt: 'A tabby cat asleep on a keyboard' }, {}] });
+    // The source's reconnect shows in /status and /metrics; the broken line went to the dead-letter file.
+    const status = (await (await fetch(`http://127.0.0.1:${opsPort}/status`)).json()) as { routes: { id: string; source?: { uri: string; stats: Record<string, number> } }[] };
+    const xSource = status.routes.find((route) => route.id === 'source:x');
+    expect(xSource?.source).toEqual({ uri: expect.stringMatching(/^x:stream\?/), stats: { reconnects: 1, network: 1, http: 0, rateLimited: 0 } });
+    const metrics = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
+    expect(metrics).toContain(`livewall_reconnects_total{endpoint="${xSource?.source?.uri}"} 1`);
+    await expect.poll(async () => (await readFile(rejected, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as unknown)).toEqual([
+      { rejected: 'not-json', network: 'x', raw: '{"data":{"id":"1",', at: expect.any(String) },
+    ]);
     const tootItem = itemOf((received[toots] as ReturnType<typeof collect>).messages[0]?.body as string);
     // A local account's handle is completed with the instance it was read from: here, the fake's address.
     expect(tootItem).toMatchObject({ network: 'mastodon', feed: toots, author: { handle: 'alice@127.0.0.1' }, images: [{ alt: 'A grey cat asleep on a keyboard' }] });
@@ -139,7 +159,7 @@ status: { enabled: false }
   expect(Object.keys(summary.routes).sort()).toEqual([`feed:${cats}`, `feed:${dogs}`, `feed:${sky}`, `feed:${toots}`, 'source:bluesky', `source:mastodon:127.0.0.1:${mastodonPort}#cats`, 'source:x'].sort());
   // Posts without pictures were dropped once, at their network's source route, and counted; Jetstream's other events
   // (identity, deletes) too. The Mastodon timeline is asked for statuses with media only: the text status never came.
-  expect(summary.routes['source:x']?.dropped).toEqual({ 'no-media': 4 });
+  expect(summary.routes['source:x']?.dropped).toEqual({ 'no-media': 4, 'invalid:not-json': 1 });
   expect(summary.routes['source:bluesky']?.dropped).toEqual({ 'no-media': 1, other: 3 });
   expect(summary.routes[`source:mastodon:127.0.0.1:${mastodonPort}#cats`]).toMatchObject({ received: 5, dropped: {} });
   // Each feed route saw its network's posts with pictures and kept its own.

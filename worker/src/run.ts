@@ -69,7 +69,9 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
   let ops: OpsServer | undefined;
   if (config.ops) {
     const reconnects = reconnectsMetric(() =>
-      engine.status().flatMap((route) => route.endpoints.flatMap(({ uri, stats }) => (stats?.reconnects === undefined ? [] : [{ endpoint: uri, reconnects: stats.reconnects }]))),
+      engine.status().flatMap((route) =>
+        [...route.endpoints, ...(route.source ? [route.source] : [])].flatMap(({ uri, stats }) => (stats?.reconnects === undefined ? [] : [{ endpoint: uri, reconnects: stats.reconnects }])),
+      ),
     );
     ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, engine, registry: createMetrics(engine, { info, extraMetrics: [reconnects] }), log, info });
     log.info({ url: `http://${config.ops.host}:${ops.port}/` }, 'ops endpoint listening (/healthz, /readyz, /status, /metrics)');

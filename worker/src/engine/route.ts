@@ -34,6 +34,8 @@ export interface RouteStatus {
   lastError?: { message: string; at: string };
   nextRetryAt?: string;
   endpoints: { uri: string; ready: boolean; stats?: Readonly<Record<string, number>> }[];
+  /** The source's own figures, when it keeps any (a live source's reconnects). */
+  source?: { uri: string; stats: Readonly<Record<string, number>> };
 }
 
 /** Whether `work` settled within `ms`; the timer is cancelled either way, so it never holds the process open. */
@@ -187,6 +189,8 @@ export class Route extends EventEmitter {
         return stats ? { uri, ready: producer.ready(), stats } : { uri, ready: producer.ready() };
       }),
     };
+    const sourceStats = this.consumer.stats?.();
+    if (sourceStats) status.source = { uri: status.from, stats: sourceStats };
     if (this.lastError) status.lastError = this.lastError;
     if (this.nextRetryAt !== undefined) status.nextRetryAt = new Date(this.nextRetryAt).toISOString();
     return status;

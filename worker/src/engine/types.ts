@@ -88,6 +88,8 @@ export interface Consumer {
   readonly live: boolean;
   /** Reads until the source ends or `signal` aborts. Throwing means the source failed; the route retries it. */
   run(sink: Sink, signal: AbortSignal): Promise<void>;
+  /** Figures the source keeps about itself (reconnects), shown in `/status` and `/metrics` as a producer's are. */
+  stats?(): Readonly<Record<string, number>>;
 }
 
 export interface Producer {

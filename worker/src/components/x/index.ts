@@ -44,6 +44,8 @@ export class XStreamConsumer implements Consumer {
   readonly live = true;
   private client: XClient | undefined;
   private pending: Promise<void> | undefined;
+  /** Streams lost (each followed by another try), by X's failure class: shown in /status and /metrics. */
+  private readonly figures = { reconnects: 0, network: 0, http: 0, rateLimited: 0 };
   private readonly log: Logger;
 
   constructor(private readonly context: EndpointContext) {
@@ -64,6 +66,10 @@ export class XStreamConsumer implements Consumer {
         clock: this.context.clock,
         log: this.log,
         keepAliveTimeoutMs: this.context.options.keepAliveTimeout as number,
+        onLost: (failureClass) => {
+          this.figures.reconnects += 1;
+          this.figures[failureClass === 'rate-limit' ? 'rateLimited' : failureClass] += 1;
+        },
       });
     } finally {
       if (directory instanceof FeedDirectory) directory.off('change', onChange);
@@ -81,6 +87,10 @@ export class XStreamConsumer implements Consumer {
       }
     });
     return this.pending;
+  }
+
+  stats(): Readonly<Record<string, number>> {
+    return { ...this.figures };
   }
 
   /** Brings X's rules in line with `feeds` (after a config change): the open stream stays connected. */

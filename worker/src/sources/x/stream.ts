@@ -21,6 +21,8 @@ export interface XStreamOptions {
   keepAliveTimeoutMs: number;
   /** Called each time a connection got through (tests count on it; `/status` may too). */
   onConnected?: () => void;
+  /** Called each time the stream ended or was refused, with the class that sets the wait before the next try. */
+  onLost?: (failureClass: FailureClass) => void;
 }
 
 /** Why one connection ended. */
@@ -56,6 +58,7 @@ export async function streamX(client: XClient, sink: Sink, signal: AbortSignal, 
       log[level]({ title: end.title, detail: end.detail }, 'x: the stream sent an error');
     }
     const kind = failureClass(end);
+    options.onLost?.(kind);
     const delay = backoff.next(kind, clock.now(), end.kind === 'http' ? end.resetAtMs : undefined);
     log.warn({ reason: describeEnd(end), failureClass: kind, retryInMs: delay }, 'x: stream lost; connecting again');
     await clock.sleep(delay, signal);
