@@ -59,6 +59,17 @@ describe('the YAML examples in docs/routes.md', () => {
   });
 });
 
+describe('the feeds and sources example in the README', () => {
+  it('is a valid config that makes a route per feed and per source', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const [block] = fencedBlocks(readme, 'yaml').filter((candidate) => candidate.code.includes('sources:'));
+    if (!block) throw new Error('README.md has no yaml block with sources:');
+    const config = parseConfig(`broker: { url: "amqp://localhost:5672" }\n${block.code}`, `README.md:${block.line}`, { X_BEARER_TOKEN: 'token' });
+    expect(feedRoutes(config).map((route) => route.id)).toEqual(['feed:cats', 'feed:dogs', 'feed:sky-cats', 'feed:toot-cats', 'source:x', 'source:bluesky', 'source:mastodon:mastodon.social#cats']);
+    expect(config.feeds.find((feed) => feed.name === 'dogs')?.rule).toBe('dog has:images -is:retweet lang:en');
+  });
+});
+
 /**
  * Type-checks TypeScript examples as modules in worker/src/, against the real sources, without writing a file. The
  * first example stands alone; the others continue it (its imports and functions), as the page says.
