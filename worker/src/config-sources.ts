@@ -3,6 +3,7 @@ import type { Network } from '@livewall/contract';
 import { defaultComponents } from './components/index.js';
 import type { Checker, FeedConfig, Path } from './config.js';
 import type { Component } from './engine/types.js';
+import { UriError } from './engine/uri.js';
 import { parsePace } from './sources/replay/replay.js';
 import type { MediaRewrite } from './sources/replay/restamp.js';
 
@@ -102,7 +103,14 @@ function parseSource(check: Checker, network: Network, node: unknown, base: stri
     if (section[key] === undefined) continue;
     const value = Array.isArray(section[key])
       ? check.list(section[key], [...path, key]).map((entry, index) => check.string(entry, [...path, key, index], { required: true }) ?? '').join(',')
-      : check.string(section[key], [...path, key], { required: true });
+      : typeof section[key] === 'boolean'
+        ? String(section[key])
+        : check.string(section[key], [...path, key], { required: true });
+    // Elsewhere in the config a bare number is seconds, in a URI milliseconds: here a duration needs its unit.
+    if (value !== undefined && component.options[key]?.type === 'duration' && /^\s*\d+(?:\.\d+)?\s*$/.test(value)) {
+      check.problem([...path, key], `sources.${network}.${key} must be a duration with a unit, such as 500ms or 10s, not ${value}`);
+      continue;
+    }
     if (value !== undefined) source.options[key] = value;
   }
   if (network === 'mastodon') {
@@ -113,7 +121,9 @@ function parseSource(check: Checker, network: Network, node: unknown, base: stri
   try {
     defaultComponents().check(`${live.scheme}:${network === 'x' ? 'stream' : network === 'mastodon' ? 'probe.example' : ''}?${new URLSearchParams(probe).toString()}`, 'consumer');
   } catch (error) {
-    check.problem(path, `sources.${network}: ${(error as Error).message}`);
+    // At the option the component refused, when the section wrote it (a derived one has no place of its own).
+    const option = error instanceof UriError ? error.option : undefined;
+    check.problem(option !== undefined && section[option] !== undefined ? [...path, option] : path, `sources.${network}: ${(error as Error).message}`);
   }
   return source;
 }

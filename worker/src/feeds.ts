@@ -60,12 +60,14 @@ export function sourceEndpoints(config: WorkerConfig, source: SourceConfig): { i
   });
 }
 
-function pipelineFor(config: WorkerConfig, replay: ReplaySourceConfig | undefined, directory: FeedDirectory | undefined) {
+function pipelineFor(config: WorkerConfig, source: SourceConfig | undefined, directory: FeedDirectory | undefined) {
+  const replay = source?.replay;
   return feedPipeline({
     imageHosts: config.imageHosts,
     videoPreviews: config.videoPreviews,
     restamp: replay?.restamp ?? false,
     ...(replay?.rewriteMedia ? { rewriteMedia: replay.rewriteMedia } : {}),
+    ...(source?.options.sensitive === 'true' ? { sensitive: true } : {}),
     feeds: (network) => directory?.of(network) ?? config.feeds.filter((feed) => feed.network === network),
   });
 }
@@ -79,7 +81,7 @@ function pipelineFor(config: WorkerConfig, replay: ReplaySourceConfig | undefine
 export function sourceRoutes(config: WorkerConfig, network: Network, options: FeedRouteOptions = {}): RouteDefinition[] {
   const source = config.sources[network];
   if (!source || !config.feeds.some((feed) => feed.network === network)) return [];
-  const steps = pipelineFor(config, source.replay, options.directory);
+  const steps = pipelineFor(config, source, options.directory);
   const decode = { x: steps.decodeX, bluesky: steps.decodeBluesky, mastodon: steps.decodeMastodon }[network];
   const deadLetter = config.deadLetter;
   return sourceEndpoints(config, source).map(({ id, uri }) => {
@@ -102,7 +104,7 @@ export function sourceRoutes(config: WorkerConfig, network: Network, options: Fe
  */
 export function feedRoute(config: WorkerConfig, feed: { name: string; network: Network; deadLetter?: string }, options: FeedRouteOptions = {}): RouteDefinition {
   const source = config.sources[feed.network];
-  const steps = pipelineFor(config, source?.replay, options.directory);
+  const steps = pipelineFor(config, source, options.directory);
   const topic = feedTopic(feed.name);
   const producerUri = options.producerUri ?? ((address: string) => `amqp:${address}`);
   // A live stream must not wait for a slow feed: its feed routes drop (counted) instead of holding up the others.

@@ -7,8 +7,11 @@ import type { StepDefinition } from '../engine/definition.js';
 import type { Exchange } from '../engine/types.js';
 import { feedRoute, sourceRoutes } from '../feeds.js';
 import type { Post } from '../post.js';
+import { imagesPost } from '../sources/bluesky/testing.js';
+import { FeedDirectory, type DirectoryFeed } from '../sources/feed-directory.js';
+import { photoStatus, photoStatusWithId } from '../sources/mastodon/fake-statuses.js';
 import { defaultFunctions, type ExpressionKind, type ExpressionTypes } from './expressions.js';
-import { feedPipeline } from './feed-pipeline.js';
+import { feedPipeline, type SourceEvent } from './feed-pipeline.js';
 
 const DEMO = fileURLToPath(new URL('../../config/demo.yaml', import.meta.url));
 const SAMPLE = fileURLToPath(new URL('../../../samples/x-cats.ndjson', import.meta.url));
@@ -120,5 +123,113 @@ describe('the feed pipeline as named functions', () => {
     expect(x.isPost({ id: 'ex-1', body: 'a raw line', headers: {} })).toBe('not-decoded');
     const noFeed: Exchange = { id: 'ex-1', body: { feeds: [] }, headers: {} };
     expect(x.feedItem(noFeed)).toEqual({ ok: false, reason: 'no-feed' });
+  });
+});
+
+describe('the source routes\' decoders', () => {
+  const imageHosts = new ImageAllowList(['pbs.twimg.com', 'cdn.bsky.app', 'files.mastodon.social']);
+  const at = new Date('2026-11-22T10:00:00.000Z');
+
+  /** Runs `decode` on `raw` as a source route would: the decoded event, and the headers it set. */
+  function decoded(decode: (exchange: Exchange) => SourceEvent, raw: string, headers: Record<string, unknown> = {}): { event: SourceEvent; headers: Record<string, unknown> } {
+    const exchange: Exchange = { id: 'ex-1', body: raw, headers: { ...headers } };
+    return { event: decode(exchange), headers: exchange.headers };
+  }
+
+  const feedsOf = (event: SourceEvent): string[] | undefined => (event.kind === 'post' ? (event as Extract<SourceEvent, { kind: 'post' }>).post.feeds : undefined);
+
+  it('matches Bluesky posts to the feeds the setting gives now, without being built again', () => {
+    // The text is "Monday mood #caturday 🐈".
+    let feeds: DirectoryFeed[] = [
+      { name: 'sky-cats', network: 'bluesky', keywords: ['caturday'] },
+      { name: 'sky-dogs', network: 'bluesky', keywords: ['dog'] },
+    ];
+    const pipeline = feedPipeline({ imageHosts, videoPreviews: true, restamp: false, feeds: (network) => (network === 'bluesky' ? feeds : []) });
+    const raw = JSON.stringify(imagesPost);
+    const first = decoded(pipeline.decodeBluesky, raw);
+    expect(first.headers).toEqual({ network: 'bluesky' });
+    expect(feedsOf(first.event)).toEqual(['sky-cats']);
+
+    feeds = [
+      { name: 'sky-cats', network: 'bluesky', keywords: ['cat'] },
+      { name: 'sky-dogs', network: 'bluesky', keywords: ['dog', '#caturday'] },
+    ];
+    expect(feedsOf(decoded(pipeline.decodeBluesky, raw).event)).toEqual(['sky-dogs']);
+  });
+
+  it('matches Bluesky posts to the feeds of a directory as a reload updates it', () => {
+    const directory = new FeedDirectory([{ name: 'sky-cats', network: 'bluesky', keywords: ['kitten'] }]);
+    const pipeline = feedPipeline({ imageHosts, videoPreviews: true, restamp: false, feeds: (network) => directory.of(network) });
+    const raw = JSON.stringify(imagesPost);
+    expect(feedsOf(decoded(pipeline.decodeBluesky, raw).event)).toEqual([]);
+    directory.update([{ name: 'sky-cats', network: 'bluesky', keywords: ['kitten', '#caturday'] }]);
+    expect(feedsOf(decoded(pipeline.decodeBluesky, raw).event)).toEqual(['sky-cats']);
+  });
+
+  it('assigns a Mastodon status to the feeds that follow its timeline\'s hashtag and to those whose keywords it contains', () => {
+    // The text is "Monday mood & coffee #cats …"; the timeline it came from is the header tag.
+    const feeds: DirectoryFeed[] = [
+      { name: 'toot-cats', network: 'mastodon', keywords: ['#Cats'] },
+      { name: 'toot-caturday', network: 'mastodon', keywords: ['caturday'] },
+      { name: 'coffee', network: 'mastodon', keywords: ['coffee'] },
+      { name: 'dogs', network: 'mastodon', keywords: ['dogs'] },
+    ];
+    const pipeline = feedPipeline({ imageHosts, videoPreviews: true, restamp: false, feeds: (network) => (network === 'mastodon' ? feeds : []) });
+    const raw = JSON.stringify(photoStatus);
+
+    const fromCaturday = decoded(pipeline.decodeMastodon, raw, { instance: 'mastodon.social', tag: 'Caturday' });
+    expect(fromCaturday.headers).toEqual({ instance: 'mastodon.social', tag: 'Caturday', network: 'mastodon' });
+    expect(feedsOf(fromCaturday.event)).toEqual(['toot-caturday', 'toot-cats', 'coffee']);
+    // By text alone (a recording without headers), and each feed once when both match.
+    expect(feedsOf(decoded(pipeline.decodeMastodon, raw).event)).toEqual(['toot-cats', 'coffee']);
+    expect(feedsOf(decoded(pipeline.decodeMastodon, raw, { tag: 'cats' }).event)).toEqual(['toot-cats', 'coffee']);
+  });
+
+  it('completes a Mastodon handle with the header instance, else the host of the status uri', () => {
+    const pipeline = feedPipeline({ imageHosts, videoPreviews: true, restamp: false });
+    const status = JSON.stringify(photoStatusWithId('113370000000000042', { uri: 'https://fosstodon.org/users/alice/statuses/113370000000000042', url: 'https://fosstodon.org/@alice/113370000000000042' }));
+    const handle = (event: SourceEvent): string | undefined => (event.kind === 'post' ? (event as Extract<SourceEvent, { kind: 'post' }>).post.author.handle : undefined);
+    expect(handle(decoded(pipeline.decodeMastodon, status).event)).toBe('alice@fosstodon.org');
+    expect(handle(decoded(pipeline.decodeMastodon, status, { instance: 'mastodon.social' }).event)).toBe('alice@mastodon.social');
+  });
+
+  it('keeps the raw text of what it cannot use, and makes a rejection of it for the dead letter', () => {
+    const pipeline = feedPipeline({ imageHosts, videoPreviews: true, restamp: false, now: () => at });
+    const cases = [
+      { decode: pipeline.decodeX, network: 'x', raw: 'not json' },
+      { decode: pipeline.decodeBluesky, network: 'bluesky', raw: '{"did":"did:plc:x"}' },
+      { decode: pipeline.decodeMastodon, network: 'mastodon', raw: '{"id":"1"' },
+      { decode: pipeline.decodeMastodon, network: 'mastodon', raw: JSON.stringify({ ...photoStatus, sensitive: true }) },
+    ];
+    const rejections = cases.map(({ decode, raw }) => {
+      const exchange: Exchange = { id: 'ex-1', body: raw, headers: {} };
+      exchange.body = decode(exchange);
+      expect(pipeline.isRejected(exchange)).toBe(true);
+      expect(exchange.body).toMatchObject({ kind: 'invalid', raw });
+      return pipeline.rejection(exchange);
+    });
+    expect(rejections).toEqual([
+      { rejected: expect.any(String), network: 'x', raw: 'not json', at: '2026-11-22T10:00:00.000Z' },
+      { rejected: 'no-time', network: 'bluesky', raw: '{"did":"did:plc:x"}', at: '2026-11-22T10:00:00.000Z' },
+      { rejected: 'not-json', network: 'mastodon', raw: '{"id":"1"', at: '2026-11-22T10:00:00.000Z' },
+      { rejected: 'sensitive', network: 'mastodon', raw: cases[3]!.raw, at: '2026-11-22T10:00:00.000Z' },
+    ]);
+    expect(Object.keys(rejections[0]!)).toEqual(['rejected', 'network', 'raw', 'at']);
+  });
+
+  it('tells rejected events from the rest, and counts a rejection that carries on as invalid:<reason>', () => {
+    const pipeline = feedPipeline({ imageHosts, videoPreviews: true, restamp: false, now: () => at });
+    const post: Exchange = { id: 'ex-1', body: JSON.stringify(imagesPost), headers: {} };
+    post.body = pipeline.decodeBluesky(post);
+    expect(pipeline.isRejected(post)).toBe(false);
+    expect(pipeline.isRejected({ id: 'ex-2', body: { kind: 'other' }, headers: {} })).toBe(false);
+    expect(pipeline.isRejected({ id: 'ex-3', body: undefined, headers: {} })).toBe(false);
+
+    // The dead-letter branch hands the rejection on to isPost, which drops it under the decoder's reason.
+    const rejected: Exchange = { id: 'ex-4', body: '{"id":"1"', headers: {} };
+    rejected.body = pipeline.decodeMastodon(rejected);
+    expect(pipeline.isPost(rejected)).toBe('invalid:not-json');
+    rejected.body = pipeline.rejection(rejected);
+    expect(pipeline.isPost(rejected)).toBe('invalid:not-json');
   });
 });

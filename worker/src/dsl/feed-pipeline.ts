@@ -33,6 +33,8 @@ export interface PipelineSettings {
   restamp: boolean;
   /** The time posts are received and published at; a test passes a fixed one. */
   now?: () => Date;
+  /** From `sources.mastodon.sensitive`: keep the statuses marked sensitive that the `mastodon:` source offers. */
+  sensitive?: boolean;
   /** Each network's feeds as configured now (Bluesky and Mastodon posts are matched to feeds by keyword). */
   feeds?: (network: Network) => readonly DirectoryFeed[];
 }
@@ -91,7 +93,7 @@ export function feedPipeline(settings: PipelineSettings) {
       return { kind: 'invalid', reason: 'not-json', raw };
     }
     const instance = typeof exchange.headers.instance === 'string' ? exchange.headers.instance : statusInstance(value);
-    const event = decodeMastodonStatus(value, instance);
+    const event = decodeMastodonStatus(value, instance, { sensitive: settings.sensitive === true });
     if (event.kind !== 'post') return invalid(event, raw);
     const feeds = feedsOf('mastodon');
     const tag = typeof exchange.headers.tag === 'string' ? exchange.headers.tag.toLowerCase() : undefined;

@@ -9,6 +9,9 @@ export interface DirectoryFeed {
   rule?: string;
 }
 
+/** What `of` returns for a network without feeds: one array, so that it too stays the same until a change. */
+const NO_FEEDS: readonly DirectoryFeed[] = Object.freeze([]);
+
 /**
  * The configured feeds, per network, as the live sources and decoders read them while they run. A config reload
  * updates it in place and says which networks changed, so that X reconciles its rules and Bluesky matches the new
@@ -24,7 +27,7 @@ export class FeedDirectory extends EventEmitter<{ change: [Network] }> {
   }
 
   of(network: Network): readonly DirectoryFeed[] {
-    return this.byNetwork.get(network)?.feeds ?? [];
+    return this.byNetwork.get(network)?.feeds ?? NO_FEEDS;
   }
 
   /** Takes the feeds of a new config; emits `change` once for each network whose feeds differ. */

@@ -44,6 +44,8 @@ export class XStreamConsumer implements Consumer {
   readonly live = true;
   private client: XClient | undefined;
   private pending: Promise<void> | undefined;
+  /** The feeds whose rules this source set last: a feed removed later has its rule deleted. */
+  private managed = new Set<string>();
   /** Streams lost (each followed by another try), by X's failure class: shown in /status and /metrics. */
   private readonly figures = { reconnects: 0, network: 0, http: 0, rateLimited: 0 };
   private readonly log: Logger;
@@ -54,14 +56,17 @@ export class XStreamConsumer implements Consumer {
 
   async run(sink: Sink, signal: AbortSignal): Promise<void> {
     const client = this.connectClient();
+    const directory = this.context.settings.feeds instanceof FeedDirectory ? this.context.settings.feeds : undefined;
+    const reconciled = directory?.of('x');
     await this.reconcile(xFeedsSetting(this.context.settings));
     if (signal.aborted) return;
-    const directory = this.context.settings.feeds;
     const onChange = (network: string): void => {
       if (network === 'x') void this.reconcileChange(sink);
     };
-    if (directory instanceof FeedDirectory) directory.on('change', onChange);
+    directory?.on('change', onChange);
     try {
+      // A change while the rules were first reconciled came before anyone listened: apply it before streaming.
+      if (directory && directory.of('x') !== reconciled) await this.reconcileChange(sink);
       await streamX(client, sink, signal, {
         clock: this.context.clock,
         log: this.log,
@@ -72,7 +77,7 @@ export class XStreamConsumer implements Consumer {
         },
       });
     } finally {
-      if (directory instanceof FeedDirectory) directory.off('change', onChange);
+      directory?.off('change', onChange);
     }
   }
 
@@ -95,7 +100,9 @@ export class XStreamConsumer implements Consumer {
 
   /** Brings X's rules in line with `feeds` (after a config change): the open stream stays connected. */
   async reconcile(feeds: readonly XFeed[]): Promise<RulesPlan> {
-    const plan = await reconcileRules(this.connectClient(), feeds, this.context.options.tagPrefix as string | undefined);
+    // A feed removed from the config since the last reconcile: its rule is ours to delete.
+    const plan = await reconcileRules(this.connectClient(), feeds, this.context.options.tagPrefix as string | undefined, [...this.managed]);
+    this.managed = new Set(feeds.map((feed) => feed.name));
     this.log.info({ feeds: feeds.map((feed) => feed.name), added: plan.rulesToAdd.map((rule) => rule.tag), deleted: plan.ruleIdsToDelete.length }, 'x: stream rules reconciled');
     return plan;
   }

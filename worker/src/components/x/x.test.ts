@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FeedDirectory, type DirectoryFeed } from '../../sources/feed-directory.js';
 import { FakeXServer } from '../../sources/x/fake-x-server.js';
-import { endpointContext, fakeClock, recordingSink, testLogger } from '../testing.js';
+import { endpointContext, fakeClock, recordingSink, testLogger, type LogLine, type TestLogger } from '../testing.js';
 import { xComponent, XStreamConsumer } from './index.js';
 
 const TOKEN_ENV = 'LIVEWALL_TEST_X_TOKEN';
@@ -56,5 +57,161 @@ describe('x: component', () => {
     await done;
     await connection.closed;
     expect(JSON.stringify(log.lines)).not.toContain('secret-bearer');
+  });
+});
+
+describe('x: component with the worker\'s feed directory', () => {
+  const cats: DirectoryFeed = { name: 'cats', network: 'x', keywords: ['cat'] };
+  const dogs: DirectoryFeed = { name: 'dogs', network: 'x', keywords: ['dog', 'puppy'] };
+  const skyCats: DirectoryFeed = { name: 'sky-cats', network: 'bluesky', keywords: ['cat'] };
+  const rule = (keywords: string): string => `(${keywords}) has:images -is:retweet`;
+  const anotherTools = { id: '42', value: 'from:someone has:images', tag: 'another-tool' };
+  const tweet = (id: string, tag: string): string =>
+    `{"data":{"id":"${id}","text":"t","author_id":"2","created_at":"2026-11-01T12:00:05.000Z"},"matching_rules":[{"id":"1","tag":"${tag}"}]}\r\n`;
+
+  const isReconcile = (line: LogLine): boolean => line.message === 'x: stream rules reconciled';
+  /** Resolves once a reconcile of these feeds (by name, in order) has been logged. */
+  const reconciled = (log: TestLogger, feeds: string[]) => log.waitFor((line) => isReconcile(line) && JSON.stringify(line.fields.feeds) === JSON.stringify(feeds));
+  const isRefusal = (line: LogLine): boolean => line.message === 'x: the changed feeds could not be applied to the stream rules; the previous rules stay';
+  /** Resolves once `count` reconciles have been logged in all, done or refused, the one at start included. */
+  const reconciles = (log: TestLogger, count: number) => log.waitFor(() => log.lines.filter((line) => isReconcile(line) || isRefusal(line)).length >= count);
+
+  async function streaming(directory: FeedDirectory) {
+    const log = testLogger();
+    const source = consumer({ feeds: directory }, log);
+    const abort = new AbortController();
+    const sink = recordingSink();
+    const done = source.run(sink, abort.signal);
+    const connection = await server.connection(1);
+    return {
+      log,
+      sink,
+      connection,
+      async stop() {
+        abort.abort();
+        await done;
+      },
+    };
+  }
+
+  it('reads the feeds of its network from the directory', async () => {
+    server.rules = [anotherTools];
+    const { stop } = await streaming(new FeedDirectory([cats, skyCats, dogs]));
+    expect(server.rules.map(({ value, tag }) => ({ value, tag }))).toEqual([
+      { value: anotherTools.value, tag: 'another-tool' },
+      { value: rule('cat'), tag: 'cats' },
+      { value: rule('dog OR puppy'), tag: 'dogs' },
+    ]);
+    await stop();
+  });
+
+  it('refuses a directory without feeds on x, naming the network', async () => {
+    await expect(consumer({ feeds: new FeedDirectory([skyCats]) }).run(recordingSink(), new AbortController().signal)).rejects.toThrow('x: no feed of the config is on network x');
+    expect(server.rulesCalls).toEqual([]);
+  });
+
+  it('applies a change of the directory to the rules while streaming: only the difference, on the open stream', async () => {
+    server.rules = [anotherTools];
+    const directory = new FeedDirectory([cats, dogs, skyCats]);
+    const { log, sink, connection, stop } = await streaming(directory);
+    const [catsId] = server.rules.filter((existing) => existing.tag === 'cats').map((existing) => existing.id);
+    const before = server.rulesCalls.length;
+
+    // A change on another network leaves the rules alone.
+    directory.update([cats, dogs, { ...skyCats, keywords: ['kitten'] }]);
+    const kittens = { ...cats, keywords: ['cat', 'kitten'] };
+    const fish: DirectoryFeed = { name: 'fish', network: 'x', keywords: ['fish', 'goldfish'] };
+    directory.update([kittens, dogs, fish, skyCats]);
+    await reconciled(log, ['cats', 'dogs', 'fish']);
+
+    const added = [
+      { value: rule('cat OR kitten'), tag: 'cats' },
+      { value: rule('fish OR goldfish'), tag: 'fish' },
+    ];
+    expect(server.rulesCalls.slice(before)).toEqual([
+      { method: 'GET', query: {}, body: undefined },
+      { method: 'POST', query: { dry_run: 'true' }, body: { add: added } },
+      { method: 'POST', query: {}, body: { delete: { ids: [catsId] } } },
+      { method: 'POST', query: {}, body: { add: added } },
+    ]);
+    expect(server.rules.map(({ value, tag }) => ({ value, tag }))).toEqual([{ value: anotherTools.value, tag: 'another-tool' }, { value: rule('dog OR puppy'), tag: 'dogs' }, ...added]);
+
+    await connection.write(tweet('1', 'fish'));
+    await sink.offered(1);
+    expect(server.streamRequests).toBe(1);
+    expect(server.connections).toHaveLength(1);
+    expect(sink.rejects).toEqual([]);
+    await stop();
+  });
+
+  it('deletes the rule of a feed removed from the config, and only that one', async () => {
+    server.rules = [anotherTools];
+    const directory = new FeedDirectory([cats, dogs]);
+    const { log, stop } = await streaming(directory);
+    const [dogsId] = server.rules.filter((existing) => existing.tag === 'dogs').map((existing) => existing.id);
+    const before = server.rulesCalls.length;
+
+    directory.update([cats]);
+    await reconciled(log, ['cats']);
+    expect(server.rulesCalls.slice(before)).toEqual([
+      { method: 'GET', query: {}, body: undefined },
+      { method: 'POST', query: {}, body: { delete: { ids: [dogsId] } } },
+    ]);
+    expect(server.rules.map(({ tag }) => tag)).toEqual(['another-tool', 'cats']);
+    expect(server.streamRequests).toBe(1);
+    await stop();
+  });
+
+  it('applies changes that come quickly one after the other, one at a time', async () => {
+    const directory = new FeedDirectory([cats]);
+    const { log, sink, stop } = await streaming(directory);
+    const before = server.rulesCalls.length;
+
+    directory.update([cats, dogs]);
+    directory.update([{ ...cats, keywords: ['kitten'] }, dogs]);
+    await reconciles(log, 3);
+
+    // The first reconcile already saw the last change; the second found nothing left to do.
+    expect(server.rulesCalls.slice(before).map(({ method, query }) => `${method}${query.dry_run ? ' dry_run' : ''}`)).toEqual(['GET', 'POST dry_run', 'POST', 'POST', 'GET']);
+    expect(server.rules.map(({ value, tag }) => ({ value, tag }))).toEqual([
+      { value: rule('kitten'), tag: 'cats' },
+      { value: rule('dog OR puppy'), tag: 'dogs' },
+    ]);
+    expect(sink.rejects).toEqual([]);
+    await stop();
+  });
+
+  it('counts a change X refuses, keeps the rules it had and the stream it has', async () => {
+    const directory = new FeedDirectory([cats]);
+    const { log, sink, connection, stop } = await streaming(directory);
+    const rulesBefore = [...server.rules];
+    const before = server.rulesCalls.length;
+
+    directory.update([{ ...cats, rule: 'cat INVALID' }]);
+    await log.waitFor((line) => line.level === 'error' && isRefusal(line));
+
+    expect(sink.rejects).toEqual([
+      { reason: 'rules-refused', detail: expect.stringContaining('x: X refused the stream rules: Invalid Rule: "cat INVALID"') },
+    ]);
+    expect(server.rulesCalls.slice(before).map(({ method, query }) => `${method}${query.dry_run ? ' dry_run' : ''}`)).toEqual(['GET', 'POST dry_run']);
+    expect(server.rules).toEqual(rulesBefore);
+    await connection.write(tweet('2', 'cats'));
+    await sink.offered(1);
+    expect(server.streamRequests).toBe(1);
+    await stop();
+  });
+
+  it('applies a change that came while the rules were first reconciled, before it streams', async () => {
+    const directory = new FeedDirectory([cats]);
+    const log = testLogger();
+    const abort = new AbortController();
+    const done = consumer({ feeds: directory }, log).run(recordingSink(), abort.signal);
+    // The first reconcile has read the feeds and is waiting for X.
+    directory.update([cats, dogs]);
+
+    await server.connection(1);
+    expect(server.rules.map((existing) => existing.tag)).toEqual(['cats', 'dogs']);
+    abort.abort();
+    await done;
   });
 });

@@ -62,12 +62,12 @@ export function desiredRules(feeds: readonly XFeed[]): RuleToAdd[] {
 }
 
 /**
- * What to change so that the current rules become the desired ones: our rules that no feed wants (or wants with
- * another value) are deleted, wanted rules that do not exist yet are added, an unchanged rule stays as it is.
+ * What to change so that the current rules become the desired ones: our rules (tagged with a feed's name, a former
+ * feed's, or the owned prefix) that no feed wants (or wants with another value) are deleted, wanted rules that do not exist yet are added, an unchanged rule stays as it is.
  */
-export function planRules(feeds: readonly XFeed[], current: readonly StreamRule[], ownedTagPrefix?: string): RulesPlan {
+export function planRules(feeds: readonly XFeed[], current: readonly StreamRule[], ownedTagPrefix?: string, formerFeeds: readonly string[] = []): RulesPlan {
   const desired = desiredRules(feeds);
-  const feedNames = new Set(desired.map((rule) => rule.tag));
+  const feedNames = new Set([...desired.map((rule) => rule.tag), ...formerFeeds]);
   const isOurs = (tag: string | undefined): boolean =>
     tag !== undefined && (feedNames.has(tag) || (ownedTagPrefix !== undefined && ownedTagPrefix !== '' && tag.startsWith(ownedTagPrefix)));
   const stillWanted = new Set(desired.map((rule) => key(rule)));
@@ -105,12 +105,13 @@ export class RuleValidationError extends Error {
 }
 
 /**
- * Brings the stream's rules in line with the feeds: reads them, validates the additions with `dry_run` (a refusal
+ * Brings the stream's rules in line with the feeds (and deletes the rules of `formerFeeds`, feeds this worker had
+ * before a config change, that no feed wants any more): reads them, validates the additions with `dry_run` (a refusal
  * throws with X's message before anything changed), then deletes and adds only the difference.
  */
-export async function reconcileRules(client: RulesClient, feeds: readonly XFeed[], ownedTagPrefix?: string): Promise<RulesPlan> {
+export async function reconcileRules(client: RulesClient, feeds: readonly XFeed[], ownedTagPrefix?: string, formerFeeds: readonly string[] = []): Promise<RulesPlan> {
   const current = (await client.streamRules()).data ?? [];
-  const plan = planRules(feeds, current, ownedTagPrefix);
+  const plan = planRules(feeds, current, ownedTagPrefix, formerFeeds);
   if (plan.rulesToAdd.length > 0) await checked(client.updateStreamRules({ add: plan.rulesToAdd }, { dry_run: true }));
   if (plan.ruleIdsToDelete.length > 0) await checked(client.updateStreamRules({ delete: { ids: plan.ruleIdsToDelete } }));
   if (plan.rulesToAdd.length > 0) await checked(client.updateStreamRules({ add: plan.rulesToAdd }));

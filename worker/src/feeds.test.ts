@@ -1,0 +1,227 @@
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { defaultComponents } from './components/index.js';
+import { mockComponent, mockEndpoint, resetMocks } from './components/mock/index.js';
+import { parseConfig, type WorkerConfig } from './config.js';
+import type { RouteDefinition, StepDefinition } from './engine/definition.js';
+import { Engine } from './engine/engine.js';
+import { routeSignature } from './engine/reload.js';
+import { systemClock } from './engine/types.js';
+import { feedRoutes, sourceEndpoints, sourceRoutes } from './feeds.js';
+import { photoStatus } from './sources/mastodon/fake-statuses.js';
+
+afterEach(() => resetMocks());
+
+const SAMPLE = fileURLToPath(new URL('../../samples/x-cats.ndjson', import.meta.url));
+const env = { X_TOKEN: 'secret-bearer' };
+
+/** Two X feeds, one Bluesky, one Mastodon with two hashtags on two instances, one a local test server. */
+function configText({ xKeywords = '[cat, kitten]', skyKeywords = '[cat, "#caturday"]', deadLetter = true } = {}): string {
+  return [
+    'broker: { url: "amqp://localhost:5672" }',
+    'sources:',
+    '  x: { tokenEnv: X_TOKEN }',
+    '  bluesky: { cursorFile: state/bluesky.cursor }',
+    '  mastodon: { instances: [mastodon.social, "http://127.0.0.1:1234"] }',
+    'feeds:',
+    `  - { name: cats, network: x, keywords: ${xKeywords} }`,
+    '  - { name: dogs, network: x, keywords: [dog, puppy] }',
+    `  - { name: sky-cats, network: bluesky, keywords: ${skyKeywords} }`,
+    '  - { name: toot-cats, network: mastodon, keywords: [cats, "#Caturday"] }',
+    ...(deadLetter ? ['deadLetter: file:rejected.ndjson'] : []),
+  ].join('\n');
+}
+
+function configOf(text: string): WorkerConfig {
+  return parseConfig(text, '/etc/livewall/worker.yaml', env);
+}
+
+/** A route's steps as short labels: `filter:post`, `to:hub:x`, a choice as its branches. */
+function shape(steps: readonly StepDefinition[]): unknown[] {
+  return steps.map((step) => {
+    if (step.kind === 'to') return `to:${step.uri}`;
+    if (step.kind === 'choice') return { choice: step.when.map((branch) => ({ [branch.name]: shape(branch.steps) })), otherwise: shape(step.otherwise) };
+    if (step.kind === 'throttle' || step.kind === 'wireTap') return step.kind;
+    return `${step.kind}:${step.name}`;
+  });
+}
+
+const byId = (routes: RouteDefinition[]): Map<string, RouteDefinition> => new Map(routes.map((route) => [route.id, route]));
+
+const MASTODON_ENDPOINTS = [
+  { id: 'source:mastodon:mastodon.social#cats', uri: 'mastodon:mastodon.social?tag=cats' },
+  { id: 'source:mastodon:mastodon.social#caturday', uri: 'mastodon:mastodon.social?tag=caturday' },
+  { id: 'source:mastodon:127.0.0.1:1234#cats', uri: 'mastodon:127.0.0.1:1234?tag=cats&scheme=http' },
+  { id: 'source:mastodon:127.0.0.1:1234#caturday', uri: 'mastodon:127.0.0.1:1234?tag=caturday&scheme=http' },
+];
+
+describe('sourceEndpoints', () => {
+  it('reads each network over one connection, Mastodon over one per instance and hashtag', () => {
+    const config = configOf(configText());
+    expect(sourceEndpoints(config, config.sources.x!)).toEqual([{ id: 'source:x', uri: 'x:stream?tokenEnv=X_TOKEN' }]);
+    expect(sourceEndpoints(config, config.sources.bluesky!)).toEqual([{ id: 'source:bluesky', uri: 'jetstream:?cursorFile=state%2Fbluesky.cursor' }]);
+    expect(sourceEndpoints(config, config.sources.mastodon!)).toEqual(MASTODON_ENDPOINTS);
+  });
+
+  it('makes URIs the components take, with the section\'s options as written', () => {
+    const config = configOf(configText());
+    const components = defaultComponents();
+    expect(components.check('jetstream:?cursorFile=state%2Fbluesky.cursor', 'consumer').options).toEqual({ cursorFile: 'state/bluesky.cursor' });
+    for (const source of Object.values(config.sources)) {
+      for (const { uri } of sourceEndpoints(config, source)) expect(() => components.check(uri, 'consumer')).not.toThrow();
+    }
+  });
+
+  it('reads a recording instead, when the network has a replay', () => {
+    const config = configOf(configText().replace('x: { tokenEnv: X_TOKEN }', 'x: { replay: { file: recordings/x.ndjson, pace: 2/s, loop: true } }'));
+    expect(sourceEndpoints(config, config.sources.x!)).toEqual([{ id: 'source:x', uri: 'replay:/etc/livewall/recordings/x.ndjson?pace=2%2Fs&loop=true' }]);
+  });
+});
+
+describe('feedRoutes', () => {
+  it('makes a route per feed, then the source routes that feed them', () => {
+    const routes = feedRoutes(configOf(configText()));
+    expect(routes.map(({ id, from, startupOrder }) => ({ id, from, startupOrder }))).toEqual([
+      { id: 'feed:cats', from: 'hub:x?live=true', startupOrder: undefined },
+      { id: 'feed:dogs', from: 'hub:x?live=true', startupOrder: undefined },
+      { id: 'feed:sky-cats', from: 'hub:bluesky?live=true', startupOrder: undefined },
+      { id: 'feed:toot-cats', from: 'hub:mastodon?live=true', startupOrder: undefined },
+      { id: 'source:x', from: 'x:stream?tokenEnv=X_TOKEN', startupOrder: 1 },
+      { id: 'source:bluesky', from: 'jetstream:?cursorFile=state%2Fbluesky.cursor', startupOrder: 1 },
+      ...MASTODON_ENDPOINTS.map(({ id, uri }) => ({ id, from: uri, startupOrder: 1 })),
+    ]);
+  });
+
+  it('decodes in the source routes, and sends rejected events to the dead letter when there is one', () => {
+    const routes = byId(feedRoutes(configOf(configText())));
+    const sourceSteps = (network: string) => ['transform:decode', { choice: [{ rejected: ['transform:rejection', 'to:file:rejected.ndjson'] }], otherwise: [] }, 'filter:post', 'transform:post', 'filter:pictures', `to:hub:${network}`];
+    expect(shape(routes.get('source:x')!.steps)).toEqual(sourceSteps('x'));
+    expect(shape(routes.get('source:bluesky')!.steps)).toEqual(sourceSteps('bluesky'));
+    expect(shape(routes.get('source:mastodon:127.0.0.1:1234#cats')!.steps)).toEqual(sourceSteps('mastodon'));
+    expect(shape(routes.get('feed:sky-cats')!.steps)).toEqual([
+      'filter:feed',
+      'transform:feed',
+      'transform:map',
+      'filter:mapped',
+      'transform:stamp',
+      'filter:contract',
+      'idempotent:id',
+      'to:amqp:/topic/feed.sky-cats',
+    ]);
+    expect(routes.get('feed:sky-cats')!.deadLetter).toBe('file:rejected.ndjson');
+    // A source route's own failures have nowhere else to go: only its rejected events are dead-lettered.
+    expect(routes.get('source:x')!.deadLetter).toBeUndefined();
+
+    const withoutDeadLetter = byId(feedRoutes(configOf(configText({ deadLetter: false }))));
+    expect(shape(withoutDeadLetter.get('source:x')!.steps)).toEqual(['transform:decode', 'filter:post', 'transform:post', 'filter:pictures', 'to:hub:x']);
+    expect(withoutDeadLetter.get('feed:cats')).not.toHaveProperty('deadLetter');
+  });
+
+  it('has the feeds of a recording hold its source back instead of dropping', () => {
+    const config = configOf(configText().replace('x: { tokenEnv: X_TOKEN }', 'x: { replay: { file: x.ndjson } }'));
+    const routes = byId(feedRoutes(config));
+    expect(routes.get('feed:cats')!.from).toBe('hub:x');
+    expect(routes.get('feed:dogs')!.from).toBe('hub:x');
+    expect(routes.get('feed:sky-cats')!.from).toBe('hub:bluesky?live=true');
+  });
+
+  it('sends to the producer URI it is given', () => {
+    const routes = byId(feedRoutes(configOf(configText()), { producerUri: (topic) => `log:${topic}` }));
+    expect(shape(routes.get('feed:dogs')!.steps).at(-1)).toBe('to:log:/topic/feed.dogs');
+  });
+
+  it('makes no source route for a network without feeds', () => {
+    const config = configOf(configText());
+    expect(sourceRoutes({ ...config, feeds: config.feeds.filter((feed) => feed.network !== 'bluesky') }, 'bluesky')).toEqual([]);
+    expect(sourceRoutes({ ...config, sources: { x: config.sources.x! } }, 'bluesky')).toEqual([]);
+  });
+});
+
+describe('the Mastodon source routes', () => {
+  /** What a source route's decode step makes of a status the mastodon: source offered. */
+  function decodedBy(config: WorkerConfig, status: Record<string, unknown>): unknown {
+    const [route] = sourceRoutes(config, 'mastodon');
+    const decode = route!.steps[0] as Extract<StepDefinition, { kind: 'transform' }>;
+    return decode.fn({ id: 'ex-1', body: JSON.stringify(status), headers: { instance: 'mastodon.social', tag: 'cats' } });
+  }
+
+  it('keep the sensitive statuses the source offers when sources.mastodon allows them, and only then', () => {
+    const sensitive = { ...photoStatus, sensitive: true, spoiler_text: 'vet visit' };
+    expect(decodedBy(configOf(configText()), sensitive)).toMatchObject({ kind: 'invalid', reason: 'sensitive' });
+    const allowing = configOf(configText().replace('mastodon: { instances', 'mastodon: { sensitive: true, instances'));
+    expect(sourceEndpoints(allowing, allowing.sources.mastodon!)[0]!.uri).toBe('mastodon:mastodon.social?sensitive=true&tag=cats');
+    expect(decodedBy(allowing, sensitive)).toMatchObject({ kind: 'post', post: { nativeId: photoStatus.id, feeds: ['toot-cats'] } });
+  });
+});
+
+describe('route signatures', () => {
+  const signatures = (text: string): Map<string, string> => new Map(feedRoutes(configOf(text)).map((route) => [route.id, routeSignature(route)]));
+
+  it('leave the keywords out: a reload that changes only keywords keeps every connection open', () => {
+    const before = signatures(configText());
+    const after = signatures(configText({ xKeywords: '[cat, kitten, tabby]', skyKeywords: '["#caturday"]' }));
+    expect([...after.keys()]).toEqual([...before.keys()]);
+    for (const [id, signature] of before) expect(after.get(id), id).toBe(signature);
+  });
+
+  it('change with the recording a source plays, and with the dead letter', () => {
+    const replay = (file: string) => configText().replace('x: { tokenEnv: X_TOKEN }', `x: { replay: { file: ${file} } }`);
+    const a = signatures(replay('a.ndjson'));
+    const b = signatures(replay('b.ndjson'));
+    expect(b.get('source:x')).not.toBe(a.get('source:x'));
+    expect(b.get('source:bluesky')).toBe(a.get('source:bluesky'));
+    // The feed routes read the hub either way.
+    expect(b.get('feed:cats')).toBe(a.get('feed:cats'));
+
+    const withoutDeadLetter = signatures(configText({ deadLetter: false }));
+    const withDeadLetter = signatures(configText());
+    expect(withoutDeadLetter.get('source:x')).not.toBe(withDeadLetter.get('source:x'));
+    expect(withoutDeadLetter.get('feed:cats')).not.toBe(withDeadLetter.get('feed:cats'));
+  });
+
+  it('change for a feed route that goes from a live source to a recording', () => {
+    const live = signatures(configText());
+    const recorded = signatures(configText().replace('x: { tokenEnv: X_TOKEN }', 'x: { replay: { file: x.ndjson } }'));
+    expect(recorded.get('feed:cats')).not.toBe(live.get('feed:cats'));
+    expect(recorded.get('feed:sky-cats')).toBe(live.get('feed:sky-cats'));
+  });
+});
+
+describe('feed and source routes running together', () => {
+  it('hand every post of a recording to each feed it matched, and to no other', async () => {
+    const config = parseConfig(
+      [
+        'broker: { url: "amqp://localhost:5672" }',
+        'sources:',
+        `  x: { replay: { file: ${SAMPLE} } }`,
+        'feeds:',
+        '  - { name: cats, network: x }',
+        '  - { name: dogs, network: x }',
+      ].join('\n'),
+      'worker.yaml',
+      {},
+    );
+    const engine = new Engine(defaultComponents().register(mockComponent), { baseDir: '.', clock: systemClock, log: pino({ level: 'silent' }), settings: {} });
+    for (const route of feedRoutes(config, { producerUri: (topic) => `mock:${topic}` })) engine.add(route);
+    const sourceDone = new Promise<void>((resolve) => engine.on('state', ({ route, state }: { route: string; state: string }) => route === 'source:x' && state === 'completed' && resolve()));
+    await engine.start();
+    await sourceDone;
+    expect(await engine.stop(5000)).toBe(0);
+
+    const [cats, dogs, source] = ['feed:cats', 'feed:dogs', 'source:x'].map((id) => engine.route(id)!.status().counters);
+    const items = (topic: string) => mockEndpoint(topic).received.map((exchange) => exchange.body as { feed: string; id: string });
+    expect(source!.completed).toBeGreaterThan(40);
+    // Every post with pictures reached both feed routes; each kept its own.
+    for (const feed of [cats!, dogs!]) expect(feed.received).toBe(source!.completed);
+    expect(items('/topic/feed.cats')).toHaveLength(cats!.completed);
+    expect(items('/topic/feed.dogs')).toHaveLength(dogs!.completed);
+    expect(cats!.completed + (cats!.dropped['other-feed'] ?? 0)).toBe(source!.completed);
+    expect(dogs!.completed).toBeGreaterThan(0);
+    expect(items('/topic/feed.cats').every((item) => item.feed === 'cats')).toBe(true);
+    expect(items('/topic/feed.dogs').every((item) => item.feed === 'dogs')).toBe(true);
+    // A post that matched both feeds is an item of each.
+    const catIds = new Set(items('/topic/feed.cats').map((item) => item.id));
+    expect(items('/topic/feed.dogs').some((item) => catIds.has(item.id))).toBe(true);
+  });
+});
