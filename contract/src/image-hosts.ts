@@ -6,6 +6,8 @@
  * loopback origins: browsers treat those as secure contexts, and the local demo serves its own images there.
  */
 
+import { plainHttpsHost } from './plain-url.js';
+
 /** Image hosts every deployment allows: X's and Bluesky's media CDNs. */
 export const DEFAULT_IMAGE_HOSTS: readonly string[] = ['pbs.twimg.com', 'cdn.bsky.app'];
 
@@ -44,6 +46,12 @@ export class ImageAllowList {
 
   /** Why `url` is not allowed, or undefined when it is. */
   refusal(url: string): string | undefined {
+    // The common case without the URL parser: https on a plain host name has no credentials and the origin https://host.
+    const host = plainHttpsHost(url);
+    if (host !== undefined) {
+      if (this.hosts.has(host) || (this.origins.size > 0 && this.origins.has(`https://${host}`))) return undefined;
+      return `host ${host} is not on the image allow-list`;
+    }
     let parsed: URL;
     try {
       parsed = new URL(url);

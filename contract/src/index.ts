@@ -1,3 +1,5 @@
 export * from './feed-item.js';
 export * from './image-hosts.js';
+export * from './iso-time.js';
+export * from './plain-url.js';
 export * from './validate.js';

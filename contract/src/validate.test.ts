@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { feedTopic, LIMITS, type FeedItem } from './feed-item.js';
 import { DEFAULT_IMAGE_HOSTS, ImageAllowList } from './image-hosts.js';
@@ -328,5 +329,46 @@ describe('feedTopic', () => {
     expect(() => feedTopic('Cats')).toThrow('invalid feed name "Cats": expected [a-z0-9-]{1,32}');
     expect(() => feedTopic('')).toThrow('invalid feed name ""');
     expect(() => feedTopic('cats.#')).toThrow('invalid feed name "cats.#"');
+  });
+});
+
+describe('validateFeedItem on random text and links', () => {
+  /** The text rules as regexes, as the validator checked them before its one-pass scan. */
+  // eslint-disable-next-line no-control-regex
+  const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+  const MARKUP = /<\/?[a-z!][^>]*>/i;
+  function textReason(text: string): string | undefined {
+    if ([...text].length > LIMITS.textChars) return 'text is longer than 500 characters';
+    if (CONTROL.test(text)) return 'text contains control characters or invalid UTF-16';
+    if (MARKUP.test(text)) return 'text contains markup';
+    return undefined;
+  }
+  const textUnit = fc.constantFrom('a', ' ', '<', '>', '/', 'b', '!', '\t', '\n', '\r', '\u0000', '\u001f', '\u007f', '\u00a0', '\ud83d', '\udc31', '🐱', 'é');
+
+  it('refuses control characters, lone surrogates, markup and length as the regexes did (10,000 cases)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: textUnit, maxLength: 40 }), fc.string({ unit: textUnit, minLength: 490, maxLength: 1010 }), fc.string({ unit: 'binary' })), (text) => {
+        expect(reasonOf(validateFeedItem(validItem({ text }), hosts)), JSON.stringify(text)).toBe(textReason(text));
+      }),
+      { numRuns: 10_000 },
+    );
+  });
+
+  it('accepts and refuses links as the URL parser does (10,000 cases)', () => {
+    const link = fc
+      .tuple(fc.constantFrom('https://', 'http://', 'https://u:p@', 'HTTPS://', ''), fc.string({ unit: fc.constantFrom(...'ax0-.:[]@% '), maxLength: 10 }), fc.constantFrom('', '/', '/a b', '?q', '#f', '\\x'))
+      .map((parts) => parts.join(''));
+    fc.assert(
+      fc.property(link, (url) => {
+        let expected: string | undefined;
+        try {
+          if (new URL(url).protocol !== 'https:') expected = 'url is not https';
+        } catch {
+          expected = 'url is not a URL';
+        }
+        expect(reasonOf(validateFeedItem(validItem({ url }), hosts)), url).toBe(expected);
+      }),
+      { numRuns: 10_000 },
+    );
   });
 });

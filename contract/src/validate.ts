@@ -1,5 +1,7 @@
 import { CONTRACT_VERSION, FEED_NAME, LIMITS, NETWORKS, type FeedItem, type Image, type Network } from './feed-item.js';
 import type { ImageAllowList } from './image-hosts.js';
+import { isRealDateTime } from './iso-time.js';
+import { plainHttpsHost } from './plain-url.js';
 
 export type Validation = { ok: true; item: FeedItem } | { ok: false; reason: string };
 
@@ -9,9 +11,6 @@ const IMAGE_KEYS = new Set(['url', 'thumb', 'alt', 'width', 'height']);
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 /** A tag-like sequence: the contract's text is plain text, never markup. */
 const MARKUP = /<\/?[a-z!][^>]*>/i;
-/** Control characters other than tab and newline, and lone surrogates (text that was not valid UTF-16). */
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 const encoder = new TextEncoder();
 
@@ -37,18 +36,41 @@ function codePoints(text: string): number {
   return count;
 }
 
+/**
+ * Whether `text` has a control character other than tab and newline, or a lone surrogate (text that was not valid
+ * UTF-16). One pass over the UTF-16 units: cheaper than the equivalent regex with its lookbehind.
+ */
+function hasControlOrLoneSurrogate(text: string): boolean {
+  for (let index = 0; index < text.length; index++) {
+    const c = text.charCodeAt(index);
+    if (c < 0x20) {
+      if (c !== 0x09 && c !== 0x0a) return true;
+    } else if (c === 0x7f) {
+      return true;
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      // A high surrogate followed by a low one is a pair; any other surrogate stands alone.
+      const next = text.charCodeAt(index + 1);
+      if (c > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) return true;
+      index++;
+    }
+  }
+  return false;
+}
+
 function plainText(value: unknown, where: string, maxChars: number, { required }: { required: boolean }): string {
   if (typeof value !== 'string') fail(`${where} must be a string`);
   if (required && value.trim() === '') fail(`${where} must not be empty`);
-  if (codePoints(value) > maxChars) fail(`${where} is longer than ${maxChars} characters`);
-  if (CONTROL.test(value)) fail(`${where} contains control characters or invalid UTF-16`);
-  if (MARKUP.test(value)) fail(`${where} contains markup`);
+  // A string has at least as many UTF-16 units as code points: count only when the units are over the limit.
+  if (value.length > maxChars && codePoints(value) > maxChars) fail(`${where} is longer than ${maxChars} characters`);
+  if (hasControlOrLoneSurrogate(value)) fail(`${where} contains control characters or invalid UTF-16`);
+  if (value.includes('<') && MARKUP.test(value)) fail(`${where} contains markup`);
   return value;
 }
 
 function httpsUrl(value: unknown, where: string): string {
   if (typeof value !== 'string') fail(`${where} must be a string`);
   if (value.length > LIMITS.urlChars) fail(`${where} is longer than ${LIMITS.urlChars} characters`);
+  if (plainHttpsHost(value) !== undefined) return value;
   let parsed: URL;
   try {
     parsed = new URL(value);
@@ -59,14 +81,8 @@ function httpsUrl(value: unknown, where: string): string {
   return value;
 }
 
-/** Date.parse rolls impossible dates over (2026-02-30 becomes 2026-03-02, 24:00 the next day): a real one reads back unchanged. */
-function isRealTime(value: string): boolean {
-  const time = Date.parse(value);
-  return !Number.isNaN(time) && new Date(time).toISOString().slice(0, 19) === value.slice(0, 19);
-}
-
 function timestamp(value: unknown, where: string): string {
-  if (typeof value !== 'string' || !ISO_UTC.test(value) || !isRealTime(value)) {
+  if (typeof value !== 'string' || !ISO_UTC.test(value) || !isRealDateTime(value)) {
     fail(`${where} must be an ISO-8601 UTC timestamp such as 2026-01-31T12:00:00.000Z`);
   }
   return value;
@@ -130,8 +146,12 @@ function check(value: unknown, imageHosts: ImageAllowList): FeedItem {
   timestamp(value.receivedAt, 'receivedAt');
   timestamp(value.publishedAt, 'publishedAt');
 
-  const bytes = encoder.encode(JSON.stringify(value)).byteLength;
-  if (bytes > LIMITS.itemBytes) fail(`item is ${bytes} bytes of JSON, more than ${LIMITS.itemBytes}`);
+  // A UTF-16 unit is at most 3 bytes of UTF-8: encode only when the JSON could be over the limit.
+  const json: string | undefined = JSON.stringify(value);
+  if (json !== undefined && json.length * 3 > LIMITS.itemBytes) {
+    const bytes = encoder.encode(json).byteLength;
+    if (bytes > LIMITS.itemBytes) fail(`item is ${bytes} bytes of JSON, more than ${LIMITS.itemBytes}`);
+  }
   return value as unknown as FeedItem;
 }
 

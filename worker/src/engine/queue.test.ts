@@ -112,6 +112,31 @@ describe('BoundedQueue', () => {
     expect(queue.depth).toBe(1);
   });
 
+  it('tryPut adds only when put would not wait (room, or a waiting taker, and not closed), and says whether it did', async () => {
+    const queue = new BoundedQueue<number>(1, 'drop-oldest');
+    const taken = queue.take();
+    expect(queue.tryPut(1)).toBe(true);
+    expect(await taken).toBe(1);
+    expect(queue.tryPut(2)).toBe(true);
+    expect(queue.tryPut(3)).toBe(false);
+    expect(queue.depth).toBe(1);
+    queue.close();
+    expect(queue.tryPut(4)).toBe(false);
+    expect([await queue.take(), await queue.take()]).toEqual([2, undefined]);
+  });
+
+  it('poll takes the next item without waiting, and lets a waiting put go on as take does', async () => {
+    const queue = new BoundedQueue<string>(1, 'drop-oldest');
+    expect(queue.poll()).toBeUndefined();
+    await queue.put('a');
+    const waiting = queue.put('b');
+    expect(await isDone(waiting)).toBe(false);
+    expect(queue.poll()).toBe('a');
+    expect(await isDone(waiting)).toBe(true);
+    expect(queue.poll()).toBe('b');
+    expect(queue.poll()).toBeUndefined();
+  });
+
   it('drain empties the queue, returns what was in it, and lets waiting puts go on', async () => {
     const queue = new BoundedQueue<number>(2, 'drop-oldest');
     queue.offer(1);

@@ -45,15 +45,26 @@ export class BoundedQueue<T> {
     if (!this.deliver(item)) this.items.push(item);
   }
 
+  /** Adds at once when `put` would not have to wait, and says whether it did: the common case, without a promise. */
+  tryPut(item: T): boolean {
+    if (this.closed || (this.items.length >= this.capacity && this.takers.length === 0)) return false;
+    if (!this.deliver(item)) this.items.push(item);
+    return true;
+  }
+
   /** The next item, waiting for one; undefined once the queue is closed and empty. */
   take(): Promise<T | undefined> {
-    const item = this.items.shift();
-    if (item !== undefined) {
-      this.roomWaiters.shift()?.();
-      return Promise.resolve(item);
-    }
+    const item = this.poll();
+    if (item !== undefined) return Promise.resolve(item);
     if (this.closed) return Promise.resolve(undefined);
     return new Promise((resolve) => this.takers.push(resolve));
+  }
+
+  /** The next item if there is one now, without waiting (and without a promise); undefined otherwise. */
+  poll(): T | undefined {
+    const item = this.items.shift();
+    if (item !== undefined) this.roomWaiters.shift()?.();
+    return item;
   }
 
   /** No more items will be added; takers drain what is left, then get undefined. Waiting `put`s give up. */

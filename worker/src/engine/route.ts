@@ -51,6 +51,9 @@ export async function settledWithin(work: Promise<unknown>, ms: number, clock: C
   return result;
 }
 
+/** What a source's offer returns when it need not wait: one settled promise for all. */
+const DONE: Promise<void> = Promise.resolve();
+
 /** Backoff for supervised start and a failing source: 1 s doubling to 30 s. */
 const RESTART_DELAYS_MS = [1000, 2000, 4000, 8000, 16_000, 30_000];
 
@@ -92,11 +95,11 @@ export class Route extends EventEmitter {
         clock: environment.clock,
         producer: (uri) => this.producers.get(uri) as Producer,
         drop: (reason) => this.drop(reason),
-        sent: (uri, ms) => this.emit('sent', { route: this.id, uri: redactUri(uri), ms }),
+        sent: (uri, ms) => this.emit('sent', { route: this.id, uri: this.redacted(uri), ms }),
         signal: this.stopping.signal,
       },
       // Reaching the end of the steps is what `completed` counts: a filtered exchange never gets here.
-      async () => {
+      () => {
         this.counters.completed += 1;
       },
     );
@@ -104,6 +107,15 @@ export class Route extends EventEmitter {
 
   get id(): string {
     return this.definition.id;
+  }
+
+  /** Each producer URI with its secrets masked, worked out once rather than for every `sent` event. */
+  private readonly redactedUris = new Map<string, string>();
+
+  private redacted(uri: string): string {
+    let redacted = this.redactedUris.get(uri);
+    if (redacted === undefined) this.redactedUris.set(uri, (redacted = redactUri(uri)));
+    return redacted;
   }
 
   /** Starts the producers (retrying with backoff until they connect), then the source. Resolves once started. */
@@ -222,16 +234,22 @@ export class Route extends EventEmitter {
   /** Runs the source; restarts it with backoff when it fails, until the route stops. */
   private async runSource(): Promise<void> {
     const sink = {
-      offer: async (body: unknown, headers: Record<string, unknown> = {}): Promise<void> => {
+      // Not async: a pausable source's offer that finds room (the common case) costs no promise of its own.
+      offer: (body: unknown, headers: Record<string, unknown> = {}): Promise<void> => {
         const exchange = newExchange(body, headers);
         if (this.consumer.live) {
           this.counters.received += 1;
           if (this.queue.offer(exchange).dropped) this.drop('queue-full');
-        } else {
-          if (this.stopping.signal.aborted) return;
-          await this.queue.put(exchange);
-          if (!this.stopping.signal.aborted) this.counters.received += 1;
+          return DONE;
         }
+        if (this.stopping.signal.aborted) return DONE;
+        if (this.queue.tryPut(exchange)) {
+          this.counters.received += 1;
+          return DONE;
+        }
+        return this.queue.put(exchange).then(() => {
+          if (!this.stopping.signal.aborted) this.counters.received += 1;
+        });
       },
       reject: (reason: string) => this.drop(`source:${reason}`),
     };
@@ -256,7 +274,7 @@ export class Route extends EventEmitter {
   private async work(): Promise<void> {
     for (;;) {
       if (this.resumed) await this.resumed.promise;
-      const exchange = await this.queue.take();
+      const exchange = this.queue.poll() ?? (await this.queue.take());
       if (!exchange) return;
       this.inFlight += 1;
       try {
@@ -276,7 +294,8 @@ export class Route extends EventEmitter {
       // Each attempt starts from the exchange as the source gave it: steps may have replaced its body.
       const exchange: Exchange = { id: original.id, body: original.body, headers: { ...original.headers } };
       try {
-        await this.pipeline(exchange);
+        const done = this.pipeline(exchange);
+        if (done !== undefined) await done;
         return;
       } catch (error) {
         if (attempt < policy.attempts && !this.stopping.signal.aborted) {

@@ -57,6 +57,42 @@ describe('transform', () => {
   });
 });
 
+describe('steps that throw or return a promise-like', () => {
+  it('fails the exchange when a predicate or transform throws, as when it rejects: it is tried again', async () => {
+    let throws = 2;
+    const { clock, source, producer, route } = await running(
+      from('test:in')
+        .filter(() => {
+          if (throws-- > 0) throw new Error('not yet');
+          return true;
+        })
+        .transform((exchange) => {
+          if (exchange.body === 'bad') throw new Error('bad body');
+          return exchange.body;
+        })
+        .to('test:out')
+        .redelivery({ attempts: 3, initialDelayMs: 100, jitter: 0 })
+        .concurrency(1),
+    );
+    // x: the filter throws twice, the third attempt goes through; bad: the transform throws on every attempt.
+    source('in').emitAll(['x', 'bad']);
+    await clock.advance(1000);
+    expect(producer('out').bodies()).toEqual(['x']);
+    expect(route.status().counters).toMatchObject({ received: 2, completed: 1, failed: 1, redelivered: 4 });
+  });
+
+  it('awaits any thenable a transform returns, not only promises', async () => {
+    const { source, producer } = await running(
+      from('test:in')
+        .transform((exchange) => ({ then: (resolve: (value: unknown) => void) => resolve(`${String(exchange.body)}!`) }))
+        .to('test:out'),
+    );
+    source('in').emit('cat');
+    await settle();
+    expect(producer('out').bodies()).toEqual(['cat!']);
+  });
+});
+
 describe('split', () => {
   it('sends each part on as an exchange of its own, in order, with the headers of the whole', async () => {
     // One at a time: with more, the parts of one exchange and the next interleave at the `to`.

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_IMAGE_HOSTS, ImageAllowList, validateFeedItem } from '@livewall/contract';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Media, Post } from '../post.js';
 import { rewriteMedia } from '../sources/replay/restamp.js';
 import { decodeXLine } from '../sources/x/decode.js';
 import { dropReason } from './filter.js';
-import { toFeedItem, type MapOptions, type MapResult, type UnpublishedItem } from './mapper.js';
+import { thumbnailOf, toFeedItem, type MapOptions, type MapResult, type UnpublishedItem } from './mapper.js';
 
 const receivedAt = new Date('2026-11-01T12:00:06.250Z');
 const options: MapOptions = { imageHosts: new ImageAllowList(DEFAULT_IMAGE_HOSTS), videoPreviews: false, receivedAt };
@@ -55,6 +56,12 @@ describe('toFeedItem', () => {
       createdAt: '2026-11-01T12:00:05.000Z',
       receivedAt: '2026-11-01T12:00:06.250Z',
     });
+  });
+
+  it('stamps each item with its own receivedAt, also when items share or alternate times', () => {
+    const times = ['2026-11-01T12:00:06.250Z', '2026-11-01T12:00:06.250Z', '2026-11-01T12:00:06.251Z', '2026-11-01T12:00:06.250Z', '1970-01-01T00:00:00.000Z'];
+    for (const time of times) expect(mapped(toFeedItem(post(), 'cats', { ...options, receivedAt: new Date(time) })).receivedAt).toBe(time);
+    expect(() => toFeedItem(post(), 'cats', { ...options, receivedAt: new Date(Number.NaN) })).toThrow(RangeError);
   });
 
   it('uses the feed it is given and a restamped id', () => {
@@ -135,6 +142,35 @@ describe('toFeedItem', () => {
 });
 
 describe('thumbnails per network', () => {
+  it('sizes an X image the way the URL parser would, with or without it (20,000 cases)', () => {
+    /** X's thumbnail through the URL parser, as the mapper made every one before its shortcut for plain URLs. */
+    function byParser(url: string): string {
+      const thumb = new URL(url);
+      thumb.searchParams.set('name', 'small');
+      return thumb.toString();
+    }
+    const outcome = (make: () => string): string => {
+      try {
+        return make();
+      } catch {
+        return 'throws';
+      }
+    };
+    const segment = fc.oneof(
+      { arbitrary: fc.string({ unit: fc.constantFrom(...'aZ09-_.~!$&\'()*+,;=:@'), maxLength: 8 }), weight: 6 },
+      fc.constantFrom('.', '..', '%2e', '%2E.', 'a b', 'a"b', 'a<b', 'a^b', 'a`b', 'a{b}', 'a|b', 'é', '\ud800', 'a\tb', 'a?b=1&name=large', 'a#frag', 'a\\b'),
+    );
+    const url = fc
+      .tuple(fc.constantFrom('https://pbs.twimg.com', 'https://PBS.twimg.com', 'https://pbs.twimg.com:443', 'http://localhost:8080', 'https://1.2.3.4', 'https://u@pbs.twimg.com', 'https://xn--a.com'), fc.array(segment, { maxLength: 4 }), fc.boolean())
+      .map(([origin, segments, slash]) => `${origin}${segments.map((part) => `/${part}`).join('')}${slash ? '/' : ''}`);
+    fc.assert(
+      fc.property(url, (value) => {
+        expect(outcome(() => thumbnailOf(value, 'x')), value).toBe(outcome(() => byParser(value)));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
   it('uses Bluesky feed_thumbnail for a feed_fullsize image, and keeps the full size as the url', () => {
     const full = 'https://cdn.bsky.app/img/feed_fullsize/plain/did:plc:abc/bafkreiabc@jpeg';
     const result = mapped(

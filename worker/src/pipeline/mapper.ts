@@ -1,4 +1,4 @@
-import { CONTRACT_VERSION, LIMITS, type FeedItem, type Image, type ImageAllowList } from '@livewall/contract';
+import { CONTRACT_VERSION, LIMITS, plainHttpsHost, type FeedItem, type Image, type ImageAllowList } from '@livewall/contract';
 import type { Media, Post } from '../post.js';
 import { blueskyThumb } from '../sources/bluesky/decode.js';
 import { picturesOf, type ImageFilterOptions } from './filter.js';
@@ -16,15 +16,37 @@ export type UnpublishedItem = Omit<FeedItem, 'publishedAt'>;
 export type MapResult = { ok: true; item: UnpublishedItem } | { ok: false; reason: string };
 
 /**
+ * A path the URL serializer writes back as it is: segments of letters, digits and `-._~!$&'()*+,;=:@`, none of
+ * them `.` or `..`, and no query or fragment.
+ */
+const PLAIN_PATH = /^(?:\/(?!\.\.?(?:\/|$))[\w\-.~!$&'()*+,;=:@]*)+$/;
+
+/**
  * The thumbnail for a tile: X's `small` size (680 px on the long side), Bluesky's feed_thumbnail; Mastodon's
  * original for now.
  */
-function thumbnailOf(url: string, network: Post['network']): string {
+export function thumbnailOf(url: string, network: Post['network']): string {
   if (network === 'bluesky') return blueskyThumb(url);
   if (network !== 'x') return url;
+  // X's usual media URL (https, a plain host, a plain path): what the URL parser would write, without it.
+  const host = plainHttpsHost(url);
+  if (host !== undefined && PLAIN_PATH.test(url.slice('https://'.length + host.length))) return `${url}?name=small`;
   const thumb = new URL(url);
   thumb.searchParams.set('name', 'small');
   return thumb.toString();
+}
+
+/** The last time formatted, reused: `toISOString` costs microseconds, and the items of a burst share a millisecond. */
+let lastTime = Number.NaN;
+let lastIso = '';
+
+function isoTime(date: Date): string {
+  const time = date.getTime();
+  if (time !== lastTime) {
+    lastIso = date.toISOString();
+    lastTime = time;
+  }
+  return lastIso;
 }
 
 function toImage(media: Media, post: Post): Image | undefined {
@@ -74,7 +96,7 @@ export function toFeedItem(post: Post, feed: string, options: MapOptions): MapRe
       text: plainText(post.text, LIMITS.textChars),
       images,
       createdAt: post.createdAt,
-      receivedAt: options.receivedAt.toISOString(),
+      receivedAt: isoTime(options.receivedAt),
     },
   };
 }

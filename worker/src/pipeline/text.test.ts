@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeEntities, plainText, truncate } from './text.js';
 
@@ -90,5 +91,39 @@ describe('plainText', () => {
     const long = plainText('🐱'.repeat(600), 500);
     expect([...long]).toHaveLength(500);
     expect(long.endsWith('🐱…')).toBe(true);
+  });
+});
+
+describe('plainText on random text', () => {
+  /** plainText as a chain of regex passes, as it was written before its one-pass check for text that is already plain. */
+  // eslint-disable-next-line no-control-regex
+  const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
+  const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+  const TAG = /<\/?[a-z!][^>]*>/gi;
+  function byRegexes(text: string, max: number): string {
+    let previous: string;
+    let plain = decodeEntities(text);
+    do {
+      previous = plain;
+      plain = plain.replace(TAG, '');
+    } while (plain !== previous);
+    plain = plain.replace(LONE_SURROGATE, '\ufffd').replace(CONTROL, ' ').replace(/[ \t\u00a0]+/g, ' ').replace(/ *\n */g, '\n').trim();
+    const points = [...plain];
+    return points.length <= max ? plain : `${points.slice(0, max - 1).join('').trimEnd()}…`;
+  }
+  // Mostly plain characters and spaces, so that plain text (the one-pass path) and its near misses come up often.
+  const unit = fc.oneof(
+    { arbitrary: fc.constantFrom('a', 'b', 'z', '1', '.', ';', '#', '🐱', 'é'), weight: 5 },
+    { arbitrary: fc.constantFrom(' ', '\n'), weight: 3 },
+    fc.constantFrom('\t', '\r', '\u00a0', '\u2028', '\u3000', '\ufeff', '\u0000', '\u0007', '\u007f', '&', '&amp;', '&lt;', '<', '>', '/', '!', '\ud83d', '\udc31'),
+  );
+
+  it('gives what the regex passes gave (20,000 cases)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit, maxLength: 30 }), fc.string({ unit: 'binary', maxLength: 30 })), fc.constantFrom(3, 8, 500), (text, max) => {
+        expect(plainText(text, max), JSON.stringify(text)).toBe(byRegexes(text, max));
+      }),
+      { numRuns: 20_000 },
+    );
   });
 });

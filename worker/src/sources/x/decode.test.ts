@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Post } from '../../post.js';
 import { decodeXLine, type XStreamEvent } from './decode.js';
@@ -186,6 +187,24 @@ describe('decodeXLine on everything else', () => {
       { kind: 'photo', url: 'https://pbs.twimg.com/media/A.png', width: 480, height: 360, alt: 'yarn' },
       { kind: 'photo', url: 'https://pbs.twimg.com/media/B.png', width: 640, height: 480 },
     ]);
+  });
+
+  it('normalises creation times as Date.parse and toISOString do, also when it skips them (10,000 cases)', () => {
+    const digits = (count: number) => fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: count, maxLength: count });
+    // Mostly X's own form (the one-pass path), some other forms Date.parse reads, some it does not.
+    const time = fc.oneof(
+      { arbitrary: fc.tuple(digits(4), digits(2), digits(2), digits(2), digits(2), digits(2), digits(3)).map(([y, mo, d, h, mi, s, ms]) => `${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`), weight: 4 },
+      fc.tuple(fc.constantFrom('2026', '2024', '1900', '0000'), fc.constantFrom('01', '02', '12', '13'), fc.constantFrom('01', '29', '30', '31'), fc.constantFrom('00:00:00', '23:59:59', '24:00:00', '12:60:00'), fc.constantFrom('Z', '.5Z', '.000Z', '+01:00', '.000+00:00', '', '.000z')).map(([y, mo, d, t, zone]) => `${y}-${mo}-${d}T${t}${zone}`),
+      fc.constantFrom('Sun, 01 Nov 2026 12:00:05 GMT', '2026-11-01', ' 2026-11-01T12:00:05.000Z', '2026-11-01T12:00:05.000Z ', 'yesterday'),
+    );
+    fc.assert(
+      fc.property(time, (createdAt) => {
+        const decoded = decodeXLine(event((raw) => (raw.data.created_at = createdAt)));
+        const expected = Number.isNaN(Date.parse(createdAt)) ? 'invalid' : new Date(createdAt).toISOString();
+        expect(decoded.kind === 'post' ? decoded.post.createdAt : decoded.kind, createdAt).toBe(expected);
+      }),
+      { numRuns: 10_000 },
+    );
   });
 
   it('leaves out media whose key is not in includes, keeping the others in order', () => {

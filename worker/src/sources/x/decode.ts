@@ -1,3 +1,4 @@
+import { isRealDateTime } from '@livewall/contract';
 import type { Media, Post } from '../../post.js';
 
 /**
@@ -31,6 +32,8 @@ interface XUser {
 
 const MEDIA_KINDS: Record<string, Media['kind']> = { photo: 'photo', video: 'video', animated_gif: 'gif' };
 const NUMERIC_ID = /^\d{1,25}$/;
+/** How X writes `created_at`, and `toISOString` too: such a time of a real day needs no parsing and formatting. */
+const CANONICAL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const USERNAME = /^\w{1,50}$/;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -85,11 +88,24 @@ export function decodeXLine(line: string): XStreamEvent {
   if (!isRecord(data)) return { kind: 'invalid', reason: 'no-data' };
   if (typeof data.id !== 'string' || !NUMERIC_ID.test(data.id)) return { kind: 'invalid', reason: 'bad-id' };
   if (typeof data.text !== 'string') return { kind: 'invalid', reason: 'bad-text' };
-  if (typeof data.created_at !== 'string' || Number.isNaN(Date.parse(data.created_at))) return { kind: 'invalid', reason: 'bad-created-at' };
+  if (typeof data.created_at !== 'string') return { kind: 'invalid', reason: 'bad-created-at' };
+  let createdAt: string = data.created_at;
+  if (!(CANONICAL_TIME.test(createdAt) && isRealDateTime(createdAt))) {
+    const time = Date.parse(createdAt);
+    if (Number.isNaN(time)) return { kind: 'invalid', reason: 'bad-created-at' };
+    createdAt = new Date(time).toISOString();
+  }
 
   const includes = isRecord(event.includes) ? event.includes : {};
-  const users = Array.isArray(includes.users) ? (includes.users as unknown[]).filter(isRecord) as XUser[] : [];
-  const author = users.find((user) => user.id === data.author_id);
+  let author: XUser | undefined;
+  if (Array.isArray(includes.users)) {
+    for (const user of includes.users as unknown[]) {
+      if (isRecord(user) && user.id === data.author_id) {
+        author = user;
+        break;
+      }
+    }
+  }
   if (!author || typeof author.username !== 'string' || !USERNAME.test(author.username)) return { kind: 'invalid', reason: 'no-author' };
 
   const mediaByKey = new Map<string, XMedia>();
@@ -107,8 +123,13 @@ export function decodeXLine(line: string): XStreamEvent {
     if (decoded) media.push(decoded);
   }
 
-  const rules = Array.isArray(event.matching_rules) ? (event.matching_rules as unknown[]) : [];
-  const feeds = [...new Set(rules.filter(isRecord).map((rule) => rule.tag).filter((tag): tag is string => typeof tag === 'string'))];
+  // Each matching rule's tag once, in order.
+  const feeds: string[] = [];
+  if (Array.isArray(event.matching_rules)) {
+    for (const rule of event.matching_rules as unknown[]) {
+      if (isRecord(rule) && typeof rule.tag === 'string' && !feeds.includes(rule.tag)) feeds.push(rule.tag);
+    }
+  }
 
   const post: Post = {
     network: 'x',
@@ -116,7 +137,7 @@ export function decodeXLine(line: string): XStreamEvent {
     url: `https://x.com/${author.username}/status/${data.id}`,
     author: { handle: author.username, url: `https://x.com/${author.username}` },
     text: data.text,
-    createdAt: new Date(data.created_at).toISOString(),
+    createdAt,
     media,
     feeds,
   };
