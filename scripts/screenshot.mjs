@@ -1,27 +1,80 @@
 #!/usr/bin/env node
-// Screenshot of a running wall in headless Chromium, for the README:
-//   node scripts/screenshot.mjs [URL] [OUT]     (defaults: http://localhost:8080/ docs/screenshot.png)
-// Start the demo first (./scripts/start); waits until the page is live and shows at least 10 loaded tiles.
+// Screenshots of a running wall in headless Chromium, for the README: desktop and phone, light and dark.
+//   node scripts/screenshot.mjs [URL] [DOCS]     (defaults: http://localhost:8080/ docs)
+// writes DOCS/screenshots/{desktop,phone}-{light,dark}.png, and DOCS/screenshot.png (the README's hero) as a copy
+// of desktop-dark. Start the demo first (./scripts/start); each shot waits until the page is live and its tiles'
+// images have loaded.
+import { copyFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 const url = process.argv[2] ?? 'http://localhost:8080/';
-const out = process.argv[3] ?? 'docs/screenshot.png';
+const docs = process.argv[3] ?? 'docs';
+const shotsDir = path.join(docs, 'screenshots');
+
+const devices = {
+  desktop: { viewport: { width: 1280, height: 860 }, deviceScaleFactor: 1, minTiles: 15 },
+  phone: { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, minTiles: 6 },
+};
+const schemes = ['light', 'dark'];
+const hero = 'desktop-dark';
+
+/** In the page: at least `minTiles` tiles, and the image of every one in view loaded (the rest load lazily). */
+function loaded(minTiles) {
+  const tiles = [...document.querySelectorAll('[data-testid="tile"]')];
+  const inView = tiles.filter((tile) => tile.getBoundingClientRect().top < innerHeight);
+  const shown = (img) => img !== null && img.complete && img.naturalWidth > 0;
+  return tiles.length >= minTiles && inView.every((tile) => shown(tile.querySelector('img')));
+}
+
+/**
+ * The demo posts twice a second, and a post arriving mid-shot shifts every tile. While `hold` is on, frames from
+ * the broker wait here instead of reaching the page; `release` delivers them in order.
+ */
+async function holdBrokerFrames(context) {
+  let holding = false;
+  const held = [];
+  await context.routeWebSocket(/^wss?:/, (pageSide) => {
+    const brokerSide = pageSide.connectToServer();
+    brokerSide.onMessage((frame) => (holding ? held.push(() => pageSide.send(frame)) : pageSide.send(frame)));
+  });
+  return {
+    hold: () => {
+      holding = true;
+    },
+    release: () => {
+      holding = false;
+      for (const deliver of held.splice(0)) deliver();
+    },
+  };
+}
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
 });
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 860 }, deviceScaleFactor: 1 });
-  await page.goto(url);
-  await page.waitForSelector('[data-testid="status"][data-state="live"]', { timeout: 30_000 });
-  await page.waitForFunction(() => {
-    const images = [...document.querySelectorAll('[data-testid="tile"] img')];
-    return images.length >= 10 && images.every((img) => img.complete && img.naturalWidth > 0);
-  }, undefined, { timeout: 60_000 });
-  // Let the newest tiles finish fading in.
-  await page.evaluate(() => Promise.all(document.getAnimations().filter((a) => a.effect?.getTiming().iterations !== Infinity).map((a) => a.finished)));
-  await page.screenshot({ path: out });
-  process.stdout.write(`wrote ${out}\n`);
+  await mkdir(shotsDir, { recursive: true });
+  for (const [device, { minTiles, ...options }] of Object.entries(devices)) {
+    for (const colorScheme of schemes) {
+      // Reduced motion: a tile caught mid fade-in would look washed out; the page at rest is the same either way.
+      const context = await browser.newContext({ ...options, colorScheme, reducedMotion: 'reduce' });
+      const frames = await holdBrokerFrames(context);
+      const page = await context.newPage();
+      await page.goto(url);
+      await page.waitForSelector('[data-testid="status"][data-state="live"]', { timeout: 30_000 });
+      await page.waitForFunction(loaded, minTiles, { timeout: 60_000 });
+      frames.hold();
+      await page.waitForFunction(loaded, minTiles, { timeout: 10_000 });
+      const out = path.join(shotsDir, `${device}-${colorScheme}.png`);
+      await page.screenshot({ path: out });
+      frames.release();
+      process.stdout.write(`wrote ${out}\n`);
+      await context.close();
+    }
+  }
+  await copyFile(path.join(shotsDir, `${hero}.png`), path.join(docs, 'screenshot.png'));
+  process.stdout.write(`wrote ${path.join(docs, 'screenshot.png')} (a copy of ${hero})\n`);
 } finally {
   await browser.close();
 }

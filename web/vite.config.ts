@@ -15,6 +15,9 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     sourcemap: true,
+    // The page runs under Trusted Types (web/src/trusted-types.ts), whose policy must be the first code to run.
+    // Vite's modulepreload polyfill would run before it, and every browser with Trusted Types has modulepreload.
+    modulePreload: { polyfill: false },
   },
   server: {
     proxy: { '/config.json': webServer, '/demo/media': webServer },

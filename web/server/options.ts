@@ -15,7 +15,16 @@ export const ENV = {
   viewerPasscode: 'LIVEWALL_VIEWER_PASSCODE',
   webRoot: 'LIVEWALL_WEB_ROOT',
   maxItems: 'LIVEWALL_MAX_ITEMS',
+  wsProxy: 'LIVEWALL_WS_PROXY',
+  wsProxyPath: 'LIVEWALL_WS_PROXY_PATH',
+  statusTopic: 'LIVEWALL_STATUS_TOPIC',
 } as const;
+
+/**
+ * The broker's users who may write (activemq/write-users.sh). The page hands its login to every browser, so it must
+ * never be one of these.
+ */
+export const WRITE_USERS = { admin: 'LIVEWALL_ADMIN_PASSWORD', publisher: 'LIVEWALL_PUBLISHER_PASSWORD' } as const;
 
 /** The built page, next to this module's own output directory: web/dist-server/ → web/dist/. */
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../dist/', import.meta.url));
@@ -25,7 +34,9 @@ export const DEFAULTS = {
   host: '0.0.0.0',
   brokerUrls: ['ws://localhost:61614'],
   feeds: [{ name: 'cats', title: 'Cats' }],
-  maxItems: 120,
+  maxItems: 200,
+  statusTopic: '/topic/status.workers',
+  wsProxyPath: '/stomp',
 } as const;
 
 export interface Feed {
@@ -37,7 +48,10 @@ export interface Feed {
 export interface WebOptions {
   port?: number;
   host?: string;
-  /** WebSocket URLs of the broker's STOMP acceptor, for the page and for CSP connect-src. */
+  /**
+   * WebSocket URLs of the broker's STOMP acceptor, for the page and for CSP connect-src. Default: the local broker,
+   * or none when wsProxy is set (the page then uses only the proxy).
+   */
   brokerUrls?: string[];
   feeds?: Feed[];
   /** Image hosts allowed on top of DEFAULT_IMAGE_HOSTS: host names (https) or origins. */
@@ -49,6 +63,21 @@ export interface WebOptions {
   /** The built page (index.html, assets/). */
   webRoot?: string;
   maxItems?: number;
+  /** Where the worker publishes its status (its config's status.topic); '' turns the worker panel off. */
+  statusTopic?: string;
+  /**
+   * The broker's ws:// or wss:// URL to forward WebSocket upgrades on wsProxyPath to: a same-origin path for
+   * browsers that cannot reach the broker's port. Off when unset.
+   */
+  wsProxy?: string;
+  /** The path the proxy accepts upgrades on. Default /stomp. */
+  wsProxyPath?: string;
+}
+
+/** The same-origin WebSocket proxy: upgrades on `path` are tunnelled to `target`. */
+export interface WsProxyOptions {
+  target: URL;
+  path: string;
 }
 
 export interface ResolvedOptions {
@@ -64,6 +93,8 @@ export interface ResolvedOptions {
   viewerPasscode: string | undefined;
   webRoot: string;
   maxItems: number;
+  statusTopic: string;
+  wsProxy: WsProxyOptions | undefined;
 }
 
 /** A bad setting; the message starts with the environment variable that holds it. */
@@ -130,25 +161,61 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ResolvedOp
   if (webRoot !== undefined) input.webRoot = webRoot;
   const maxItems = wholeNumber(ENV.maxItems, env[ENV.maxItems]);
   if (maxItems !== undefined) input.maxItems = maxItems;
-  return resolveOptions(input);
+  const wsProxy = nonEmpty(env[ENV.wsProxy]?.trim());
+  if (wsProxy !== undefined) input.wsProxy = wsProxy;
+  const statusTopic = env[ENV.statusTopic];
+  if (statusTopic !== undefined) input.statusTopic = statusTopic.trim();
+  const wsProxyPath = nonEmpty(env[ENV.wsProxyPath]?.trim());
+  if (wsProxyPath !== undefined) input.wsProxyPath = wsProxyPath;
+  const options = resolveOptions(input);
+  // A write user's password as the viewer passcode would hand it to every browser, whatever the login says.
+  if (options.viewerPasscode !== undefined) {
+    for (const [user, variable] of Object.entries(WRITE_USERS)) {
+      if (nonEmpty(env[variable]) === options.viewerPasscode) {
+        throw new OptionsError(ENV.viewerPasscode, `is the broker's ${user} password (${variable}); the page sends its passcode to every browser, so use the viewer's`);
+      }
+    }
+  }
+  return options;
 }
 
-/** A broker URL as a CSP source and as the page gets it; throws on anything but a plain ws:// or wss:// URL. */
-function brokerUrl(value: string): string {
+/** A plain ws:// or wss:// URL, or an OptionsError naming `variable`. */
+function wsUrl(value: string, variable: string): URL {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new OptionsError(ENV.brokerUrls, `${JSON.stringify(value)} is not a URL`);
+    throw new OptionsError(variable, `${JSON.stringify(value)} is not a URL`);
   }
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
-    throw new OptionsError(ENV.brokerUrls, `${JSON.stringify(value)} must start with ws:// or wss://`);
+    throw new OptionsError(variable, `${JSON.stringify(value)} must start with ws:// or wss://`);
   }
-  if (url.username || url.password) throw new OptionsError(ENV.brokerUrls, `a URL must not carry credentials (use ${ENV.viewerLogin})`);
-  if (url.search || url.hash) throw new OptionsError(ENV.brokerUrls, `${JSON.stringify(value)} must not have a ?query or #fragment`);
+  if (url.username || url.password) throw new OptionsError(variable, `a URL must not carry credentials (use ${ENV.viewerLogin})`);
+  if (url.search || url.hash) throw new OptionsError(variable, `${JSON.stringify(value)} must not have a ?query or #fragment`);
   // Characters that would end or split a CSP source list.
-  if (/[\s;,'"]/.test(value)) throw new OptionsError(ENV.brokerUrls, `${JSON.stringify(value)} contains characters not allowed in a URL here`);
+  if (/[\s;,'"]/.test(value)) throw new OptionsError(variable, `${JSON.stringify(value)} contains characters not allowed in a URL here`);
+  return url;
+}
+
+/** A broker URL as a CSP source and as the page gets it; throws on anything but a plain ws:// or wss:// URL. */
+function brokerUrl(value: string): string {
+  const url = wsUrl(value, ENV.brokerUrls);
   return url.pathname === '/' && !value.endsWith('/') ? `${url.protocol}//${url.host}` : url.href;
+}
+
+/** The proxy's path: plain URL path characters only, as it also goes into the CSP and /config.json. */
+const PROXY_PATH = /^(?:\/[A-Za-z0-9._~-]+)+\/?$/;
+
+function wsProxyOptions(target: string | undefined, path: string | undefined): WsProxyOptions | undefined {
+  if (target === undefined) {
+    if (path !== undefined) throw new OptionsError(ENV.wsProxyPath, `is set but ${ENV.wsProxy} is not`);
+    return undefined;
+  }
+  const proxyPath = path ?? DEFAULTS.wsProxyPath;
+  if (proxyPath.length > 200 || !PROXY_PATH.test(proxyPath)) {
+    throw new OptionsError(ENV.wsProxyPath, `${JSON.stringify(proxyPath)} must be a path such as /stomp (letters, digits, . _ ~ - between slashes)`);
+  }
+  return { target: wsUrl(target, ENV.wsProxy), path: proxyPath };
 }
 
 /** Fills in defaults and checks every option; throws OptionsError naming the variable. */
@@ -159,8 +226,10 @@ export function resolveOptions(input: WebOptions = {}): ResolvedOptions {
   const host = input.host ?? DEFAULTS.host;
   if (host.trim() === '' || /[\s/]/.test(host)) throw new OptionsError(ENV.host, `${JSON.stringify(host)} is not a host name or address`);
 
-  const rawUrls = input.brokerUrls ?? [...DEFAULTS.brokerUrls];
-  if (rawUrls.length === 0) throw new OptionsError(ENV.brokerUrls, 'list at least one ws:// or wss:// URL');
+  const wsProxy = wsProxyOptions(input.wsProxy, input.wsProxyPath);
+  // With the proxy on, the page needs no other URL; listed ones are tried after the proxy.
+  const rawUrls = input.brokerUrls ?? (wsProxy ? [] : [...DEFAULTS.brokerUrls]);
+  if (rawUrls.length === 0 && !wsProxy) throw new OptionsError(ENV.brokerUrls, `list at least one ws:// or wss:// URL (or set ${ENV.wsProxy})`);
   const brokerUrls = [...new Set(rawUrls.map(brokerUrl))];
 
   const feeds = input.feeds ?? DEFAULTS.feeds.map((feed) => ({ ...feed }));
@@ -195,6 +264,13 @@ export function resolveOptions(input: WebOptions = {}): ResolvedOptions {
   if (viewerPasscode !== undefined && viewerLogin === undefined) {
     throw new OptionsError(ENV.viewerPasscode, `is set but ${ENV.viewerLogin} is not`);
   }
+  const writeUser = Object.keys(WRITE_USERS).find((user) => user === viewerLogin?.trim().toLowerCase());
+  if (writeUser !== undefined) {
+    throw new OptionsError(
+      ENV.viewerLogin,
+      `${JSON.stringify(viewerLogin)} is the broker's ${writeUser} user, who may write; the page sends its login to every browser, so use a subscribe-only user such as viewer (or none: anonymous guests may subscribe)`,
+    );
+  }
 
   const webRoot = path.resolve(input.webRoot ?? DEFAULT_WEB_ROOT);
   if (!existsSync(path.join(webRoot, 'index.html'))) {
@@ -206,5 +282,10 @@ export function resolveOptions(input: WebOptions = {}): ResolvedOptions {
     throw new OptionsError(ENV.maxItems, `${maxItems} must be a whole number from 1 to ${MAX_ITEMS_LIMIT}`);
   }
 
-  return { port, host, brokerUrls, feeds, imageHosts, allowList, demoMedia, viewerLogin, viewerPasscode, webRoot, maxItems };
+  const statusTopic = input.statusTopic ?? DEFAULTS.statusTopic;
+  if (statusTopic !== '' && !/^\/topic\/status\.[A-Za-z0-9_.-]+$/.test(statusTopic)) {
+    throw new OptionsError(ENV.statusTopic, `${JSON.stringify(statusTopic)} must be a topic under /topic/status. (the worker's status.topic) without wildcards, or empty to show no worker status`);
+  }
+
+  return { port, host, brokerUrls, feeds, imageHosts, allowList, demoMedia, viewerLogin, viewerPasscode, webRoot, maxItems, statusTopic, wsProxy };
 }

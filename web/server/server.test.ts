@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, optionsFromEnv, OptionsError, resolveOptions, type WebOptions } from './server.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createApp, main, optionsFromEnv, OptionsError, resolveOptions, type WebOptions } from './server.js';
 
 // A 1×1 PNG.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
@@ -76,17 +76,26 @@ describe('GET /config.json', () => {
       ],
       imageHosts: ['pbs.twimg.com', 'cdn.bsky.app', 'http://localhost:8080', 'media.example.org'],
       maxItems: 60,
+      statusTopic: '/topic/status.workers',
     });
   });
 
-  it('uses the defaults: ws://localhost:61614, feed cats, the default image hosts, 120 items, no login', async () => {
+  it('uses the defaults: ws://localhost:61614, feed cats, the default image hosts, 200 items, the workers' status topic, no login', async () => {
     const base = await start();
     expect(await (await fetch(`${base}/config.json`)).json()).toEqual({
       broker: { urls: ['ws://localhost:61614'] },
       feeds: [{ name: 'cats', title: 'Cats' }],
       imageHosts: ['pbs.twimg.com', 'cdn.bsky.app'],
-      maxItems: 120,
+      maxItems: 200,
+      statusTopic: '/topic/status.workers',
     });
+  });
+
+  it('names the status topic the workers publish to, or none', async () => {
+    const eu = await start({ statusTopic: '/topic/status.eu' });
+    expect(await (await fetch(`${eu}/config.json`)).json()).toMatchObject({ statusTopic: '/topic/status.eu' });
+    const none = await start({ statusTopic: '' });
+    expect(await (await fetch(`${none}/config.json`)).json()).toMatchObject({ statusTopic: '' });
   });
 
   it('includes the viewer login when one is configured', async () => {
@@ -110,6 +119,8 @@ describe('Content-Security-Policy', () => {
     expect(directives.get('object-src')).toEqual(["'none'"]);
     expect(directives.get('frame-ancestors')).toEqual(["'none'"]);
     expect(directives.get('base-uri')).toEqual(["'none'"]);
+    expect(directives.get('require-trusted-types-for')).toEqual(["'script'"]);
+    expect(directives.get('trusted-types')).toEqual(['default']);
     expect(directives.has('upgrade-insecure-requests')).toBe(false);
     expect(response.headers.get('content-security-policy')).not.toMatch(/upgrade-insecure-requests|unsafe-inline|unsafe-eval/);
   });
@@ -196,7 +207,8 @@ describe('options from the environment', () => {
       viewerLogin: undefined,
       viewerPasscode: undefined,
       webRoot,
-      maxItems: 120,
+      maxItems: 200,
+      statusTopic: '/topic/status.workers',
     });
   });
 
@@ -212,6 +224,7 @@ describe('options from the environment', () => {
         LIVEWALL_VIEWER_LOGIN: 'viewer',
         LIVEWALL_VIEWER_PASSCODE: 'pw',
         LIVEWALL_MAX_ITEMS: '40',
+        LIVEWALL_STATUS_TOPIC: ' /topic/status.eu ',
       }),
     );
     expect(options).toMatchObject({
@@ -228,11 +241,15 @@ describe('options from the environment', () => {
       viewerLogin: 'viewer',
       viewerPasscode: 'pw',
       maxItems: 40,
+      statusTopic: '/topic/status.eu',
     });
   });
 
   it.each([
     ['LIVEWALL_WEB_PORT', 'eighty'],
+    ['LIVEWALL_STATUS_TOPIC', 'status.workers'],
+    ['LIVEWALL_STATUS_TOPIC', '/topic/status.#'],
+    ['LIVEWALL_STATUS_TOPIC', '/topic/feed.cats'],
     ['LIVEWALL_WEB_PORT', '70000'],
     ['LIVEWALL_WEB_HOST', 'two words'],
     ['LIVEWALL_BROKER_WS_URLS', 'http://localhost:61614'],
@@ -246,6 +263,9 @@ describe('options from the environment', () => {
     ['LIVEWALL_IMAGE_HOSTS', 'bad host!'],
     ['LIVEWALL_DEMO_MEDIA', '/no/such/directory'],
     ['LIVEWALL_VIEWER_PASSCODE', 'pw-without-login'],
+    ['LIVEWALL_WS_PROXY', 'http://broker:61614'],
+    ['LIVEWALL_WS_PROXY', 'ws://user:pw@broker:61614'],
+    ['LIVEWALL_WS_PROXY_PATH', '/stomp-without-a-target'],
     ['LIVEWALL_WEB_ROOT', '/no/such/build'],
     ['LIVEWALL_MAX_ITEMS', '0'],
   ])('rejects %s=%j, naming the variable', (variable, value) => {
@@ -260,10 +280,70 @@ describe('options from the environment', () => {
     expect((thrown as Error).message).toMatch(new RegExp(`^${variable}: `));
   });
 
+  it.each([
+    ['LIVEWALL_WS_PROXY_PATH', 'stomp'],
+    ['LIVEWALL_WS_PROXY_PATH', '/a b'],
+    ['LIVEWALL_WS_PROXY_PATH', "/x';script-src"],
+    ['LIVEWALL_WS_PROXY_PATH', '//stomp'],
+  ])('rejects %s=%j with the proxy on, naming the variable', (variable, value) => {
+    expect(() => optionsFromEnv(env({ LIVEWALL_WS_PROXY: 'ws://broker:61614', [variable]: value }))).toThrow(new RegExp(`^${variable}: `));
+  });
+
+  it('reads the proxy settings; with the proxy on, the broker URLs default to none', () => {
+    const options = optionsFromEnv(env({ LIVEWALL_WS_PROXY: 'wss://broker.internal:61614/ws', LIVEWALL_WS_PROXY_PATH: '/live/stomp' }));
+    expect(options.wsProxy?.target.href).toBe('wss://broker.internal:61614/ws');
+    expect(options.wsProxy?.path).toBe('/live/stomp');
+    expect(options.brokerUrls).toEqual([]);
+    expect(optionsFromEnv(env({ LIVEWALL_WS_PROXY: 'ws://broker:61614' })).wsProxy?.path).toBe('/stomp');
+    expect(optionsFromEnv(env({})).wsProxy).toBeUndefined();
+  });
+
   it('createApp rejects bad options the same way', () => {
     expect(() => createApp({ webRoot, brokerUrls: ['https://broker.example'] })).toThrow(/^LIVEWALL_BROKER_WS_URLS: /);
     expect(() => createApp({ webRoot, feeds: [{ name: 'Not A Feed', title: 'x' }] })).toThrow(/^LIVEWALL_FEEDS: /);
     expect(() => createApp({ webRoot, imageHosts: ['ftp://files.example'] })).toThrow(/^LIVEWALL_IMAGE_HOSTS: /);
     expect(() => resolveOptions({ webRoot, brokerUrls: [] })).toThrow(/^LIVEWALL_BROKER_WS_URLS: /);
+  });
+});
+
+describe('write credentials never reach the page', () => {
+  const env = (extra: Record<string, string>): NodeJS.ProcessEnv => ({ LIVEWALL_WEB_ROOT: webRoot, ...extra });
+
+  it.each(['admin', 'publisher', 'Publisher', ' admin'])('refuses LIVEWALL_VIEWER_LOGIN=%j, a broker user who may write', (login) => {
+    expect(() => optionsFromEnv(env({ LIVEWALL_VIEWER_LOGIN: login, LIVEWALL_VIEWER_PASSCODE: 'pw' }))).toThrow(
+      /^LIVEWALL_VIEWER_LOGIN: .* is the broker's (admin|publisher) user, who may write; the page sends its login to every browser/,
+    );
+    expect(() => createApp({ webRoot, viewerLogin: login })).toThrow(OptionsError);
+  });
+
+  it.each(['LIVEWALL_ADMIN_PASSWORD', 'LIVEWALL_PUBLISHER_PASSWORD'])('refuses a viewer passcode equal to %s, without printing it', (variable) => {
+    const secret = 'correct-horse-battery';
+    let message = '';
+    try {
+      optionsFromEnv(env({ LIVEWALL_VIEWER_LOGIN: 'viewer', LIVEWALL_VIEWER_PASSCODE: secret, [variable]: secret }));
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(new RegExp(`^LIVEWALL_VIEWER_PASSCODE: is the broker's \\w+ password \\(${variable}\\)`));
+    expect(message).not.toContain(secret);
+  });
+
+  it('accepts the viewer user with its own password', () => {
+    const options = optionsFromEnv(
+      env({ LIVEWALL_VIEWER_LOGIN: 'viewer', LIVEWALL_VIEWER_PASSCODE: 'view', LIVEWALL_ADMIN_PASSWORD: 'adm', LIVEWALL_PUBLISHER_PASSWORD: 'pub' }),
+    );
+    expect(options.viewerLogin).toBe('viewer');
+  });
+
+  it('the server does not start with the publisher login as the viewer login', () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      expect(main(env({ LIVEWALL_VIEWER_LOGIN: 'publisher', LIVEWALL_VIEWER_PASSCODE: 'pw', LIVEWALL_WEB_PORT: '0' }))).toBeUndefined();
+      expect(process.exitCode).toBe(1);
+      expect(errors).toHaveBeenCalledWith(expect.stringMatching(/^livewall web: LIVEWALL_VIEWER_LOGIN: "publisher" is the broker's publisher user/));
+    } finally {
+      process.exitCode = undefined;
+      errors.mockRestore();
+    }
   });
 });

@@ -1,36 +1,49 @@
 import { realpathSync } from 'node:fs';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { OptionsError, optionsFromEnv, resolveOptions, type ResolvedOptions, type WebOptions } from './options.js';
+import { sameOriginWsUrl, UpgradeHandler } from './ws-proxy.js';
 
 export { ENV, DEFAULTS, OptionsError, optionsFromEnv, resolveOptions, type WebOptions, type ResolvedOptions } from './options.js';
+export { UpgradeHandler } from './ws-proxy.js';
 
-/** What the page reads at /config.json (see web/src/config.ts). */
-export function pageConfig(options: ResolvedOptions): object {
+/**
+ * What the page reads at /config.json (see web/src/config.ts). `proxyUrl`, the same-origin WebSocket proxy as this
+ * request reaches it, comes first when the proxy is on.
+ */
+export function pageConfig(options: ResolvedOptions, proxyUrl?: string): object {
   return {
     broker: {
-      urls: options.brokerUrls,
+      urls: proxyUrl === undefined ? options.brokerUrls : [proxyUrl, ...options.brokerUrls],
       ...(options.viewerLogin !== undefined ? { login: options.viewerLogin, passcode: options.viewerPasscode ?? '' } : {}),
     },
     feeds: options.feeds,
     imageHosts: options.imageHosts,
     maxItems: options.maxItems,
+    statusTopic: options.statusTopic,
   };
 }
 
+type DirectiveValue = string | ((req: IncomingMessage) => string);
+
 /**
- * The Content-Security-Policy: only our own scripts and styles, WebSockets to exactly the broker URLs, images from
- * the allow-list, blob: workers for stompjs's heart-beat ticker. No upgrade-insecure-requests: we serve plain HTTP
- * (a TLS proxy in front may add it).
+ * The Content-Security-Policy: only our own scripts and styles, WebSockets to exactly the broker URLs (and the
+ * same-origin proxy as this request reaches it), images from the allow-list, blob: workers for stompjs's heart-beat
+ * ticker, and Trusted Types enforced: string values reach HTML and script sinks only through the page's `default`
+ * policy (web/src/trusted-types.ts), and no other policy may be made. No upgrade-insecure-requests: we serve plain
+ * HTTP (a TLS proxy in front may add it).
  */
-export function cspDirectives(options: ResolvedOptions): Record<string, string[]> {
+export function cspDirectives(options: ResolvedOptions): Record<string, DirectiveValue[]> {
+  const proxy = options.wsProxy;
+  // Requests whose Host cannot make a URL never get here (createApp answers them 400).
+  const proxySource = proxy ? [(req: IncomingMessage) => sameOriginWsUrl(req, proxy.path) ?? "'self'"] : [];
   return {
     'default-src': ["'self'"],
     'base-uri': ["'none'"],
-    'connect-src': ["'self'", ...options.brokerUrls],
+    'connect-src': ["'self'", ...proxySource, ...options.brokerUrls],
     'img-src': ["'self'", ...options.allowList.cspSources()],
     'script-src': ["'self'"],
     'script-src-attr': ["'none'"],
@@ -39,6 +52,8 @@ export function cspDirectives(options: ResolvedOptions): Record<string, string[]
     'object-src': ["'none'"],
     'frame-ancestors': ["'none'"],
     'form-action': ["'none'"],
+    'require-trusted-types-for': ["'script'"],
+    'trusted-types': ['default'],
   };
 }
 
@@ -51,6 +66,18 @@ export function createApp(input: WebOptions | ResolvedOptions = {}): Express {
   app.disable('x-powered-by');
   app.set('etag', 'strong');
 
+  const proxy = options.wsProxy;
+  if (proxy) {
+    // /config.json and the CSP name the proxy by this request's Host: one that is not a plain host[:port] is refused.
+    app.use((req: Request, res: Response, next: NextFunction) => {
+      if (sameOriginWsUrl(req, proxy.path) !== undefined) {
+        next();
+        return;
+      }
+      res.status(400).set({ 'Cache-Control': 'no-store', 'Content-Security-Policy': "default-src 'none'" }).type('text/plain').send('bad Host header');
+    });
+  }
+
   app.use(
     helmet({
       contentSecurityPolicy: { useDefaults: false, directives: cspDirectives(options) },
@@ -59,8 +86,9 @@ export function createApp(input: WebOptions | ResolvedOptions = {}): Express {
   );
 
   const config = JSON.stringify(pageConfig(options));
-  app.get('/config.json', (_req, res) => {
-    res.set('Cache-Control', 'no-store').type('application/json').send(config);
+  app.get('/config.json', (req, res) => {
+    const body = proxy ? JSON.stringify(pageConfig(options, sameOriginWsUrl(req, proxy.path))) : config;
+    res.set('Cache-Control', 'no-store').type('application/json').send(body);
   });
 
   app.get('/healthz', (_req, res) => {
@@ -116,10 +144,10 @@ function displayUrl(host: string, port: number): string {
 }
 
 /** Starts the server from the environment; exits 1 with a message naming the variable on a bad setting. */
-export function main(): Server | undefined {
+export function main(env: NodeJS.ProcessEnv = process.env): Server | undefined {
   let options: ResolvedOptions;
   try {
-    options = optionsFromEnv();
+    options = optionsFromEnv(env);
   } catch (error) {
     if (!(error instanceof OptionsError)) throw error;
     console.error(`livewall web: ${error.message}`);
@@ -127,6 +155,7 @@ export function main(): Server | undefined {
     return undefined;
   }
   const app = createApp(options);
+  const upgrades = new UpgradeHandler(options.wsProxy);
   const server = app.listen(options.port, options.host, (error?: Error) => {
     if (error) {
       console.error(`livewall web: cannot listen on ${options.host}:${options.port}: ${error.message}`);
@@ -135,11 +164,14 @@ export function main(): Server | undefined {
     // No secrets here: the viewer passcode is never logged.
     const feeds = options.feeds.map((feed) => feed.name).join(', ');
     const media = options.demoMedia ? `, demo media from ${options.demoMedia}` : '';
+    const proxy = options.wsProxy ? `; WebSocket proxy ${options.wsProxy.path} → ${options.wsProxy.target.href}` : '';
     console.log(
-      `livewall web: listening on ${displayUrl(options.host, options.port)} (bind ${options.host}:${options.port}; broker ${options.brokerUrls.join(' ')}; feeds ${feeds}${media})`,
+      `livewall web: listening on ${displayUrl(options.host, options.port)} (bind ${options.host}:${options.port}; broker ${options.brokerUrls.join(' ') || '(proxy only)'}${proxy}; feeds ${feeds}${media})`,
     );
   });
+  server.on('upgrade', upgrades.listener);
   const shutdown = (): void => {
+    upgrades.closeAll();
     server.close(() => process.exit(0));
     server.closeIdleConnections();
     setTimeout(() => process.exit(0), 5_000).unref();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { feedHref, parseConfig, selectFeed } from './config.js';
+import { DEFAULT_MAX_ITEMS, DEFAULT_STATUS_TOPIC, feedHref, parseConfig, selectFeed, wantedFeed } from './config.js';
 
 const good = {
   broker: { urls: ['ws://localhost:61614', 'wss://broker.example/ws'] },
@@ -9,6 +9,7 @@ const good = {
   ],
   imageHosts: ['pbs.twimg.com', 'cdn.bsky.app', 'http://localhost:8080'],
   maxItems: 120,
+  statusTopic: '/topic/status.eu',
 };
 
 /** A copy of `good` that tests may break in any way: fields are loosely typed on purpose. */
@@ -17,6 +18,7 @@ interface Loose {
   feeds: Record<string, unknown>[];
   imageHosts: unknown[];
   maxItems?: unknown;
+  statusTopic?: unknown;
 }
 
 function withChange(change: (config: Loose) => void): unknown {
@@ -42,7 +44,7 @@ describe('parseConfig', () => {
     expect(result.allowList.refusal('https://evil.example/a.png')).toMatch(/allow-list/);
   });
 
-  it('keeps login and passcode, defaults maxItems and feed titles', () => {
+  it('keeps login and passcode, defaults maxItems, the status topic and feed titles', () => {
     const result = parseConfig({
       broker: { urls: ['ws://localhost:61614'], login: 'viewer', passcode: 'pw' },
       feeds: [{ name: 'cats' }],
@@ -50,8 +52,19 @@ describe('parseConfig', () => {
     });
     expect(result).toMatchObject({
       ok: true,
-      config: { broker: { urls: ['ws://localhost:61614'], login: 'viewer', passcode: 'pw' }, feeds: [{ name: 'cats', title: 'cats' }], maxItems: 120 },
+      config: {
+        broker: { urls: ['ws://localhost:61614'], login: 'viewer', passcode: 'pw' },
+        feeds: [{ name: 'cats', title: 'cats' }],
+        maxItems: DEFAULT_MAX_ITEMS,
+        statusTopic: DEFAULT_STATUS_TOPIC,
+      },
     });
+    expect(DEFAULT_MAX_ITEMS).toBe(200);
+    expect(DEFAULT_STATUS_TOPIC).toBe('/topic/status.workers');
+  });
+
+  it('takes "" as no status topic', () => {
+    expect(parseConfig({ ...good, statusTopic: '' })).toMatchObject({ ok: true, config: { statusTopic: '' } });
   });
 
   it.each([
@@ -72,6 +85,9 @@ describe('parseConfig', () => {
     ['maxItems 0', withChange((c) => (c.maxItems = 0)), /^maxItems must be/],
     ['maxItems 2.5', withChange((c) => (c.maxItems = 2.5)), /^maxItems must be/],
     ['maxItems as text', withChange((c) => (c.maxItems = '120')), /^maxItems must be/],
+    ['a status topic without /topic/', withChange((c) => (c.statusTopic = 'status.workers')), /^statusTopic must be/],
+    ['a status topic with a wildcard', withChange((c) => (c.statusTopic = '/topic/status.#')), /^statusTopic must be/],
+    ['a numeric status topic', withChange((c) => (c.statusTopic = 5)), /^statusTopic must be/],
   ])('refuses %s with a message naming the field', (_what, value, message) => {
     expect(errorOf(value)).toMatch(message);
   });
@@ -84,23 +100,32 @@ describe('parseConfig', () => {
 
 describe('selectFeed', () => {
   const feeds = good.feeds;
+  const at = (hash: string, search = ''): { hash: string; search: string } => ({ hash, search });
 
   it('takes the first feed by default', () => {
-    expect(selectFeed(feeds, '')).toEqual({ ok: true, feed: feeds[0] });
-    expect(selectFeed(feeds, '?feed=')).toEqual({ ok: true, feed: feeds[0] });
-    expect(selectFeed(feeds, '?other=1')).toEqual({ ok: true, feed: feeds[0] });
+    expect(selectFeed(feeds, at(''))).toEqual({ ok: true, feed: feeds[0] });
+    expect(selectFeed(feeds, at('#', '?feed='))).toEqual({ ok: true, feed: feeds[0] });
+    expect(selectFeed(feeds, at('#/', '?other=1'))).toEqual({ ok: true, feed: feeds[0] });
   });
 
-  it('takes ?feed=name', () => {
-    expect(selectFeed(feeds, '?feed=dogs')).toEqual({ ok: true, feed: feeds[1] });
+  it('takes #/name, the deep link', () => {
+    expect(selectFeed(feeds, at('#/dogs'))).toEqual({ ok: true, feed: feeds[1] });
+    expect(selectFeed(feeds, at('#dogs'))).toEqual({ ok: true, feed: feeds[1] });
+  });
+
+  it('still takes ?feed=name, the older link, unless the hash names a feed', () => {
+    expect(selectFeed(feeds, at('', '?feed=dogs'))).toEqual({ ok: true, feed: feeds[1] });
+    expect(selectFeed(feeds, at('#/cats', '?feed=dogs'))).toEqual({ ok: true, feed: feeds[0] });
   });
 
   it('names the known feeds for an unknown one', () => {
-    expect(selectFeed(feeds, '?feed=birds')).toEqual({ ok: false, error: 'there is no feed named "birds"; this wall shows: cats, dogs' });
+    expect(selectFeed(feeds, at('', '?feed=birds'))).toEqual({ ok: false, error: 'there is no feed named "birds"; this wall shows: cats, dogs' });
+    expect(selectFeed(feeds, at('#/%3Cb%3E'))).toEqual({ ok: false, error: 'there is no feed named "<b>"; this wall shows: cats, dogs' });
+    expect(wantedFeed(at('#/%E0%A4%A'))).toBe('%E0%A4%A');
   });
 
-  it('links the first feed without a parameter', () => {
-    expect(feedHref(feeds, feeds[0]!)).toBe('./');
-    expect(feedHref(feeds, feeds[1]!)).toBe('?feed=dogs');
+  it('links every feed by its hash', () => {
+    expect(feedHref(feeds[0]!)).toBe('#/cats');
+    expect(feedHref(feeds[1]!)).toBe('#/dogs');
   });
 });

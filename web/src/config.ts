@@ -11,13 +11,22 @@ export interface WallConfig {
   broker: { urls: string[]; login?: string; passcode?: string };
   feeds: FeedConfig[];
   imageHosts: string[];
+  /** The most cards the wall keeps; older ones leave at the bottom. Default DEFAULT_MAX_ITEMS. */
   maxItems: number;
+  /**
+   * Where the workers publish their status (host, region, items per minute per feed), subscribed on the same
+   * connection as the feed; '' turns it off. Default DEFAULT_STATUS_TOPIC.
+   */
+  statusTopic: string;
 }
 
 export type ConfigResult = { ok: true; config: WallConfig; allowList: ImageAllowList } | { ok: false; error: string };
 export type FeedChoice = { ok: true; feed: FeedConfig } | { ok: false; error: string };
 
-export const DEFAULT_MAX_ITEMS = 120;
+export const DEFAULT_MAX_ITEMS = 200;
+export const DEFAULT_STATUS_TOPIC = '/topic/status.workers';
+/** A STOMP topic the page may subscribe to: the broker's multicast prefix and a plain address. */
+const TOPIC = /^\/topic\/[A-Za-z0-9._-]{1,200}$/;
 export const MAX_ITEMS_LIMIT = 1000;
 const MAX_URLS = 16;
 const MAX_TITLE = 80;
@@ -99,7 +108,15 @@ function check(value: unknown, pageProtocol: string | undefined): { config: Wall
     maxItems = value.maxItems;
   }
 
-  const config: WallConfig = { broker: { urls }, feeds, imageHosts, maxItems };
+  let statusTopic = DEFAULT_STATUS_TOPIC;
+  if (value.statusTopic !== undefined) {
+    if (typeof value.statusTopic !== 'string' || (value.statusTopic !== '' && !TOPIC.test(value.statusTopic))) {
+      fail('statusTopic must be a topic such as /topic/status.workers, or "" for none');
+    }
+    statusTopic = value.statusTopic;
+  }
+
+  const config: WallConfig = { broker: { urls }, feeds, imageHosts, maxItems, statusTopic };
   if (login !== undefined) config.broker.login = login;
   if (passcode !== undefined) config.broker.passcode = passcode;
   return { config, allowList };
@@ -118,10 +135,29 @@ export function parseConfig(value: unknown, pageProtocol?: string): ConfigResult
   }
 }
 
-/** The feed chosen by `?feed=name` in `search` (location.search), or the first feed. */
-export function selectFeed(feeds: readonly FeedConfig[], search: string): FeedChoice {
-  const wanted = new URLSearchParams(search).get('feed');
-  if (wanted === null || wanted === '') {
+/** Where the page finds the feed it should show: location.hash and location.search. */
+export interface FeedLocation {
+  hash: string;
+  search: string;
+}
+
+/** The feed named in `#/name`, or else in `?feed=name` (the older links); '' when neither names one. */
+export function wantedFeed(where: FeedLocation): string {
+  const hash = where.hash.replace(/^#\/?/, '');
+  if (hash !== '') {
+    try {
+      return decodeURIComponent(hash);
+    } catch {
+      return hash;
+    }
+  }
+  return new URLSearchParams(where.search).get('feed') ?? '';
+}
+
+/** The feed the location asks for (`#/name`, then `?feed=name`), or the first feed. */
+export function selectFeed(feeds: readonly FeedConfig[], where: FeedLocation): FeedChoice {
+  const wanted = wantedFeed(where);
+  if (wanted === '') {
     const first = feeds[0];
     return first ? { ok: true, feed: first } : { ok: false, error: 'no feeds are configured' };
   }
@@ -131,7 +167,7 @@ export function selectFeed(feeds: readonly FeedConfig[], search: string): FeedCh
   return { ok: false, error: `there is no feed named ${JSON.stringify(wanted.slice(0, 40))}; this wall shows: ${known}` };
 }
 
-/** The link that selects `feed`: the first feed is the default and needs no parameter. */
-export function feedHref(feeds: readonly FeedConfig[], feed: FeedConfig): string {
-  return feeds[0]?.name === feed.name ? './' : `?feed=${encodeURIComponent(feed.name)}`;
+/** The link that selects `feed` without reloading the page: `#/name`. */
+export function feedHref(feed: FeedConfig): string {
+  return `#/${encodeURIComponent(feed.name)}`;
 }

@@ -1,6 +1,15 @@
-import { Client, TickerStrategy, type IMessage } from '@stomp/stompjs';
+import { Client, TickerStrategy, type IMessage, type StompSubscription } from '@stomp/stompjs';
 import { reconnectDelay } from './backoff.js';
-import type { ConnectionState } from './status.js';
+
+/** What the connection itself is doing; the page adds the subscription and the browser's network (status.ts). */
+export type TransportState =
+  | { state: 'connecting'; url: string }
+  /** STOMP CONNECTED: subscriptions are being made (each confirms itself with onSubscribed). */
+  | { state: 'connected'; url: string }
+  /** Waiting until `until` (epoch ms) before the next attempt, after a dropped or failed connection. */
+  | { state: 'reconnecting'; until: number; reason: string }
+  /** The broker refused us; `until` is the next attempt. */
+  | { state: 'error'; reason: string; until?: number };
 
 export interface ConnectionOptions {
   /** Broker WebSocket URLs, tried in turn: each new attempt uses the next one. */
@@ -8,19 +17,33 @@ export interface ConnectionOptions {
   /** Without a login the broker treats us as its anonymous guest (subscribe only). */
   login?: string;
   passcode?: string;
-  /** The STOMP destination to subscribe to, e.g. /topic/feed.cats. */
-  destination: string;
-  onState(state: ConnectionState): void;
-  /** Every MESSAGE frame's body, as the bytes that arrived: validation is the caller's job. */
-  onMessage(body: Uint8Array): void;
+  onState(state: TransportState): void;
   random?: () => number;
   debug?: (message: string) => void;
 }
 
+export interface SubscriptionHandlers {
+  /** Every MESSAGE frame's body, as the bytes that arrived: validation is the caller's job. */
+  onMessage(body: Uint8Array): void;
+  /** The broker confirmed the subscription (a RECEIPT), on this connection and again after every reconnect. */
+  onSubscribed?(): void;
+}
+
 export interface Connection {
+  /**
+   * Subscribes to `destination` now if connected, and again on every reconnect (stompjs does not restore
+   * subscriptions), until the returned function is called, which unsubscribes at once.
+   */
+  subscribe(destination: string, handlers: SubscriptionHandlers): () => void;
   /** Skips the rest of a reconnect wait (the browser came back online, the tab became visible). */
   retryNow(): void;
   stop(): Promise<void>;
+}
+
+interface Wanted extends SubscriptionHandlers {
+  destination: string;
+  /** The subscription on the current connection, if made. */
+  active?: StompSubscription;
 }
 
 /** Heart-beats both ways every 10 s; the broker drops us after 2× that without data. */
@@ -48,13 +71,12 @@ function host(url: string | undefined): string {
 }
 
 /**
- * Connects to the broker with @stomp/stompjs, subscribes to one destination and keeps doing so: after a drop it
- * waits a capped, jittered delay (computed here, not by stompjs) and tries the next URL. Subscriptions are made in
- * onConnect, because stompjs does not restore them. The state is `live` once the broker confirms the
- * subscription with a RECEIPT.
+ * Connects to the broker with @stomp/stompjs and keeps its subscriptions, several on one connection: after a drop
+ * it waits a capped, jittered delay (computed here, not by stompjs) and tries the next URL. Subscriptions are made
+ * again in onConnect, because stompjs does not restore them; each is confirmed with a RECEIPT.
  */
 export function connect(options: ConnectionOptions): Connection {
-  const { urls, destination, onState, onMessage } = options;
+  const { urls, onState } = options;
   const random = options.random ?? Math.random;
   const debug = options.debug;
   if (urls.length === 0) throw new Error('connect: no broker URLs');
@@ -70,6 +92,7 @@ export function connect(options: ConnectionOptions): Connection {
   let waitUntil = 0;
   let wake: (() => void) | undefined;
   let stopped = false;
+  const wanted = new Set<Wanted>();
 
   const wait = (ms: number): Promise<void> =>
     new Promise((resolve) => {
@@ -111,10 +134,8 @@ export function connect(options: ConnectionOptions): Connection {
 
     onConnect: () => {
       connectedAt = Date.now();
-      const url = client.brokerURL ?? '';
-      const receipt = `subscribed-${++receipts}`;
-      client.watchForReceipt(receipt, () => onState({ state: 'live', url }));
-      client.subscribe(destination, (message: IMessage) => onMessage(message.binaryBody), { receipt });
+      onState({ state: 'connected', url: client.brokerURL ?? '' });
+      for (const subscription of wanted) subscribeNow(subscription);
     },
 
     onStompError: (frame) => {
@@ -128,6 +149,7 @@ export function connect(options: ConnectionOptions): Connection {
     },
 
     onWebSocketClose: (event: { code?: number; reason?: string }) => {
+      for (const subscription of wanted) delete subscription.active;
       if (stopped) return;
       const now = Date.now();
       const wasConnected = connectedAt !== undefined;
@@ -154,9 +176,31 @@ export function connect(options: ConnectionOptions): Connection {
     },
   });
 
+  function subscribeNow(subscription: Wanted): void {
+    const receipt = `subscribed-${++receipts}`;
+    client.watchForReceipt(receipt, () => {
+      // Only if it is still wanted and this is still its subscription (not one from before a reconnect).
+      if (wanted.has(subscription) && subscription.active === active) subscription.onSubscribed?.();
+    });
+    const active = client.subscribe(subscription.destination, (message: IMessage) => subscription.onMessage(message.binaryBody), { receipt });
+    subscription.active = active;
+  }
+
   client.activate();
 
   return {
+    subscribe(destination, handlers) {
+      const subscription: Wanted = { destination, ...handlers };
+      wanted.add(subscription);
+      if (client.connected) subscribeNow(subscription);
+      return () => {
+        if (!wanted.delete(subscription)) return;
+        const active = subscription.active;
+        delete subscription.active;
+        // UNSUBSCRIBE deletes the broker's queue for it; frames already on their way are dropped by stompjs.
+        if (active && client.connected) active.unsubscribe();
+      };
+    },
     retryNow() {
       if (wake) {
         waitUntil = Date.now();

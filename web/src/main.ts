@@ -1,10 +1,12 @@
+import './trusted-types.js';
 import './style.css';
 import { feedTopic, parseFeedItem, type ImageAllowList } from '@livewall/contract';
-import { feedHref, parseConfig, selectFeed, type FeedConfig, type WallConfig } from './config.js';
-import { connect } from './connection.js';
-import { StatusView } from './status.js';
-import { WallModel } from './wall-model.js';
-import { WallView } from './wall.js';
+import { feedHref, parseConfig, selectFeed, type FeedChoice, type FeedConfig, type WallConfig } from './config.js';
+import { connect, type Connection, type TransportState } from './connection.js';
+import { LiveControls } from './live-controls.js';
+import { StatusView, presentState } from './status.js';
+import { Wall } from './wall.js';
+import { WorkerDirectory, describeServing, parseWorkerStatus } from './worker-status.js';
 
 function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   const element = document.getElementById(id);
@@ -13,11 +15,17 @@ function byId<T extends HTMLElement = HTMLElement>(id: string): T {
 }
 
 const ui = {
+  bar: document.querySelector<HTMLElement>('header.bar'),
   title: byId('feed-title'),
   feeds: byId('feeds'),
   itemCount: byId('item-count'),
   itemNoun: byId('item-noun'),
   invalidCount: byId('invalid-count'),
+  workerStatus: byId('worker-status'),
+  pause: byId<HTMLButtonElement>('pause'),
+  pauseText: byId('pause-text'),
+  pill: byId<HTMLButtonElement>('new-pill'),
+  pillText: byId('new-pill-text'),
   notice: byId('notice'),
   empty: byId('empty'),
   wall: byId('wall'),
@@ -25,12 +33,20 @@ const ui = {
 const status = new StatusView(byId('status'), byId('status-text'), byId('status-detail'), byId('status-announce'));
 const debugging = new URLSearchParams(location.search).has('debug');
 
+/** How often the "5m ago" times and the worker's status line are brought up to date. */
+const TIMES_MS = 30_000;
+const WORKERS_MS = 10_000;
+
 /** A problem that stops the page: shown in words, never as a blank page. */
 function fatal(message: string): void {
   status.show({ state: 'error', reason: message });
-  ui.notice.textContent = message;
-  ui.notice.hidden = false;
-  ui.empty.hidden = true;
+  showNotice(message);
+}
+
+function showNotice(message: string | undefined): void {
+  ui.notice.textContent = message ?? '';
+  ui.notice.hidden = message === undefined;
+  if (message !== undefined) ui.empty.hidden = true;
 }
 
 function renderFeedTabs(feeds: readonly FeedConfig[], current: FeedConfig | undefined): void {
@@ -38,7 +54,7 @@ function renderFeedTabs(feeds: readonly FeedConfig[], current: FeedConfig | unde
   ui.feeds.replaceChildren(
     ...feeds.map((feed) => {
       const link = document.createElement('a');
-      link.href = feedHref(feeds, feed);
+      link.href = feedHref(feed);
       link.textContent = feed.title;
       link.className = 'feed-tab';
       if (feed.name === current?.name) link.setAttribute('aria-current', 'page');
@@ -46,6 +62,13 @@ function renderFeedTabs(feeds: readonly FeedConfig[], current: FeedConfig | unde
     }),
   );
   ui.feeds.hidden = false;
+}
+
+/** The sticky header's height, for scroll-padding (focus never lands under it) and the "N new" pill. */
+function trackBarHeight(): void {
+  const bar = ui.bar;
+  if (!bar) return;
+  new ResizeObserver(() => document.documentElement.style.setProperty('--bar-height', `${Math.ceil(bar.getBoundingClientRect().height)}px`)).observe(bar);
 }
 
 async function loadConfig(): Promise<unknown> {
@@ -63,60 +86,160 @@ async function loadConfig(): Promise<unknown> {
   }
 }
 
-function start(config: WallConfig, allowList: ImageAllowList, feed: FeedConfig): void {
-  ui.title.textContent = feed.title;
-  document.title = `${feed.title} · livewall`;
-  ui.empty.textContent = `Waiting for posts in ${feed.title}…`;
-
-  const wall = new WallView(ui.wall, new WallModel(config.maxItems));
+/**
+ * The live page: one connection for the whole visit, carrying the chosen feed's subscription (swapped without a
+ * reload when the hash names another feed) and the workers' status topic.
+ */
+function start(config: WallConfig, allowList: ImageAllowList): void {
+  let feed: FeedConfig | undefined;
+  let feedError: string | undefined;
+  let stopFeed: (() => void) | undefined;
+  let connection: Connection | undefined;
+  let transport: TransportState = { state: 'connecting', url: '' };
+  let subscribed = false;
   let invalid = 0;
+  const workers = new WorkerDirectory();
 
   const showCounts = (): void => {
     ui.itemCount.textContent = String(wall.size);
     ui.itemNoun.textContent = wall.size === 1 ? 'post' : 'posts';
     ui.invalidCount.textContent = String(invalid);
-    ui.empty.hidden = wall.size > 0;
+    ui.empty.hidden = wall.size > 0 || feed === undefined;
   };
 
-  const onMessage = (body: Uint8Array): void => {
+  const wall = new Wall(ui.wall, {
+    maxItems: config.maxItems,
+    allowList,
+    // The wall changes only after controls.start() below: by then `controls` is set.
+    onChange: () => {
+      controls.update();
+      showCounts();
+    },
+    onRender: () => controls.rendered(),
+  });
+  const controls = new LiveControls(wall, { pause: ui.pause, pauseText: ui.pauseText, pill: ui.pill, pillText: ui.pillText });
+  controls.start();
+  ui.pause.hidden = false;
+
+  const showState = (): void => {
+    status.show(feedError !== undefined ? { state: 'error', reason: feedError } : presentState(transport, subscribed, navigator.onLine));
+  };
+
+  const showWorkers = (): void => {
+    const now = Date.now();
+    const { state, text, detail } = feed ? describeServing(workers.serving(feed.name, now), now) : { state: 'unknown', text: '', detail: '' };
+    ui.workerStatus.hidden = state === 'unknown';
+    ui.workerStatus.dataset.state = state;
+    if (ui.workerStatus.textContent !== text) ui.workerStatus.textContent = text;
+    ui.workerStatus.title = detail;
+  };
+
+  const onFeedMessage = (shown: FeedConfig, body: Uint8Array): void => {
     // The page trusts nothing: every frame is parsed and checked against the contract and the image allow-list.
     const result = parseFeedItem(body, allowList);
     const reason = !result.ok
       ? result.reason
-      : result.item.feed !== feed.name
-        ? `item is for feed ${JSON.stringify(result.item.feed)}, not ${feed.name}`
+      : result.item.feed !== shown.name
+        ? `item is for feed ${JSON.stringify(result.item.feed)}, not ${shown.name}`
         : undefined;
     if (result.ok && reason === undefined) {
-      wall.add(result.item);
-    } else {
-      invalid += 1;
-      console.warn(`livewall: skipped an invalid message: ${reason}`);
+      wall.offer(result.item);
+      return;
     }
+    invalid += 1;
+    console.warn(`livewall: skipped an invalid message: ${reason}`);
     showCounts();
   };
 
-  const connection = connect({
-    urls: config.broker.urls,
-    ...(config.broker.login !== undefined ? { login: config.broker.login } : {}),
-    ...(config.broker.passcode !== undefined ? { passcode: config.broker.passcode } : {}),
-    destination: feedTopic(feed.name),
-    onState: (state) => status.show(state),
-    onMessage,
-    ...(debugging ? { debug: (message: string) => console.debug(`stomp: ${message}`) } : {}),
-  });
-
-  addEventListener('online', () => connection.retryNow());
-  document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'visible') {
-      connection.retryNow();
-      wall.refreshTimes();
+  const connected = (): Connection => {
+    if (connection) return connection;
+    connection = connect({
+      urls: config.broker.urls,
+      ...(config.broker.login !== undefined ? { login: config.broker.login } : {}),
+      ...(config.broker.passcode !== undefined ? { passcode: config.broker.passcode } : {}),
+      onState: (state) => {
+        transport = state;
+        // Each new connection subscribes afresh: live again once the broker confirms the feed's subscription.
+        subscribed = false;
+        showState();
+      },
+      ...(debugging ? { debug: (message: string) => console.debug(`stomp: ${message}`) } : {}),
+    });
+    if (config.statusTopic !== '') {
+      connection.subscribe(config.statusTopic, {
+        onMessage: (body) => {
+          const report = parseWorkerStatus(body);
+          if (!report) return;
+          workers.receive(report, Date.now());
+          showWorkers();
+        },
+      });
     }
+    return connection;
+  };
+
+  const showFeed = (choice: FeedChoice): void => {
+    if (choice.ok && choice.feed.name === feed?.name) return;
+    stopFeed?.();
+    stopFeed = undefined;
+    wall.reset();
+    invalid = 0;
+    subscribed = false;
+    scrollTo({ top: 0, behavior: 'instant' });
+
+    if (!choice.ok) {
+      feed = undefined;
+      feedError = `Unknown feed: ${choice.error}.`;
+      ui.title.textContent = 'livewall';
+      document.title = 'livewall';
+      renderFeedTabs(config.feeds, undefined);
+      showNotice(feedError);
+    } else {
+      const shown = choice.feed;
+      feed = shown;
+      feedError = undefined;
+      showNotice(undefined);
+      renderFeedTabs(config.feeds, shown);
+      ui.title.textContent = shown.title;
+      document.title = `${shown.title} · livewall`;
+      ui.empty.textContent = `Waiting for posts in ${shown.title}…`;
+      stopFeed = connected().subscribe(feedTopic(shown.name), {
+        onMessage: (body) => onFeedMessage(shown, body),
+        onSubscribed: () => {
+          subscribed = true;
+          showState();
+        },
+      });
+    }
+    showCounts();
+    showState();
+    showWorkers();
+  };
+
+  addEventListener('hashchange', () => showFeed(selectFeed(config.feeds, location)));
+  addEventListener('online', () => {
+    connection?.retryNow();
+    showState();
   });
-  setInterval(() => wall.refreshTimes(), 30_000);
-  showCounts();
+  addEventListener('offline', showState);
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState !== 'visible') return;
+    connection?.retryNow();
+    wall.refreshTimes();
+    showWorkers();
+  });
+  setInterval(() => {
+    if (!document.hidden) wall.refreshTimes();
+  }, TIMES_MS);
+  setInterval(() => {
+    if (!document.hidden) showWorkers();
+  }, WORKERS_MS);
+
+  showFeed(selectFeed(config.feeds, location));
 }
 
 async function main(): Promise<void> {
+  trackBarHeight();
   status.show({ state: 'connecting', url: '' });
   let raw: unknown;
   try {
@@ -130,14 +253,7 @@ async function main(): Promise<void> {
     fatal(`This wall is misconfigured (/config.json): ${parsed.error}.`);
     return;
   }
-  const { config, allowList } = parsed;
-  const choice = selectFeed(config.feeds, location.search);
-  renderFeedTabs(config.feeds, choice.ok ? choice.feed : undefined);
-  if (!choice.ok) {
-    fatal(`Unknown feed: ${choice.error}.`);
-    return;
-  }
-  start(config, allowList, choice.feed);
+  start(parsed.config, parsed.allowList);
 }
 
 main().catch((error: unknown) => fatal(`The wall failed to start: ${(error as Error).message}`));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeState } from './status.js';
+import { describeState, presentState } from './status.js';
 
 const now = 1_000_000;
 
@@ -23,5 +23,39 @@ describe('describeState', () => {
   it('shows the reason of an error, and the retry if there is one', () => {
     expect(describeState({ state: 'error', reason: 'bad config' }, now)).toEqual({ label: 'Error', detail: 'bad config' });
     expect(describeState({ state: 'error', reason: 'refused', until: now + 3_000 }, now).detail).toBe('refused · retrying in 3 s');
+  });
+});
+
+describe('describeState offline', () => {
+  it('says offline, and when the next try is if one is scheduled', () => {
+    expect(describeState({ state: 'offline' }, now)).toEqual({
+      label: 'Offline',
+      detail: 'This device is offline: the wall reconnects as soon as the network is back',
+    });
+    expect(describeState({ state: 'offline', until: now + 7_500 }, now).detail).toMatch(/\(next try in 8 s\)$/);
+  });
+});
+
+describe('presentState', () => {
+  const url = 'ws://broker.example:61614';
+
+  it('is live only once the feed’s subscription is confirmed', () => {
+    expect(presentState({ state: 'connected', url }, false, true)).toEqual({ state: 'connecting', url });
+    expect(presentState({ state: 'connected', url }, true, true)).toEqual({ state: 'live', url });
+  });
+
+  it('shows offline instead of attempts and countdowns while the browser has no network', () => {
+    expect(presentState({ state: 'connecting', url }, false, false)).toEqual({ state: 'offline' });
+    expect(presentState({ state: 'reconnecting', until: now, reason: 'Connection lost' }, false, false)).toEqual({ state: 'offline', until: now });
+    expect(presentState({ state: 'reconnecting', until: now, reason: 'Connection lost' }, false, true)).toEqual({
+      state: 'reconnecting',
+      until: now,
+      reason: 'Connection lost',
+    });
+  });
+
+  it('keeps a working connection live, and a refusal an error, whatever navigator.onLine says', () => {
+    expect(presentState({ state: 'connected', url }, true, false)).toEqual({ state: 'live', url });
+    expect(presentState({ state: 'error', reason: 'refused' }, false, false)).toEqual({ state: 'error', reason: 'refused' });
   });
 });

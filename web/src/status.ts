@@ -1,11 +1,35 @@
+import type { TransportState } from './connection.js';
+
 /** What the connection is doing, as the page shows it. */
 export type ConnectionState =
   | { state: 'connecting'; url: string }
+  /** Connected, and the broker confirmed the feed's subscription: new posts will arrive. */
   | { state: 'live'; url: string }
   /** Waiting until `until` (epoch ms) before the next attempt, after a dropped or failed connection. */
   | { state: 'reconnecting'; until: number; reason: string }
+  /** The browser says there is no network (navigator.onLine); `until` is the next attempt, if one is scheduled. */
+  | { state: 'offline'; until?: number }
   /** The broker refused us, or the page cannot start; `until` is set when another attempt is scheduled. */
   | { state: 'error'; reason: string; until?: number };
+
+/**
+ * What the page shows for the connection's state: live only once the feed's subscription is confirmed, and offline
+ * instead of connecting or a countdown while the browser reports no network (a refusal from the broker still shows:
+ * it proves the network works). A connection that is up stays live even when the browser says offline: a broker
+ * on this machine is still reachable, and a dead link is found by the heart-beats.
+ */
+export function presentState(transport: TransportState, feedSubscribed: boolean, online: boolean): ConnectionState {
+  switch (transport.state) {
+    case 'connected':
+      return feedSubscribed ? { state: 'live', url: transport.url } : { state: 'connecting', url: transport.url };
+    case 'connecting':
+      return online ? transport : { state: 'offline' };
+    case 'reconnecting':
+      return online ? transport : { state: 'offline', until: transport.until };
+    case 'error':
+      return transport;
+  }
+}
 
 export interface StatusText {
   label: string;
@@ -36,6 +60,11 @@ export function describeState(state: ConnectionState, now: number): StatusText {
       const left = seconds(state.until, now);
       return { label: left > 0 ? `Reconnecting in ${left} s` : 'Reconnecting…', detail: state.reason };
     }
+    case 'offline': {
+      const left = state.until === undefined ? 0 : seconds(state.until, now);
+      const next = left > 0 ? ` (next try in ${left} s)` : '';
+      return { label: 'Offline', detail: `This device is offline: the wall reconnects as soon as the network is back${next}` };
+    }
     case 'error': {
       if (state.until === undefined) return { label: 'Error', detail: state.reason };
       const left = seconds(state.until, now);
@@ -53,6 +82,8 @@ export function announcement(state: ConnectionState): string {
       return 'Live: new posts appear at the top.';
     case 'reconnecting':
       return `Connection lost. ${state.reason}. Reconnecting.`;
+    case 'offline':
+      return 'Offline. The wall reconnects when the network is back.';
     case 'error':
       return `Error: ${state.reason}`;
   }
@@ -76,7 +107,7 @@ export class StatusView {
     this.current = state;
     this.render();
     if (changed) this.announce.textContent = announcement(state);
-    const counting = (state.state === 'reconnecting' || state.state === 'error') && state.until !== undefined;
+    const counting = (state.state === 'reconnecting' || state.state === 'offline' || state.state === 'error') && state.until !== undefined;
     if (counting && this.timer === undefined) {
       this.timer = setInterval(() => this.render(), 1000);
     } else if (!counting && this.timer !== undefined) {
@@ -93,7 +124,7 @@ export class StatusView {
     this.pill.title = detail;
     if (this.text.textContent !== label) this.text.textContent = label;
     // The detail line is for trouble only: a live wall keeps its header quiet.
-    const troubled = state.state === 'reconnecting' || state.state === 'error';
+    const troubled = state.state === 'reconnecting' || state.state === 'offline' || state.state === 'error';
     this.detail.hidden = !troubled;
     this.detail.dataset.state = state.state;
     const shown = troubled ? detail : '';

@@ -1,33 +1,99 @@
-import type { FeedItem } from '@livewall/contract';
-import { createTile } from './tile.js';
+import type { FeedItem, ImageAllowList } from '@livewall/contract';
+import { createCard, type Card } from './tile.js';
 import { formatRelative } from './time.js';
-import type { WallModel } from './wall-model.js';
+import { WallModel } from './wall-model.js';
 
-/** The wall in the DOM: a thin view over WallModel, which decides order, duplicates and the cap. */
-export class WallView {
-  private readonly tiles = new Map<string, HTMLElement>();
+/** Why the wall is not inserting new cards now; arrivals wait in the model's bounded queue meanwhile. */
+export type HoldReason = 'paused' | 'scrolled' | 'hidden';
+
+/** The name of the performance mark for each card shown (see Wall). */
+export const SHOWN_MARK = 'livewall:shown';
+/** Marks kept in the performance timeline before they are cleared: a wall left open for days must not grow it. */
+export const MARK_LIMIT = 10_000;
+
+export interface WallOptions {
+  maxItems: number;
+  allowList: ImageAllowList;
+  /** After anything the header shows changed: cards shown, new ones waiting, holds. */
+  onChange(): void;
+  /** After a batch of cards went into the DOM. */
+  onRender?(): void;
+}
+
+/**
+ * The wall in the DOM: an ARIA feed (`role="feed"`, set in index.html) of `<article>` cards, newest on top, over
+ * WallModel, which decides order, duplicates and the cap.
+ *
+ * Arrivals are inserted in batches, at most one per animation frame, and not at all while something holds the
+ * wall; then they wait, up to maxItems of them, and go in together, in order, when the last hold is released.
+ * While a batch goes in the feed is `aria-busy`. Cards pushed off the bottom or left without an image are removed
+ * with their listeners. Each card shown gets a performance mark `livewall:shown` with `{ id, publishedAt }` as
+ * detail, once it is in the DOM, for benchmarks of the end-to-end latency.
+ *
+ * Page Down and Page Up move focus to the next and previous card (the WAI-ARIA feed pattern).
+ */
+export class Wall {
+  private model: WallModel;
+  private readonly cards = new Map<string, Card>();
+  private readonly holds = new Set<HoldReason>();
+  private frame: number | undefined;
+  private marks = 0;
 
   constructor(
     private readonly container: HTMLElement,
-    private readonly model: WallModel,
-  ) {}
+    private readonly options: WallOptions,
+  ) {
+    this.model = new WallModel(options.maxItems);
+    container.setAttribute('aria-busy', 'false');
+    container.addEventListener('keydown', (event) => this.onKeyDown(event));
+  }
 
-  /** Shows `item` on top; false when it was a duplicate. */
-  add(item: FeedItem, now = Date.now()): boolean {
-    const result = this.model.add(item);
-    if (!result.added) return false;
-    const tile = createTile(item, now);
-    this.tiles.set(item.id, tile);
-    this.container.prepend(tile);
-    for (const old of result.evicted) {
-      this.tiles.get(old.id)?.remove();
-      this.tiles.delete(old.id);
-    }
+  /** Queues a valid item for the next frame; false when it was a duplicate. */
+  offer(item: FeedItem): boolean {
+    if (!this.model.offer(item)) return false;
+    this.schedule();
+    this.changed();
     return true;
   }
 
+  /** Holds the wall for `reason`, or releases that hold; the queue goes in once nothing holds it. */
+  hold(reason: HoldReason, on: boolean): void {
+    if (on === this.holds.has(reason)) return;
+    if (on) this.holds.add(reason);
+    else this.holds.delete(reason);
+    this.schedule();
+    this.changed();
+  }
+
+  isHeld(reason: HoldReason): boolean {
+    return this.holds.has(reason);
+  }
+
+  /** Cards shown. */
   get size(): number {
     return this.model.size;
+  }
+
+  /** New posts that arrived and are not shown yet (more than are queued, when the queue had to drop some). */
+  get newCount(): number {
+    return this.model.newCount;
+  }
+
+  /** Empties the wall for another feed: every card, the queue and the ids seen go; holds stay. */
+  reset(): void {
+    if (this.frame !== undefined) cancelAnimationFrame(this.frame);
+    this.frame = undefined;
+    for (const card of this.cards.values()) card.dispose();
+    this.cards.clear();
+    this.container.replaceChildren();
+    this.container.setAttribute('aria-busy', 'false');
+    this.model = new WallModel(this.options.maxItems);
+    this.changed();
+  }
+
+  /** Focuses the top card, if there is one, without scrolling. */
+  focusFirst(): void {
+    this.cardElements()[0]?.focus({ preventScroll: true });
   }
 
   /** Rewrites every "5m ago". */
@@ -36,5 +102,107 @@ export class WallView {
       const text = formatRelative(time.dateTime, now);
       if (time.textContent !== text) time.textContent = text;
     }
+  }
+
+  private schedule(): void {
+    if (this.frame !== undefined || this.holds.size > 0 || this.model.pendingCount === 0) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = undefined;
+      this.render();
+    });
+  }
+
+  private render(): void {
+    if (this.holds.size > 0) return;
+    const { added, evicted } = this.model.flush();
+    if (added.length === 0) return;
+    this.container.setAttribute('aria-busy', 'true');
+    const now = Date.now();
+    const fragment = document.createDocumentFragment();
+    const shown: FeedItem[] = [];
+    // Newest first, as they stand on the wall.
+    for (let index = added.length - 1; index >= 0; index--) {
+      const item = added[index]!;
+      const card = createCard(item, { now, allowList: this.options.allowList, onBroken: () => this.remove(item.id) });
+      if (!card) {
+        this.model.remove(item.id);
+        continue;
+      }
+      this.cards.set(item.id, card);
+      fragment.append(card.element);
+      shown.push(item);
+    }
+    for (const item of evicted) this.removeCard(item.id);
+    this.container.prepend(fragment);
+    this.renumber();
+    for (let index = shown.length - 1; index >= 0; index--) this.mark(shown[index]!);
+    // Busy until the batch has been through a frame: assistive technology reads it as one change.
+    requestAnimationFrame(() => this.container.setAttribute('aria-busy', 'false'));
+    this.options.onRender?.();
+    this.changed();
+  }
+
+  /** Takes a card off the wall whose images would not load. */
+  private remove(id: string): void {
+    if (!this.model.remove(id)) return;
+    this.removeCard(id);
+    this.renumber();
+    this.changed();
+  }
+
+  /** `data-waiting` on the feed says how many new posts wait, for the page's style and for tests. */
+  private changed(): void {
+    const waiting = String(this.model.newCount);
+    if (this.container.dataset.waiting !== waiting) this.container.dataset.waiting = waiting;
+    this.options.onChange();
+  }
+
+  private removeCard(id: string): void {
+    const card = this.cards.get(id);
+    if (!card) return;
+    this.cards.delete(id);
+    card.dispose();
+    const element = card.element;
+    // Focus must not fall back to <body> when the card a keyboard user is on goes away.
+    if (element.contains(document.activeElement)) {
+      const neighbour = (element.nextElementSibling ?? element.previousElementSibling) as HTMLElement | null;
+      neighbour?.focus({ preventScroll: true });
+    }
+    element.remove();
+  }
+
+  /** aria-posinset: each card's place in the feed, counted from the top. */
+  private renumber(): void {
+    const elements = this.cardElements();
+    for (let index = 0; index < elements.length; index++) {
+      const position = String(index + 1);
+      if (elements[index]!.getAttribute('aria-posinset') !== position) elements[index]!.setAttribute('aria-posinset', position);
+    }
+  }
+
+  private cardElements(): HTMLElement[] {
+    return [...this.container.children].filter((child): child is HTMLElement => child instanceof HTMLElement && child.tagName === 'ARTICLE');
+  }
+
+  private mark(item: FeedItem): void {
+    if (this.marks >= MARK_LIMIT) {
+      performance.clearMarks(SHOWN_MARK);
+      this.marks = 0;
+    }
+    performance.mark(SHOWN_MARK, { detail: { id: item.id, publishedAt: item.publishedAt } });
+    this.marks += 1;
+  }
+
+  private onKeyDown(event: KeyboardEvent): void {
+    if (event.key !== 'PageDown' && event.key !== 'PageUp') return;
+    if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    const current = event.target instanceof Element ? event.target.closest('article') : null;
+    if (!current || current.parentElement !== this.container) return;
+    let next = event.key === 'PageDown' ? current.nextElementSibling : current.previousElementSibling;
+    while (next && next.tagName !== 'ARTICLE') next = event.key === 'PageDown' ? next.nextElementSibling : next.previousElementSibling;
+    event.preventDefault();
+    if (!(next instanceof HTMLElement)) return;
+    next.focus({ preventScroll: true });
+    next.scrollIntoView({ block: 'nearest' });
   }
 }

@@ -1,0 +1,319 @@
+/**
+ * The wall as a viewer leaves it open for days, in a real Chromium against the real test broker
+ * (web/test/wall-harness.ts): feed-pattern markup and latency marks, pause and resume, the "N new" pill, a hidden
+ * tab catching up, the cap, broken images, Page Down, switching feeds by the hash, the workers' status, and going
+ * offline and back. Every wait is on the page's state, never on a clock.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WallHarness, frames, invalidCount, tileIds } from './test/wall-harness.js';
+
+const harness = new WallHarness('live');
+const feedName = (label: string): string => harness.feedName(label);
+const FEEDS = ['markup', 'pause', 'pill', 'broken', 'keys', 'switch-a', 'switch-b', 'status'].map(feedName);
+/** The second server's wall keeps this few cards. */
+const SMALL = 3;
+let small: string;
+
+beforeAll(async () => {
+  await harness.start(FEEDS);
+  small = await harness.serve((origin) => ({
+    brokerUrls: [harness.brokerUrl],
+    feeds: ['cap', 'hidden'].map((label) => ({ name: feedName(label), title: label })),
+    imageHosts: [origin],
+    maxItems: SMALL,
+  }));
+});
+afterAll(() => harness.close());
+
+const tile = (page: Page, id: string): ReturnType<Page['locator']> => page.locator(`[data-testid="tile"][data-id="${id}"]`);
+const waiting = (page: Page, count: number): Promise<unknown> => page.waitForSelector(`[data-testid="wall"][data-waiting="${count}"]`, { state: 'attached' });
+
+/** Publishes `items` to `feed` and waits until the page shows the last one. */
+async function show(page: Page, feed: string, count: number, origin = harness.base): Promise<string[]> {
+  const items = Array.from({ length: count }, () => harness.feedItem(feed, origin));
+  for (const item of items) harness.publish(feed, item);
+  await tile(page, items[count - 1]!.id).waitFor({ state: 'attached' });
+  return items.map((item) => item.id);
+}
+
+describe('the live wall in Chromium', () => {
+  it('marks the broker’s backfill up as an ARIA feed, and marks each card shown for latency benchmarks', async () => {
+    const feed = feedName('markup');
+    const items = [harness.feedItem(feed), harness.feedItem(feed, harness.base, { text: '' }), harness.feedItem(feed, harness.base, { images: [{ url: `${harness.base}/demo/media/cat-0.png`, thumb: `${harness.base}/demo/media/cat-0.png` }] })];
+    for (const item of items) harness.publish(feed, item);
+    const { page, problems } = await harness.openWall(feed);
+    const newestFirst = items.map((item) => item.id).reverse();
+    await expect.poll(() => tileIds(page)).toEqual(newestFirst);
+
+    const wall = page.locator('[data-testid="wall"]');
+    expect(await wall.getAttribute('role')).toBe('feed');
+    await expect.poll(() => wall.getAttribute('aria-busy')).toBe('false');
+    const cards = await page.$$eval('[data-testid="tile"]', (elements) =>
+      elements.map((card) => {
+        const text = (ids: string | null): string[] => (ids ?? '').split(' ').map((id) => document.getElementById(id)?.textContent ?? `missing #${id}`);
+        const img = card.querySelector('img')!;
+        return {
+          tag: card.tagName,
+          tabindex: card.getAttribute('tabindex'),
+          posinset: card.getAttribute('aria-posinset'),
+          setsize: card.getAttribute('aria-setsize'),
+          label: text(card.getAttribute('aria-labelledby')),
+          description: text(card.getAttribute('aria-describedby')),
+          img: [img.loading, img.decoding, img.referrerPolicy, img.getAttribute('width'), img.getAttribute('height'), img.alt],
+        };
+      }),
+    );
+    expect(cards.map((card) => [card.tag, card.tabindex, card.posinset, card.setsize])).toEqual([
+      ['ARTICLE', '0', '1', '-1'],
+      ['ARTICLE', '0', '2', '-1'],
+      ['ARTICLE', '0', '3', '-1'],
+    ]);
+    expect(cards.map((card) => card.label)).toEqual([['Alice @alice.bsky.social'], ['Alice @alice.bsky.social'], ['Alice @alice.bsky.social']]);
+    expect(cards[0]!.description).toEqual([`post number ${items[2]!.id.split('-').pop()}`, 'Bluesky · just now']);
+    expect(cards[1]!.description).toEqual(['Bluesky · just now']); // no text: described by its time only
+    expect(cards[0]!.img).toEqual(['lazy', 'async', 'no-referrer', null, null, 'Image posted by @alice.bsky.social']);
+    expect(cards[1]!.img).toEqual(['lazy', 'async', 'no-referrer', '320', '320', 'A cat']);
+
+    // One mark per card, in the order they arrived, each taken once its card was in the DOM.
+    const marks = await page.evaluate(() =>
+      performance.getEntriesByName('livewall:shown').map((entry) => (entry as PerformanceMark).detail as { id: string; publishedAt: string }),
+    );
+    expect(marks).toEqual(items.map((item) => ({ id: item.id, publishedAt: item.publishedAt })));
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('pauses from the keyboard: nothing goes in, arrivals are counted, and resume puts them in, in order', async () => {
+    const feed = feedName('pause');
+    const { page } = await harness.openWall(feed);
+    const [first] = await show(page, feed, 1);
+
+    await page.focus('[data-testid="pause"]');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid="pause"][data-paused="true"]');
+    const held = [harness.feedItem(feed), harness.feedItem(feed), harness.feedItem(feed)];
+    for (const item of held) harness.publish(feed, item);
+    await waiting(page, 3);
+    expect(await page.textContent('[data-testid="pause"]')).toBe('Resume (3 new)');
+    expect(await tileIds(page)).toEqual([first]);
+    expect(await page.textContent('[data-testid="item-count"]')).toBe('1');
+    expect(await page.isHidden('[data-testid="new-pill"]')).toBe(true);
+
+    await page.keyboard.press('Space');
+    await expect.poll(() => tileIds(page)).toEqual([...held.map((item) => item.id).reverse(), first]);
+    expect(await page.textContent('[data-testid="pause"]')).toBe('Pause');
+    await page.context().close();
+  });
+
+  it('holds new posts while the reader is scrolled down, behind an "N new" pill, without moving what they read', async () => {
+    const feed = feedName('pill');
+    const { page } = await harness.openWall(feed, { context: { viewport: { width: 640, height: 480 } } });
+    const ids = await show(page, feed, 8);
+    await page.evaluate(() => scrollTo({ top: 500, behavior: 'instant' }));
+    await frames(page);
+    const reading = tile(page, ids[4]!);
+    const before = await reading.evaluate((card) => card.getBoundingClientRect().top);
+
+    const first = harness.feedItem(feed);
+    harness.publish(feed, first);
+    await page.waitForSelector('[data-testid="new-pill"]:visible');
+    expect(await page.textContent('[data-testid="new-pill"]')).toContain('1 new post');
+    expect(await tileIds(page)).toEqual([...ids].reverse());
+    // Within a pixel (sub-pixel layout may round differently); a post put in on top would move it by a card's height.
+    expect(await reading.evaluate((card) => card.getBoundingClientRect().top)).toBeCloseTo(before, 0);
+
+    // The pill: back to the top, the post goes in, and focus goes to it.
+    await page.click('[data-testid="new-pill"]');
+    await tile(page, first.id).waitFor({ state: 'attached' });
+    await page.waitForSelector('[data-testid="new-pill"]', { state: 'hidden' });
+    expect(await page.evaluate(() => scrollY)).toBe(0);
+    await expect.poll(() => page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.id)).toBe(first.id);
+
+    // Scrolling back to the top by hand does the same.
+    await page.evaluate(() => scrollTo({ top: 500, behavior: 'instant' }));
+    await frames(page);
+    const second = harness.feedItem(feed);
+    harness.publish(feed, second);
+    await page.waitForSelector('[data-testid="new-pill"]:visible');
+    expect(await tile(page, second.id).count()).toBe(0);
+    await page.evaluate(() => scrollTo({ top: 0, behavior: 'instant' }));
+    await tile(page, second.id).waitFor({ state: 'attached' });
+    expect((await tileIds(page)).slice(0, 2)).toEqual([second.id, first.id]);
+    await page.context().close();
+  });
+
+  it('keeps at most maxItems cards, the newest, and removes the rest', async () => {
+    const feed = feedName('cap');
+    const { page } = await harness.openWall(feed, { origin: small });
+    const ids = await show(page, feed, SMALL + 2, small);
+    await expect.poll(() => tileIds(page)).toEqual(ids.slice(-SMALL).reverse());
+    expect(await page.locator('[data-testid="wall"] > *').count()).toBe(SMALL);
+    expect(await page.textContent('[data-testid="item-count"]')).toBe(String(SMALL));
+    expect(await page.$$eval('[data-testid="tile"]', (cards) => cards.map((card) => card.getAttribute('aria-posinset')))).toEqual(['1', '2', '3']);
+    await page.context().close();
+  });
+
+  it('renders nothing in a hidden tab, keeps at most maxItems waiting, and catches up when the tab returns', async () => {
+    const feed = feedName('hidden');
+    const { page } = await harness.openWall(feed, { origin: small });
+    const [first] = await show(page, feed, 1, small);
+    const visibility = (hidden: boolean): Promise<void> =>
+      page.evaluate((hide) => {
+        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (hide ? 'hidden' : 'visible') });
+        Object.defineProperty(document, 'hidden', { configurable: true, get: () => hide });
+        document.dispatchEvent(new Event('visibilitychange'));
+      }, hidden);
+
+    await visibility(true);
+    const away = Array.from({ length: SMALL + 2 }, () => harness.feedItem(feed, small));
+    for (const item of away) harness.publish(feed, item);
+    await waiting(page, away.length);
+    await frames(page);
+    expect(await tileIds(page)).toEqual([first]);
+
+    await visibility(false);
+    await expect.poll(() => tileIds(page)).toEqual(away.slice(-SMALL).map((item) => item.id).reverse());
+    await waiting(page, 0);
+    await page.context().close();
+  });
+
+  it('replaces a broken image with the post’s next one, and takes a card without any off the wall', async () => {
+    const feed = feedName('broken');
+    const { page, problems } = await harness.openWall(feed);
+    const missing = `${harness.base}/demo/media/missing.png`;
+    const good = `${harness.base}/demo/media/cat-3.png`;
+    const [before] = await show(page, feed, 1);
+    const recovers = harness.feedItem(feed, harness.base, {
+      images: [
+        { url: missing, thumb: missing, alt: 'Gone' },
+        { url: good, thumb: good, alt: 'A cat that loads' },
+      ],
+    });
+    const dies = harness.feedItem(feed, harness.base, { images: [{ url: missing, thumb: missing }] });
+    const after = harness.feedItem(feed);
+    for (const item of [recovers, dies, after]) harness.publish(feed, item);
+
+    await expect.poll(() => tileIds(page)).toEqual([after.id, recovers.id, before]);
+    const img = tile(page, recovers.id).locator('img');
+    await expect.poll(() => img.getAttribute('src')).toBe(good);
+    expect(await img.getAttribute('alt')).toBe('A cat that loads');
+    expect(await tile(page, recovers.id).locator('.badge').isHidden()).toBe(true);
+    expect(await page.textContent('[data-testid="item-count"]')).toBe('3');
+    expect(await page.$$eval('[data-testid="tile"]', (cards) => cards.map((card) => card.getAttribute('aria-posinset')))).toEqual(['1', '2', '3']);
+    expect(problems.filter((problem) => !/Failed to load resource.*404/.test(problem))).toEqual([]);
+    await page.context().close();
+  });
+
+  it('moves focus from card to card with Page Down and Page Up', async () => {
+    const feed = feedName('keys');
+    const { page } = await harness.openWall(feed);
+    const ids = (await show(page, feed, 3)).reverse();
+    const focused = (): Promise<string | undefined> => page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.id);
+
+    await tile(page, ids[0]!).focus();
+    await page.keyboard.press('PageDown');
+    expect(await focused()).toBe(ids[1]);
+    await page.keyboard.press('PageDown');
+    expect(await focused()).toBe(ids[2]);
+    await page.keyboard.press('PageDown'); // the last card: focus stays
+    expect(await focused()).toBe(ids[2]);
+    await page.keyboard.press('PageUp');
+    expect(await focused()).toBe(ids[1]);
+    // From a link inside a card too.
+    await tile(page, ids[1]!).locator('a').focus();
+    await page.keyboard.press('PageUp');
+    expect(await focused()).toBe(ids[0]);
+    await page.context().close();
+  });
+
+  it('switches feeds by the hash without a reload: one subscription at a time, each with its backfill', async () => {
+    const [a, b] = [feedName('switch-a'), feedName('switch-b')];
+    const earlyB = harness.feedItem(b);
+    harness.publish(b, earlyB);
+    const { page } = await harness.openWall(a);
+    const [firstA] = await show(page, a, 1);
+    await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
+
+    await page.click(`.feed-tab[href="#/${b}"]`);
+    await tile(page, earlyB.id).waitFor({ state: 'attached' });
+    await page.waitForSelector('[data-testid="status"][data-state="live"]');
+    expect(await page.evaluate(() => location.hash)).toBe(`#/${b}`);
+    expect(await page.textContent('#feed-title')).toBe(b);
+    expect(await page.getAttribute(`.feed-tab[href="#/${b}"]`, 'aria-current')).toBe('page');
+    // A's subscription is gone: its next post is not even received (it would be counted as skipped).
+    const laterA = harness.feedItem(a);
+    harness.publish(a, laterA);
+    const [laterB] = await show(page, b, 1);
+    expect(await tileIds(page)).toEqual([laterB, earlyB.id]);
+    expect(await invalidCount(page)).toBe('0');
+
+    await page.goBack();
+    await expect.poll(() => tileIds(page)).toEqual([laterA.id, firstA]);
+    expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+    await page.context().close();
+  });
+
+  it('shows which worker serves the feed, from the status topic on the same connection', async () => {
+    const feed = feedName('status');
+    const { page } = await harness.openWall(feed);
+    const host = `worker-${harness.run}`;
+    const status = {
+      v: 1,
+      kind: 'worker-status',
+      host,
+      region: 'eu-test',
+      version: '0.1.0',
+      at: new Date().toISOString(),
+      feeds: [
+        { feed: feedName('other'), route: 'feed:other', state: 'started', itemsPerMinute: 1 },
+        { feed, route: `feed:${feed}`, state: 'started', itemsPerMinute: 42 },
+      ],
+    };
+    harness.publisher.publish({ destination: '/topic/status.workers', body: JSON.stringify(status) });
+    await page.waitForSelector('[data-testid="worker-status"][data-state="fresh"]');
+    expect(await page.textContent('[data-testid="worker-status"]')).toBe(`${host} · eu-test · 42/min`);
+    expect(await page.getAttribute('[data-testid="worker-status"]', 'title')).toBe(`Served by ${host} in eu-test: 42 posts a minute (started)`);
+    await page.context().close();
+  });
+
+  it('says it is offline, and reconnects at once when the network is back', async () => {
+    const feed = feedName('offline');
+    const { proxy, url } = await harness.brokerProxy();
+    const origin = await harness.serve((own) => ({ brokerUrls: [url], feeds: [{ name: feed, title: 'Offline' }], imageHosts: [own] }));
+    const { page } = await harness.openWall(feed, { origin });
+    const [before] = await show(page, feed, 1, origin);
+
+    await page.context().setOffline(true);
+    proxy.cut();
+    await page.waitForSelector('[data-testid="status"][data-state="offline"]');
+    expect(await page.textContent('[data-testid="status"]')).toBe('Offline');
+    const during = harness.feedItem(feed, origin);
+    harness.publish(feed, during);
+
+    // Timed in the page: the last "next try in N s" shown while offline, and when the next attempt began.
+    await page.evaluate(() => {
+      const times: { countdown?: { at: number; seconds: number }; attemptAt?: number } = {};
+      (window as unknown as { reconnect: typeof times }).reconnect = times;
+      const pill = document.querySelector<HTMLElement>('[data-testid="status"]')!;
+      const detail = document.getElementById('status-detail')!;
+      const observer = new MutationObserver(() => {
+        const next = /next try in (\d+) s/.exec(detail.textContent ?? '');
+        if (pill.dataset.state === 'offline' && next) times.countdown = { at: performance.now(), seconds: Number(next[1]) };
+        else if ((pill.dataset.state === 'connecting' || pill.dataset.state === 'live') && times.attemptAt === undefined) times.attemptAt = performance.now();
+      });
+      observer.observe(pill, { attributes: true });
+      observer.observe(detail, { childList: true, characterData: true, subtree: true });
+    });
+    // Attempts go on failing while offline, each wait longer than the last: go online when one is over 2 s away.
+    await page.waitForSelector('#status-detail:text-matches("^This device is offline.*next try in ([3-9]|[1-9][0-9]) s")', { timeout: 20_000 });
+    await page.context().setOffline(false);
+    await page.waitForSelector('[data-testid="status"][data-state="live"]', { timeout: 30_000 });
+    const { countdown, attemptAt } = await page.evaluate(() => (window as unknown as { reconnect: { countdown: { at: number; seconds: number }; attemptAt: number } }).reconnect);
+    // The countdown said N s: the attempt was due N - 1 s after it at the earliest, and came well before that.
+    expect(countdown.seconds).toBeGreaterThanOrEqual(2);
+    expect(attemptAt).toBeLessThan(countdown.at + (countdown.seconds - 1) * 1000 - 500);
+    await expect.poll(() => tileIds(page)).toEqual([during.id, before]);
+    await page.context().close();
+  });
+});
