@@ -80,7 +80,7 @@ describe('GET /config.json', () => {
     });
   });
 
-  it('uses the defaults: ws://localhost:61614, feed cats, the default image hosts, 200 items, the workers' status topic, no login', async () => {
+  it('uses the defaults: ws://localhost:61614, feed cats, the default image hosts, 200 items, the workers’ status topic, no login', async () => {
     const base = await start();
     expect(await (await fetch(`${base}/config.json`)).json()).toEqual({
       broker: { urls: ['ws://localhost:61614'] },
