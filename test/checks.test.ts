@@ -45,6 +45,37 @@ test('activemq/broker.xml is valid against the Artemis 2.44 schema', async () =>
   expect(lint.code).toBe(0);
 });
 
+test('activemq/ha/broker-primary.xml and broker-backup.xml are valid against the Artemis 2.44 schema', async () => {
+  const schema = join(root, '../shared/schemas/artemis/artemis-server.xsd');
+  for (const file of ['activemq/ha/broker-primary.xml', 'activemq/ha/broker-backup.xml']) {
+    const lint = await check('xmllint', ['--noout', '--nonet', '--schema', schema, file]);
+    expect(lint.output.trim()).toBe(`${file} validates`);
+    expect(lint.code).toBe(0);
+  }
+});
+
+test('the HA pair offers clients what broker.xml does: the same acceptors, addresses, security and storage', async () => {
+  /** Everything in <core> but what only a pair has, without comments or layout. */
+  const clientFacing = async (file: string): Promise<string> => {
+    const pairOnly = ['name', 'connectors', 'cluster-user', 'cluster-password', 'cluster-connections', 'ha-policy'];
+    const xpath = `//*[local-name()='core']/*[${pairOnly.map((name) => `local-name()!='${name}'`).join(' and ')}]`;
+    const { code, output } = await check('xmllint', ['--nonet', '--xpath', xpath, file]);
+    expect(code, output).toBe(0);
+    return output
+      .replace(/<!--[\s\S]*?-->/g, '')
+      .replace(/<acceptor name="cluster">[^<]*<\/acceptor>/, '')
+      .replace(/\s+/g, ' ')
+      .replace(/> </g, '><');
+  };
+  const single = await clientFacing('activemq/broker.xml');
+  expect(single).toContain('<acceptor name="amqp">');
+  for (const file of ['activemq/ha/broker-primary.xml', 'activemq/ha/broker-backup.xml']) {
+    expect(await clientFacing(file), `${file} differs from activemq/broker.xml outside the pair's own settings`).toBe(single);
+    // The cluster password comes from the broker's environment, never from the file.
+    expect(await readFile(join(root, file), 'utf8')).toContain('<cluster-password>${LIVEWALL_CLUSTER_PASSWORD}</cluster-password>');
+  }
+});
+
 test('docker-compose.yml is a valid compose file', async () => {
   const env = { ...process.env, LIVEWALL_ADMIN_PASSWORD: 'a', LIVEWALL_PUBLISHER_PASSWORD: 'p', LIVEWALL_VIEWER_PASSWORD: 'v' };
   const compose = await check('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], env);

@@ -8,6 +8,30 @@ export interface StompLogin {
 }
 
 /**
+ * A durable subscription (Artemis: a durable queue `clientId.name` bound to the topic, kept while nobody listens and
+ * across broker restarts), read by a client that reconnects by itself and subscribes again on every connect.
+ */
+export function durableSubscription(url: string, login: Required<StompLogin>, topic: string, clientId: string): { ids: string[]; ready: Promise<void>; stop(): Promise<void> } {
+  const ids: string[] = [];
+  let resolveReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (resolveReady = resolve));
+  const client = new Client({
+    webSocketFactory: () => new WebSocket(url, ['v12.stomp']),
+    connectHeaders: { login: login.login, passcode: login.passcode, 'client-id': clientId },
+    reconnectDelay: 300,
+    heartbeatIncoming: 0,
+    heartbeatOutgoing: 0,
+    onConnect: () => {
+      const receipt = `durable-${Math.random().toString(36).slice(2)}`;
+      client.watchForReceipt(receipt, () => resolveReady());
+      client.subscribe(topic, (message) => ids.push(JSON.parse(message.body).id as string), { 'durable-subscription-name': 'chaos', receipt });
+    },
+  });
+  client.activate();
+  return { ids, ready, stop: () => client.deactivate() };
+}
+
+/**
  * Connects once (no reconnect) and resolves with the client; rejects with the broker's ERROR frame message or
  * the socket's close when the broker refuses the connection.
  */

@@ -16,6 +16,26 @@ export async function recordingFor(dir: string, feed: string): Promise<string> {
   return file;
 }
 
+/**
+ * The bundled recording repeated to `lines` lines, every post with an id of its own and the sample's `cats` tag renamed
+ * to `feed`; returns the file and the ids of the feed items it makes, in order.
+ */
+export async function longRecording(dir: string, feed: string, lines: number): Promise<{ file: string; ids: string[] }> {
+  const sample = (await readFile(join(root, 'samples/x-cats.ndjson'), 'utf8')).split('\r\n').filter((line) => line.trim() !== '');
+  const out: string[] = [];
+  const ids: string[] = [];
+  for (let index = 0; index < lines; index++) {
+    const event = JSON.parse(sample[index % sample.length] as string) as { data: { id: string; attachments?: unknown }; matching_rules: { tag: string }[] };
+    event.data.id = `${event.data.id.slice(0, 12)}${String(index).padStart(7, '0')}`;
+    for (const rule of event.matching_rules) if (rule.tag === 'cats') rule.tag = feed;
+    if (event.data.attachments && event.matching_rules.some((rule) => rule.tag === feed)) ids.push(`x:${event.data.id}`);
+    out.push(JSON.stringify(event));
+  }
+  const file = join(dir, `${feed}-long.ndjson`);
+  await writeFile(file, `${out.join('\r\n')}\r\n`);
+  return { file, ids };
+}
+
 export interface WorkerConfigOptions {
   broker: TestBroker;
   feeds: string[];

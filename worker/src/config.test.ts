@@ -118,7 +118,7 @@ describe('parseConfig', () => {
 
   it('reports an unknown top-level key where the key is', () => {
     expect(problemsOf(edit({ 13: ['brokers:', '  url: amqp://x', 'feeds:'] }))).toEqual([
-      'feeds.yaml:13:1: unknown field "brokers" in the top level; expected one of broker, imageHosts, videoPreviews, shutdownTimeout, source, sources, feeds, deadLetter, ops, region, status, routes',
+      'feeds.yaml:13:1: unknown field "brokers" in the top level; expected one of broker, outbox, imageHosts, videoPreviews, shutdownTimeout, source, sources, feeds, deadLetter, ops, region, status, routes',
     ]);
   });
 

@@ -13,7 +13,9 @@ export type { ReplaySourceConfig, SourceConfig, SourcesConfig } from './config-s
  */
 export interface WorkerConfig {
   file: string;
-  broker: { url: string; username?: string; password?: string };
+  broker: { url: string; failover?: string[]; username?: string; password?: string; idleTimeoutMs?: number };
+  /** The durable outbox between the routes and the broker; without one, routes wait for the broker's acceptance. */
+  outbox?: { file: string; maxItems: number; maxAgeMs: number };
   imageHosts: ImageAllowList;
   /** Image host entries as written, for logs. */
   imageHostEntries: string[];
@@ -155,11 +157,13 @@ export class Checker {
   }
 }
 
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `500ms`, `10s`, `2m`, `12h`, `7d`; a bare number is seconds. */
 function parseDuration(text: string): number | undefined {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(text);
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
   if (!match) return undefined;
-  const unit = match[2] ?? 's';
-  return Number(match[1]) * (unit === 'ms' ? 1 : unit === 's' ? 1000 : 60_000);
+  return Number(match[1]) * (DURATION_UNITS[match[2] ?? 's'] as number);
 }
 
 /** Reads and checks a config file; throws ConfigError listing every problem. */
@@ -190,13 +194,28 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const check = new Checker(file, doc, lines, env, (path) => options.requireBroker === false && path[0] === 'broker');
   const base = dirname(resolve(file));
   const rawRoot = doc.toJS() as unknown;
-  const root = check.object(rawRoot, [], ['broker', 'imageHosts', 'videoPreviews', 'shutdownTimeout', 'source', 'sources', 'feeds', 'deadLetter', 'ops', 'region', 'status', 'routes']) ?? {};
+  const root = check.object(rawRoot, [], ['broker', 'outbox', 'imageHosts', 'videoPreviews', 'shutdownTimeout', 'source', 'sources', 'feeds', 'deadLetter', 'ops', 'region', 'status', 'routes']) ?? {};
   if (root.source !== undefined) check.problem(['source'], 'source: is now sources:, with a section per network (source.replay is sources.x.replay)', true);
 
-  const brokerNode = check.object(root.broker ?? {}, ['broker'], ['url', 'username', 'password']) ?? {};
-  const url = check.string(brokerNode.url, ['broker', 'url'], { required: true });
-  if (url !== undefined && !/^amqps?:\/\/[^/]+/.test(url)) check.problem(['broker', 'url'], `broker.url must look like amqp://host:5672, not ${JSON.stringify(url)}`);
+  const brokerNode = check.object(root.broker ?? {}, ['broker'], ['url', 'username', 'password', 'idleTimeout']) ?? {};
+  // One URL, or a list: the first, then the ones to fail over to in turn.
+  const urls = Array.isArray(brokerNode.url)
+    ? check.list(brokerNode.url, ['broker', 'url']).map((entry, index) => check.string(entry, ['broker', 'url', index], { required: true }))
+    : [check.string(brokerNode.url, ['broker', 'url'], { required: true })];
+  if (Array.isArray(brokerNode.url) && urls.length === 0) check.problem(['broker', 'url'], 'broker.url must name at least one broker');
+  urls.forEach((url, index) => {
+    const at = Array.isArray(brokerNode.url) ? ['broker', 'url', index] : ['broker', 'url'];
+    if (url !== undefined && !/^amqps?:\/\/[^/]+/.test(url)) check.problem(at, `broker.url must look like amqp://host:5672, not ${JSON.stringify(url)}`);
+  });
+  const [url, ...failover] = urls;
   const broker: WorkerConfig['broker'] = { url: url ?? '' };
+  if (failover.length > 0) broker.failover = failover.filter((entry): entry is string => entry !== undefined);
+  const idleText = check.string(brokerNode.idleTimeout, ['broker', 'idleTimeout'], { required: false });
+  if (idleText !== undefined) {
+    const idle = parseDuration(idleText);
+    if (idle === undefined || idle < 1000) check.problem(['broker', 'idleTimeout'], `broker.idleTimeout must be a duration of at least 1s, such as 10s, not ${JSON.stringify(idleText)}`);
+    else broker.idleTimeoutMs = idle;
+  }
   const username = check.string(brokerNode.username, ['broker', 'username'], { required: false });
   const password = check.string(brokerNode.password, ['broker', 'password'], { required: false });
   if (username !== undefined) broker.username = username;
@@ -239,6 +258,18 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   });
   const sources = parseSources(check, root.sources, base, feeds, env);
 
+  let outbox: WorkerConfig['outbox'];
+  if (root.outbox !== undefined) {
+    const node = check.object(root.outbox, ['outbox'], ['file', 'maxItems', 'maxAge']) ?? {};
+    const file = check.string(node.file, ['outbox', 'file'], { required: true });
+    const maxItems = node.maxItems ?? 100_000;
+    if (typeof maxItems !== 'number' || !Number.isInteger(maxItems) || maxItems < 1) check.problem(['outbox', 'maxItems'], 'outbox.maxItems must be a whole number of messages, at least 1');
+    const ageText = check.string(node.maxAge, ['outbox', 'maxAge'], { required: false }) ?? '7d';
+    const maxAgeMs = parseDuration(ageText);
+    if (maxAgeMs === undefined || maxAgeMs <= 0) check.problem(['outbox', 'maxAge'], `outbox.maxAge must be a duration such as 7d, 12h or 30m, not ${JSON.stringify(ageText)}`);
+    if (file !== undefined) outbox = { file, maxItems: typeof maxItems === 'number' ? maxItems : 100_000, maxAgeMs: maxAgeMs ?? 7 * 86_400_000 };
+  }
+
   const deadLetter = check.string(root.deadLetter, ['deadLetter'], { required: false });
   const region = check.string(root.region, ['region'], { required: false });
 
@@ -264,6 +295,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   return {
     file,
     broker,
+    ...(outbox === undefined ? {} : { outbox }),
     imageHosts: new ImageAllowList(imageHostEntries),
     imageHostEntries,
     videoPreviews,

@@ -13,7 +13,8 @@ import { newExchange } from './engine/steps.js';
 import { systemClock, type Logger, type Producer } from './engine/types.js';
 import { feedOfRoute, feedRoutes } from './feeds.js';
 import type { WorkerInfo } from './ops/info.js';
-import { createMetrics, reconnectsMetric } from './ops/metrics.js';
+import { outboxStats } from './components/amqp/index.js';
+import { createMetrics, outboxMetrics, reconnectsMetric } from './ops/metrics.js';
 import { startOpsServer, type OpsServer } from './ops/server.js';
 import { startStatusPublisher, statusBuilder, type StatusPublisher } from './ops/status-message.js';
 import { FeedDirectory } from './sources/feed-directory.js';
@@ -59,7 +60,7 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
   const components = defaultComponents();
   // The feeds as sources read them while running: a reload updates it, and X reconciles its rules on the change.
   const directory = new FeedDirectory(config.feeds);
-  const engine = new Engine(components, { baseDir: dirname(config.file), clock: systemClock, log, settings: { amqp: config.broker, feeds: directory } });
+  const engine = new Engine(components, { baseDir: dirname(config.file), clock: systemClock, log, settings: { amqp: config.broker, feeds: directory, ...(config.outbox ? { outbox: config.outbox } : {}) } });
   for (const route of routesOf(config, { ...options, directory })) engine.add(route);
   // One line per state change; never one per message at info level.
   engine.on('state', ({ route, state, previous }) => log.info({ route, state, previous }, `route ${route} ${state}`));
@@ -73,7 +74,7 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
         [...route.endpoints, ...(route.source ? [route.source] : [])].flatMap(({ uri, stats }) => (stats?.reconnects === undefined ? [] : [{ endpoint: uri, reconnects: stats.reconnects }])),
       ),
     );
-    ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, engine, registry: createMetrics(engine, { info, extraMetrics: [reconnects] }), log, info });
+    ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, engine, registry: createMetrics(engine, { info, extraMetrics: [reconnects, ...(config.outbox ? outboxMetrics(outboxStats) : [])] }), log, info });
     log.info({ url: `http://${config.ops.host}:${ops.port}/` }, 'ops endpoint listening (/healthz, /readyz, /status, /metrics)');
   }
 

@@ -1,5 +1,8 @@
 import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import tls from 'node:tls';
 import rhea, { type Connection, type Delivery, type EventContext, type Sender } from 'rhea';
+import { jitteredBackoff } from '../engine/backoff.js';
 import type { Logger } from '../engine/types.js';
 
 /** What the broker said about one message, by AMQP 1.0 outcome. */
@@ -8,13 +11,23 @@ export type Outcome = 'accepted' | 'released' | 'rejected' | 'modified';
 export interface PublisherOptions {
   /** `amqp://host:port` or `amqps://host:port`. */
   url: string;
+  /**
+   * More brokers to fail over to: each connection attempt after a failure goes to the next URL of `[url, ...failover]`
+   * (a primary and its backup, or a second region).
+   */
+  failover?: readonly string[];
+  /**
+   * How long the broker may stay silent before the link counts as dead (AMQP idle timeout: the broker sends empty
+   * frames at half this interval while idle). Default 10 000: a cut or blackholed link is noticed within seconds.
+   */
+  idleTimeoutMs?: number;
   username?: string;
   password?: string;
   /** AMQP container id, shown in the broker's connection list. */
   containerId?: string;
   /** Messages sent but not yet settled, across all addresses; `publish` callers wait for room. Default 1000. */
   maxInFlight?: number;
-  /** First reconnect delay in ms, doubling up to `maxReconnectDelayMs`. Default 250. */
+  /** First reconnect delay in ms, doubling up to `maxReconnectDelayMs`, each ±20 % so workers do not return in step. Default 250. */
   initialReconnectDelayMs?: number;
   /** Default 30 000. */
   maxReconnectDelayMs?: number;
@@ -64,19 +77,27 @@ interface Pending {
  */
 export class AmqpPublisher extends EventEmitter {
   private readonly options: Required<Omit<PublisherOptions, 'username' | 'password'>> & Pick<PublisherOptions, 'username' | 'password'>;
+  /** Failed connection attempts since the last open one: the reconnect delay grows with it. */
+  private failures = 0;
+  /** The broker URL of the current (or last) connection attempt. */
+  private current = '';
   private connection: Connection | undefined;
   private readonly senders = new Map<string, Sender>();
   /** Waiting to be sent, per address, in order. */
   private readonly queues = new Map<string, Pending[]>();
   private readonly inFlight = new Map<Delivery, Pending>();
+  /** Messages in `queues`, all addresses together: kept as they change, so that counting them costs nothing per message. */
+  private queuedCount = 0;
   private readonly roomWaiters: (() => void)[] = [];
   /** Addresses the broker refused a sender for, with why, until when publishes to them fail at once. */
   private readonly refused = new Map<string, { error: string; until: number }>();
   private everConnected = false;
   private closing = false;
-  readonly stats: PublisherStats = {
-    accepted: 0, released: 0, rejected: 0, modified: 0, resent: 0, reconnects: 0, inFlight: 0, queued: 0, connected: false,
-  };
+  /** Counters kept as things happen; `inFlight` and `queued` are read when asked for (a scrape), not kept per message. */
+  readonly stats: PublisherStats = withGauges(
+    { accepted: 0, released: 0, rejected: 0, modified: 0, resent: 0, reconnects: 0, connected: false },
+    { inFlight: () => this.inFlight.size, queued: () => this.queuedCount },
+  );
 
   constructor(
     options: PublisherOptions,
@@ -89,29 +110,42 @@ export class AmqpPublisher extends EventEmitter {
       initialReconnectDelayMs: 250,
       maxReconnectDelayMs: 30_000,
       maxAttempts: 10,
+      failover: [],
+      idleTimeoutMs: 10_000,
       ...options,
     };
   }
 
   /** Opens the connection; reconnects on its own from then on. Resolves at once: see `connected()`. */
   start(): void {
-    const url = new URL(this.options.url);
-    if (url.protocol !== 'amqp:' && url.protocol !== 'amqps:') throw new Error(`broker URL ${this.options.url}: expected amqp:// or amqps://`);
+    const brokers = [this.options.url, ...this.options.failover].map((raw) => {
+      const url = new URL(raw);
+      if (url.protocol !== 'amqp:' && url.protocol !== 'amqps:') throw new Error(`broker URL ${raw}: expected amqp:// or amqps://`);
+      const tls = url.protocol === 'amqps:';
+      return { raw, host: url.hostname, port: Number(url.port || (tls ? 5671 : 5672)), tls };
+    });
     const container = rhea.create_container({ id: this.options.containerId });
-    const tls = url.protocol === 'amqps:';
-    const options = {
-      host: url.hostname,
-      port: Number(url.port || (tls ? 5671 : 5672)),
+    let attempt = 0;
+    this.connection = container.connect({
       username: this.options.username,
       password: this.options.password,
-      reconnect: true,
-      initial_reconnect_delay: this.options.initialReconnectDelayMs,
-      max_reconnect_delay: this.options.maxReconnectDelayMs,
-      idle_time_out: 30_000,
+      // The delay before each new attempt: jittered, growing while attempts fail, back to the first after an open.
+      reconnect: () => jitteredBackoff(this.failures++, this.options.initialReconnectDelayMs, this.options.maxReconnectDelayMs),
+      // Each attempt goes to the next broker of the list.
+      connection_details: () => {
+        const broker = brokers[attempt++ % brokers.length] as (typeof brokers)[number];
+        this.current = broker.raw;
+        return {
+          host: broker.host,
+          port: broker.port,
+          connect: (port: number, host: string, options: object, callback: () => void) =>
+            broker.tls ? tls.connect(port, host, { ...options, servername: host }, callback) : net.connect(port, host, callback),
+        };
+      },
+      idle_time_out: this.options.idleTimeoutMs,
       // A broker restart can refuse a login for a moment; keep trying instead of giving up for good.
       all_errors_non_fatal: true,
-    };
-    this.connection = container.connect(tls ? { ...options, transport: 'tls' } : options);
+    } as unknown as rhea.ConnectionOptions);
     this.connection.on('connection_open', () => this.onOpen());
     this.connection.on('disconnected', (context: EventContext) => this.onDisconnected(context));
     this.connection.on('connection_error', (context: EventContext) => {
@@ -131,9 +165,14 @@ export class AmqpPublisher extends EventEmitter {
     return new Promise((resolve) => this.once('connected', resolve));
   }
 
+  /** Whether there is room for another message in flight now. */
+  hasRoom(): boolean {
+    return this.pendingCount() < this.options.maxInFlight;
+  }
+
   /** Resolves when there is room for another message in flight; `publish` does not wait by itself. */
   room(): Promise<void> {
-    if (this.pendingCount() < this.options.maxInFlight) return Promise.resolve();
+    if (this.hasRoom()) return Promise.resolve();
     return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
@@ -170,7 +209,8 @@ export class AmqpPublisher extends EventEmitter {
     }
     this.inFlight.clear();
     this.queues.clear();
-    this.updateGauges();
+    this.queuedCount = 0;
+    this.emitIfIdle();
     // Closing lets the broker end the socket, which also stops rhea's heart-beat and reconnect timers.
     const connection = this.connection;
     if (connection && connection.is_open()) {
@@ -189,9 +229,7 @@ export class AmqpPublisher extends EventEmitter {
   }
 
   private pendingCount(): number {
-    let queued = 0;
-    for (const queue of this.queues.values()) queued += queue.length;
-    return queued + this.inFlight.size;
+    return this.queuedCount + this.inFlight.size;
   }
 
   private enqueue(entry: Pending, end: 'front' | 'back'): void {
@@ -202,7 +240,7 @@ export class AmqpPublisher extends EventEmitter {
     }
     if (end === 'back') queue.push(entry);
     else queue.unshift(entry);
-    this.updateGauges();
+    this.queuedCount += 1;
   }
 
   private sender(address: string): Sender | undefined {
@@ -224,6 +262,7 @@ export class AmqpPublisher extends EventEmitter {
     if (!sender) return;
     while (queue.length > 0 && sender.sendable()) {
       const entry = queue.shift() as Pending;
+      this.queuedCount -= 1;
       if (entry.attempts > 0) this.stats.resent++;
       entry.attempts++;
       const delivery = sender.send({
@@ -234,7 +273,6 @@ export class AmqpPublisher extends EventEmitter {
       });
       this.inFlight.set(delivery, entry);
     }
-    this.updateGauges();
   }
 
   private settle(context: EventContext, outcome: Outcome): void {
@@ -255,7 +293,7 @@ export class AmqpPublisher extends EventEmitter {
       this.enqueue(entry, 'back');
       this.pump(entry.address);
     }
-    this.updateGauges();
+    this.emitIfIdle();
   }
 
   private finish(entry: Pending, error?: PublishError): void {
@@ -275,8 +313,9 @@ export class AmqpPublisher extends EventEmitter {
   private onOpen(): void {
     if (this.everConnected) this.stats.reconnects++;
     this.everConnected = true;
+    this.failures = 0;
     this.stats.connected = true;
-    this.log.info({ broker: this.options.url, reconnects: this.stats.reconnects }, 'connected to broker');
+    this.log.info({ broker: this.current, reconnects: this.stats.reconnects }, 'connected to broker');
     this.emit('connected');
     for (const address of this.queues.keys()) this.pump(address);
   }
@@ -292,8 +331,8 @@ export class AmqpPublisher extends EventEmitter {
     this.senders.clear();
     if (this.closing) return;
     const reason = describe(context.error ?? context.connection.error);
-    if (wasConnected) this.log.warn({ broker: this.options.url, unsettled: unsettled.length, reason }, 'disconnected from broker; reconnecting');
-    else this.log.warn({ broker: this.options.url, reason }, 'cannot reach broker; retrying');
+    if (wasConnected) this.log.warn({ broker: this.current, unsettled: unsettled.length, reason }, 'disconnected from broker; reconnecting');
+    else this.log.warn({ broker: this.current, reason }, 'cannot reach broker; retrying');
     this.emit('disconnected', reason);
   }
 
@@ -320,21 +359,27 @@ export class AmqpPublisher extends EventEmitter {
         this.finish(entry, new PublishError(`broker refused sending to ${address}: ${error}`, 'link-error'));
       }
     }
-    for (const entry of this.queues.get(address) ?? []) {
+    const queue = this.queues.get(address) ?? [];
+    for (const entry of queue) {
       this.finish(entry, new PublishError(`broker refused sending to ${address}: ${error}`, 'link-error'));
     }
+    this.queuedCount -= queue.length;
     this.queues.delete(address);
-    this.updateGauges();
+    this.emitIfIdle();
   }
 
-  /** Refreshes the in-flight and queued gauges; emits `idle` when nothing is left to settle. */
-  private updateGauges(): void {
-    this.stats.inFlight = this.inFlight.size;
-    let queued = 0;
-    for (const queue of this.queues.values()) queued += queue.length;
-    this.stats.queued = queued;
-    if (queued + this.inFlight.size === 0) this.emit('idle');
+  /** Emits `idle` when nothing is left to settle (what `close` waits for). */
+  private emitIfIdle(): void {
+    if (this.pendingCount() === 0) this.emit('idle');
   }
+}
+
+/** The counters as given, plus gauges that are read (enumerable, so a spread or a scrape sees them) when asked for. */
+function withGauges(counters: Omit<PublisherStats, 'inFlight' | 'queued'>, read: { inFlight: () => number; queued: () => number }): PublisherStats {
+  return Object.defineProperties(counters as PublisherStats, {
+    inFlight: { enumerable: true, get: read.inFlight },
+    queued: { enumerable: true, get: read.queued },
+  });
 }
 
 /** How long publishes to an address fail fast after the broker refused a sender for it. */

@@ -138,6 +138,37 @@ export function reconnectsMetric(read: () => Iterable<{ endpoint: string; reconn
   };
 }
 
+/** The durable outbox's level, age and drops (`livewall_outbox_*`), from `read` (one entry per outbox). */
+export function outboxMetrics(read: () => Iterable<{ depth: number; oldestAgeMs: number; droppedFull: number; droppedExpired: number }>): ExtraMetric[] {
+  const total = (pick: (stats: { depth: number; oldestAgeMs: number; droppedFull: number; droppedExpired: number }) => number, max = false): number => {
+    let value = 0;
+    for (const stats of read()) value = max ? Math.max(value, pick(stats)) : value + pick(stats);
+    return value;
+  };
+  return [
+    { name: 'outbox_depth', help: 'Messages in the durable outbox the broker has not accepted yet.', type: 'gauge', labelNames: [], *read() { yield { labels: {}, value: total((stats) => stats.depth) }; } },
+    {
+      name: 'outbox_oldest_age_seconds',
+      help: 'Age of the oldest message waiting in the outbox (0 when empty): how far behind the broker is.',
+      type: 'gauge',
+      labelNames: [],
+      *read() {
+        yield { labels: {}, value: total((stats) => stats.oldestAgeMs, true) / 1000 };
+      },
+    },
+    {
+      name: 'outbox_dropped_total',
+      help: 'Messages the outbox dropped, oldest first: full (past maxItems) or expired (past maxAge).',
+      type: 'counter',
+      labelNames: ['reason'],
+      *read() {
+        yield { labels: { reason: 'full' }, value: total((stats) => stats.droppedFull) };
+        yield { labels: { reason: 'expired' }, value: total((stats) => stats.droppedExpired) };
+      },
+    },
+  ];
+}
+
 type CounterName = Exclude<keyof RouteCounters, 'dropped'>;
 
 function routeCounter(registry: Registry, engine: Engine, name: string, help: string, counter: CounterName): void {
