@@ -51,6 +51,24 @@ function readsHub(definition: RouteDefinition): boolean {
   return definition.from.startsWith('hub:');
 }
 
+/** Resolves once no outbox holds an item, or on `stop`. */
+async function outboxEmptied(log: Logger, stop: AbortSignal): Promise<void> {
+  const waiting = (): number => outboxStats().reduce((sum, stats) => sum + stats.depth, 0);
+  if (waiting() === 0) return;
+  log.info({ waiting: waiting() }, 'sources finished; waiting for the outbox to reach the broker (a signal stops now and keeps it)');
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      if (waiting() === 0) done();
+    }, 100);
+    const done = (): void => {
+      clearInterval(timer);
+      stop.removeEventListener('abort', done);
+      resolve();
+    };
+    stop.addEventListener('abort', done, { once: true });
+  });
+}
+
 /**
  * Runs a worker until its routes complete or a signal stops it: the engine with the config's routes, the ops
  * endpoint, the status publisher and, with `watch`, config reloads. Resolves with the exit code.
@@ -137,6 +155,9 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
   started = true;
   check();
   await finished;
+  // Sources that ran to their end (a replay) leave their items in the outbox: the job is done once the broker has
+  // them. A signal meanwhile stops at once, and what is left waits in the outbox for the next start.
+  if (config.outbox && !stop.aborted) await outboxEmptied(log, stop);
   clearInterval(report);
   stopWatching?.();
   await status?.publisher.stop();
