@@ -14,6 +14,7 @@ import { systemClock, type Logger, type Producer } from './engine/types.js';
 import { feedOfRoute, feedRoutes } from './feeds.js';
 import type { WorkerInfo } from './ops/info.js';
 import { outboxStats } from './components/amqp/index.js';
+import { SqliteCursors } from './outbox/cursors.js';
 import { createMetrics, outboxMetrics, reconnectsMetric } from './ops/metrics.js';
 import { startOpsServer, type OpsServer } from './ops/server.js';
 import { startStatusPublisher, statusBuilder, type StatusPublisher } from './ops/status-message.js';
@@ -78,7 +79,14 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
   const components = defaultComponents();
   // The feeds as sources read them while running: a reload updates it, and X reconciles its rules on the change.
   const directory = new FeedDirectory(config.feeds);
-  const engine = new Engine(components, { baseDir: dirname(config.file), clock: systemClock, log, settings: { amqp: config.broker, feeds: directory, ...(config.outbox ? { outbox: config.outbox } : {}) } });
+  // Sources keep their place beside the outbox (not in a dry run, which sends nothing there).
+  const cursors = config.outbox && !options.dryRun ? new SqliteCursors(config.outbox.file) : undefined;
+  const engine = new Engine(components, {
+    baseDir: dirname(config.file),
+    clock: systemClock,
+    log,
+    settings: { amqp: config.broker, feeds: directory, ...(config.outbox ? { outbox: config.outbox } : {}), ...(cursors ? { cursors } : {}) },
+  });
   for (const route of routesOf(config, { ...options, directory })) engine.add(route);
   // One line per state change; never one per message at info level.
   engine.on('state', ({ route, state, previous }) => log.info({ route, state, previous }, `route ${route} ${state}`));
@@ -163,6 +171,7 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
   await status?.publisher.stop();
   const abandoned = await engine.stop(config.shutdownTimeoutMs);
   await status?.producer.stop(1000);
+  cursors?.close();
   await ops?.close();
   const routes = Object.fromEntries(engine.status().map((route) => [route.id, route.counters]));
   log.info({ routes, abandoned }, abandoned > 0 ? 'stopped; some messages were not confirmed' : 'stopped');

@@ -62,25 +62,34 @@ export interface RecordingSink extends Sink {
   rejects: { reason: string; detail: string | undefined }[];
   /** Resolves once at least `count` offers have been made, or once one body `count` accepts has been offered. */
   offered(count: number | ((body: unknown) => boolean)): Promise<void>;
+  /** With `holdSettlement`: the `settled` callbacks of the offers, in order, for the test to call. */
+  held: (() => void)[];
 }
 
 /**
  * A sink that records what it is given. With `gated`, each offer's promise stays open until `release()` (the
  * route's queue being full), so a test can see whether a consumer waits for room.
  */
-export function recordingSink(options: { gated?: boolean } = {}): RecordingSink & { release(): void; readonly waiting: number } {
+export function recordingSink(options: { gated?: boolean; holdSettlement?: boolean } = {}): RecordingSink & { release(): void; readonly waiting: number } {
   const offers: RecordingSink['offers'] = [];
+  const held: (() => void)[] = [];
   const rejects: RecordingSink['rejects'] = [];
   const gates: (() => void)[] = [];
   const watchers: { done: () => boolean; resolve: () => void }[] = [];
   return {
     offers,
     rejects,
+    held,
     get waiting() {
       return gates.length;
     },
-    offer(body, headers) {
+    offer(body, headers, settled) {
       offers.push({ body, headers });
+      // Unless held, the route deals with each message at once (as a filter or an outbox put would).
+      if (settled) {
+        if (options.holdSettlement) held.push(settled);
+        else settled();
+      }
       for (const watcher of watchers.filter((w) => w.done())) {
         watchers.splice(watchers.indexOf(watcher), 1);
         watcher.resolve();

@@ -474,3 +474,73 @@ describe('the engine', () => {
     expect(await engine.remove('cats', 1000)).toBe(0);
   });
 });
+
+describe('settlement: when the source hears that a message was dealt with', () => {
+  it('after its send, after a filter dropped it, and after its dead letter — in the order each finished', async () => {
+    const { clock, source, producer } = await running(
+      from('test:in')
+        .filter((exchange) => exchange.body !== 2)
+        .to('test:out')
+        .redelivery({ attempts: 1, initialDelayMs: 0, multiplier: 1, maxDelayMs: 0, jitter: 0 })
+        .deadLetter('test:dead')
+        .concurrency(1),
+    );
+    producer('out').hold = true;
+    source('in').emitAll([1, 2, 3]);
+    await settle();
+    expect(source('in').settled).toEqual([]);
+    producer('out').failNext = 1;
+    producer('out').hold = false;
+    producer('out').release();
+    await clock.advance(10);
+    await settle();
+    // 1 was sent, 2 filtered out, 3 failed into the dead letter: all three dealt with.
+    expect(source('in').settled).toEqual([1, 2, 3]);
+    expect(producer('dead').delivered).toEqual([3]);
+  });
+
+  it('never for what a stop abandoned, queued or in flight, so a source with a cursor offers it again', async () => {
+    const { clock, engine, source, producer } = await running(from('test:in').to('test:out').queue(10).concurrency(1));
+    source('in').emit(1);
+    await settle();
+    producer('out').hold = true;
+    source('in').emitAll([2, 3, 4]);
+    await settle();
+    void engine.stop(1000);
+    await clock.advance(1000);
+    expect(source('in').settled).toEqual([1]);
+  });
+
+  it('for a live source’s message the queue dropped: it is counted, not waiting', async () => {
+    const { source, producer } = await running(from('test:in?live=true').to('test:out').queue(2, 'drop-oldest').concurrency(1));
+    producer('out').hold = true;
+    source('in').emitAll(numbers(5));
+    await settle();
+    // 1 is in flight; 2 and 3 were pushed out by 4 and 5.
+    expect(source('in').settled).toEqual([2, 3]);
+    producer('out').hold = false;
+    producer('out').release();
+    await settle();
+    expect(source('in').settled).toEqual([2, 3, 1, 4, 5]);
+  });
+
+  it('once for a message split in parts: when the last part is done', async () => {
+    const { source, producer } = await running(
+      from('test:in')
+        .split((exchange) => String(exchange.body).split(','))
+        .to('test:out')
+        .concurrency(1),
+    );
+    producer('out').hold = true;
+    source('in').emit('a,b');
+    await settle();
+    producer('out').release();
+    await settle();
+    expect(producer('out').delivered).toEqual(['a']);
+    expect(source('in').settled).toEqual([]);
+    producer('out').hold = false;
+    producer('out').release();
+    await settle();
+    expect(source('in').settled).toEqual(['a,b']);
+  });
+});

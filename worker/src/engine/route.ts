@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { redeliveryDelay, type RouteDefinition } from './definition.js';
 import { BoundedQueue } from './queue.js';
 import { redactUri } from './uri.js';
+import { Settlement } from './settlement.js';
 import type { ComponentRegistry, EndpointEnvironment } from './registry.js';
 import { compileSteps, newExchange, producerUris, type Next } from './steps.js';
 import type { Clock, Consumer, Exchange, Producer } from './types.js';
@@ -235,11 +236,17 @@ export class Route extends EventEmitter {
   private async runSource(): Promise<void> {
     const sink = {
       // Not async: a pausable source's offer that finds room (the common case) costs no promise of its own.
-      offer: (body: unknown, headers: Record<string, unknown> = {}): Promise<void> => {
+      offer: (body: unknown, headers: Record<string, unknown> = {}, settled?: () => void): Promise<void> => {
         const exchange = newExchange(body, headers);
+        if (settled) exchange.settlement = new Settlement(settled);
         if (this.consumer.live) {
           this.counters.received += 1;
-          if (this.queue.offer(exchange).dropped) this.drop('queue-full');
+          const { dropped } = this.queue.offer(exchange);
+          if (dropped) {
+            this.drop('queue-full');
+            // Dropped by policy is dealt with (and counted); refused by a stopping route is not.
+            if (!this.stopping.signal.aborted) dropped.settlement?.release();
+          }
           return DONE;
         }
         if (this.stopping.signal.aborted) return DONE;
@@ -280,31 +287,36 @@ export class Route extends EventEmitter {
       try {
         // A worker already waiting on the queue when the route was suspended holds what it got until resumed.
         while (this.resumed) await this.resumed.promise;
-        await this.process(exchange);
+        if (await this.process(exchange)) exchange.settlement?.release();
       } finally {
         this.inFlight -= 1;
       }
     }
   }
 
-  /** One exchange through the steps, with redelivery, then the dead-letter endpoint. */
-  private async process(original: Exchange): Promise<void> {
+  /**
+   * One exchange through the steps, with redelivery, then the dead-letter endpoint. Resolves with whether it was
+   * dealt with: false when a stop cut it short.
+   */
+  private async process(original: Exchange): Promise<boolean> {
     const policy = this.definition.redelivery;
     for (let attempt = 1; ; attempt++) {
       // Each attempt starts from the exchange as the source gave it: steps may have replaced its body.
-      const exchange: Exchange = { id: original.id, body: original.body, headers: { ...original.headers } };
+      const exchange: Exchange = { id: original.id, body: original.body, headers: { ...original.headers }, settlement: original.settlement };
       try {
         const done = this.pipeline(exchange);
         if (done !== undefined) await done;
-        return;
+        return true;
       } catch (error) {
         if (attempt < policy.attempts && !this.stopping.signal.aborted) {
           this.counters.redelivered += 1;
           await this.environment.clock.sleep(redeliveryDelay(policy, attempt), this.stopping.signal);
           if (!this.stopping.signal.aborted) continue;
         }
+        // A failure because the route is stopping is not the message's fault: its source must offer it again.
+        const dealtWith = !this.stopping.signal.aborted;
         await this.giveUp(original, error as Error, attempt);
-        return;
+        return dealtWith;
       }
     }
   }

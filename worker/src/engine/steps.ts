@@ -63,7 +63,12 @@ function compileStep(step: StepDefinition, context: StepContext, next: Next): Ne
     case 'split':
       return async (exchange) => {
         // In order, each part through the rest of the route; one failing part fails the whole exchange.
-        for (const part of step.fn(exchange)) await next(newExchange(part, { ...exchange.headers }));
+        for (const part of step.fn(exchange)) {
+          const child = newExchange(part, { ...exchange.headers });
+          // The parts settle with the whole: the source hears of it when the whole exchange is done.
+          if (exchange.settlement) child.settlement = exchange.settlement;
+          await next(child);
+        }
       };
 
     case 'choice': {

@@ -95,6 +95,8 @@ export class TestSource implements Consumer {
   accepted = 0;
   /** Times the route ran it: a failed source is run again. */
   runs = 0;
+  /** Bodies the route has dealt with for good (Sink.offer's `settled`), in the order it said so. */
+  readonly settled: unknown[] = [];
   private readonly backlog: ({ body: unknown; headers?: Record<string, unknown> } | { reject: string })[] = [];
   private offering = false;
   private ended = false;
@@ -148,7 +150,8 @@ export class TestSource implements Consumer {
       }
       if (next) {
         this.offering = true;
-        await sink.offer(next.body, next.headers);
+        const body = next.body;
+        await sink.offer(body, next.headers, () => this.settled.push(body));
         this.offering = false;
         this.accepted += 1;
         continue;

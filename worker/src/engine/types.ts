@@ -4,6 +4,8 @@
  * travels a Route's steps. The engine imports no protocol library: components do.
  */
 
+import type { Settlement } from './settlement.js';
+
 /** One message on its way through a route. */
 export interface Exchange<Body = unknown> {
   /** Unique within the process, for logs and de-duplication keys. */
@@ -11,6 +13,8 @@ export interface Exchange<Body = unknown> {
   body: Body;
   /** Metadata steps and endpoints read and write: `feed`, `messageId`, `receivedAt`, `error`, … */
   headers: Record<string, unknown>;
+  /** Set when the source wants to hear that the message was dealt with for good (see settlement.ts). */
+  settlement?: Settlement;
 }
 
 /** Time, injectable so that pacing, throttling and backoff can be tested on a fake clock. */
@@ -77,8 +81,10 @@ export interface Sink {
   /**
    * Offers one message to the route. A pausable source awaits the promise: it resolves when the route's queue has
    * room. A live source need not wait: when the queue is full, the route's drop policy applies (and is counted).
+   * `settled`, for sources with a cursor, is called once the message is dealt with for good: sent (or in the
+   * outbox), filtered out, dead-lettered or dropped — never for a message a stop abandoned.
    */
-  offer(body: unknown, headers?: Record<string, unknown>): Promise<void>;
+  offer(body: unknown, headers?: Record<string, unknown>, settled?: () => void): Promise<void>;
   /** Counts something the source itself had to skip (malformed input), by a short fixed reason. */
   reject(reason: string, detail?: string): void;
 }

@@ -232,3 +232,22 @@ describe('hub: component', () => {
     await one.engine.stop(1000);
   });
 });
+
+describe('hub: settlement', () => {
+  it('tells the source a message was dealt with only once every reader has dealt with it', async () => {
+    const { engine, source } = hubEngine();
+    const slow = heldBack('slow');
+    engine.add(from('hub:h').routeId('reader-fast').to('mock:fast').build());
+    engine.add(from('hub:h').routeId('reader-slow').to('mock:slow').build());
+    engine.add(sender().to('hub:h').build());
+    await engine.start();
+    source('in').emitAll([1, 2]);
+    await settle();
+    // The sender is done with both and the fast reader sent both; the slow one still holds them.
+    expect(mockEndpoint('fast').bodies()).toEqual([1, 2]);
+    expect(source('in').settled).toEqual([]);
+    slow.release();
+    await settle();
+    expect(source('in').settled).toEqual([1, 2]);
+  });
+});

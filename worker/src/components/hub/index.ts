@@ -51,7 +51,8 @@ class HubProducer implements Producer {
    */
   async send(exchange: Exchange): Promise<void> {
     if (this.hub.readers.size === 0) throw new Error(`no route reads from hub:${this.name}`);
-    await Promise.all([...this.hub.readers].map((reader) => reader.offer(exchange.body, { ...exchange.headers })));
+    // Each reader holds the source's message until it has dealt with it (see engine/settlement.ts).
+    await Promise.all([...this.hub.readers].map((reader) => reader.offer(exchange.body, { ...exchange.headers }, exchange.settlement?.retain())));
     this.delivered += 1;
   }
 

@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
 import type { Clock, Consumer, Logger, Sink } from '../../engine/types.js';
 import { jitteredBackoff } from '../../engine/backoff.js';
+import { Watermark } from '../../engine/settlement.js';
 import { CursorFile } from './cursor-file.js';
 import { subscribeUrl, type JetstreamOptions } from './options.js';
 import { SeenEvents, eventKey } from './seen.js';
@@ -31,8 +32,8 @@ function textOf(data: WebSocket.RawData): string {
  * each time to the next endpoint of the list, asking for events from the last offered time_us minus `rewind`,
  * and skips the ones it already offered. A connection that goes silent (half-open TCP, a proxy that stopped
  * forwarding) is noticed by pinging it every `pingInterval`: neither a message nor a pong for `idleTimeout` ends
- * it like any other loss. The cursor survives a restart when `cursorFile` is set; a restart
- * forgets what it offered, so it may offer again up to `rewind` (plus the last second) of events: item ids are
+ * it like any other loss. The cursor survives a restart when `cursorFile` is set: it is the time up to which
+ * every event was dealt with (with an outbox: stored there), written once a second; a restart forgets what it offered, so it may offer again up to `rewind` (plus the last second) of events: item ids are
  * stable (`bluesky:<did>/<rkey>`) for whoever needs exactly once.
  */
 export class JetstreamConsumer implements Consumer {
@@ -40,6 +41,7 @@ export class JetstreamConsumer implements Consumer {
   private cursorUs: number | undefined;
   private readonly seen: SeenEvents;
   private readonly cursorFile: CursorFile | undefined;
+  private readonly settledUs: Watermark<number> | undefined;
   private readonly figures = { reconnects: 0, idleReconnects: 0 };
 
   constructor(
@@ -51,6 +53,8 @@ export class JetstreamConsumer implements Consumer {
     // Twice the rewind: another instance's time_us for the same event may differ from the one remembered.
     this.seen = new SeenEvents(2 * options.rewindMs * 1000);
     this.cursorFile = cursorPath === undefined ? undefined : new CursorFile(cursorPath, clock, log);
+    const file = this.cursorFile;
+    this.settledUs = file && new Watermark<number>((timeUs) => file.update(timeUs));
   }
 
   /**
@@ -173,9 +177,11 @@ export class JetstreamConsumer implements Consumer {
     if (event) {
       if (this.seen.repeat(event.key, event.timeUs)) return;
       this.cursorUs = Math.max(this.cursorUs ?? 0, event.timeUs);
-      this.cursorFile?.update(this.cursorUs);
     }
-    sink.offer(text, { timeUs: event?.timeUs, source: 'bluesky' }).catch((error: unknown) => {
+    // The file keeps the time up to which every event has been dealt with (with an outbox: is in it), so a crash
+    // makes a restart read again what was still in memory.
+    const settled = event && this.settledUs ? this.settledUs.track(event.timeUs) : undefined;
+    sink.offer(text, { timeUs: event?.timeUs, source: 'bluesky' }, settled).catch((error: unknown) => {
       this.log.warn({ timeUs: event?.timeUs, reason: (error as Error).message }, 'jetstream: the route refused a message');
     });
   }

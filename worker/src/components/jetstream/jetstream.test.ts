@@ -44,11 +44,11 @@ interface Running {
 
 const RECONNECTING = 'jetstream: connection lost; reconnecting';
 
-function start(uri: string, options: { baseDir?: string; clock?: FakeClock } = {}): Running {
+function start(uri: string, options: { baseDir?: string; clock?: FakeClock; holdSettlement?: boolean } = {}): Running {
   const clock = options.clock ?? fakeClock();
   const log = testLogger();
   const consumer: Consumer = jetstreamComponent.createConsumer!(endpointContext(jetstreamComponent, uri, { clock, log, baseDir: options.baseDir ?? process.cwd() }));
-  const sink = recordingSink();
+  const sink = recordingSink({ holdSettlement: options.holdSettlement ?? false });
   const controller = new AbortController();
   const run = consumer.run(sink, controller.signal);
   let stopped: Promise<void> | undefined;
@@ -260,6 +260,18 @@ describe('jetstream: cursor file', () => {
     expect(fake.cursorOf(1)).toBe(last - 1000);
     // A restart forgets what it offered: the rewound event comes again (at least once, never a gap).
     expect(offeredTimes(second.sink)).toEqual([events[4]?.time_us, last]);
+  });
+
+  it('writes only the time up to which every event was dealt with (with an outbox: is in it)', async () => {
+    const dir = await temporaryDir();
+    const events = scriptedEvents(4);
+    const { url } = await fakeJetstream(events);
+    const first = start(`jetstream:?endpoints=${url}&cursorFile=cursor`, { baseDir: dir, holdSettlement: true });
+    await first.sink.offered(4);
+    // The route has dealt with the first, second and fourth; the third still waits in a queue.
+    for (const index of [0, 1, 3]) first.sink.held[index]?.();
+    await first.stop();
+    expect(await readFile(join(dir, 'cursor'), 'utf8')).toBe(`${events[1]?.time_us ?? 0}\n`);
   });
 
   it('reads live, and says so, when the cursor file holds no time_us', async () => {

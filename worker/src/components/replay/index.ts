@@ -1,6 +1,19 @@
 import { resolve } from 'node:path';
 import type { Component, Consumer, EndpointContext, Sink } from '../../engine/types.js';
-import { replayLines } from '../../sources/replay/replay.js';
+import { Watermark } from '../../engine/settlement.js';
+import type { CursorStore } from '../../outbox/cursors.js';
+import { replayLines, type ReplayOptions } from '../../sources/replay/replay.js';
+
+/** A replay's place: the last line of the file (in pass `pass`) up to which everything was dealt with. */
+interface Place {
+  pass: number;
+  line: number;
+}
+
+function placeOf(value: unknown): Place | undefined {
+  const place = value as Partial<Place> | undefined;
+  return Number.isInteger(place?.pass) && Number.isInteger(place?.line) ? (place as Place) : undefined;
+}
 
 /**
  * Plays a recording (newline-delimited raw events, exactly as a live source sent them) into a route. Each line is
@@ -13,19 +26,29 @@ class ReplayConsumer implements Consumer {
   constructor(private readonly context: EndpointContext) {}
 
   async run(sink: Sink, signal: AbortSignal): Promise<void> {
-    const { options, uri, baseDir, clock } = this.context;
-    const replay = {
-      file: resolve(baseDir, uri.path),
+    const { options, uri, baseDir, clock, log } = this.context;
+    const file = resolve(baseDir, uri.path);
+    const replay: ReplayOptions = {
+      file,
       loop: options.loop as boolean,
       startOffset: options.startOffset as number,
       ...(options.pace === undefined ? {} : { pace: options.pace as number }),
     };
-    let line = 0;
+    // With an outbox the replay keeps its place there, as a live source keeps its cursor: a restart, even after a
+    // kill -9, goes on after the last line whose items were all safe in the outbox.
+    const cursors = this.context.settings.cursors as CursorStore | undefined;
+    const key = `replay:${file}`;
+    const place = cursors === undefined ? undefined : placeOf(cursors.get(key));
+    if (place) {
+      replay.startPass = place.pass;
+      replay.startOffset = place.line;
+      log.info({ file, pass: place.pass, line: place.line }, 'replay: resuming after the last line it had dealt with (kept in the outbox file)');
+    }
+    const watermark = cursors && new Watermark<Place>((settled) => cursors.set(key, settled));
     for await (const event of replayLines(replay, signal, (ms, abort) => clock.sleep(ms, abort))) {
-      line += 1;
       // Keep-alive lines are part of the stream's framing, not events.
       if (event.line.trim() === '') continue;
-      await sink.offer(event.line, { pass: event.pass, line, source: uri.raw });
+      await sink.offer(event.line, { pass: event.pass, line: event.number, source: uri.raw }, watermark?.track({ pass: event.pass, line: event.number }));
     }
   }
 }

@@ -35,10 +35,10 @@ describe('replayLines', () => {
   it('yields every line in order on pass 1, without line endings', async () => {
     const lines = await take(options(recording(short)));
     expect(lines).toEqual([
-      { line: 'a', pass: 1 },
-      { line: 'b', pass: 1 },
-      { line: '', pass: 1 },
-      { line: 'c', pass: 1 },
+      { line: 'a', pass: 1, number: 1 },
+      { line: 'b', pass: 1, number: 2 },
+      { line: '', pass: 1, number: 3 },
+      { line: 'c', pass: 1, number: 4 },
     ]);
   });
 
@@ -55,7 +55,12 @@ describe('replayLines', () => {
     const lines = await take(options(recording(short), { loop: true, startOffset: 2 }), 6);
     expect(lines.map(({ line, pass }) => `${pass}:${line}`)).toEqual(['1:', '1:c', '2:a', '2:b', '2:', '2:c']);
     const once = await take(options(recording(short), { startOffset: 3 }));
-    expect(once).toEqual([{ line: 'c', pass: 1 }]);
+    expect(once).toEqual([{ line: 'c', pass: 1, number: 4 }]);
+  });
+
+  it('resumes a later pass after a given line (a replay picking up its place)', async () => {
+    const lines = await take(options(recording(short), { loop: true, startPass: 3, startOffset: 1 }), 5);
+    expect(lines.map(({ line, pass, number }) => `${pass}:${number}:${line}`)).toEqual(['3:2:b', '3:3:', '3:4:c', '4:1:a', '4:2:b']);
   });
 
   it('stops when aborted', async () => {
@@ -68,8 +73,8 @@ describe('replayLines', () => {
 
   it('ends a looping replay of a file without events instead of spinning', async () => {
     expect(await take(options(recording('\n \n'), { loop: true }))).toEqual([
-      { line: '', pass: 1 },
-      { line: ' ', pass: 1 },
+      { line: '', pass: 1, number: 1 },
+      { line: ' ', pass: 1, number: 2 },
     ]);
   });
 
@@ -173,7 +178,7 @@ describe('replayLines with a pace', () => {
     const first = replay.next();
     await untilWaiting();
     await vi.advanceTimersByTimeAsync(100);
-    expect((await first).value).toEqual({ line: '{"n":1}', pass: 1 });
+    expect((await first).value).toEqual({ line: '{"n":1}', pass: 1, number: 1 });
 
     // Nobody pulls for 5 s: 50 slots go by.
     await vi.advanceTimersByTimeAsync(5000);

@@ -11,12 +11,16 @@ export interface ReplayOptions {
   loop: boolean;
   /** Skip this many lines of the first pass. */
   startOffset: number;
+  /** The number of the first pass (a replay resuming where it was); default 1. */
+  startPass?: number;
 }
 
 export interface ReplayedLine {
   line: string;
   /** 1 for the first pass through the file, 2 for the second, and so on. */
   pass: number;
+  /** The line's number in the file, from 1. */
+  number: number;
 }
 
 /** Waits `ms` milliseconds, or less when `signal` aborts; never rejects. */
@@ -35,14 +39,16 @@ const realSleep: Sleep = (ms, signal) => sleep(ms, undefined, { signal }).then(
 export async function* replayLines(options: ReplayOptions, signal: AbortSignal, wait: Sleep = realSleep): AsyncGenerator<ReplayedLine> {
   const interval = options.pace ? 1000 / options.pace : 0;
   let due = Date.now();
-  for (let pass = 1; !signal.aborted; pass++) {
+  const firstPass = options.startPass ?? 1;
+  for (let pass = firstPass; !signal.aborted; pass++) {
     const lines = createInterface({ input: createReadStream(options.file, { encoding: 'utf8' }), crlfDelay: Infinity });
     let index = 0;
     let events = 0;
     try {
       for await (const line of lines) {
         if (signal.aborted) return;
-        if (pass === 1 && index++ < options.startOffset) continue;
+        index += 1;
+        if (pass === firstPass && index <= options.startOffset) continue;
         if (line.trim() !== '') {
           events++;
           if (interval > 0) {
@@ -53,7 +59,7 @@ export async function* replayLines(options: ReplayOptions, signal: AbortSignal, 
             if (signal.aborted) return;
           }
         }
-        yield { line, pass };
+        yield { line, pass, number: index };
       }
     } finally {
       lines.close();
