@@ -334,6 +334,13 @@ describe('hostile feed items', () => {
     expect(ids).toEqual([last, ...[...shown].reverse(), reference].map((item) => item.id));
     expect(await page.getAttribute('[data-testid="status"]', 'data-state')).toBe('live');
 
+    // A right-to-left override in a name or a text stays inside it: the browser isolates each (bidi), so the handle
+    // and the rest of the card are not pulled into its direction.
+    const bidi = page.locator(`[data-testid="tile"][data-id="${shown[2]!.id}"]`);
+    for (const part of ['.author-name', '.tile-text']) {
+      expect(await bidi.locator(part).evaluate((element) => getComputedStyle(element).unicodeBidi)).toBe('isolate');
+    }
+
     for (const item of shown) {
       const tile = page.locator(`[data-testid="tile"][data-id="${item.id}"]`);
       expect(await shapeOf(item.id)).toEqual(shape);

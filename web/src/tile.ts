@@ -131,7 +131,12 @@ export function createCard(item: FeedItem, options: CardOptions): Card | undefin
   const author = el('p', 'tile-author');
   author.id = `${id}-author`;
   const name = item.author.name?.trim();
-  if (name) author.append(el('span', 'author-name', name), ' ');
+  if (name) {
+    const nameElement = el('span', 'author-name', name);
+    // A right-to-left name must not reorder what follows it: its direction is its own (bidi isolation).
+    nameElement.dir = 'auto';
+    author.append(nameElement, ' ');
+  }
   author.append(el('span', 'author-handle', `@${item.author.handle}`));
   author.title = authorLabel(item);
   body.append(author);
@@ -139,6 +144,7 @@ export function createCard(item: FeedItem, options: CardOptions): Card | undefin
   const described: string[] = [];
   if (item.text.trim() !== '') {
     const text = el('p', 'tile-text', item.text);
+    text.dir = 'auto';
     text.id = `${id}-text`;
     text.title = item.text;
     body.append(text);
