@@ -7,10 +7,13 @@ export interface AmqpLogin {
   password: string;
 }
 
-/** How one attempt to send a message ended, as the broker answered it. */
+/**
+ * How one attempt to send a message ended, as the broker answered it. Artemis refuses a sender it may not use with a
+ * sender error; RabbitMQ 3.10 ends the whole session (then the connection) when a publish is not allowed.
+ */
 export type SendAttempt =
   | { result: 'accepted' }
-  | { result: 'rejected' | 'sender-error' | 'connection-error'; error: string };
+  | { result: 'rejected' | 'sender-error' | 'session-error' | 'connection-error'; error: string };
 
 /** Opens a connection and a sender, sends one message, and reports what the broker said. No reconnect. */
 export function sendOnce(login: AmqpLogin, address: string, body: string): Promise<SendAttempt> {
@@ -31,6 +34,7 @@ export function sendOnce(login: AmqpLogin, address: string, body: string): Promi
     connection.on('accepted', () => done({ result: 'accepted' }));
     connection.on('rejected', (context: EventContext) => done({ result: 'rejected', error: describe((context.delivery?.remote_state as { error?: unknown })?.error) }));
     connection.on('sender_error', (context: EventContext) => done({ result: 'sender-error', error: describe(context.sender?.error) }));
+    connection.on('session_error', (context: EventContext) => done({ result: 'session-error', error: describe(context.session?.error) }));
     connection.on('connection_error', (context: EventContext) => done({ result: 'connection-error', error: describe(context.connection.error) }));
     connection.on('disconnected', (context: EventContext) => done({ result: 'connection-error', error: String(context.error ?? 'disconnected') }));
   });

@@ -2,25 +2,35 @@ import { execFile } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { brokerProfile, type BrokerProfileName } from '@livewall/contract';
 import type { TestBroker } from './broker.js';
 import { freePort } from './ports.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
 
+export interface PrivateBrokerOptions {
+  /** Which kind of broker (scripts/broker --broker); default artemis. */
+  profile?: BrokerProfileName;
+  /** Feeds the broker declares when it starts (RabbitMQ: their recent-history exchanges); more with declareFeeds. */
+  feeds?: string[];
+}
+
 /**
- * An Artemis instance of one test's own (scripts/broker, its own name and ports), for tests that kill or restart a
- * broker: the shared test broker must stay up for the others.
+ * A broker of one test's own (scripts/broker, its own name and ports), for tests that kill or restart a broker,
+ * or that need a broker of another kind: the shared Artemis test broker must stay up for the others.
  */
 export class PrivateBroker {
   private constructor(
     readonly name: string,
+    readonly profile: BrokerProfileName,
     private readonly env: NodeJS.ProcessEnv,
     readonly info: TestBroker,
   ) {}
 
   /** `passwords`: the users' passwords (another broker's, for a failover pair); generated when not given. */
-  static async start(name: string, passwords: Partial<TestBroker['passwords']> = {}): Promise<PrivateBroker> {
+  static async start(name: string, passwords: Partial<TestBroker['passwords']> = {}, options: PrivateBrokerOptions = {}): Promise<PrivateBroker> {
+    const profile = options.profile ?? 'artemis';
     const [amqp, stomp, core] = [await freePort(), await freePort(), await freePort()];
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -32,38 +42,56 @@ export class PrivateBroker {
       LIVEWALL_AMQP_PORT: String(amqp),
       LIVEWALL_STOMP_PORT: String(stomp),
       LIVEWALL_CORE_PORT: String(core),
+      LIVEWALL_FEEDS: (options.feeds ?? []).join(','),
     };
-    await run(`${root}/scripts/broker`, ['start'], { env, cwd: root });
-    const { stdout } = await run(`${root}/scripts/broker`, ['env'], { env, cwd: root });
-    const value = (key: string): string => (new RegExp(`^${key}='(.*)'$`, 'm').exec(stdout)?.[1] ?? '').replaceAll(`'\\''`, `'`);
-    const info: TestBroker = {
+    if (profile === 'rabbitmq') {
+      // Every port of a RabbitMQ node, the Erlang ones included: nothing shared with a system node or another run.
+      env.LIVEWALL_STOMP_TCP_PORT = String(await freePort());
+      env.LIVEWALL_MANAGEMENT_PORT = String(await freePort());
+      env.LIVEWALL_DIST_PORT = String(await freePort());
+      env.LIVEWALL_EPMD_PORT = String(await freePort());
+    }
+    const broker = new PrivateBroker(name, profile, env, {
       host: '127.0.0.1',
       amqpPort: amqp,
       stompPort: stomp,
-      wsUrl: `ws://127.0.0.1:${stomp}`,
-      passwords: { admin: value('LIVEWALL_ADMIN_PASSWORD'), publisher: value('LIVEWALL_PUBLISHER_PASSWORD'), viewer: value('LIVEWALL_VIEWER_PASSWORD') },
-    };
-    return new PrivateBroker(name, env, info);
+      wsUrl: brokerProfile(profile).webSocketUrl('127.0.0.1', stomp),
+      passwords: { admin: '', publisher: '', viewer: '' },
+    });
+    await broker.script('start');
+    const { stdout } = await broker.script('env');
+    const value = (key: string): string => (new RegExp(`^${key}='(.*)'$`, 'm').exec(stdout)?.[1] ?? '').replaceAll(`'\\''`, `'`);
+    broker.info.passwords = { admin: value('LIVEWALL_ADMIN_PASSWORD'), publisher: value('LIVEWALL_PUBLISHER_PASSWORD'), viewer: value('LIVEWALL_VIEWER_PASSWORD') };
+    return broker;
+  }
+
+  private script(...args: string[]): Promise<{ stdout: string; stderr: string }> {
+    return run(`${root}/scripts/broker`, ['--broker', this.profile, ...args], { env: this.env, cwd: root });
   }
 
   private get instance(): string {
     return `${root}/.run/${this.name}`;
   }
 
-  /** `kill -9` of the broker's JVM: no shutdown, no goodbye to clients. */
+  /** Makes feeds usable: RabbitMQ declares each one's recent-history exchange; Artemis makes addresses on first use. */
+  async declareFeeds(...feeds: string[]): Promise<void> {
+    if (this.profile === 'rabbitmq') await this.script('declare', ...feeds);
+  }
+
+  /** `kill -9` of the broker's process: no shutdown, no goodbye to clients. */
   async kill9(): Promise<void> {
     const pid = Number((await readFile(`${this.instance}/livewall.pid`, 'utf8')).trim());
     process.kill(pid, 'SIGKILL');
     while (alive(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
   }
 
-  /** Starts it again on the same ports, with its journal: durable queues and their messages are back. */
+  /** Starts it again on the same ports, with its data: durable queues and their messages are back. */
   async restart(): Promise<void> {
-    await run(`${root}/scripts/broker`, ['start'], { env: this.env, cwd: root });
+    await this.script('start');
   }
 
   async remove(): Promise<void> {
-    await run(`${root}/scripts/broker`, ['stop'], { env: this.env, cwd: root }).catch(() => undefined);
+    await this.script('stop').catch(() => undefined);
     await rm(this.instance, { recursive: true, force: true });
     await rm(`${this.instance}.create.log`, { force: true });
   }

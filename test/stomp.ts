@@ -32,6 +32,27 @@ export function durableSubscription(url: string, login: Required<StompLogin>, to
 }
 
 /**
+ * A subscription that outlives broker restarts, as the page's does: a client that reconnects by itself (anonymous)
+ * and subscribes again on every connect. `connects` counts the CONNECTED frames.
+ */
+export function reconnectingSubscription(url: string, destination: string): { messages: IMessage[]; connects: () => number; stop(): Promise<void> } {
+  const messages: IMessage[] = [];
+  let connects = 0;
+  const client = new Client({
+    webSocketFactory: () => new WebSocket(url, ['v12.stomp']),
+    reconnectDelay: 300,
+    heartbeatIncoming: 0,
+    heartbeatOutgoing: 0,
+    onConnect: () => {
+      connects += 1;
+      client.subscribe(destination, (message) => messages.push(message));
+    },
+  });
+  client.activate();
+  return { messages, connects: () => connects, stop: () => client.deactivate() };
+}
+
+/**
  * Connects once (no reconnect) and resolves with the client; rejects with the broker's ERROR frame message or
  * the socket's close when the broker refuses the connection.
  */

@@ -44,6 +44,8 @@ export interface WorkerConfigOptions {
   replay?: string[];
   /** More top-level YAML. */
   extra?: string;
+  /** broker.profile; the worker's default (artemis) when not given. */
+  profile?: string;
 }
 
 /** A worker config for the test broker; the publisher's password comes from TEST_PUBLISHER_PASSWORD. */
@@ -53,7 +55,7 @@ export function workerConfig(options: WorkerConfigOptions): string {
   url: amqp://${options.broker.host}:${options.broker.amqpPort}
   username: publisher
   password: \${TEST_PUBLISHER_PASSWORD}
-imageHosts: [${demoOrigin}]
+${options.profile ? `  profile: ${options.profile}\n` : ''}imageHosts: [${demoOrigin}]
 sources:
   x:
     replay:

@@ -1,13 +1,14 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_IMAGE_HOSTS, FEED_NAME, ImageAllowList } from '@livewall/contract';
+import { BROKER_PROFILE_NAMES, brokerProfile, DEFAULT_BROKER_PROFILE, DEFAULT_IMAGE_HOSTS, FEED_NAME, ImageAllowList, isBrokerProfileName, type BrokerProfileName } from '@livewall/contract';
 
 /** The environment variables the web server reads, and what it does without them. */
 export const ENV = {
   port: 'LIVEWALL_WEB_PORT',
   host: 'LIVEWALL_WEB_HOST',
   brokerUrls: 'LIVEWALL_BROKER_WS_URLS',
+  brokerProfile: 'LIVEWALL_BROKER_PROFILE',
   feeds: 'LIVEWALL_FEEDS',
   imageHosts: 'LIVEWALL_IMAGE_HOSTS',
   demoMedia: 'LIVEWALL_DEMO_MEDIA',
@@ -29,13 +30,20 @@ export const WRITE_USERS = { admin: 'LIVEWALL_ADMIN_PASSWORD', publisher: 'LIVEW
 /** The built page, next to this module's own output directory: web/dist-server/ → web/dist/. */
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../dist/', import.meta.url));
 
+/** The local broker scripts/broker runs for a profile: its STOMP-over-WebSocket URL. */
+function localBrokerUrl(profile: BrokerProfileName): string {
+  const { webSocketUrl, localPorts } = brokerProfile(profile);
+  return webSocketUrl('localhost', localPorts.webSocket);
+}
+
 export const DEFAULTS = {
   port: 8080,
   host: '0.0.0.0',
-  brokerUrls: ['ws://localhost:61614'],
+  /** The broker URL defaults to this profile's local broker (localBrokerUrl). */
+  brokerProfile: DEFAULT_BROKER_PROFILE,
   feeds: [{ name: 'cats', title: 'Cats' }],
   maxItems: 200,
-  statusTopic: '/topic/status.workers',
+  statusTopic: brokerProfile(DEFAULT_BROKER_PROFILE).statusTopic,
   wsProxyPath: '/stomp',
 } as const;
 
@@ -53,6 +61,8 @@ export interface WebOptions {
    * or none when wsProxy is set (the page then uses only the proxy).
    */
   brokerUrls?: string[];
+  /** Which kind of broker the URLs lead to (contract/src/profiles.ts), handed to the page. Default artemis. */
+  brokerProfile?: string;
   feeds?: Feed[];
   /** Image hosts allowed on top of DEFAULT_IMAGE_HOSTS: host names (https) or origins. */
   imageHosts?: string[];
@@ -84,6 +94,7 @@ export interface ResolvedOptions {
   port: number;
   host: string;
   brokerUrls: string[];
+  brokerProfile: BrokerProfileName;
   feeds: Feed[];
   /** DEFAULT_IMAGE_HOSTS followed by the extra entries, without repeats. */
   imageHosts: string[];
@@ -147,6 +158,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ResolvedOp
   if (host !== undefined) input.host = host;
   const brokerUrls = list(env[ENV.brokerUrls]);
   if (brokerUrls !== undefined) input.brokerUrls = brokerUrls;
+  const profile = nonEmpty(env[ENV.brokerProfile]?.trim());
+  if (profile !== undefined) input.brokerProfile = profile;
   const feeds = env[ENV.feeds];
   if (feeds !== undefined && feeds.trim() !== '') input.feeds = parseFeeds(feeds);
   const imageHosts = list(env[ENV.imageHosts]);
@@ -226,9 +239,12 @@ export function resolveOptions(input: WebOptions = {}): ResolvedOptions {
   const host = input.host ?? DEFAULTS.host;
   if (host.trim() === '' || /[\s/]/.test(host)) throw new OptionsError(ENV.host, `${JSON.stringify(host)} is not a host name or address`);
 
+  const profile = input.brokerProfile ?? DEFAULTS.brokerProfile;
+  if (!isBrokerProfileName(profile)) throw new OptionsError(ENV.brokerProfile, `${JSON.stringify(profile)} must be one of ${BROKER_PROFILE_NAMES.join(', ')}`);
+
   const wsProxy = wsProxyOptions(input.wsProxy, input.wsProxyPath);
   // With the proxy on, the page needs no other URL; listed ones are tried after the proxy.
-  const rawUrls = input.brokerUrls ?? (wsProxy ? [] : [...DEFAULTS.brokerUrls]);
+  const rawUrls = input.brokerUrls ?? (wsProxy ? [] : [localBrokerUrl(profile)]);
   if (rawUrls.length === 0 && !wsProxy) throw new OptionsError(ENV.brokerUrls, `list at least one ws:// or wss:// URL (or set ${ENV.wsProxy})`);
   const brokerUrls = [...new Set(rawUrls.map(brokerUrl))];
 
@@ -282,10 +298,10 @@ export function resolveOptions(input: WebOptions = {}): ResolvedOptions {
     throw new OptionsError(ENV.maxItems, `${maxItems} must be a whole number from 1 to ${MAX_ITEMS_LIMIT}`);
   }
 
-  const statusTopic = input.statusTopic ?? DEFAULTS.statusTopic;
+  const statusTopic = input.statusTopic ?? brokerProfile(profile).statusTopic;
   if (statusTopic !== '' && !/^\/topic\/status\.[A-Za-z0-9_.-]+$/.test(statusTopic)) {
     throw new OptionsError(ENV.statusTopic, `${JSON.stringify(statusTopic)} must be a topic under /topic/status. (the worker's status.topic) without wildcards, or empty to show no worker status`);
   }
 
-  return { port, host, brokerUrls, feeds, imageHosts, allowList, demoMedia, viewerLogin, viewerPasscode, webRoot, maxItems, statusTopic, wsProxy };
+  return { port, host, brokerUrls, brokerProfile: profile, feeds, imageHosts, allowList, demoMedia, viewerLogin, viewerPasscode, webRoot, maxItems, statusTopic, wsProxy };
 }

@@ -69,7 +69,7 @@ describe('GET /config.json', () => {
     expect(response.headers.get('cache-control')).toBe('no-store');
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     expect(await response.json()).toEqual({
-      broker: { urls: ['ws://broker-a:61614', 'wss://broker-b.example/stomp'] },
+      broker: { urls: ['ws://broker-a:61614', 'wss://broker-b.example/stomp'], profile: 'artemis' },
       feeds: [
         { name: 'cats', title: 'Cats' },
         { name: 'dogs', title: 'Good dogs' },
@@ -83,7 +83,7 @@ describe('GET /config.json', () => {
   it('uses the defaults: ws://localhost:61614, feed cats, the default image hosts, 200 items, the workers’ status topic, no login', async () => {
     const base = await start();
     expect(await (await fetch(`${base}/config.json`)).json()).toEqual({
-      broker: { urls: ['ws://localhost:61614'] },
+      broker: { urls: ['ws://localhost:61614'], profile: 'artemis' },
       feeds: [{ name: 'cats', title: 'Cats' }],
       imageHosts: ['pbs.twimg.com', 'cdn.bsky.app'],
       maxItems: 200,
@@ -101,7 +101,17 @@ describe('GET /config.json', () => {
   it('includes the viewer login when one is configured', async () => {
     const base = await start({ viewerLogin: 'viewer', viewerPasscode: 's3cret' });
     const config = (await (await fetch(`${base}/config.json`)).json()) as { broker: unknown };
-    expect(config.broker).toEqual({ urls: ['ws://localhost:61614'], login: 'viewer', passcode: 's3cret' });
+    expect(config.broker).toEqual({ urls: ['ws://localhost:61614'], profile: 'artemis', login: 'viewer', passcode: 's3cret' });
+  });
+
+  it('names the broker profile, and defaults to that profile’s local broker URL', async () => {
+    const base = await start({ brokerProfile: 'rabbitmq' });
+    expect(await (await fetch(`${base}/config.json`)).json()).toMatchObject({
+      broker: { urls: ['ws://localhost:15675/ws'], profile: 'rabbitmq' },
+      statusTopic: '/topic/status.workers',
+    });
+    const listed = await start({ brokerProfile: 'rabbitmq', brokerUrls: ['wss://rabbit.example/ws'] });
+    expect(await (await fetch(`${listed}/config.json`)).json()).toMatchObject({ broker: { urls: ['wss://rabbit.example/ws'], profile: 'rabbitmq' } });
   });
 });
 
@@ -209,6 +219,7 @@ describe('options from the environment', () => {
       webRoot,
       maxItems: 200,
       statusTopic: '/topic/status.workers',
+      brokerProfile: 'artemis',
     });
   });
 
@@ -225,6 +236,7 @@ describe('options from the environment', () => {
         LIVEWALL_VIEWER_PASSCODE: 'pw',
         LIVEWALL_MAX_ITEMS: '40',
         LIVEWALL_STATUS_TOPIC: ' /topic/status.eu ',
+        LIVEWALL_BROKER_PROFILE: ' rabbitmq ',
       }),
     );
     expect(options).toMatchObject({
@@ -242,6 +254,7 @@ describe('options from the environment', () => {
       viewerPasscode: 'pw',
       maxItems: 40,
       statusTopic: '/topic/status.eu',
+      brokerProfile: 'rabbitmq',
     });
   });
 
@@ -258,6 +271,8 @@ describe('options from the environment', () => {
     ['LIVEWALL_BROKER_WS_URLS', ','],
     ['LIVEWALL_FEEDS', 'Cats'],
     ['LIVEWALL_FEEDS', 'cats,cats'],
+    ['LIVEWALL_BROKER_PROFILE', 'kafka'],
+    ['LIVEWALL_BROKER_PROFILE', 'RabbitMQ'],
     ['LIVEWALL_FEEDS', 'feed.cats'],
     ['LIVEWALL_IMAGE_HOSTS', 'http://example.com'],
     ['LIVEWALL_IMAGE_HOSTS', 'bad host!'],

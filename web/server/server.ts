@@ -18,6 +18,7 @@ export function pageConfig(options: ResolvedOptions, proxyUrl?: string): object 
   return {
     broker: {
       urls: proxyUrl === undefined ? options.brokerUrls : [proxyUrl, ...options.brokerUrls],
+      profile: options.brokerProfile,
       ...(options.viewerLogin !== undefined ? { login: options.viewerLogin, passcode: options.viewerPasscode ?? '' } : {}),
     },
     feeds: options.feeds,
@@ -166,7 +167,7 @@ export function main(env: NodeJS.ProcessEnv = process.env): Server | undefined {
     const media = options.demoMedia ? `, demo media from ${options.demoMedia}` : '';
     const proxy = options.wsProxy ? `; WebSocket proxy ${options.wsProxy.path} → ${options.wsProxy.target.href}` : '';
     console.log(
-      `livewall web: listening on ${displayUrl(options.host, options.port)} (bind ${options.host}:${options.port}; broker ${options.brokerUrls.join(' ') || '(proxy only)'}${proxy}; feeds ${feeds}${media})`,
+      `livewall web: listening on ${displayUrl(options.host, options.port)} (bind ${options.host}:${options.port}; broker (${options.brokerProfile}) ${options.brokerUrls.join(' ') || '(proxy only)'}${proxy}; feeds ${feeds}${media})`,
     );
   });
   server.on('upgrade', upgrades.listener);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_ITEMS, DEFAULT_STATUS_TOPIC, feedHref, parseConfig, selectFeed, wantedFeed } from './config.js';
 
 const good = {
-  broker: { urls: ['ws://localhost:61614', 'wss://broker.example/ws'] },
+  broker: { urls: ['ws://localhost:61614', 'wss://broker.example/ws'], profile: 'rabbitmq' },
   feeds: [
     { name: 'cats', title: 'Cats' },
     { name: 'dogs', title: 'Dogs' },
@@ -14,7 +14,7 @@ const good = {
 
 /** A copy of `good` that tests may break in any way: fields are loosely typed on purpose. */
 interface Loose {
-  broker: { urls: unknown[]; login?: unknown; passcode?: unknown };
+  broker: { urls: unknown[]; login?: unknown; passcode?: unknown; profile?: unknown };
   feeds: Record<string, unknown>[];
   imageHosts: unknown[];
   maxItems?: unknown;
@@ -53,7 +53,7 @@ describe('parseConfig', () => {
     expect(result).toMatchObject({
       ok: true,
       config: {
-        broker: { urls: ['ws://localhost:61614'], login: 'viewer', passcode: 'pw' },
+        broker: { urls: ['ws://localhost:61614'], login: 'viewer', passcode: 'pw', profile: 'artemis' },
         feeds: [{ name: 'cats', title: 'cats' }],
         maxItems: DEFAULT_MAX_ITEMS,
         statusTopic: DEFAULT_STATUS_TOPIC,
@@ -76,6 +76,8 @@ describe('parseConfig', () => {
     ['credentials in a broker url', withChange((c) => (c.broker.urls = ['ws://u:p@localhost:1'])), /credentials/],
     ['a numeric login', withChange((c) => (c.broker.login = 5)), /^broker\.login must be a string/],
     ['a passcode without login', withChange((c) => (c.broker.passcode = 'x')), /broker\.login is not/],
+    ['an unknown broker profile', withChange((c) => (c.broker.profile = 'kafka')), /^broker\.profile must be one of artemis, rabbitmq$/],
+    ['a broker profile that is no string', withChange((c) => (c.broker.profile = 1)), /^broker\.profile must be one of/],
     ['no feeds', withChange((c) => (c.feeds = [])), /^feeds must list/],
     ['a bad feed name', withChange((c) => (c.feeds[1]!.name = 'Dogs!')), /^feeds\[1\]\.name must match/],
     ['a feed twice', withChange((c) => (c.feeds[1]!.name = 'cats')), /listed twice/],

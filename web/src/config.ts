@@ -1,6 +1,6 @@
-import { FEED_NAME, ImageAllowList } from '@livewall/contract';
+import { BROKER_PROFILE_NAMES, brokerProfile, DEFAULT_BROKER_PROFILE, FEED_NAME, ImageAllowList, isBrokerProfileName, type BrokerProfileName } from '@livewall/contract';
 
-/** One feed the page can show: `/topic/feed.<name>`. */
+/** One feed the page can show; its STOMP destination comes from the broker profile. */
 export interface FeedConfig {
   name: string;
   title: string;
@@ -8,7 +8,8 @@ export interface FeedConfig {
 
 /** What the server hands the page at /config.json. */
 export interface WallConfig {
-  broker: { urls: string[]; login?: string; passcode?: string };
+  /** `profile`: which kind of broker the URLs lead to (contract/src/profiles.ts); artemis when /config.json names none. */
+  broker: { urls: string[]; login?: string; passcode?: string; profile: BrokerProfileName };
   feeds: FeedConfig[];
   imageHosts: string[];
   /** The most cards the wall keeps; older ones leave at the bottom. Default DEFAULT_MAX_ITEMS. */
@@ -24,7 +25,8 @@ export type ConfigResult = { ok: true; config: WallConfig; allowList: ImageAllow
 export type FeedChoice = { ok: true; feed: FeedConfig } | { ok: false; error: string };
 
 export const DEFAULT_MAX_ITEMS = 200;
-export const DEFAULT_STATUS_TOPIC = '/topic/status.workers';
+/** The default profile's status topic; a page on another profile defaults to that profile's. */
+export const DEFAULT_STATUS_TOPIC = brokerProfile(DEFAULT_BROKER_PROFILE).statusTopic;
 /** A STOMP topic the page may subscribe to: the broker's multicast prefix and a plain address. */
 const TOPIC = /^\/topic\/[A-Za-z0-9._-]{1,200}$/;
 export const MAX_ITEMS_LIMIT = 1000;
@@ -74,6 +76,8 @@ function check(value: unknown, pageProtocol: string | undefined): { config: Wall
   const login = optionalString(broker.login, 'broker.login');
   const passcode = optionalString(broker.passcode, 'broker.passcode');
   if (passcode !== undefined && login === undefined) fail('broker.passcode is set but broker.login is not');
+  const profile = broker.profile ?? DEFAULT_BROKER_PROFILE;
+  if (!isBrokerProfileName(profile)) fail(`broker.profile must be one of ${BROKER_PROFILE_NAMES.join(', ')}`);
 
   if (!Array.isArray(value.feeds) || value.feeds.length === 0) fail('feeds must list at least one feed');
   const names = new Set<string>();
@@ -108,7 +112,7 @@ function check(value: unknown, pageProtocol: string | undefined): { config: Wall
     maxItems = value.maxItems;
   }
 
-  let statusTopic = DEFAULT_STATUS_TOPIC;
+  let statusTopic = brokerProfile(profile).statusTopic;
   if (value.statusTopic !== undefined) {
     if (typeof value.statusTopic !== 'string' || (value.statusTopic !== '' && !TOPIC.test(value.statusTopic))) {
       fail('statusTopic must be a topic such as /topic/status.workers, or "" for none');
@@ -116,7 +120,7 @@ function check(value: unknown, pageProtocol: string | undefined): { config: Wall
     statusTopic = value.statusTopic;
   }
 
-  const config: WallConfig = { broker: { urls }, feeds, imageHosts, maxItems, statusTopic };
+  const config: WallConfig = { broker: { urls, profile }, feeds, imageHosts, maxItems, statusTopic };
   if (login !== undefined) config.broker.login = login;
   if (passcode !== undefined) config.broker.passcode = passcode;
   return { config, allowList };

@@ -1,6 +1,6 @@
 import './trusted-types.js';
 import './style.css';
-import { feedTopic, parseFeedItem, type ImageAllowList } from '@livewall/contract';
+import { brokerProfile, parseFeedItem, type ImageAllowList } from '@livewall/contract';
 import { feedHref, parseConfig, selectFeed, type FeedChoice, type FeedConfig, type WallConfig } from './config.js';
 import { connect, type Connection, type TransportState } from './connection.js';
 import { LiveControls } from './live-controls.js';
@@ -91,6 +91,8 @@ async function loadConfig(): Promise<unknown> {
  * reload when the hash names another feed) and the workers' status topic.
  */
 function start(config: WallConfig, allowList: ImageAllowList): void {
+  // Where this kind of broker keeps a feed and its recent items (contract/src/profiles.ts).
+  const profile = brokerProfile(config.broker.profile);
   let feed: FeedConfig | undefined;
   let feedError: string | undefined;
   let stopFeed: (() => void) | undefined;
@@ -203,7 +205,7 @@ function start(config: WallConfig, allowList: ImageAllowList): void {
       ui.title.textContent = shown.title;
       document.title = `${shown.title} · livewall`;
       ui.empty.textContent = `Waiting for posts in ${shown.title}…`;
-      stopFeed = connected().subscribe(feedTopic(shown.name), {
+      stopFeed = connected().subscribe(profile.stompDestination(shown.name), {
         onMessage: (body) => onFeedMessage(shown, body),
         onSubscribed: () => {
           subscribed = true;

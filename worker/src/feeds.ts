@@ -1,4 +1,4 @@
-import { feedTopic, type Network } from '@livewall/contract';
+import { brokerProfile, type Network } from '@livewall/contract';
 import { mastodonInstance, mastodonTag, type ReplaySourceConfig, type SourceConfig } from './config-sources.js';
 import type { WorkerConfig } from './config.js';
 import { feedPipeline } from './dsl/feed-pipeline.js';
@@ -105,7 +105,8 @@ export function sourceRoutes(config: WorkerConfig, network: Network, options: Fe
 export function feedRoute(config: WorkerConfig, feed: { name: string; network: Network; deadLetter?: string }, options: FeedRouteOptions = {}): RouteDefinition {
   const source = config.sources[feed.network];
   const steps = pipelineFor(config, source, options.directory);
-  const topic = feedTopic(feed.name);
+  // Where this kind of broker takes a feed's items (contract/src/profiles.ts).
+  const topic = brokerProfile(config.broker.profile).amqpTarget(feed.name);
   const producerUri = options.producerUri ?? ((address: string) => `amqp:${address}`);
   // A live stream must not wait for a slow feed: its feed routes drop (counted) instead of holding up the others.
   const live = !source?.replay;

@@ -1,4 +1,4 @@
-import { feedTopic, type FeedItem } from '@livewall/contract';
+import { brokerProfile, type BrokerProfileName, type FeedItem } from '@livewall/contract';
 import type { ComponentRegistry } from './engine/registry.js';
 import { systemClock, type Logger } from './engine/types.js';
 
@@ -8,6 +8,8 @@ export interface TapOptions {
   port: number;
   login?: string;
   passcode?: string;
+  /** Which kind of broker it is, for the feed's STOMP destination; default artemis. */
+  profile?: BrokerProfileName;
   /** Human-readable lines (a terminal) or one JSON object per line (a pipe). */
   format: 'pretty' | 'ndjson';
   /** Stop after this many items. */
@@ -31,7 +33,7 @@ export async function tap(registry: ComponentRegistry, options: TapOptions, log:
   const query = new URLSearchParams({ host: options.host, port: String(options.port) });
   if (options.login !== undefined) query.set('login', options.login);
   if (options.passcode !== undefined) query.set('passcode', options.passcode);
-  const consumer = registry.consumer(`stomp:${feedTopic(options.feed)}?${query.toString()}`, { baseDir: '.', clock: systemClock, log, settings: {} });
+  const consumer = registry.consumer(`stomp:${brokerProfile(options.profile).stompDestination(options.feed)}?${query.toString()}`, { baseDir: '.', clock: systemClock, log, settings: {} });
   const done = new AbortController();
   signal.addEventListener('abort', () => done.abort(), { once: true });
   let count = 0;

@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+// What livewall keeps on a RabbitMQ node: its users and their permissions, the policy for subscribers' queues, and
+// one recent-history exchange per feed. Used by scripts/rabbitmq/broker; safe to run by hand.
+//
+//   definitions.mjs write DIR          DIR/definitions.json (imported by the node on every start) and DIR/livewall.env
+//   definitions.mjs declare FEED...    declares feeds on a running node through its management API
+//
+// write: each of admin, publisher and viewer gets LIVEWALL_<USER>_PASSWORD from the environment, else the value an
+// earlier run kept in DIR/livewall.env, else a new random one (anonymous: kept or random); the feeds are
+// LIVEWALL_FEEDS (`name` or `name:Title`, comma-separated, as the web server reads it). Both files are readable by
+// their owner only; passwords are never printed.
+// declare: LIVEWALL_MANAGEMENT_URL (default http://127.0.0.1:15673) and LIVEWALL_ADMIN_PASSWORD.
+//
+// Feed F (contract/src/profiles.ts, profile rabbitmq; test/rabbitmq-definitions.test.ts keeps the two in step):
+//   the worker publishes to amq.topic with routing key feed.F (AMQP 1.0 target /topic/feed.F);
+//   exchange feed.F, type x-recent-history, keeps the last 24 messages and is bound to amq.topic with key feed.F;
+//   the page subscribes to /exchange/feed.F: a queue of its own bound to feed.F, first given those 24 messages.
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const FEED_NAME = /^[a-z0-9-]{1,32}$/;
+const BACKFILL_ITEMS = 24;
+/** A subscriber that falls this far behind loses the oldest messages, as Artemis's ring queues do. */
+const SUBSCRIBER_QUEUE_LENGTH = 500;
+const USERS = ['admin', 'publisher', 'viewer', 'anonymous'];
+const VHOST = '/';
+
+/** The exchange a feed's page subscribes to and the routing key the worker publishes it with: both `feed.F`. */
+function feedAddress(feed) {
+  if (!FEED_NAME.test(feed)) throw new Error(`invalid feed name ${JSON.stringify(feed)}: expected [a-z0-9-]{1,32}`);
+  return `feed.${feed}`;
+}
+
+function feedExchange(feed) {
+  return {
+    name: feedAddress(feed),
+    vhost: VHOST,
+    type: 'x-recent-history',
+    durable: true,
+    auto_delete: false,
+    internal: false,
+    arguments: { 'x-recent-history-length': BACKFILL_ITEMS },
+  };
+}
+
+function feedBinding(feed) {
+  const address = feedAddress(feed);
+  return { source: 'amq.topic', vhost: VHOST, destination: address, destination_type: 'exchange', routing_key: address, arguments: {} };
+}
+
+/** RabbitMQ's default password hash (rabbit_password_hashing_sha256): base64(salt ++ sha256(salt ++ password)). */
+function passwordHash(password) {
+  const salt = randomBytes(4);
+  return Buffer.concat([salt, createHash('sha256').update(Buffer.concat([salt, Buffer.from(password, 'utf8')])).digest()]).toString('base64');
+}
+
+// A subscription (STOMP /exchange/feed.F or /topic/status.W) is a server-named queue, stomp-subscription-…, that the
+// subscriber declares, binds and reads: so viewers configure, write (bind) and read only those, and read the feed
+// exchanges and amq.topic (status, and feeds without backfill) — never write to an exchange, so they cannot publish.
+const SUBSCRIBE_ONLY = { configure: '^stomp-subscription-.+$', write: '^stomp-subscription-.+$', read: '^(amq\\.topic|feed\\..+|stomp-subscription-.+)$' };
+
+function definitions(passwords, feeds) {
+  return {
+    users: USERS.map((name) => ({
+      name,
+      password_hash: passwordHash(passwords[name]),
+      hashing_algorithm: 'rabbit_password_hashing_sha256',
+      tags: name === 'admin' ? ['administrator'] : [],
+    })),
+    vhosts: [{ name: VHOST }],
+    permissions: [
+      { user: 'admin', vhost: VHOST, configure: '.*', write: '.*', read: '.*' },
+      // Publishes to amq.topic only, and (topic permissions below) only with the feeds', status and lease keys. The
+      // feed ownership leases (worker/src/ownership/) are also read: an AMQP 1.0 receiver on /topic/owner.F is a
+      // server-named queue, amq.gen-…, bound to amq.topic with key owner.F.
+      { user: 'publisher', vhost: VHOST, configure: '^amq\\.gen-.+$', write: '^(amq\\.topic|amq\\.gen-.+)$', read: '^(amq\\.topic|amq\\.gen-.+)$' },
+      { user: 'viewer', vhost: VHOST, ...SUBSCRIBE_ONLY },
+      { user: 'anonymous', vhost: VHOST, ...SUBSCRIBE_ONLY },
+    ],
+    topic_permissions: [
+      { user: 'publisher', vhost: VHOST, exchange: 'amq.topic', write: '^(feed|status|owner)\\..+', read: '^owner\\..+' },
+      { user: 'viewer', vhost: VHOST, exchange: 'amq.topic', write: '^$', read: '^(feed|status)\\..+' },
+      { user: 'anonymous', vhost: VHOST, exchange: 'amq.topic', write: '^$', read: '^(feed|status)\\..+' },
+    ],
+    policies: [
+      {
+        vhost: VHOST,
+        name: 'livewall-subscribers',
+        pattern: '^stomp-subscription-',
+        'apply-to': 'queues',
+        priority: 0,
+        definition: { 'max-length': SUBSCRIBER_QUEUE_LENGTH, overflow: 'drop-head' },
+      },
+    ],
+    exchanges: feeds.map(feedExchange),
+    bindings: feeds.map(feedBinding),
+  };
+}
+
+/** `NAME='value'` lines as scripts/broker's livewall.env has them (shell single quotes, ' written as '\''). */
+function readSecrets(file) {
+  const kept = {};
+  if (!existsSync(file)) return kept;
+  for (const match of readFileSync(file, 'utf8').matchAll(/^([A-Z_]+)='(.*)'$/gm)) kept[match[1]] = match[2].replaceAll(`'\\''`, `'`);
+  return kept;
+}
+
+const shellQuote = (value) => `'${value.replaceAll(`'`, `'\\''`)}'`;
+const variable = (user) => `LIVEWALL_${user.toUpperCase()}_PASSWORD`;
+
+/** `name` or `name:Title`, comma-separated; the names only. */
+function feedNames(list) {
+  return [...new Set((list ?? '').split(',').map((entry) => entry.split(':')[0].trim()).filter((name) => name !== ''))];
+}
+
+/** Writes `file` readable by its owner only, replacing it whole. */
+function writePrivate(file, text) {
+  writeFileSync(`${file}.tmp`, text, { mode: 0o600 });
+  renameSync(`${file}.tmp`, file);
+}
+
+function write(dir, env) {
+  const secretsFile = join(dir, 'livewall.env');
+  const kept = readSecrets(secretsFile);
+  // The anonymous visitors' password is in the node's config (stomp.default_pass) and grants only what no login
+  // does: it is always one of ours, plain hex.
+  const given = (user) => (user === 'anonymous' ? undefined : env[variable(user)]);
+  const passwords = Object.fromEntries(USERS.map((user) => [user, given(user) || kept[variable(user)] || randomBytes(18).toString('hex')]));
+  const feeds = feedNames(env.LIVEWALL_FEEDS);
+  feeds.forEach(feedAddress);
+  writePrivate(join(dir, 'definitions.json'), `${JSON.stringify(definitions(passwords, feeds), null, 2)}\n`);
+  writePrivate(secretsFile, USERS.map((user) => `${variable(user)}=${shellQuote(passwords[user])}\n`).join(''));
+}
+
+async function declare(feeds, env) {
+  const base = (env.LIVEWALL_MANAGEMENT_URL || 'http://127.0.0.1:15673').replace(/\/$/, '');
+  const authorization = `Basic ${Buffer.from(`admin:${env.LIVEWALL_ADMIN_PASSWORD ?? ''}`).toString('base64')}`;
+  const vhost = encodeURIComponent(VHOST);
+  const call = async (method, path, body) => {
+    const response = await fetch(`${base}/api/${path}`, { method, headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (!response.ok) throw new Error(`${method} ${base}/api/${path}: HTTP ${response.status} ${(await response.text()).slice(0, 300)}`);
+  };
+  for (const feed of feeds) {
+    const { name, type, durable, auto_delete, internal, arguments: args } = feedExchange(feed);
+    await call('PUT', `exchanges/${vhost}/${encodeURIComponent(name)}`, { type, durable, auto_delete, internal, arguments: args });
+    const binding = feedBinding(feed);
+    await call('POST', `bindings/${vhost}/e/${encodeURIComponent(binding.source)}/e/${encodeURIComponent(binding.destination)}`, { routing_key: binding.routing_key, arguments: {} });
+  }
+}
+
+async function main([command, ...args]) {
+  if (command === 'write' && args.length === 1) return write(args[0], process.env);
+  if (command === 'declare' && args.length > 0) return declare(args, process.env);
+  throw new Error('usage: definitions.mjs write DIR | declare FEED...');
+}
+
+main(process.argv.slice(2)).catch((error) => {
+  console.error(`rabbitmq definitions: ${error.message}`);
+  process.exit(1);
+});

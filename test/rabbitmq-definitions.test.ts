@@ -1,0 +1,144 @@
+/**
+ * What scripts/rabbitmq/ sets up on a RabbitMQ node, checked without one: the definitions match the rabbitmq broker
+ * profile (contract/src/profiles.ts), permissions allow exactly what each user needs, passwords are kept and hashed
+ * as RabbitMQ hashes them. test/brokers.it.test.ts checks the same against a running node.
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { BACKFILL_ITEMS, brokerProfile } from '@livewall/contract';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const script = join(root, 'scripts/rabbitmq/definitions.mjs');
+const rabbitmq = brokerProfile('rabbitmq');
+
+interface Definitions {
+  users: { name: string; password_hash: string; hashing_algorithm: string; tags: string[] }[];
+  permissions: { user: string; configure: string; write: string; read: string }[];
+  topic_permissions: { user: string; exchange: string; write: string; read: string }[];
+  exchanges: { name: string; type: string; durable: boolean; arguments: Record<string, unknown> }[];
+  bindings: { source: string; destination: string; destination_type: string; routing_key: string }[];
+  policies: { pattern: string; 'apply-to': string; definition: Record<string, unknown> }[];
+}
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'livewall-rabbitmq-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function write(env: Record<string, string>): Promise<{ definitions: Definitions; secrets: string }> {
+  await run(process.execPath, [script, 'write', dir], { env: { PATH: process.env.PATH, ...env } });
+  return {
+    definitions: JSON.parse(await readFile(join(dir, 'definitions.json'), 'utf8')) as Definitions,
+    secrets: await readFile(join(dir, 'livewall.env'), 'utf8'),
+  };
+}
+
+const secret = (secrets: string, user: string): string =>
+  (new RegExp(`^LIVEWALL_${user.toUpperCase()}_PASSWORD='(.*)'$`, 'm').exec(secrets)?.[1] ?? '').replaceAll(`'\\''`, `'`);
+
+/** Whether `hash` is RabbitMQ's rabbit_password_hashing_sha256 of `password`: base64(salt ++ sha256(salt ++ password)). */
+function hashes(hash: string, password: string): boolean {
+  const bytes = Buffer.from(hash, 'base64');
+  const salt = bytes.subarray(0, 4);
+  return createHash('sha256').update(Buffer.concat([salt, Buffer.from(password)])).digest().equals(bytes.subarray(4));
+}
+
+describe('scripts/rabbitmq/definitions.mjs write', () => {
+  it('declares each feed as the rabbitmq profile names it: a recent-history exchange bound to the worker’s routing key', async () => {
+    const { definitions } = await write({ LIVEWALL_FEEDS: 'cats:Cats, sky-cats ,cats' });
+    expect(definitions.exchanges).toEqual(
+      ['cats', 'sky-cats'].map((feed) => ({
+        name: rabbitmq.stompDestination(feed).replace(/^\/exchange\//, ''),
+        vhost: '/',
+        type: 'x-recent-history',
+        durable: true,
+        auto_delete: false,
+        internal: false,
+        arguments: { 'x-recent-history-length': BACKFILL_ITEMS },
+      })),
+    );
+    expect(definitions.bindings).toEqual(
+      ['cats', 'sky-cats'].map((feed) => ({
+        source: 'amq.topic',
+        vhost: '/',
+        destination: `feed.${feed}`,
+        destination_type: 'exchange',
+        // The worker's AMQP target /topic/K publishes to amq.topic with routing key K.
+        routing_key: rabbitmq.amqpTarget(feed).replace(/^\/topic\//, ''),
+        arguments: {},
+      })),
+    );
+    expect(definitions.policies).toEqual([expect.objectContaining({ pattern: '^stomp-subscription-', 'apply-to': 'queues', definition: { 'max-length': 500, overflow: 'drop-head' } })]);
+  });
+
+  it('keeps passwords: the environment first, then the kept file, else new ones; the files are the owner’s only', async () => {
+    const first = await write({ LIVEWALL_ADMIN_PASSWORD: `it's "secret"` });
+    expect(secret(first.secrets, 'admin')).toBe(`it's "secret"`);
+    for (const user of ['publisher', 'viewer', 'anonymous']) expect(secret(first.secrets, user)).toMatch(/^[0-9a-f]{36}$/);
+    for (const file of ['definitions.json', 'livewall.env']) expect((await stat(join(dir, file))).mode & 0o777).toBe(0o600);
+    for (const user of first.definitions.users) {
+      expect(user.hashing_algorithm).toBe('rabbit_password_hashing_sha256');
+      expect(hashes(user.password_hash, secret(first.secrets, user.name))).toBe(true);
+    }
+    expect(JSON.stringify(first.definitions)).not.toContain('secret');
+
+    // Kept across starts; the environment wins, except for the anonymous visitors' password, which is always ours.
+    const second = await write({ LIVEWALL_PUBLISHER_PASSWORD: 'pub-2', LIVEWALL_ANONYMOUS_PASSWORD: 'mine' });
+    expect(secret(second.secrets, 'admin')).toBe(`it's "secret"`);
+    expect(secret(second.secrets, 'publisher')).toBe('pub-2');
+    expect(secret(second.secrets, 'viewer')).toBe(secret(first.secrets, 'viewer'));
+    expect(secret(second.secrets, 'anonymous')).toBe(secret(first.secrets, 'anonymous'));
+  });
+
+  it('gives each user exactly what its Artemis role allows', async () => {
+    const { definitions } = await write({});
+    expect(definitions.users.map((user) => [user.name, user.tags])).toEqual([['admin', ['administrator']], ['publisher', []], ['viewer', []], ['anonymous', []]]);
+    const vhost = (user: string) => definitions.permissions.find((permission) => permission.user === user);
+    const topic = (user: string) => definitions.topic_permissions.find((permission) => permission.user === user && permission.exchange === 'amq.topic');
+    const matches = (pattern: string | undefined, name: string): boolean => new RegExp(pattern ?? '^$').test(name);
+
+    // The publisher writes feed items, status and leases to amq.topic, and nothing else anywhere.
+    for (const key of ['feed.cats', 'status.workers', 'owner.cats']) expect(matches(topic('publisher')?.write, key)).toBe(true);
+    for (const key of ['other', 'feedx.cats', 'statusx']) expect(matches(topic('publisher')?.write, key)).toBe(false);
+    expect(matches(vhost('publisher')?.write, 'amq.topic')).toBe(true);
+    for (const exchange of ['feed.cats', 'amq.direct', 'amq.default']) expect(matches(vhost('publisher')?.write, exchange)).toBe(false);
+    expect(matches(topic('publisher')?.read, 'feed.cats')).toBe(false);
+
+    // Viewers and anonymous visitors subscribe (their own stomp-subscription-… queues) and write nowhere else.
+    for (const user of ['viewer', 'anonymous']) {
+      for (const exchange of ['feed.cats', 'amq.topic', 'amq.default']) expect(matches(vhost(user)?.write, exchange)).toBe(false);
+      expect(matches(vhost(user)?.write, 'stomp-subscription-Ab3')).toBe(true);
+      expect(matches(vhost(user)?.read, 'feed.cats')).toBe(true);
+      expect(matches(topic(user)?.write, 'feed.cats')).toBe(false);
+      expect(matches(topic(user)?.read, 'status.workers')).toBe(true);
+      expect(matches(topic(user)?.read, 'owner.cats')).toBe(false);
+    }
+  });
+
+  it('refuses a feed name that is not one, naming it', async () => {
+    await expect(write({ LIVEWALL_FEEDS: 'cats,Dogs' })).rejects.toMatchObject({ stderr: expect.stringContaining('invalid feed name "Dogs"') });
+  });
+});
+
+describe('scripts/rabbitmq/rabbitmq.conf', () => {
+  it('has binary Web-STOMP frames, no anonymous AMQP, and only placeholders scripts/rabbitmq/broker fills in', async () => {
+    const template = await readFile(join(root, 'scripts/rabbitmq/rabbitmq.conf'), 'utf8');
+    const broker = await readFile(join(root, 'scripts/rabbitmq/broker'), 'utf8');
+    expect(template).toMatch(/^web_stomp\.ws_frame = binary$/m);
+    expect(template).toMatch(/^amqp1_0\.default_user = none$/m);
+    expect(template).toMatch(/^management\.tcp\.ip = 127\.0\.0\.1$/m);
+    const placeholders = new Set(template.match(/@[A-Z_]+@/g));
+    const filled = new Set(broker.match(/s\|@[A-Z_]+@\|/g)?.map((expression) => expression.slice(2, -1)));
+    expect([...placeholders].sort()).toEqual([...filled].sort());
+  });
+});
