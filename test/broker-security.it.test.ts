@@ -115,6 +115,21 @@ describe('the publisher', () => {
     expect(await sendWithReceipt(await stomp(), topic, '{"spoof":true}')).toMatch(/^ERROR AMQ339011/);
   });
 
+  test('reads and writes the feed ownership leases, which viewers can neither read nor write', async () => {
+    const lease = `/topic/owner.sec-${randomUUID().slice(0, 8)}`;
+    expect(await sendOnce(amqp('publisher'), lease, '{}')).toEqual({ result: 'accepted' });
+    // Again, now that the address exists (the prefixed SEND check).
+    expect(await sendOnce(amqp('publisher'), lease, '{}')).toEqual({ result: 'accepted' });
+    expect((await sendOnce(amqp('viewer'), lease, '{"spoof":true}')).result).toBe('sender-error');
+    expect(await sendWithReceipt(await stomp(), lease, '{"spoof":true}')).toMatch(/^ERROR AMQ339011/);
+    const reader = await stomp({ login: 'viewer', passcode: broker.passwords.viewer });
+    const refused = new Promise<string>((resolve) => {
+      reader.onStompError = (frame) => resolve(`${frame.headers.message ?? ''}`);
+    });
+    reader.subscribe(lease, () => undefined);
+    expect(await refused).toMatch(/^AMQ339016 Error creating subscription/);
+  });
+
   test('a wrong password is refused', async () => {
     const attempt = await sendOnce({ ...amqp('publisher'), password: 'wrong' }, feed(), '{}');
     expect(attempt.result).toBe('connection-error');

@@ -10,7 +10,7 @@ import { systemClock } from './engine/types.js';
 import { parseDuration } from './engine/uri.js';
 import { tap } from './tap.js';
 
-const USAGE = `usage: livewall-worker run --config FILE [--watch] [--dry-run]
+const USAGE = `usage: livewall-worker run --config FILE [--watch] [--dry-run] [--takeover]
        livewall-worker lint FILE
        livewall-worker tap FEED [--host HOST] [--port PORT] [--login USER] [--limit N] [--ndjson]
        livewall-worker record --config FILE --source x|bluesky|mastodon --feed FEED --out FILE [--limit N] [--duration D]
@@ -20,6 +20,10 @@ const USAGE = `usage: livewall-worker run --config FILE [--watch] [--dry-run]
            --watch         reload the config when it changes: an invalid one is reported and the running routes
                            carry on; a valid one drains and swaps only the routes that changed
            --dry-run       send to log: instead of the broker, to try a feed without touching production
+           --takeover      take every feed over from the worker that runs it now (e.g. to move it to this
+                           machine): that worker drains and yields within seconds, then stands by; when this
+                           one stops, the feeds go back to it. Without it, a feed another worker owns waits here
+                           until that worker stops or its lease runs out (ownership: in the config)
   lint     check a config file and its routes without starting anything: prints each problem as
            file:line:column: message and exits 1, or prints "FILE: ok, N routes"
   tap      subscribe to a feed on the broker (STOMP, as an anonymous viewer unless --login) and print each item:
@@ -52,9 +56,10 @@ function stopSignal(onStop: (signal: NodeJS.Signals) => void): AbortSignal {
 }
 
 async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' }, 'dry-run': { type: 'boolean' }, watch: { type: 'boolean' } }, strict: true });
+  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' }, 'dry-run': { type: 'boolean' }, watch: { type: 'boolean' }, takeover: { type: 'boolean' } }, strict: true });
   if (!values.config) return usageError('run: --config FILE is required');
   const dryRun = values['dry-run'] ?? false;
+  if (dryRun && values.takeover) return usageError('run: --takeover needs the broker; a dry run takes nothing over');
   let config: WorkerConfig;
   try {
     config = loadConfig(values.config, process.env, { requireBroker: !dryRun });
@@ -66,7 +71,7 @@ async function run(args: string[]): Promise<number> {
   }
   const log = pino({ name: 'livewall-worker', level: process.env.LOG_LEVEL ?? 'info' });
   const stop = stopSignal((signal) => log.info({ signal }, 'stopping: no new events; draining what was taken'));
-  return runWorker(config, { dryRun, watch: values.watch ?? false }, log, stop);
+  return runWorker(config, { dryRun, watch: values.watch ?? false, takeover: values.takeover ?? false }, log, stop);
 }
 
 async function tapCommand(args: string[]): Promise<number> {

@@ -52,7 +52,7 @@ describe('loadConfig on the demo config', () => {
   it('parses, resolving the recording next to the config file', () => {
     const config = loadConfig(DEMO, env);
     expect(config.file).toBe(DEMO);
-    expect(config.broker).toEqual({ url: 'amqp://localhost:5672', username: 'publisher', password: 'pw' });
+    expect(config.broker).toEqual({ url: 'amqp://localhost:5672', username: 'publisher', password: 'pw', profile: 'artemis' });
     expect(config.imageHostEntries).toEqual(['pbs.twimg.com', 'cdn.bsky.app', 'http://localhost:8080']);
     expect(config.imageHosts.cspSources()).toEqual(['https://pbs.twimg.com', 'https://cdn.bsky.app', 'http://localhost:8080']);
     expect(config.sources.x?.replay).toEqual({
@@ -118,7 +118,7 @@ describe('parseConfig', () => {
 
   it('reports an unknown top-level key where the key is', () => {
     expect(problemsOf(edit({ 13: ['brokers:', '  url: amqp://x', 'feeds:'] }))).toEqual([
-      'feeds.yaml:13:1: unknown field "brokers" in the top level; expected one of broker, outbox, imageHosts, videoPreviews, shutdownTimeout, source, sources, feeds, deadLetter, ops, region, status, routes',
+      'feeds.yaml:13:1: unknown field "brokers" in the top level; expected one of broker, outbox, imageHosts, videoPreviews, shutdownTimeout, source, sources, feeds, deadLetter, ops, region, ownership, status, routes',
     ]);
   });
 
@@ -189,6 +189,33 @@ describe('parseConfig', () => {
     expect(problemsOf(edit({ 2: [] }))).toEqual(['feeds.yaml:2:3: broker.url is required']);
   });
 
+  it('takes a list of broker URLs, the idle timeout and the window', () => {
+    const config = parsed(edit({ 2: ['  url: [amqps://a.example:5671, amqps://b.example:5671]', '  idleTimeout: 5s', '  window: 4000'] }));
+    expect(config.broker).toMatchObject({ url: 'amqps://a.example:5671', failover: ['amqps://b.example:5671'], idleTimeoutMs: 5000, window: 4000 });
+    expect(parsed(edit({})).broker.window).toBeUndefined();
+    expect(problemsOf(edit({ 2: ['  url: amqp://localhost:5672', '  window: 0'] }))).toEqual(['feeds.yaml:3:11: broker.window must be a whole number of messages from 1 to 20000']);
+    expect(problemsOf(edit({ 2: ['  url: amqp://localhost:5672', '  idleTimeout: 10ms'] }))).toEqual([
+      'feeds.yaml:3:16: broker.idleTimeout must be a duration of at least 1s, such as 10s, not "10ms"',
+    ]);
+  });
+
+  it('takes the broker profile, artemis by default, and its status topic', () => {
+    expect(parsed(edit({})).broker.profile).toBe('artemis');
+    expect(parsed(edit({})).status.topic).toBe('/topic/status.workers');
+    const rabbitmq = parsed(edit({ 4: ['  password: ${LIVEWALL_PUBLISHER_PASSWORD}', '  profile: rabbitmq'] }));
+    expect(rabbitmq.broker.profile).toBe('rabbitmq');
+    expect(rabbitmq.status.topic).toBe('/topic/status.workers');
+    // The demo config takes it from the environment, as scripts/start --broker sets it.
+    expect(loadConfig(DEMO, { ...env, LIVEWALL_BROKER_PROFILE: 'rabbitmq' }).broker.profile).toBe('rabbitmq');
+    expect(loadConfig(DEMO, env).broker.profile).toBe('artemis');
+  });
+
+  it('reports an unknown broker profile where it is', () => {
+    expect(problemsOf(edit({ 4: ['  password: ${LIVEWALL_PUBLISHER_PASSWORD}', '  profile: kafka'] }))).toEqual([
+      'feeds.yaml:5:12: broker.profile must be one of artemis, rabbitmq, not "kafka"',
+    ]);
+  });
+
   it('reports a YAML syntax error where it is', () => {
     expect(problemsOf(edit({ 11: ['      pace: "2/s'] }))).toEqual(['feeds.yaml:15:1: Missing closing "quote']);
     expect(problemsOf(edit({ 12: ['     loop: true'] }))).toEqual(['feeds.yaml:12:1: All mapping items must start at the same column']);
@@ -208,6 +235,16 @@ describe('parseConfig', () => {
     expect(problemsOf(edit({ 12: ['      rewriteMedia:', '        from: https://a/'] }))).toEqual(['feeds.yaml:13:9: sources.x.replay.rewriteMedia.to is required']);
     expect(problemsOf(edit({ 5: ['shutdownTimeout: soon', 'imageHosts:'] }))).toEqual(['feeds.yaml:5:18: shutdownTimeout must be a duration such as 10s or 500ms']);
     expect(problemsOf(edit({ 10: [] }))).toEqual(['feeds.yaml:10:7: sources.x.replay.file is required']);
+  });
+
+  it('takes the ownership lease and renewal, 5 s and 1 s by default, and checks that a lease outlasts renewals', () => {
+    expect(parsed(edit({})).ownership).toEqual({ leaseMs: 5000, renewMs: 1000 });
+    expect(parsed(edit({ 5: ['ownership: { lease: 2s, renew: 250ms }', 'imageHosts:'] })).ownership).toEqual({ leaseMs: 2000, renewMs: 250 });
+    expect(problemsOf(edit({ 5: ['ownership: { lease: 2s, renew: 1s }', 'imageHosts:'] }))).toEqual([
+      'feeds.yaml:5:21: ownership.lease (2s) must be at least three times ownership.renew (1s), so that a missed renewal or two does not end it',
+    ]);
+    expect(problemsOf(edit({ 5: ['ownership: { renew: 10ms }', 'imageHosts:'] }))).toEqual(['feeds.yaml:5:21: ownership.renew must be a duration of at least 100ms, such as 1s, not "10ms"']);
+    expect(problemsOf(edit({ 5: ['ownership: { ttl: 5s }', 'imageHosts:'] }))).toEqual(['feeds.yaml:5:14: unknown field "ttl" in ownership; expected one of lease, renew']);
   });
 
   it('reports a videoPreviews that is not a boolean instead of taking the default', () => {

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { DEFAULT_IMAGE_HOSTS, FEED_NAME, ImageAllowList } from '@livewall/contract';
+import { BROKER_PROFILE_NAMES, brokerProfile, DEFAULT_BROKER_PROFILE, DEFAULT_IMAGE_HOSTS, FEED_NAME, ImageAllowList, isBrokerProfileName, type BrokerProfileName } from '@livewall/contract';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { MAX_WINDOW } from './amqp/window.js';
 import { parseSources, type SourcesConfig } from './config-sources.js';
 
 export type { ReplaySourceConfig, SourceConfig, SourcesConfig } from './config-sources.js';
@@ -13,7 +14,8 @@ export type { ReplaySourceConfig, SourceConfig, SourcesConfig } from './config-s
  */
 export interface WorkerConfig {
   file: string;
-  broker: { url: string; failover?: string[]; username?: string; password?: string; idleTimeoutMs?: number };
+  /** `profile`: which kind of broker this is (contract/src/profiles.ts), default artemis. */
+  broker: { url: string; failover?: string[]; username?: string; password?: string; idleTimeoutMs?: number; window?: number; profile: BrokerProfileName };
   /** The durable outbox between the routes and the broker; without one, routes wait for the broker's acceptance. */
   outbox?: { file: string; maxItems: number; maxAgeMs: number };
   imageHosts: ImageAllowList;
@@ -30,6 +32,8 @@ export interface WorkerConfig {
   ops?: { port: number; host: string };
   /** A label for where this worker runs, shown in status messages (e.g. us-east). */
   region?: string;
+  /** Feed ownership leases on the broker (worker/src/ownership/): how long one lasts unrenewed, how often it is renewed. */
+  ownership: { leaseMs: number; renewMs: number };
   /** The status message the worker publishes for the page. */
   status: { topic: string; intervalMs: number; enabled: boolean };
 }
@@ -194,10 +198,10 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const check = new Checker(file, doc, lines, env, (path) => options.requireBroker === false && path[0] === 'broker');
   const base = dirname(resolve(file));
   const rawRoot = doc.toJS() as unknown;
-  const root = check.object(rawRoot, [], ['broker', 'outbox', 'imageHosts', 'videoPreviews', 'shutdownTimeout', 'source', 'sources', 'feeds', 'deadLetter', 'ops', 'region', 'status', 'routes']) ?? {};
+  const root = check.object(rawRoot, [], ['broker', 'outbox', 'imageHosts', 'videoPreviews', 'shutdownTimeout', 'source', 'sources', 'feeds', 'deadLetter', 'ops', 'region', 'ownership', 'status', 'routes']) ?? {};
   if (root.source !== undefined) check.problem(['source'], 'source: is now sources:, with a section per network (source.replay is sources.x.replay)', true);
 
-  const brokerNode = check.object(root.broker ?? {}, ['broker'], ['url', 'username', 'password', 'idleTimeout']) ?? {};
+  const brokerNode = check.object(root.broker ?? {}, ['broker'], ['url', 'username', 'password', 'idleTimeout', 'window', 'profile']) ?? {};
   // One URL, or a list: the first, then the ones to fail over to in turn.
   const urls = Array.isArray(brokerNode.url)
     ? check.list(brokerNode.url, ['broker', 'url']).map((entry, index) => check.string(entry, ['broker', 'url', index], { required: true }))
@@ -208,13 +212,21 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     if (url !== undefined && !/^amqps?:\/\/[^/]+/.test(url)) check.problem(at, `broker.url must look like amqp://host:5672, not ${JSON.stringify(url)}`);
   });
   const [url, ...failover] = urls;
-  const broker: WorkerConfig['broker'] = { url: url ?? '' };
+  const profileName = check.string(brokerNode.profile, ['broker', 'profile'], { required: false }) ?? DEFAULT_BROKER_PROFILE;
+  if (!isBrokerProfileName(profileName)) check.problem(['broker', 'profile'], `broker.profile must be one of ${BROKER_PROFILE_NAMES.join(', ')}, not ${JSON.stringify(profileName)}`);
+  const profile = isBrokerProfileName(profileName) ? profileName : DEFAULT_BROKER_PROFILE;
+  const broker: WorkerConfig['broker'] = { url: url ?? '', profile };
   if (failover.length > 0) broker.failover = failover.filter((entry): entry is string => entry !== undefined);
   const idleText = check.string(brokerNode.idleTimeout, ['broker', 'idleTimeout'], { required: false });
   if (idleText !== undefined) {
     const idle = parseDuration(idleText);
     if (idle === undefined || idle < 1000) check.problem(['broker', 'idleTimeout'], `broker.idleTimeout must be a duration of at least 1s, such as 10s, not ${JSON.stringify(idleText)}`);
     else broker.idleTimeoutMs = idle;
+  }
+  if (brokerNode.window !== undefined) {
+    const window = brokerNode.window;
+    if (typeof window !== 'number' || !Number.isInteger(window) || window < 1 || window > MAX_WINDOW) check.problem(['broker', 'window'], `broker.window must be a whole number of messages from 1 to ${MAX_WINDOW}`);
+    else broker.window = window;
   }
   const username = check.string(brokerNode.username, ['broker', 'username'], { required: false });
   const password = check.string(brokerNode.password, ['broker', 'password'], { required: false });
@@ -273,6 +285,15 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const deadLetter = check.string(root.deadLetter, ['deadLetter'], { required: false });
   const region = check.string(root.region, ['region'], { required: false });
 
+  const ownershipNode = check.object(root.ownership ?? {}, ['ownership'], ['lease', 'renew']) ?? {};
+  const renewText = check.string(ownershipNode.renew, ['ownership', 'renew'], { required: false }) ?? '1s';
+  const renewMs = parseDuration(renewText);
+  if (renewMs === undefined || renewMs < 100) check.problem(['ownership', 'renew'], `ownership.renew must be a duration of at least 100ms, such as 1s, not ${JSON.stringify(renewText)}`);
+  const leaseText = check.string(ownershipNode.lease, ['ownership', 'lease'], { required: false }) ?? '5s';
+  const leaseMs = parseDuration(leaseText);
+  if (leaseMs === undefined) check.problem(['ownership', 'lease'], `ownership.lease must be a duration such as 5s, not ${JSON.stringify(leaseText)}`);
+  else if (renewMs !== undefined && leaseMs < 3 * renewMs) check.problem(['ownership', 'lease'], `ownership.lease (${leaseText}) must be at least three times ownership.renew (${renewText}), so that a missed renewal or two does not end it`);
+
   let ops: WorkerConfig['ops'];
   if (root.ops !== undefined) {
     const opsNode = check.object(root.ops, ['ops'], ['port', 'host']) ?? {};
@@ -282,7 +303,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   }
 
   const statusNode = check.object(root.status ?? {}, ['status'], ['topic', 'interval', 'enabled']) ?? {};
-  const statusTopic = check.string(statusNode.topic, ['status', 'topic'], { required: false }) ?? '/topic/status.workers';
+  const statusTopic = check.string(statusNode.topic, ['status', 'topic'], { required: false }) ?? brokerProfile(profile).statusTopic;
   if (!statusTopic.startsWith('/topic/status.')) check.problem(['status', 'topic'], `status.topic must be under /topic/status. (the broker lets the publisher write there), not ${JSON.stringify(statusTopic)}`);
   const intervalText = check.string(statusNode.interval, ['status', 'interval'], { required: false }) ?? '5s';
   const statusIntervalMs = parseDuration(intervalText) ?? check.problem(['status', 'interval'], 'status.interval must be a duration such as 5s') ?? 5000;
@@ -305,6 +326,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     ...(deadLetter === undefined ? {} : { deadLetter }),
     ...(ops === undefined ? {} : { ops }),
     ...(region === undefined ? {} : { region }),
+    ownership: { leaseMs: leaseMs ?? 5000, renewMs: renewMs ?? 1000 },
     status: { topic: statusTopic, intervalMs: statusIntervalMs, enabled: statusEnabled },
   };
 }

@@ -15,9 +15,13 @@ import { feedOfRoute, feedRoutes } from './feeds.js';
 import type { WorkerInfo } from './ops/info.js';
 import { outboxStats } from './components/amqp/index.js';
 import { SqliteCursors } from './outbox/cursors.js';
-import { createMetrics, outboxMetrics, reconnectsMetric } from './ops/metrics.js';
+import { createMetrics, outboxMetrics, ownershipMetric, reconnectsMetric } from './ops/metrics.js';
 import { startOpsServer, type OpsServer } from './ops/server.js';
 import { startStatusPublisher, statusBuilder, type StatusPublisher } from './ops/status-message.js';
+import { LeaseChannel } from './ownership/channel.js';
+import { ownerIdentity, Ownership } from './ownership/coordinator.js';
+import { LeaseCursors } from './ownership/cursors.js';
+import { settleFor } from './ownership/lease.js';
 import { FeedDirectory } from './sources/feed-directory.js';
 import { serialized, watchConfig } from './watch.js';
 
@@ -26,6 +30,8 @@ export interface RunOptions {
   dryRun: boolean;
   /** Reload the config file when it changes. */
   watch: boolean;
+  /** Claim every feed at once, even from a live owner, which drains and yields (see ownership/). */
+  takeover?: boolean;
 }
 
 /** Exit code when a shutdown had to abandon messages the broker had not confirmed. */
@@ -81,11 +87,13 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
   const directory = new FeedDirectory(config.feeds);
   // Sources keep their place beside the outbox (not in a dry run, which sends nothing there).
   const cursors = config.outbox && !options.dryRun ? new SqliteCursors(config.outbox.file) : undefined;
+  // With a broker, each feed runs where its owner is (ownership/), and the sources' places go with it.
+  const leaseCursors = options.dryRun ? undefined : new LeaseCursors(cursors);
   const engine = new Engine(components, {
     baseDir: dirname(config.file),
     clock: systemClock,
     log,
-    settings: { amqp: config.broker, feeds: directory, ...(config.outbox ? { outbox: config.outbox } : {}), ...(cursors ? { cursors } : {}) },
+    settings: { amqp: config.broker, feeds: directory, ...(config.outbox ? { outbox: config.outbox } : {}), ...(leaseCursors ? { cursors: leaseCursors } : {}) },
   });
   for (const route of routesOf(config, { ...options, directory })) engine.add(route);
   // One line per state change; never one per message at info level.
@@ -93,6 +101,26 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
   engine.on('retry', ({ route, error, delayMs }) => log.warn({ route, err: error, retryInMs: delayMs }, `route ${route} retrying`));
 
   const info: WorkerInfo = { version: version(), host: hostname(), ...(config.region ? { region: config.region } : {}) };
+  const { leaseMs, renewMs } = config.ownership;
+  const ownership =
+    leaseCursors &&
+    new Ownership({
+      engine,
+      bus: new LeaseChannel({ urls: [config.broker.url, ...(config.broker.failover ?? [])], username: config.broker.username, password: config.broker.password, idleTimeoutMs: config.broker.idleTimeoutMs, containerId: `livewall-owner-${process.pid}` }, log),
+      cursors: leaseCursors,
+      me: ownerIdentity(info.host, config.region),
+      feeds: config.feeds,
+      timings: { leaseMs, renewMs, settleMs: settleFor(renewMs) },
+      takeover: options.takeover ?? false,
+      baseDir: dirname(config.file),
+      drainTimeoutMs: config.shutdownTimeoutMs,
+      clock: systemClock,
+      log,
+      // Routes between states while ownership starts or stops them: decide whether the worker is done only after.
+      onSettled: () => check(),
+    });
+  // A standby worker's feed and source routes are stopped on purpose: readiness leaves them out.
+  const held = ownership && ((routeId: string): boolean => ownership.isManaged(routeId) && !ownership.mayRun(routeId));
   let ops: OpsServer | undefined;
   if (config.ops) {
     const reconnects = reconnectsMetric(() =>
@@ -100,7 +128,7 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
         [...route.endpoints, ...(route.source ? [route.source] : [])].flatMap(({ uri, stats }) => (stats?.reconnects === undefined ? [] : [{ endpoint: uri, reconnects: stats.reconnects }])),
       ),
     );
-    ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, engine, registry: createMetrics(engine, { info, extraMetrics: [reconnects, ...(config.outbox ? outboxMetrics(outboxStats) : [])] }), log, info });
+    ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, engine, registry: createMetrics(engine, { info, extraMetrics: [reconnects, ...(config.outbox ? outboxMetrics(outboxStats) : []), ...(ownership ? [ownershipMetric(() => ownership.status().feeds)] : [])], ...(held ? { held } : {}) }), log, info, ...(ownership ? { ownership: () => ownership.status(), held } : {}) });
     log.info({ url: `http://${config.ops.host}:${ops.port}/` }, 'ops endpoint listening (/healthz, /readyz, /status, /metrics)');
   }
 
@@ -110,7 +138,7 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
     await producer.start();
     const publisher = startStatusPublisher({
       intervalMs: config.status.intervalMs,
-      build: statusBuilder(engine, info, feedOfRoute),
+      build: statusBuilder(engine, info, feedOfRoute, systemClock, ownership && (() => ownership.status())),
       send: (message) => producer.send(newExchange(message, { messageId: `status:${info.host}:${message.at}` })),
       log,
     });
@@ -132,7 +160,10 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
       }
       // First the feeds (X reconciles its rules while streaming), then the routes that changed.
       directory.update(next.feeds);
-      const result = await applyRoutes(engine, routes, next.shutdownTimeoutMs);
+      // New feeds are claimed like the first ones; a feed's routes start only where it is owned.
+      ownership?.claimNew(next.feeds);
+      const result = await applyRoutes(engine, routes, next.shutdownTimeoutMs, (definition) => !ownership?.isManaged(definition.id) || ownership.mayRun(definition.id));
+      ownership?.releaseGone(next.feeds);
       config = next;
       log.info({ config: config.file, ...result }, 'config reloaded');
     });
@@ -149,7 +180,8 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
     check = (): void => {
       // With --watch the worker runs until stopped: a reload may bring new routes. Before every route has started,
       // one not started yet is 'stopped' too.
-      if (options.watch || !started) return;
+      // A feed owned elsewhere may still come here: a standby worker waits for it.
+      if (options.watch || !started || ownership?.waiting()) return;
       const sources = engine.list().filter((route) => !readsHub(route.definition));
       if (sources.length > 0 && sources.every((route) => FINISHED.includes(route.status().state))) resolve();
     };
@@ -159,7 +191,7 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
   const report = setInterval(() => log.info({ routes: engine.status().map(({ id, state, counters, inFlight, queueDepth }) => ({ id, state, counters, inFlight, queueDepth })) }, 'progress'), 60_000);
   report.unref();
 
-  await engine.start();
+  await (ownership ? ownership.start() : engine.start());
   started = true;
   check();
   await finished;
@@ -169,7 +201,10 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
   clearInterval(report);
   stopWatching?.();
   await status?.publisher.stop();
+  await ownership?.halt();
   const abandoned = await engine.stop(config.shutdownTimeoutMs);
+  // Drained: the feeds go to whoever claims them next, from where their sources got to.
+  await ownership?.release();
   await status?.producer.stop(1000);
   cursors?.close();
   await ops?.close();

@@ -67,9 +67,12 @@ export class Engine extends EventEmitter {
     return abandoned;
   }
 
-  /** Every route started and its endpoints connected. */
-  ready(): boolean {
-    return this.routes.size > 0 && this.list().every((route) => route.ready());
+  /**
+   * Every route started and its endpoints connected. Routes `held` names are stopped on purpose (feed ownership: a
+   * feed another worker owns) and do not count.
+   */
+  ready(held: (routeId: string) => boolean = () => false): boolean {
+    return this.routes.size > 0 && this.list().every((route) => held(route.id) || route.ready());
   }
 
   status(): RouteStatus[] {

@@ -67,4 +67,16 @@ describe('applyRoutes', () => {
     expect(mockEndpoint('b-out').bodies()).toEqual(['BEFORE', 'after']);
     await running.stop(1000);
   });
+
+  it('adds a route that may not start yet stopped, and starts the others', async () => {
+    const running = engine();
+    await running.start();
+    const result = await applyRoutes(running, [from('mock:e-in').routeId('e').to('mock:e-out').build(), from('mock:f-in').routeId('f').to('mock:f-out').build()], 1000, (definition) => definition.id !== 'f');
+    expect(result.added).toEqual(['e', 'f']);
+    expect(running.status().map((route) => [route.id, route.state])).toEqual([
+      ['e', 'started'],
+      ['f', 'stopped'],
+    ]);
+    await running.stop(1000);
+  });
 });

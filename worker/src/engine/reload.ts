@@ -18,9 +18,10 @@ export interface ReloadResult {
 
 /**
  * Brings the engine's routes in line with `next`: routes that are gone are drained and removed, new ones are added
- * and started, changed ones are drained and replaced, and the rest keep running untouched.
+ * and started, changed ones are drained and replaced, and the rest keep running untouched. `mayStart` holds back a
+ * new or replaced route that must not run yet (feed ownership: a feed another worker owns); it is added stopped.
  */
-export async function applyRoutes(engine: Engine, next: readonly RouteDefinition[], drainTimeoutMs: number): Promise<ReloadResult> {
+export async function applyRoutes(engine: Engine, next: readonly RouteDefinition[], drainTimeoutMs: number, mayStart: (definition: RouteDefinition) => boolean = () => true): Promise<ReloadResult> {
   const result: ReloadResult = { added: [], removed: [], replaced: [], unchanged: [], abandoned: 0 };
   const wanted = new Map(next.map((definition) => [definition.id, definition]));
   // Routes that go are drained in reverse startup order, so that a route feeding another drains into it first.
@@ -45,7 +46,8 @@ export async function applyRoutes(engine: Engine, next: readonly RouteDefinition
     await Promise.all(
       group.map(({ definition }) => {
         if (!result.replaced.includes(definition.id)) result.added.push(definition.id);
-        return startedOrRetrying(engine.add(definition));
+        const route = engine.add(definition);
+        return mayStart(definition) ? startedOrRetrying(route) : undefined;
       }),
     );
   }

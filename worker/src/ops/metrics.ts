@@ -49,6 +49,8 @@ export interface MetricsOptions {
   info?: WorkerInfo;
   /** Figures the engine does not keep: see `reconnectsMetric`. */
   extraMetrics?: readonly ExtraMetric[];
+  /** Routes stopped on purpose (a feed another worker owns), which `livewall_ready` leaves out as /readyz does. */
+  held?: (routeId: string) => boolean;
 }
 
 /** A registry of its own (not prom-client's global one) with the engine's metrics and the process's. */
@@ -107,10 +109,10 @@ export function createMetrics(engine: Engine, options: MetricsOptions = {}): Reg
 
   new Gauge({
     name: `${PREFIX}ready`,
-    help: 'Whether every route is started with its endpoints connected (what /readyz answers).',
+    help: 'Whether every route is started with its endpoints connected, but those a feed owned elsewhere holds back (what /readyz answers).',
     registers: [registry],
     collect() {
-      this.set(engine.ready() ? 1 : 0);
+      this.set(engine.ready(options.held) ? 1 : 0);
     },
   });
 
@@ -134,6 +136,19 @@ export function reconnectsMetric(read: () => Iterable<{ endpoint: string; reconn
     labelNames: ['endpoint'],
     *read() {
       for (const { endpoint, reconnects } of read()) yield { labels: { endpoint }, value: reconnects };
+    },
+  };
+}
+
+/** `livewall_feed_role{feed,role}`: 1 for this worker's part in each feed's ownership (owner, standby, …). */
+export function ownershipMetric(read: () => Iterable<{ feed: string; role: string }>): ExtraMetric {
+  return {
+    name: 'feed_role',
+    help: "This worker's part in each feed's ownership: 1 for the role it has (owner: the feed runs here; standby: another worker owns it).",
+    type: 'gauge',
+    labelNames: ['feed', 'role'],
+    *read() {
+      for (const { feed, role } of read()) yield { labels: { feed, role }, value: 1 };
     },
   };
 }

@@ -58,12 +58,12 @@ describe('ops server', () => {
     await engine.stop(1000);
   });
 
-  async function start(routeIds: string[] = ['feed:cats']): Promise<string> {
+  async function start(routeIds: string[] = ['feed:cats'], ownership?: () => unknown, held?: (routeId: string) => boolean): Promise<string> {
     clock = fakeClock(Date.parse('2025-01-01T00:00:00Z'));
     gate = { failStarts: 0, connected: true };
     engine = new Engine(gateComponents(gate), { baseDir: '.', clock, log, settings: {} });
     for (const id of routeIds) engine.add(from('idle:').routeId(id).to('gate:broker').build());
-    server = await startOpsServer({ port: 0, engine, registry: createMetrics(engine), log, info });
+    server = await startOpsServer({ port: 0, engine, registry: createMetrics(engine, held ? { held } : {}), log, info, ...(ownership ? { ownership } : {}), ...(held ? { held } : {}) });
     return `http://127.0.0.1:${server.port}`;
   }
 
@@ -110,6 +110,16 @@ describe('ops server', () => {
     expect(await ready.json()).toEqual({ ready: true });
   });
 
+  it('leaves out routes held back because another worker owns their feed: a standby worker is ready', async () => {
+    const base = await start(['feed:cats', 'feed:dogs'], undefined, (routeId) => routeId === 'feed:dogs');
+    await engine.route('feed:cats')?.start();
+    const response = await fetch(`${base}/readyz`);
+    expect(response.status).toBe(200);
+    expect(await (await fetch(`${base}/metrics`)).text()).toContain('livewall_ready 1');
+    gate.connected = false;
+    expect(await (await fetch(`${base}/readyz`)).json()).toMatchObject({ ready: false, routes: [{ id: 'feed:cats' }] });
+  });
+
   it('is not ready without any route', async () => {
     const base = await start([]);
     const response = await fetch(`${base}/readyz`);
@@ -130,6 +140,16 @@ describe('ops server', () => {
       ['feed:cats', 'started'],
       ['feed:dogs', 'started'],
     ]);
+  });
+
+  it('says on /status who owns each feed and where it runs, when the worker takes part in ownership', async () => {
+    const ownership = { instance: { id: 'worker-1:10:abc', host: 'worker-1', pid: 10 }, feeds: [{ feed: 'cats', role: 'standby', owner: { id: 'laptop:20:def', host: 'laptop', pid: 20 }, epoch: 4 }] };
+    const base = await start(['feed:cats'], () => ownership);
+    expect(((await (await fetch(`${base}/status`)).json()) as { ownership: unknown }).ownership).toEqual(ownership);
+    await server.close();
+    await engine.stop(1000);
+    const without = await start();
+    expect(await (await fetch(`${without}/status`)).json()).not.toHaveProperty('ownership');
   });
 
   it('serves Prometheus text on /metrics', async () => {

@@ -10,9 +10,9 @@ import type { WorkerInfo } from './info.js';
  * The worker's operations endpoints, for probes, Prometheus and people:
  *
  * - `GET /healthz` — 200 `ok` while the process runs (liveness).
- * - `GET /readyz` — 200 when every route is started with its endpoints connected, else 503 with the routes that
- *   are not and why (readiness).
- * - `GET /status` — the worker and every route's state and counters, as JSON.
+ * - `GET /readyz` — 200 when every route is started with its endpoints connected (but those held back because
+ *   another worker owns their feed), else 503 with the routes that are not and why (readiness).
+ * - `GET /status` — the worker and every route's state and counters, and who owns each feed, as JSON.
  * - `GET /metrics` — Prometheus text.
  *
  * Plain `node:http`: four fixed GET paths need no router, middleware or body parsing, and the worker stays free of
@@ -29,6 +29,10 @@ export interface OpsServerOptions {
   registry: Registry;
   log: Logger;
   info: WorkerInfo;
+  /** Feed ownership (worker/src/ownership/): who owns each feed and where it runs, shown in /status. */
+  ownership?: () => unknown;
+  /** Routes stopped on purpose (a feed another worker owns): /readyz leaves them out, so a standby worker is ready. */
+  held?: (routeId: string) => boolean;
 }
 
 export interface OpsServer {
@@ -57,12 +61,13 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   const handlers: Record<string, Handler> = {
     '/healthz': (response) => send(response, 200, 'text/plain; charset=utf-8', 'ok\n'),
     '/readyz': (response) => {
-      const ready = engine.ready();
-      const body = ready ? { ready } : { ready, ...whyNotReady(engine.status()) };
+      const held = options.held ?? (() => false);
+      const ready = engine.ready(held);
+      const body = ready ? { ready } : { ready, ...whyNotReady(engine.status().filter((route) => !held(route.id))) };
       sendJson(response, ready ? 200 : 503, body);
     },
     '/status': (response) => {
-      const body = { version: info.version, host: info.host, region: info.region, uptimeSeconds: Math.round(process.uptime()), routes: engine.status() };
+      const body = { version: info.version, host: info.host, region: info.region, uptimeSeconds: Math.round(process.uptime()), routes: engine.status(), ...(options.ownership ? { ownership: options.ownership() } : {}) };
       sendJson(response, 200, body);
     },
     '/metrics': async (response) => send(response, 200, registry.contentType, await registry.metrics()),

@@ -91,6 +91,27 @@ describe('statusMessage', () => {
     });
   });
 
+  it('with ownership: lists only the feeds served here, and says who owns every feed and where it runs', () => {
+    const me = { id: 'worker-1:10:abc', host: 'worker-1', pid: 10, region: 'eu-west' };
+    const other = { id: 'laptop:20:def', host: 'laptop', pid: 20, region: 'home' };
+    const message = statusMessage({ version: '1.2.3', host: 'worker-1', region: 'eu-west' }, 0, [
+      { route: 'feed:cats', state: 'started', itemsPerMinute: 12 },
+      { route: 'feed:dogs', state: 'stopped', itemsPerMinute: 0 },
+    ], feedOf, {
+      instance: me,
+      feeds: [
+        { feed: 'cats', role: 'owner', owner: me, epoch: 3, since: '1970-01-01T00:00:00.000Z' },
+        { feed: 'dogs', role: 'standby', owner: other, epoch: 5, since: '1970-01-01T00:00:00.000Z' },
+      ],
+    });
+    expect(message.feeds).toEqual([{ feed: 'cats', route: 'feed:cats', state: 'started', itemsPerMinute: 12 }]);
+    expect(message.instance).toBe('worker-1:10:abc');
+    expect(message.ownership).toEqual([
+      { feed: 'cats', role: 'owner', owner: me, epoch: 3, since: '1970-01-01T00:00:00.000Z' },
+      { feed: 'dogs', role: 'standby', owner: other, epoch: 5, since: '1970-01-01T00:00:00.000Z' },
+    ]);
+  });
+
   it('leaves the region out when the worker has none', () => {
     expect(statusMessage({ version: '1.2.3', host: 'worker-1' }, 0, [], feedOf)).not.toHaveProperty('region');
   });

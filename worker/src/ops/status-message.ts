@@ -26,8 +26,34 @@ export interface WorkerStatusMessage {
   version: string;
   /** ISO time the message was built. */
   at: string;
+  /** The feeds this worker serves now. With ownership, a feed another worker owns is not among them. */
   feeds: FeedStatus[];
+  /** This worker as a feed owner (`host:pid:random`), when it takes part in feed ownership. */
+  instance?: string;
+  /** Each configured feed's owner as this worker knows it: itself, another worker (it stands by), or nobody yet. */
+  ownership?: FeedOwnerStatus[];
 }
+
+/** One feed's owner, as worker/src/ownership/ reports it. */
+export interface FeedOwnerStatus {
+  feed: string;
+  /** This worker's part: owner, standby, claiming, yielding, listening, unmanaged, stopped. */
+  role: string;
+  /** Who owns the feed and where it runs. */
+  owner?: { id: string; host: string; pid: number; region?: string };
+  epoch: number;
+  /** When this worker's role last changed. */
+  since: string;
+}
+
+/** What the status message says about ownership: this worker, and every feed's owner. */
+export interface OwnershipView {
+  instance: { id: string };
+  feeds: readonly FeedOwnerStatus[];
+}
+
+/** Roles in which a feed runs on this worker. */
+const SERVING_ROLES: readonly string[] = ['owner', 'yielding', 'unmanaged'];
 
 /** One route's rate, as `RateTracker.observe` reports it. */
 export interface RouteRate {
@@ -108,19 +134,25 @@ function perMinute(samples: readonly Sample[]): number {
 
 /**
  * The message for the routes that carry a feed. `feedOf` names a route's feed (routes for feeds are called
- * `feed:<name>`), or returns undefined for a route that carries none.
+ * `feed:<name>`), or returns undefined for a route that carries none. With `ownership`, only the feeds this worker
+ * serves are in `feeds` (the page reads who serves a feed from there), and `ownership` says who owns every one.
  */
-export function statusMessage(info: WorkerInfo, now: number, rates: readonly RouteRate[], feedOf: (routeId: string) => string | undefined): WorkerStatusMessage {
+export function statusMessage(info: WorkerInfo, now: number, rates: readonly RouteRate[], feedOf: (routeId: string) => string | undefined, ownership?: OwnershipView): WorkerStatusMessage {
   const feeds: FeedStatus[] = [];
+  const serving = ownership && new Set(ownership.feeds.filter((entry) => SERVING_ROLES.includes(entry.role)).map((entry) => entry.feed));
   for (const rate of rates) {
     const feed = feedOf(rate.route);
-    if (feed === undefined) continue;
+    if (feed === undefined || (serving && !serving.has(feed))) continue;
     const entry: FeedStatus = { feed, route: rate.route, state: rate.state, itemsPerMinute: rate.itemsPerMinute };
     if (rate.lastItemAt !== undefined) entry.lastItemAt = new Date(rate.lastItemAt).toISOString();
     feeds.push(entry);
   }
   const message: WorkerStatusMessage = { v: 1, kind: 'worker-status', host: info.host, version: info.version, at: new Date(now).toISOString(), feeds };
   if (info.region !== undefined) message.region = info.region;
+  if (ownership) {
+    message.instance = ownership.instance.id;
+    message.ownership = ownership.feeds.map((entry) => ({ ...entry }));
+  }
   return message;
 }
 
@@ -128,11 +160,17 @@ export function statusMessage(info: WorkerInfo, now: number, rates: readonly Rou
  * What `startStatusPublisher` calls on each tick: the message for the engine's routes now, with rates measured
  * since the previous calls.
  */
-export function statusBuilder(engine: { status(): RouteStatus[] }, info: WorkerInfo, feedOf: (routeId: string) => string | undefined, clock: Clock = systemClock): () => WorkerStatusMessage {
+export function statusBuilder(
+  engine: { status(): RouteStatus[] },
+  info: WorkerInfo,
+  feedOf: (routeId: string) => string | undefined,
+  clock: Clock = systemClock,
+  ownership?: () => OwnershipView,
+): () => WorkerStatusMessage {
   const tracker = new RateTracker();
   return () => {
     const now = clock.now();
-    return statusMessage(info, now, tracker.observe(now, engine.status()), feedOf);
+    return statusMessage(info, now, tracker.observe(now, engine.status()), feedOf, ownership?.());
   };
 }
 

@@ -42,7 +42,7 @@ class ReplayConsumer implements Consumer {
     if (place) {
       replay.startPass = place.pass;
       replay.startOffset = place.line;
-      log.info({ file, pass: place.pass, line: place.line }, 'replay: resuming after the last line it had dealt with (kept in the outbox file)');
+      log.info({ file, pass: place.pass, line: place.line }, 'replay: resuming after the last line it had dealt with');
     }
     const watermark = cursors && new Watermark<Place>((settled) => cursors.set(key, settled));
     for await (const event of replayLines(replay, signal, (ms, abort) => clock.sleep(ms, abort))) {

@@ -63,6 +63,11 @@ describe('replayLines', () => {
     expect(lines.map(({ line, pass, number }) => `${pass}:${number}:${line}`)).toEqual(['3:2:b', '3:3:', '3:4:c', '4:1:a', '4:2:b']);
   });
 
+  it('goes on with the next pass when it resumes after the last line of one', async () => {
+    const lines = await take(options(recording(short), { loop: true, startPass: 2, startOffset: 4 }), 2);
+    expect(lines.map(({ line, pass, number }) => `${pass}:${number}:${line}`)).toEqual(['3:1:a', '3:2:b']);
+  });
+
   it('stops when aborted', async () => {
     expect(await take(options(recording(short), { loop: true }), 2)).toHaveLength(2);
     const controller = new AbortController();

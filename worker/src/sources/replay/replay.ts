@@ -43,12 +43,16 @@ export async function* replayLines(options: ReplayOptions, signal: AbortSignal, 
   for (let pass = firstPass; !signal.aborted; pass++) {
     const lines = createInterface({ input: createReadStream(options.file, { encoding: 'utf8' }), crlfDelay: Infinity });
     let index = 0;
+    // Events in the file, skipped ones too: a pass that resumed after its last line does not end a loop.
     let events = 0;
     try {
       for await (const line of lines) {
         if (signal.aborted) return;
         index += 1;
-        if (pass === firstPass && index <= options.startOffset) continue;
+        if (pass === firstPass && index <= options.startOffset) {
+          if (line.trim() !== '') events++;
+          continue;
+        }
         if (line.trim() !== '') {
           events++;
           if (interval > 0) {
