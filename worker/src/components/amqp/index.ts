@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { AmqpPublisher } from '../../amqp/publisher.js';
+import { DEFAULT_WINDOW, MAX_WINDOW } from '../../amqp/window.js';
 import { OutboxForwarder } from '../../outbox/forwarder.js';
 import { Outbox, type OutboxStats } from '../../outbox/outbox.js';
 import { settledWithin } from '../../engine/route.js';
@@ -14,6 +15,8 @@ export interface AmqpSettings {
   password?: string;
   /** How long a silent link may last before it counts as dead. */
   idleTimeoutMs?: number;
+  /** Messages sent and not yet settled on the connection (the config's broker.window); default 1000. */
+  window?: number;
 }
 
 /** The config's `outbox:` (`settings.outbox`): where the durable store is and how much it may hold. */
@@ -74,7 +77,7 @@ class AmqpProducer implements Producer {
           ...(settings.idleTimeoutMs ? { idleTimeoutMs: settings.idleTimeoutMs } : {}),
           username: settings.username,
           password: settings.password,
-          maxInFlight: this.context.options.maxInFlight as number,
+          maxInFlight: (this.context.options.maxInFlight as number | undefined) ?? settings.window ?? DEFAULT_WINDOW,
         },
         log,
       );
@@ -176,7 +179,7 @@ export const amqpComponent: Component = {
   doc: 'Publishes each exchange as JSON over AMQP 1.0 (rhea) to a broker address, pipelined, resolving when the broker accepts it.',
   path: { doc: 'the target address, e.g. /topic/feed.cats', required: true },
   options: {
-    maxInFlight: { type: 'integer', doc: 'messages sent but not yet settled on the shared connection', default: 1000, min: 1, max: 2000 },
+    maxInFlight: { type: 'integer', doc: `messages sent but not yet settled on the shared connection; default the config's broker.window, else ${DEFAULT_WINDOW}`, min: 1, max: MAX_WINDOW },
   },
   createProducer: (context) => new AmqpProducer(context),
 };

@@ -70,6 +70,17 @@ describe('the feeds and sources example in the README', () => {
   });
 });
 
+describe('the cross-region example in the README', () => {
+  it('is a valid broker and outbox section', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const [block] = fencedBlocks(readme, 'yaml').filter((candidate) => candidate.code.includes('outbox:'));
+    if (!block) throw new Error('README.md has no yaml block with outbox:');
+    const config = parseConfig(`${block.code}\nfeeds:\n  - name: cats\n    keywords: [cat]\n`, `README.md:${block.line}`, { X_BEARER_TOKEN: 'token', LIVEWALL_PUBLISHER_PASSWORD: 'pw' });
+    expect(config.broker).toMatchObject({ url: 'amqps://broker-a.example:5671', failover: ['amqps://broker-b.example:5671'], idleTimeoutMs: 10_000, window: 1000 });
+    expect(config.outbox).toEqual({ file: '/var/lib/livewall/outbox.db', maxItems: 100_000, maxAgeMs: 7 * 24 * 3600 * 1000 });
+  });
+});
+
 /**
  * Type-checks TypeScript examples as modules in worker/src/, against the real sources, without writing a file. The
  * first example stands alone; the others continue it (its imports and functions), as the page says.
