@@ -104,7 +104,7 @@ test('--watch: an invalid edit is reported and the routes carry on; a valid one 
 
 test('tap prints each item of a feed as it arrives, as ndjson when piped', async () => {
   const feed = `tap-${randomUUID().slice(0, 8)}`;
-  const tap = start(['tap', feed, '--host', broker.host, '--port', String(broker.stompPort), '--limit', '3']);
+  const tap = start(['tap', feed, '--host', broker.host, '--port', String(broker.stompPort), '--profile', 'artemis', '--limit', '3']);
   const items = [1, 2, 3].map((n) => ({ id: `x:${n}`, text: `item ${n}` }));
   // The broker hands a new subscriber the feed's recent items, so these arrive even if sent before it subscribed.
   for (const item of items) {
@@ -113,4 +113,10 @@ test('tap prints each item of a feed as it arrives, as ndjson when piped', async
   expect(await tap.exited).toBe(0);
   const lines = tap.output().trim().split('\n').filter((line) => line.startsWith('{"id"'));
   expect(lines.map((line) => JSON.parse(line))).toEqual(items);
+});
+
+test('tap names the broker kinds it knows when --profile is another', async () => {
+  const tap = start(['tap', 'cats', '--profile', 'kafka']);
+  expect(await tap.exited).toBe(1);
+  expect(tap.output()).toContain('tap: --profile must be one of artemis, rabbitmq, not kafka');
 });

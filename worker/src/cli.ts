@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { BROKER_PROFILE_NAMES, DEFAULT_BROKER_PROFILE, isBrokerProfileName } from '@livewall/contract';
 import { pino } from 'pino';
 import { defaultComponents } from './components/index.js';
 import { ConfigError, loadConfig, type WorkerConfig } from './config.js';
@@ -12,7 +13,7 @@ import { tap } from './tap.js';
 
 const USAGE = `usage: livewall-worker run --config FILE [--watch] [--dry-run] [--takeover]
        livewall-worker lint FILE
-       livewall-worker tap FEED [--host HOST] [--port PORT] [--login USER] [--limit N] [--ndjson]
+       livewall-worker tap FEED [--host HOST] [--port PORT] [--login USER] [--profile artemis|rabbitmq] [--limit N] [--ndjson]
        livewall-worker record --config FILE --source x|bluesky|mastodon --feed FEED --out FILE [--limit N] [--duration D]
 
   run      run the configured feeds and routes: each feed is a route from its source to its topic on the broker
@@ -28,7 +29,8 @@ const USAGE = `usage: livewall-worker run --config FILE [--watch] [--dry-run] [-
            file:line:column: message and exits 1, or prints "FILE: ok, N routes"
   tap      subscribe to a feed on the broker (STOMP, as an anonymous viewer unless --login) and print each item:
            readable lines on a terminal, one JSON object per line when piped or with --ndjson
-           (defaults: --host localhost --port 61614; the passcode comes from LIVEWALL_TAP_PASSCODE)
+           (defaults: --host localhost --port 61614 --profile artemis, the broker kind, which decides the feed's
+           destination; the passcode comes from LIVEWALL_TAP_PASSCODE)
   record   read a network's live source as the worker would for FEED (its sources: settings and keywords) and
            append each of the feed's events to --out, one a line, exactly as received: a recording that
            sources.<network>.replay plays back through the same decoder. Stops at --limit events, after
@@ -78,7 +80,7 @@ async function tapCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { host: { type: 'string' }, port: { type: 'string' }, login: { type: 'string' }, limit: { type: 'string' }, ndjson: { type: 'boolean' } },
+    options: { host: { type: 'string' }, port: { type: 'string' }, login: { type: 'string' }, profile: { type: 'string' }, limit: { type: 'string' }, ndjson: { type: 'boolean' } },
     strict: true,
   });
   const [feed] = positionals;
@@ -87,12 +89,15 @@ async function tapCommand(args: string[]): Promise<number> {
   const limit = values.limit === undefined ? undefined : Number(values.limit);
   if (!Number.isInteger(port) || port < 1 || port > 65535) return usageError(`tap: --port must be a port number, not ${values.port}`);
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) return usageError(`tap: --limit must be a positive whole number, not ${values.limit}`);
+  const profile = values.profile ?? DEFAULT_BROKER_PROFILE;
+  if (!isBrokerProfileName(profile)) return usageError(`tap: --profile must be one of ${BROKER_PROFILE_NAMES.join(', ')}, not ${profile}`);
   const log = pino({ name: 'livewall-tap', level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2));
   const stop = stopSignal(() => undefined);
   await tap(
     defaultComponents(),
     {
       feed,
+      profile,
       host: values.host ?? 'localhost',
       port,
       ...(values.login === undefined ? {} : { login: values.login, passcode: process.env.LIVEWALL_TAP_PASSCODE ?? '' }),
