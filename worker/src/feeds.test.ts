@@ -8,6 +8,7 @@ import type { RouteDefinition, StepDefinition } from './engine/definition.js';
 import { Engine } from './engine/engine.js';
 import { routeSignature } from './engine/reload.js';
 import { systemClock } from './engine/types.js';
+import { DEFAULT_WINDOW } from './amqp/window.js';
 import { feedRoutes, sourceEndpoints, sourceRoutes } from './feeds.js';
 import { photoStatus } from './sources/mastodon/fake-statuses.js';
 
@@ -129,6 +130,14 @@ describe('feedRoutes', () => {
   it('sends to the producer URI it is given', () => {
     const routes = byId(feedRoutes(configOf(configText()), { producerUri: (topic) => `log:${topic}` }));
     expect(shape(routes.get('feed:dogs')!.steps).at(-1)).toBe('to:log:/topic/feed.dogs');
+  });
+
+  it('keeps as many items in flight as the publisher\'s window, so a slow link does not cap a feed', () => {
+    const routes = byId(feedRoutes(configOf(configText())));
+    expect(routes.get('feed:cats')!.concurrency).toBe(DEFAULT_WINDOW);
+    const narrow = byId(feedRoutes(configOf(configText().replace('broker: { url: "amqp://localhost:5672" }', 'broker: { url: "amqp://localhost:5672", window: 40 }'))));
+    expect(narrow.get('feed:cats')!.concurrency).toBe(40);
+    expect(narrow.get('feed:sky-cats')!.concurrency).toBe(40);
   });
 
   it('makes no source route for a network without feeds', () => {

@@ -1,5 +1,6 @@
 import { brokerProfile, type Network } from '@livewall/contract';
 import { mastodonInstance, mastodonTag, type ReplaySourceConfig, type SourceConfig } from './config-sources.js';
+import { DEFAULT_WINDOW } from './amqp/window.js';
 import type { WorkerConfig } from './config.js';
 import { feedPipeline } from './dsl/feed-pipeline.js';
 import { from, type RouteDefinition } from './engine/definition.js';
@@ -112,10 +113,14 @@ export function feedRoute(config: WorkerConfig, feed: { name: string; network: N
   const live = !source?.replay;
   // Everything the steps read from the config: a reload that changes none of it keeps the route running.
   const deadLetter = feed.deadLetter ?? config.deadLetter;
-  const signature = JSON.stringify({ feed: feed.name, network: feed.network, live, imageHosts: config.imageHostEntries, videoPreviews: config.videoPreviews, to: producerUri(topic), deadLetter });
+  // As many exchanges at once as the publisher has room in flight: each waits for the broker's acceptance, so fewer
+  // would cap a feed at (concurrency ÷ round trip) items a second across a slow link.
+  const concurrency = config.broker.window ?? DEFAULT_WINDOW;
+  const signature = JSON.stringify({ feed: feed.name, network: feed.network, live, imageHosts: config.imageHostEntries, videoPreviews: config.videoPreviews, to: producerUri(topic), deadLetter, concurrency });
   const route = from(`hub:${feed.network}${live ? '?live=true' : ''}`)
     .routeId(feedRouteId(feed.name))
     .signature(signature)
+    .concurrency(concurrency)
     .filter(steps.forFeed(feed.name), 'feed')
     .transform(steps.asFeed(feed.name), 'feed')
     .transform(steps.feedItem, 'map')
