@@ -21,7 +21,7 @@ export default tseslint.config(
   },
   {
     // The page, and Playwright callbacks that run inside it.
-    files: ['web/src/**/*.ts', 'scripts/screenshot.mjs'],
+    files: ['web/src/**/*.ts', 'scripts/screenshot.mjs', 'scripts/bench-page.mjs', 'scripts/bench-soak.mjs'],
     languageOptions: { globals: { ...globals.browser } },
   },
 );

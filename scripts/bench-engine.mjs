@@ -26,6 +26,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
+import { repeatedSample } from './bench-recording.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = (path) => pathToFileURL(join(root, 'worker', 'dist', path)).href;
@@ -79,24 +80,8 @@ const work = mkdtempSync(join(tmpdir(), 'livewall-bench-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) process.on(signal, () => process.exit(code));
 
-// 1. The recording: the bundled sample repeated to `lineCount` lines, keep-alives, posts without pictures and the
-//    other feed's posts included as they are, every post with an id of its own and the sample's feed renamed.
-const sample = readFileSync(join(root, 'samples', 'x-cats.ndjson'), 'utf8').replace(/\n$/, '').split('\n');
-const recording = [];
-for (let index = 0; index < lineCount; index++) {
-  const line = sample[index % sample.length];
-  if (line.trim() === '') {
-    recording.push('');
-    continue;
-  }
-  const event = JSON.parse(line);
-  if (event.data) {
-    event.data.id = String(10n ** 18n + BigInt(index));
-    event.data.edit_history_tweet_ids = [event.data.id];
-  }
-  for (const rule of event.matching_rules ?? []) if (rule.tag === 'cats') rule.tag = feed;
-  recording.push(JSON.stringify(event));
-}
+// 1. The recording: the bundled sample repeated to `lineCount` lines, every post an id of its own, for this feed.
+const recording = repeatedSample(lineCount, feed);
 const recordingFile = join(work, 'recording.ndjson');
 writeFileSync(recordingFile, `${recording.join('\n')}\n`);
 const configFile = join(work, 'bench.yaml');
