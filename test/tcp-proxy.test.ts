@@ -68,6 +68,21 @@ describe('TcpProxy', () => {
     expect(client.received()).toBe('ab');
   });
 
+  it('delivers what a server sent before it closed, then closes the client: a last reply is not lost to the latency', async () => {
+    // A server that answers and hangs up at once, as a broker does after its AMQP close frame.
+    const goodbye = createServer((socket) => socket.end('bye'));
+    await new Promise<void>((resolve) => goodbye.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = await through(new TcpProxy('127.0.0.1', (goodbye.address() as AddressInfo).port, { latencyMs: 40 }));
+      const closed = new Promise((resolve) => client.socket.once('close', resolve));
+      await client.waitFor('bye');
+      await closed;
+      expect(client.received()).toBe('bye');
+    } finally {
+      await new Promise((resolve) => goodbye.close(resolve));
+    }
+  });
+
   it('limits the bandwidth', async () => {
     const client = await through(new TcpProxy('127.0.0.1', echoPort, { bytesPerSecond: 100_000 }));
     const payload = 'x'.repeat(30_000);

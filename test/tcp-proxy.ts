@@ -19,6 +19,8 @@ class Direction {
   private timer: NodeJS.Timeout | undefined;
   /** When the link finishes sending what is queued (for the bandwidth). */
   private busyUntil = 0;
+  /** The sending side has closed: once what is on its way is delivered, this side closes too. */
+  private closing = false;
 
   constructor(
     private readonly to: Socket,
@@ -48,6 +50,16 @@ class Direction {
   /** The link is up again: what was held goes out, in order, as if just sent. */
   release(): void {
     for (const chunk of this.held.splice(0)) this.push(chunk);
+    this.closeIfDelivered();
+  }
+
+  /**
+   * The sending side closed (its FIN): the bytes still on their way arrive first, as they would over TCP, and then
+   * this side is closed. Closing at once would cut off a reply the latency is still holding back.
+   */
+  closeWhenDelivered(): void {
+    this.closing = true;
+    this.closeIfDelivered();
   }
 
   clear(): void {
@@ -68,7 +80,12 @@ class Direction {
         if (!this.to.destroyed) this.to.write(chunk);
       }
       this.schedule();
+      this.closeIfDelivered();
     }, Math.max(0, first.due - Date.now()));
+  }
+
+  private closeIfDelivered(): void {
+    if (this.closing && this.queue.length === 0 && this.held.length === 0 && !this.to.destroyed) this.to.end();
   }
 }
 
@@ -165,8 +182,11 @@ export class TcpProxy {
       this.sockets.add(socket);
       socket.on('close', () => {
         this.sockets.delete(socket);
-        this.directions.delete(toUpstream);
-        this.directions.delete(toClient);
+        // A direction may still hold bytes for the side that is open (a blackhole keeps them until restore).
+        if (client.destroyed && upstream.destroyed) {
+          this.directions.delete(toUpstream);
+          this.directions.delete(toClient);
+        }
       });
       socket.on('error', () => socket.destroy());
     }
@@ -174,7 +194,7 @@ export class TcpProxy {
     client.on('data', (chunk: Buffer) => toUpstream.push(chunk));
     client.resume();
     upstream.on('data', (chunk: Buffer) => toClient.push(chunk));
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
+    client.on('close', () => toUpstream.closeWhenDelivered());
+    upstream.on('close', () => toClient.closeWhenDelivered());
   }
 }
