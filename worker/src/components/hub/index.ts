@@ -50,9 +50,15 @@ class HubProducer implements Producer {
    * config reload replaces a reader, and its counters show what had nowhere to go.
    */
   async send(exchange: Exchange): Promise<void> {
-    if (this.hub.readers.size === 0) throw new Error(`no route reads from hub:${this.name}`);
-    // Each reader holds the source's message until it has dealt with it (see engine/settlement.ts).
-    await Promise.all([...this.hub.readers].map((reader) => reader.offer(exchange.body, { ...exchange.headers }, exchange.settlement?.retain())));
+    const { readers } = this.hub;
+    if (readers.size === 0) throw new Error(`no route reads from hub:${this.name}`);
+    // Each reader holds the source's message until it has dealt with it (see engine/settlement.ts), and gets headers
+    // of its own to change. One reader (one feed per network, the common case) needs no array and no Promise.all.
+    if (readers.size === 1) {
+      for (const reader of readers) await reader.offer(exchange.body, { ...exchange.headers }, exchange.settlement?.retain());
+    } else {
+      await Promise.all([...readers].map((reader) => reader.offer(exchange.body, { ...exchange.headers }, exchange.settlement?.retain())));
+    }
     this.delivered += 1;
   }
 
