@@ -95,14 +95,22 @@ function dimension(value: unknown, where: string): void {
   }
 }
 
+/**
+ * Why `url` cannot be an image's `url` or `thumb` (too long, not https, off the allow-list), or undefined when it
+ * can: the validator's own check, for a mapper choosing between two URLs before it builds an item.
+ */
+export function imageUrlRefusal(url: string, imageHosts: ImageAllowList): string | undefined {
+  if (url.length > LIMITS.urlChars) return `is longer than ${LIMITS.urlChars} characters`;
+  return imageHosts.refusal(url);
+}
+
 function image(value: unknown, where: string, imageHosts: ImageAllowList): Image {
   if (!isRecord(value)) fail(`${where} must be an object`);
   onlyKeys(value, IMAGE_KEYS, where);
   for (const key of ['url', 'thumb'] as const) {
     const url = value[key];
     if (typeof url !== 'string') fail(`${where}.${key} must be a string`);
-    if (url.length > LIMITS.urlChars) fail(`${where}.${key} is longer than ${LIMITS.urlChars} characters`);
-    const refusal = imageHosts.refusal(url);
+    const refusal = imageUrlRefusal(url, imageHosts);
     if (refusal) fail(`${where}.${key} ${refusal}`);
   }
   if (value.alt !== undefined) plainText(value.alt, `${where}.alt`, LIMITS.altChars, { required: false });

@@ -23,7 +23,7 @@ export interface Media {
   kind: 'photo' | 'video' | 'gif';
   /** Full-size image (photos). */
   url?: string;
-  /** Still image of a video or GIF. */
+  /** Still image of a video or GIF; for a Mastodon photo, the instance's small copy (`preview_url`), its thumbnail. */
   previewUrl?: string;
   alt?: string;
   width?: number;

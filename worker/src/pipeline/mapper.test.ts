@@ -3,6 +3,8 @@ import { DEFAULT_IMAGE_HOSTS, ImageAllowList, validateFeedItem } from '@livewall
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Media, Post } from '../post.js';
+import { decodeMastodonStatus } from '../sources/mastodon/decode.js';
+import { photoStatus } from '../sources/mastodon/fake-statuses.js';
 import { rewriteMedia } from '../sources/replay/restamp.js';
 import { decodeXLine } from '../sources/x/decode.js';
 import { dropReason } from './filter.js';
@@ -182,6 +184,45 @@ describe('thumbnails per network', () => {
     );
     expect(result.images).toEqual([{ url: full, thumb: 'https://cdn.bsky.app/img/feed_thumbnail/plain/did:plc:abc/bafkreiabc@jpeg' }]);
     expect(result.id).toBe('bluesky:did:plc:abc/3k');
+  });
+});
+
+describe('Mastodon thumbnails', () => {
+  const original = 'https://files.mastodon.social/media_attachments/files/1/original/cat.jpg';
+  const small = 'https://files.mastodon.social/media_attachments/files/1/small/cat.jpg';
+  const mastodon: MapOptions = { ...options, imageHosts: new ImageAllowList(['files.mastodon.social']) };
+  const toot = (media: Media[]): Post =>
+    post({ network: 'mastodon', nativeId: '113370000000000001', url: 'https://mastodon.social/@alice/113370000000000001', author: { handle: 'alice@mastodon.social' }, media });
+
+  it('uses a photo’s preview_url as the thumbnail and keeps the original as the url, as the contract accepts', () => {
+    const decoded = decodeMastodonStatus(photoStatus, 'mastodon.social', { feeds: ['cats'] });
+    if (decoded.kind !== 'post') throw new Error(`expected a post, got ${decoded.reason}`);
+    const item = mapped(toFeedItem(decoded.post, 'cats', mastodon));
+    expect(item.images).toEqual([
+      {
+        url: 'https://files.mastodon.social/media_attachments/files/111/111/111/original/cat.jpg',
+        thumb: 'https://files.mastodon.social/media_attachments/files/111/111/111/small/cat.jpg',
+        alt: 'A grey cat asleep on a keyboard',
+        width: 1600,
+        height: 1200,
+      },
+    ]);
+    const validation = validateFeedItem({ ...item, publishedAt: '2026-11-01T12:00:07.000Z' }, mastodon.imageHosts);
+    expect(validation.ok ? 'ok' : validation.reason).toBe('ok');
+  });
+
+  it('falls back to the original when the preview is missing, off the allow-list, not https or too long', () => {
+    const previews = [undefined, 'https://cdn.remote.example/small/cat.jpg', 'http://files.mastodon.social/small/cat.jpg', `https://files.mastodon.social/${'a'.repeat(2048)}`];
+    for (const previewUrl of previews) {
+      const media: Media = previewUrl === undefined ? { kind: 'photo', url: original } : { kind: 'photo', url: original, previewUrl };
+      expect(mapped(toFeedItem(toot([media]), 'cats', mastodon)).images, String(previewUrl)).toEqual([{ url: original, thumb: original }]);
+    }
+    expect(mapped(toFeedItem(toot([{ kind: 'photo', url: original, previewUrl: small }]), 'cats', mastodon)).images).toEqual([{ url: original, thumb: small }]);
+  });
+
+  it('takes the preview as the thumbnail of Mastodon photos only: an X photo keeps its sized original', () => {
+    const item = mapped(toFeedItem(post({ media: [photo('A', { previewUrl: 'https://pbs.twimg.com/media/other.png' })] }), 'cats', options));
+    expect(item.images[0]!.thumb).toBe('https://pbs.twimg.com/media/A.png?name=small');
   });
 });
 

@@ -1,4 +1,4 @@
-import { CONTRACT_VERSION, LIMITS, plainHttpsHost, type FeedItem, type Image, type ImageAllowList } from '@livewall/contract';
+import { CONTRACT_VERSION, LIMITS, imageUrlRefusal, plainHttpsHost, type FeedItem, type Image, type ImageAllowList } from '@livewall/contract';
 import type { Media, Post } from '../post.js';
 import { blueskyThumb } from '../sources/bluesky/decode.js';
 import { picturesOf, type ImageFilterOptions } from './filter.js';
@@ -22,8 +22,8 @@ export type MapResult = { ok: true; item: UnpublishedItem } | { ok: false; reaso
 const PLAIN_PATH = /^(?:\/(?!\.\.?(?:\/|$))[\w\-.~!$&'()*+,;=:@]*)+$/;
 
 /**
- * The thumbnail for a tile: X's `small` size (680 px on the long side), Bluesky's feed_thumbnail; Mastodon's
- * original for now.
+ * The thumbnail a network's URL scheme gives for `url`: X's `small` size (680 px on the long side), Bluesky's
+ * feed_thumbnail. Mastodon has no such scheme: its thumbnail is a URL of its own (see `thumbOf`), else the original.
  */
 export function thumbnailOf(url: string, network: Post['network']): string {
   if (network === 'bluesky') return blueskyThumb(url);
@@ -49,12 +49,23 @@ function isoTime(date: Date): string {
   return lastIso;
 }
 
-function toImage(media: Media, post: Post): Image | undefined {
+/**
+ * The thumbnail for the image at `url`: a Mastodon photo's `preview_url` (the small copy the instance made) when the
+ * contract would take it, else the network's thumbnail of `url`. A preview the allow-list refuses (another host, a
+ * remote instance's CDN) would cost the whole image, so the original stands in for it.
+ */
+function thumbOf(media: Media, url: string, network: Post['network'], imageHosts: ImageAllowList): string {
+  const preview = media.previewUrl;
+  if (network === 'mastodon' && media.kind === 'photo' && preview !== undefined && imageUrlRefusal(preview, imageHosts) === undefined) return preview;
+  return thumbnailOf(url, network);
+}
+
+function toImage(media: Media, post: Post, imageHosts: ImageAllowList): Image | undefined {
   const url = media.kind === 'photo' ? media.url : media.previewUrl;
   if (!url) return undefined;
   let thumb: string;
   try {
-    thumb = thumbnailOf(url, post.network);
+    thumb = thumbOf(media, url, post.network, imageHosts);
   } catch {
     return undefined;
   }
@@ -72,7 +83,7 @@ function toImage(media: Media, post: Post): Image | undefined {
  */
 export function toFeedItem(post: Post, feed: string, options: MapOptions): MapResult {
   const images = picturesOf(post, options)
-    .map((media) => toImage(media, post))
+    .map((media) => toImage(media, post, options.imageHosts))
     .filter((image): image is Image => image !== undefined && !options.imageHosts.refusal(image.url) && !options.imageHosts.refusal(image.thumb))
     .slice(0, LIMITS.images);
   if (images.length === 0) return { ok: false, reason: 'image-host' };

@@ -17,6 +17,7 @@ describe('decodeMastodonStatus', () => {
           {
             kind: 'photo',
             url: 'https://files.mastodon.social/media_attachments/files/111/111/111/original/cat.jpg',
+            previewUrl: 'https://files.mastodon.social/media_attachments/files/111/111/111/small/cat.jpg',
             alt: 'A grey cat asleep on a keyboard',
             width: 1600,
             height: 1200,
@@ -36,6 +37,20 @@ describe('decodeMastodonStatus', () => {
       { kind: 'video', previewUrl: 'https://files.mastodon.social/media_attachments/files/222/222/222/small/cat.png', width: 1280, height: 720 },
     ]);
     expect(event.post.url).toBe('https://chaos.social/@bob/113369999999999999');
+  });
+
+  it('keeps a photo’s preview_url (its thumbnail) only when it is an https URL, and the photo either way', () => {
+    const original = 'https://files.mastodon.social/media_attachments/files/1/original/cat.jpg';
+    const mediaOf = (attachment: Record<string, unknown>) => {
+      const event = decodeMastodonStatus({ ...photoStatus, media_attachments: [{ type: 'image', url: original, ...attachment }] }, 'mastodon.social');
+      return event.kind === 'post' ? event.post.media : event;
+    };
+    expect(mediaOf({ preview_url: 'https://files.mastodon.social/media_attachments/files/1/small/cat.jpg' })).toEqual([
+      { kind: 'photo', url: original, previewUrl: 'https://files.mastodon.social/media_attachments/files/1/small/cat.jpg' },
+    ]);
+    for (const preview of [undefined, null, '', 'http://files.mastodon.social/small/cat.jpg', 'javascript:alert(1)', 'not a url', 42, `https://f.example/${'a'.repeat(2048)}`]) {
+      expect(mediaOf({ preview_url: preview }), String(preview)).toEqual([{ kind: 'photo', url: original }]);
+    }
   });
 
   it('decodes a gifv as a gif with its preview', () => {

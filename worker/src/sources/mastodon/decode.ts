@@ -97,6 +97,9 @@ function decodeMedia(raw: unknown): Media | undefined {
     const url = httpsUrl(raw.url);
     if (!url) return undefined;
     media.url = url;
+    // The small copy Mastodon made is the tile's thumbnail; the mapper falls back to `url` when it cannot be used.
+    const previewUrl = httpsUrl(raw.preview_url);
+    if (previewUrl) media.previewUrl = previewUrl;
   } else {
     const previewUrl = httpsUrl(raw.preview_url);
     if (!previewUrl) return undefined;
