@@ -88,7 +88,44 @@ describe('x stream: reading', () => {
   });
 });
 
+/** How many times a sleep of the keep-alive timeout was asked for: the request's deadline, then each (re)arming of the watchdog. */
+const watchdogSleeps = (clock: FakeClock): number => clock.requested.filter((ms) => ms === KEEP_ALIVE_MS).length;
+
+/** Resolves once the stream has read what the fake sent and armed its watchdog again; real time passes for the socket, fake time does not. */
+async function rearmed(clock: FakeClock, before: number): Promise<void> {
+  const started = performance.now();
+  while (watchdogSleeps(clock) <= before) {
+    if (performance.now() - started > 5000) throw new Error('the keep-alive did not arm the watchdog again');
+    await settle();
+  }
+}
+
 describe('x stream: reconnecting', () => {
+  it('stays on its one connection while keep-alives come every 20 s, for four times the keep-alive timeout; then silence reconnects', async () => {
+    const { server, clock, log, reconnectWait } = await streaming();
+    const first = await server.connection(1);
+    await log.waitFor((line) => line.message === 'x: stream connected');
+    for (let beat = 1; beat <= 6; beat++) {
+      await clock.advance(20_000);
+      const before = watchdogSleeps(clock);
+      await first.write('\r\n');
+      await rearmed(clock, before);
+    }
+    expect(clock.now()).toBe(4 * KEEP_ALIVE_MS);
+    expect(server.streamRequests).toBe(1);
+    expect(log.lines.filter((line) => line.message === 'x: stream lost; connecting again')).toEqual([]);
+
+    // The last keep-alive came at 120 s: the watchdog gives up 30 s later, not before.
+    await clock.advance(KEEP_ALIVE_MS - 1);
+    expect(server.streamRequests).toBe(1);
+    await clock.advance(1);
+    await first.closed;
+    await reconnectWait(250);
+    await clock.advance(250);
+    await server.connection(2);
+    expect(server.streamRequests).toBe(2);
+  });
+
   it('reconnects after silence longer than the keep-alive timeout, linear 250 ms', async () => {
     const { server, clock, log, reconnectWait } = await streaming();
     const first = await server.connection(1);
