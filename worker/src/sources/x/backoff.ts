@@ -3,7 +3,9 @@
  * failures in a row; a connection that got through resets them all.
  * - network: the connection failed or broke (or went silent): linear, +250 ms a time, up to 16 s;
  * - http: X answered with an error status, or sent an error inside the stream: exponential from 5 s up to 320 s;
- * - rate-limit: 429: exponential from 60 s (up to 15 min), or until `x-rate-limit-reset` when that is later.
+ * - rate-limit: 429: exponential from 60 s (up to 15 min), or until `x-rate-limit-reset` when that is later, but
+ *   never past 15 min: X's rate windows are 15 minutes, so a reset further off is a clock or a header gone wrong, and
+ *   would otherwise stall the source for as long as it says.
  */
 export type FailureClass = 'network' | 'http' | 'rate-limit';
 
@@ -27,7 +29,7 @@ export class ReconnectBackoff {
         return Math.min(HTTP_MAX_MS, HTTP_FIRST_MS * 2 ** Math.min(failures - 1, 16));
       case 'rate-limit': {
         const doubling = Math.min(RATE_LIMIT_MAX_MS, RATE_LIMIT_FIRST_MS * 2 ** Math.min(failures - 1, 16));
-        return resetAtMs === undefined ? doubling : Math.max(doubling, resetAtMs - now);
+        return resetAtMs === undefined ? doubling : Math.min(RATE_LIMIT_MAX_MS, Math.max(doubling, resetAtMs - now));
       }
     }
   }
