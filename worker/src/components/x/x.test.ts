@@ -1,6 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { from } from '../../engine/definition.js';
+import { Engine } from '../../engine/engine.js';
+import { ComponentRegistry } from '../../engine/registry.js';
 import { FeedDirectory, type DirectoryFeed } from '../../sources/feed-directory.js';
 import { FakeXServer } from '../../sources/x/fake-x-server.js';
+import { mockComponent, mockEndpoint, resetMocks } from '../mock/index.js';
 import { endpointContext, fakeClock, recordingSink, testLogger, type LogLine, type TestLogger } from '../testing.js';
 import { xComponent, XStreamConsumer } from './index.js';
 
@@ -57,6 +61,54 @@ describe('x: component', () => {
     await done;
     await connection.closed;
     expect(JSON.stringify(log.lines)).not.toContain('secret-bearer');
+  });
+});
+
+describe('x: component in a route', () => {
+  afterEach(() => resetMocks());
+
+  it('shows an error sent inside the stream in the route\'s status, logs it once per problem, never the token, and streams on', async () => {
+    const clock = fakeClock();
+    const log = testLogger();
+    const engine = new Engine(new ComponentRegistry().register(xComponent).register(mockComponent), { baseDir: '.', clock, log, settings: { xFeeds: feeds } });
+    engine.add(from(`x:stream?baseUrl=${encodeURIComponent(baseUrl)}&tokenEnv=${TOKEN_ENV}`).routeId('source:x').to('mock:x-lines').build());
+    await engine.start();
+    // X's answer to a second stream of the same app, sent inside the stream: twice, the link getting through in between.
+    const tooMany = JSON.stringify({
+      title: 'ConnectionException',
+      detail: 'This stream is currently at the maximum allowed connection limit.',
+      connection_issue: 'TooManyConnections',
+      type: 'https://api.twitter.com/2/problems/streaming-connection',
+    });
+    for (const count of [1, 2]) {
+      const connection = await server.connection(count);
+      await connection.write(`${tooMany}\r\n`);
+      // The HTTP class, from 5 s again each time: the stream had got through.
+      await clock.whenSleeping(1, (ms) => ms === 5000);
+      await clock.advance(5000);
+    }
+    const third = await server.connection(3);
+    const lines = mockEndpoint('x-lines');
+    lines.expectedCount(1);
+    await third.write('{"data":{"id":"1","text":"t","author_id":"2","created_at":"2026-11-01T12:00:05.000Z"}}\r\n');
+    await lines.assertIsSatisfied();
+
+    const [status] = engine.status();
+    expect(status?.counters.dropped).toEqual({ 'source:stream-error:TooManyConnections': 2 });
+    expect(status?.source).toEqual({ uri: expect.stringMatching(/^x:stream\?/), stats: { reconnects: 2, network: 0, http: 2, rateLimited: 0 } });
+    const errors = log.lines.filter((line) => line.message === 'x: the stream sent an error');
+    expect(errors.map((line) => [line.level, line.fields.problem, line.fields.title])).toEqual([
+      ['warn', 'TooManyConnections', 'ConnectionException'],
+      ['debug', 'TooManyConnections', 'ConnectionException'],
+    ]);
+    expect(log.lines.filter((line) => line.message === 'x: stream lost; connecting again').map((line) => line.fields.reason)).toEqual([
+      'stream error TooManyConnections (ConnectionException): This stream is currently at the maximum allowed connection limit.',
+      'stream error TooManyConnections (ConnectionException): This stream is currently at the maximum allowed connection limit.',
+    ]);
+    expect(server.connections.map((connection) => connection.authorization)).toEqual(['Bearer secret-bearer', 'Bearer secret-bearer', 'Bearer secret-bearer']);
+    await engine.stop(1000);
+    expect(JSON.stringify(log.lines)).not.toContain('secret-bearer');
+    expect(JSON.stringify(engine.status())).not.toContain('secret-bearer');
   });
 });
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Post } from '../../post.js';
-import { decodeXLine, type XStreamEvent } from './decode.js';
+import { STREAM_PROBLEMS, decodeXLine, type XStreamEvent } from './decode.js';
 
 const SAMPLE = new URL('../../../../samples/x-cats.ndjson', import.meta.url);
 
@@ -262,15 +262,51 @@ describe('decodeXLine on everything else', () => {
     });
     expect(decodeXLine(line)).toEqual({
       kind: 'stream-error',
+      problem: 'UpstreamOperationalDisconnect',
       title: 'operational-disconnect',
       detail: 'This stream has been disconnected upstream for operational reasons.',
     });
     expect(decodeXLine('{"errors":[{"title":"ConnectionException","message":"TooManyConnections"}]}')).toEqual({
       kind: 'stream-error',
+      problem: 'TooManyConnections',
       title: 'ConnectionException',
       detail: 'TooManyConnections',
     });
-    expect(decodeXLine('{"errors":[]}')).toEqual({ kind: 'stream-error', title: 'unknown error', detail: '' });
+    expect(decodeXLine('{"errors":[]}')).toEqual({ kind: 'stream-error', problem: 'unknown', title: 'unknown error', detail: '' });
+  });
+
+  it('reports a ConnectionException the stream sends on its own, not wrapped in errors, by its connection_issue', () => {
+    const tooMany = {
+      title: 'ConnectionException',
+      detail: 'This stream is currently at the maximum allowed connection limit.',
+      connection_issue: 'TooManyConnections',
+      type: 'https://api.twitter.com/2/problems/streaming-connection',
+    };
+    expect(decodeXLine(JSON.stringify(tooMany))).toEqual({
+      kind: 'stream-error',
+      problem: 'TooManyConnections',
+      title: 'ConnectionException',
+      detail: 'This stream is currently at the maximum allowed connection limit.',
+    });
+    // Without a problem type it is not X's: an object without data, as any other.
+    expect(decodeXLine(JSON.stringify({ ...tooMany, type: 'https://evil.example/2/problems/x' }))).toEqual({ kind: 'invalid', reason: 'no-data' });
+  });
+
+  it('names a stream error from a fixed set of labels, whatever the stream sends, and cuts X\'s words short', () => {
+    const problemOf = (error: Record<string, unknown>): unknown => {
+      const event = decodeXLine(JSON.stringify({ errors: [error] }));
+      return event.kind === 'stream-error' ? event.problem : event;
+    };
+    expect(problemOf({ title: 'ConnectionException', detail: 'no issue named' })).toBe('ConnectionException');
+    expect(problemOf({ title: 'operational-disconnect', disconnect_type: 'SlowReader' })).toBe('SlowReader');
+    expect(problemOf({ title: 'operational-disconnect', disconnect_type: 'made-up' })).toBe('operational-disconnect');
+    expect(problemOf({ title: 'ConnectionException', connection_issue: 'constructor' })).toBe('ConnectionException');
+    for (const title of ['made-up-1', 'toString', '__proto__', 'x'.repeat(10_000), 'stream-error:TooManyConnections']) {
+      expect(problemOf({ title, connection_issue: title, message: title })).toBe('unknown');
+    }
+    for (const problem of STREAM_PROBLEMS) expect(problem).toMatch(/^[A-Za-z-]{1,40}$/);
+    const long = decodeXLine(JSON.stringify({ errors: [{ title: 't'.repeat(5000), detail: 'd'.repeat(5000) }] }));
+    expect(long.kind === 'stream-error' && [long.title.length, long.detail.length]).toEqual([300, 300]);
   });
 
   it('decodes a post that comes with partial errors', () => {

@@ -11,8 +11,65 @@ import type { Media, Post } from '../../post.js';
 export type XStreamEvent =
   | { kind: 'post'; post: Post }
   | { kind: 'keep-alive' }
-  | { kind: 'stream-error'; title: string; detail: string }
+  /** `problem` is one of STREAM_PROBLEMS (a counter label); `title` and `detail` are X's words, cut short, for logs. */
+  | { kind: 'stream-error'; problem: StreamProblem; title: string; detail: string }
   | { kind: 'invalid'; reason: string };
+
+/**
+ * The specific problems X names in a stream error: the `connection_issue` of a ConnectionException, the
+ * `disconnect_type` of an operational disconnect (X API v2's ConnectionExceptionProblem and
+ * OperationalDisconnectProblem).
+ */
+const SPECIFIC_PROBLEMS = [
+  'TooManyConnections',
+  'ProvisioningSubscription',
+  'RuleConfigurationIssue',
+  'RulesInvalidIssue',
+  'OperationalDisconnect',
+  'UpstreamOperationalDisconnect',
+  'ForceDisconnect',
+  'UpstreamUncleanDisconnect',
+  'SlowReader',
+  'InternalError',
+  'ClientApplicationStateDegraded',
+  'InvalidRules',
+] as const;
+/** Titles that only say which kind of error it is. */
+const GENERIC_TITLES = ['ConnectionException', 'operational-disconnect'] as const;
+
+/**
+ * What an X stream error is, as a counter label: the specific problem when X names one, else the kind its title
+ * gives, else `unknown`. A fixed set, so that whatever a stream sends, the labels of /metrics stay bounded.
+ */
+export const STREAM_PROBLEMS = [...SPECIFIC_PROBLEMS, ...GENERIC_TITLES, 'unknown'] as const;
+export type StreamProblem = (typeof STREAM_PROBLEMS)[number];
+
+const SPECIFIC: ReadonlySet<string> = new Set(SPECIFIC_PROBLEMS);
+const GENERIC: ReadonlySet<string> = new Set(GENERIC_TITLES);
+/** The fields that name the specific problem: X's documented ones, and `message`, which some errors carry instead. */
+const PROBLEM_FIELDS = ['connection_issue', 'disconnect_type', 'message'] as const;
+/** An X problem object on its own, not wrapped in `errors` (how a ConnectionException can come): its `type`. */
+const PROBLEM_TYPE = /^https:\/\/api\.(?:twitter|x)\.com\/2\/problems\//;
+/** X's own words in a log line: enough to read, not enough to flood the log. */
+const MAX_LOGGED_CHARS = 300;
+
+/** The counter label for X's problem object `error` (from the stream, or the body of an error status). */
+export function streamProblem(error: Record<string, unknown>): StreamProblem {
+  for (const field of PROBLEM_FIELDS) {
+    const value = error[field];
+    if (typeof value === 'string' && SPECIFIC.has(value)) return value as StreamProblem;
+  }
+  return typeof error.title === 'string' && GENERIC.has(error.title) ? (error.title as StreamProblem) : 'unknown';
+}
+
+function streamError(error: Record<string, unknown>): XStreamEvent {
+  return {
+    kind: 'stream-error',
+    problem: streamProblem(error),
+    title: (optionalString(error.title) ?? 'unknown error').slice(0, MAX_LOGGED_CHARS),
+    detail: (optionalString(error.detail) ?? optionalString(error.message) ?? '').slice(0, MAX_LOGGED_CHARS),
+  };
+}
 
 interface XMedia {
   media_key?: unknown;
@@ -78,13 +135,9 @@ export function decodeXLine(line: string): XStreamEvent {
   const data = event.data;
   if (data === undefined && Array.isArray(event.errors)) {
     const first: unknown = event.errors[0];
-    const error = isRecord(first) ? first : {};
-    return {
-      kind: 'stream-error',
-      title: optionalString(error.title) ?? 'unknown error',
-      detail: optionalString(error.detail) ?? optionalString(error.message) ?? '',
-    };
+    return streamError(isRecord(first) ? first : {});
   }
+  if (data === undefined && typeof event.type === 'string' && PROBLEM_TYPE.test(event.type)) return streamError(event);
   if (!isRecord(data)) return { kind: 'invalid', reason: 'no-data' };
   if (typeof data.id !== 'string' || !NUMERIC_ID.test(data.id)) return { kind: 'invalid', reason: 'bad-id' };
   if (typeof data.text !== 'string') return { kind: 'invalid', reason: 'bad-text' };

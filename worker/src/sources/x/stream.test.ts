@@ -22,6 +22,14 @@ const OPERATIONAL_DISCONNECT = JSON.stringify({
   errors: [{ title: 'operational-disconnect', disconnect_type: 'OperationalDisconnect', detail: 'This stream has been disconnected for operational reasons.', type: 'https://api.twitter.com/2/problems/operational-disconnect' }],
 });
 
+/** What X sends when the app already has its one stream open: inside the stream, or as the body of a 429. */
+const TOO_MANY_CONNECTIONS = {
+  title: 'ConnectionException',
+  detail: 'This stream is currently at the maximum allowed connection limit.',
+  connection_issue: 'TooManyConnections',
+  type: 'https://api.twitter.com/2/problems/streaming-connection',
+};
+
 const servers: FakeXServer[] = [];
 const stops: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -146,7 +154,7 @@ describe('x stream: reconnecting', () => {
     await first.write(`${OPERATIONAL_DISCONNECT}\r\n`);
     first.end();
     await reconnectWait(5000);
-    expect(sink.rejects).toEqual([{ reason: 'stream-error:operational-disconnect', detail: 'This stream has been disconnected for operational reasons.' }]);
+    expect(sink.rejects).toEqual([{ reason: 'stream-error:OperationalDisconnect', detail: 'This stream has been disconnected for operational reasons.' }]);
     expect(sink.offers).toEqual([]);
     await clock.advance(5000);
     const second = await server.connection(2);
@@ -156,6 +164,30 @@ describe('x stream: reconnecting', () => {
     await reconnectWait(5000);
     expect(sink.rejects).toHaveLength(2);
     expect(log.lines.filter((line) => line.message === 'x: the stream sent an error').map((line) => line.level)).toEqual(['warn', 'debug']);
+  });
+
+  it('counts errors with titles of its own under one label, and warns about them once', async () => {
+    const { server, clock, sink, log, reconnectWait } = await streaming();
+    const titles = ['<script>alert(1)</script>', 'made-up', 'x'.repeat(5000)];
+    for (const [index, title] of titles.entries()) {
+      const connection = await server.connection(index + 1);
+      await connection.write(`${JSON.stringify({ errors: [{ title, detail: 'hostile' }] })}\r\n`);
+      await reconnectWait(5000);
+      await clock.advance(5000);
+    }
+    await server.connection(4);
+    expect(sink.rejects.map((reject) => reject.reason)).toEqual(['stream-error:unknown', 'stream-error:unknown', 'stream-error:unknown']);
+    const warnings = log.lines.filter((line) => line.message === 'x: the stream sent an error');
+    expect(warnings.map((line) => [line.level, line.fields.problem])).toEqual([['warn', 'unknown'], ['debug', 'unknown'], ['debug', 'unknown']]);
+    expect(warnings[2]?.fields.title).toHaveLength(300);
+  });
+
+  it('names the problem of a 429 TooManyConnections in the log, and waits as for a 429', async () => {
+    const { server, log, reconnectWait } = await streaming(fakeClock(), { status: 429, body: TOO_MANY_CONNECTIONS });
+    await reconnectWait(60_000);
+    expect(server.streamRequests).toBe(1);
+    const lost = await log.waitFor((line) => line.message === 'x: stream lost; connecting again');
+    expect(lost.fields).toMatchObject({ failureClass: 'rate-limit', retryInMs: 60_000, reason: expect.stringContaining('(TooManyConnections)') });
   });
 
   it('waits for x-rate-limit-reset after a 429 when that is later than 60 s', async () => {

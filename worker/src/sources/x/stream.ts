@@ -4,7 +4,7 @@ import { ApiResponseError, ETwitterStreamEvent, type TweetStream } from 'twitter
 import type { Clock, Logger, Sink } from '../../engine/types.js';
 import type { XClient } from './client.js';
 import { ReconnectBackoff, type FailureClass } from './backoff.js';
-import { decodeXLine } from './decode.js';
+import { decodeXLine, streamProblem, type StreamProblem } from './decode.js';
 
 /** What each post brings along: its images (and video previews), its author, its time. */
 export const X_STREAM_PARAMS = {
@@ -30,7 +30,7 @@ type ConnectionEnd =
   | { kind: 'aborted' }
   | { kind: 'network'; reason: string }
   | { kind: 'stalled' }
-  | { kind: 'stream-error'; title: string; detail: string }
+  | { kind: 'stream-error'; problem: StreamProblem; title: string; detail: string }
   | { kind: 'http'; status: number; reason: string; resetAtMs?: number };
 
 /**
@@ -42,8 +42,8 @@ type ConnectionEnd =
 export async function streamX(client: XClient, sink: Sink, signal: AbortSignal, options: XStreamOptions): Promise<void> {
   const { clock, log } = options;
   const backoff = new ReconnectBackoff();
-  /** Stream error titles already logged as warnings: each is warned about once, then counted quietly. */
-  const warned = new Set<string>();
+  /** Stream problems already logged as warnings: each is warned about once, then counted quietly (and logged at debug). */
+  const warned = new Set<StreamProblem>();
   while (!signal.aborted) {
     const end = await connectOnce(client, sink, signal, options, () => {
       backoff.reset();
@@ -52,10 +52,11 @@ export async function streamX(client: XClient, sink: Sink, signal: AbortSignal, 
     });
     if (end.kind === 'aborted' || signal.aborted) break;
     if (end.kind === 'stream-error') {
-      sink.reject(`stream-error:${end.title}`, end.detail);
-      const level = warned.has(end.title) ? 'debug' : 'warn';
-      warned.add(end.title);
-      log[level]({ title: end.title, detail: end.detail }, 'x: the stream sent an error');
+      // Counted by the problem, a label from a fixed set; X's own title and detail go only to the log.
+      sink.reject(`stream-error:${end.problem}`, end.detail);
+      const level = warned.has(end.problem) ? 'debug' : 'warn';
+      warned.add(end.problem);
+      log[level]({ problem: end.problem, title: end.title, detail: end.detail }, 'x: the stream sent an error');
     }
     const kind = failureClass(end);
     options.onLost?.(kind);
@@ -85,7 +86,7 @@ function describeEnd(end: Exclude<ConnectionEnd, { kind: 'aborted' }>): string {
     case 'stalled':
       return 'no data, not even a keep-alive, within the keep-alive timeout';
     case 'stream-error':
-      return `stream error ${end.title}${end.detail ? `: ${end.detail}` : ''}`;
+      return `stream error ${end.problem} (${end.title})${end.detail ? `: ${end.detail}` : ''}`;
     case 'http':
       return end.reason;
   }
@@ -130,7 +131,10 @@ async function connectOnce(
 function requestFailure(error: unknown, now: number): ConnectionEnd {
   if (error instanceof ApiResponseError) {
     const reset = Number(error.headers['x-rate-limit-reset']);
-    const end: ConnectionEnd = { kind: 'http', status: error.code, reason: error.message };
+    // X refuses a second stream with 429 and the same problem object it sends in a stream: name the problem.
+    const body: unknown = error.data;
+    const problem = typeof body === 'object' && body !== null && !Array.isArray(body) ? streamProblem(body as Record<string, unknown>) : 'unknown';
+    const end: ConnectionEnd = { kind: 'http', status: error.code, reason: problem === 'unknown' ? error.message : `${error.message} (${problem})` };
     if (error.code === 429 && Number.isFinite(reset) && reset > 0) end.resetAtMs = Math.max(now, reset * 1000);
     return end;
   }
@@ -178,7 +182,7 @@ function readUntilEnd(stream: TweetStream, sink: Sink, signal: AbortSignal, cloc
         // A bare line is a keep-alive: it proves the connection lives (the watchdog is re-armed) and nothing more.
         if (line.trim() === '') continue;
         const event = decodeXLine(line);
-        if (event.kind === 'stream-error') return finish({ kind: 'stream-error', title: event.title, detail: event.detail });
+        if (event.kind === 'stream-error') return finish({ kind: 'stream-error', problem: event.problem, title: event.title, detail: event.detail });
         sink.offer(line, { receivedAt: clock.now(), source: 'x' }).catch((error: unknown) => {
           log.warn({ reason: (error as Error).message }, 'x: the route refused a message');
         });
