@@ -3,7 +3,8 @@
 //   node scripts/screenshot.mjs [URL] [DOCS]     (defaults: http://localhost:8080/ docs)
 // writes DOCS/screenshots/{desktop,phone}-{light,dark}.png, and DOCS/screenshot.png (the README's hero) as a copy
 // of desktop-dark. Start the demo first (./scripts/start); each shot waits until the page is live and its tiles'
-// images have loaded.
+// images have loaded. The sample posts have emoji: without a colour emoji font (Debian: fonts-noto-color-emoji)
+// Chromium draws them as empty boxes.
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium } from 'playwright-core';

@@ -148,18 +148,22 @@ interface Pair {
   backgrounds: string[];
 }
 
-/** A text colour and every background painted behind it. */
-async function textOn(page: Page, selector: string, what = selector): Promise<Pair> {
-  const found = await page.$eval(selector, (element) => {
-    const backgrounds: string[] = [];
-    for (let box: Element | null = element; box; box = box.parentElement) {
-      const background = getComputedStyle(box).backgroundColor;
-      if (background === 'rgba(0, 0, 0, 0)' || background === 'transparent') continue;
-      backgrounds.push(background);
-      if (!background.includes('/') && !background.startsWith('rgba')) break;
-    }
-    return { color: getComputedStyle(element).color, backgrounds };
-  });
+/** A text colour and every background painted behind it; `pseudo` ('::before', '::first-line') reads that part's colour. */
+async function textOn(page: Page, selector: string, what = selector, pseudo?: string): Promise<Pair> {
+  const found = await page.$eval(
+    selector,
+    (element, part) => {
+      const backgrounds: string[] = [];
+      for (let box: Element | null = element; box; box = box.parentElement) {
+        const background = getComputedStyle(box).backgroundColor;
+        if (background === 'rgba(0, 0, 0, 0)' || background === 'transparent') continue;
+        backgrounds.push(background);
+        if (!background.includes('/') && !background.startsWith('rgba')) break;
+      }
+      return { color: getComputedStyle(element, part).color, backgrounds };
+    },
+    pseudo ?? null,
+  );
   return { what, ...found };
 }
 
@@ -187,10 +191,11 @@ describe('how the wall looks, in Chromium', () => {
       const pairs = [
         await textOn(page, '.count'),
         await textOn(page, '.tile-text'),
-        await textOn(page, '.author-handle'),
-        await textOn(page, '.tile-meta'),
-        await textOn(page, '.network-mastodon'),
-        await textOn(page, '.network-bluesky'),
+        await textOn(page, '.tile-author', 'author name', '::first-line'),
+        await textOn(page, '.tile-author', 'author handle'),
+        await textOn(page, '.tile-time'),
+        await textOn(page, '.tile[data-network="mastodon"] .tile-time', 'network name, Mastodon', '::before'),
+        await textOn(page, '.tile[data-network="bluesky"] .tile-time', 'network name, Bluesky', '::before'),
         await textOn(page, '[data-testid="pause"]'),
         await textOn(page, '[data-testid="new-pill"]'),
       ];

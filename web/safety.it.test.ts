@@ -334,19 +334,28 @@ describe('hostile feed items', () => {
     expect(ids).toEqual([last, ...[...shown].reverse(), reference].map((item) => item.id));
     expect(await page.getAttribute('[data-testid="status"]', 'data-state')).toBe('live');
 
-    // A right-to-left override in a name or a text stays inside it: the browser isolates each (bidi), so the handle
-    // and the rest of the card are not pulled into its direction.
+    // A right-to-left override in a name or a text stays inside it: the handle, on the line after the name, still
+    // reads left to right, and the name and the text are each isolated (bidi) from the rest of the card.
     const bidi = page.locator(`[data-testid="tile"][data-id="${shown[2]!.id}"]`);
-    for (const part of ['.author-name', '.tile-text']) {
-      expect(await bidi.locator(part).evaluate((element) => getComputedStyle(element).unicodeBidi)).toBe('isolate');
-    }
+    const handleReadsLeftToRight = await bidi.locator('.tile-author').evaluate((element) => {
+      const text = element.firstChild as Text;
+      const left = (index: number): number => {
+        const range = document.createRange();
+        range.setStart(text, index);
+        range.setEnd(text, index + 1);
+        return range.getBoundingClientRect().left;
+      };
+      return left(text.data.indexOf('@')) < left(text.data.length - 1);
+    });
+    expect(handleReadsLeftToRight).toBe(true);
+    expect(await bidi.locator('.tile-author').evaluate((element) => getComputedStyle(element).unicodeBidi)).toBe('plaintext');
+    expect(await bidi.locator('.tile-text').evaluate((element) => getComputedStyle(element).unicodeBidi)).toBe('isolate');
 
     for (const item of shown) {
       const tile = page.locator(`[data-testid="tile"][data-id="${item.id}"]`);
       expect(await shapeOf(item.id)).toEqual(shape);
       expect(await tile.locator('.tile-text').textContent()).toBe(item.text);
-      expect(await tile.locator('.author-name').textContent()).toBe(item.author.name);
-      expect(await tile.locator('.author-handle').textContent()).toBe(`@${item.author.handle}`);
+      expect(await tile.locator('.tile-author').textContent()).toBe(`${item.author.name}\n@${item.author.handle}`);
       expect(await tile.locator('img').getAttribute('alt')).toBe(item.images[0]!.alt);
       expect(await tile.locator('img').getAttribute('src')).toBe(item.images[0]!.thumb);
       expect(await tile.locator('a').getAttribute('href')).toBe(item.url);

@@ -47,16 +47,18 @@ describe('the wall in Chromium', () => {
     const tile = page.locator(`[data-testid="tile"][data-id="${item.id}"]`);
     await tile.waitFor();
     expect(await tile.locator('.tile-text').textContent()).toBe(text);
-    expect(await tile.locator('.author-name').textContent()).toBe('Tom & "Jerry"');
-    expect(await tile.locator('.author-handle').textContent()).toBe('@tom.example');
+    expect(await tile.locator('.tile-author').textContent()).toBe('Tom & "Jerry"\n@tom.example');
     expect(await tile.locator('.tile-text b').count()).toBe(0);
-    expect(await tile.locator('.badge').textContent()).toBe('2');
     expect(await tile.locator('time').getAttribute('datetime')).toBe(item.createdAt);
 
     const link = tile.locator('a.tile-media');
     expect(await link.getAttribute('href')).toBe(item.url);
     expect(await link.getAttribute('target')).toBe('_blank');
     expect(await link.getAttribute('rel')).toBe('noopener noreferrer');
+    expect(await link.getAttribute('aria-label')).toBe('An orange cat. 2 images. Open the post by @tom.example on Bluesky');
+    // The count badge is the link's ::after, drawn from data-images.
+    expect(await link.getAttribute('data-images')).toBe('2');
+    expect(await link.evaluate((element) => getComputedStyle(element, '::after').display)).not.toBe('none');
 
     const img = tile.locator('img');
     expect(await img.getAttribute('src')).toBe(`${harness.base}/demo/media/cat-1.png`);

@@ -1,7 +1,7 @@
 import type { FeedItem } from '@livewall/contract';
 import { ImageAllowList } from '@livewall/contract';
 import { describe, expect, it } from 'vitest';
-import { altText, safeLink, usableImages } from './tile.js';
+import { altText, authorText, mediaLabel, safeLink, usableImages } from './tile.js';
 
 const item: FeedItem = {
   v: 1,
@@ -47,5 +47,20 @@ describe('a card’s text and URLs', () => {
       ],
     };
     expect(usableImages(mixed, allowList).map((image) => image.thumb)).toEqual(['http://localhost:8080/a.png', 'https://cdn.bsky.app/thumb/2']);
+  });
+});
+
+describe('a card’s author and image area, in words', () => {
+  it('puts the name and the handle on a line each, and keeps each to its line', () => {
+    expect(authorText(item)).toBe('Alice\n@alice.bsky.social');
+    expect(authorText({ ...item, author: { handle: 'alice.bsky.social' } })).toBe('@alice.bsky.social');
+    expect(authorText({ ...item, author: { handle: 'a\nb', name: ' Two\nlines\u2028here ' } })).toBe('Two lines here\n@a b');
+    expect(authorText({ ...item, author: { handle: 'a', name: '  ' } })).toBe('@a');
+  });
+
+  it('says what the image shows, how many there are, and where the link leads', () => {
+    expect(mediaLabel(item, item.images[1]!, 2, true)).toBe('A grey cat asleep. 2 images. Open the post by @alice.bsky.social on Bluesky');
+    expect(mediaLabel(item, item.images[0]!, 1, true)).toBe('Image posted by @alice.bsky.social. Open the post by @alice.bsky.social on Bluesky');
+    expect(mediaLabel(item, item.images[1]!, 3, false)).toBe('A grey cat asleep. 3 images');
   });
 });

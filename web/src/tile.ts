@@ -61,15 +61,43 @@ export interface Card {
 }
 
 /**
+ * What a screen reader hears for the card's image area: the image's alt text, how many images the post has (the
+ * badge shows that count through CSS), and, when it is a link, where it leads. `images` is how many are left to try.
+ */
+export function mediaLabel(item: FeedItem, image: Image, images: number, linked: boolean): string {
+  const parts = [altText(item, image)];
+  if (images > 1) parts.push(`${images} images`);
+  if (linked) parts.push(`Open the post by @${item.author.handle} on ${NETWORK_NAMES[item.network]}`);
+  return parts.join('. ');
+}
+
+/** Runs of white space, line breaks among them, as one space: a name or handle keeps to its line. */
+const oneLine = (text: string): string => text.replace(/\s+/g, ' ').trim();
+
+/**
+ * The author as one text: the name on the first line (set in bold by `::first-line`), the handle on the second.
+ * The line break also ends the name's bidi paragraph, so a right-to-left override in a name cannot reorder the
+ * handle; `unicode-bidi: plaintext` gives each line its own direction.
+ */
+export function authorText(item: FeedItem): string {
+  const name = oneLine(item.author.name ?? '');
+  const handle = `@${oneLine(item.author.handle)}`;
+  return name ? `${name}\n${handle}` : handle;
+}
+
+/**
  * One post as a card: an `<article>` of the ARIA feed pattern, focusable, labelled by its author and described by
  * its text and time. It shows the first image that loads: a broken one is replaced by the post's next image, and a
  * card left without any calls onBroken. The DOM is built with createElement and textContent only; every URL is
  * checked before it becomes an attribute. Undefined when the post has no image the allow-list accepts.
+ *
+ * A wall keeps hundreds of cards for days, so a card is at most six elements — article > a > img, the author, the
+ * text, the time — and the rest is drawn by style.css from data attributes: the image-count badge (`data-images`
+ * on the link) and the network's name before the time (`data-network-name`), coloured by the card's `data-network`.
  */
 export function createCard(item: FeedItem, options: CardOptions): Card | undefined {
   const images = usableImages(item, options.allowList);
   if (images.length === 0) return undefined;
-  const network = NETWORK_NAMES[item.network];
   const listeners = new AbortController();
   const id = `card-${++serial}`;
 
@@ -88,13 +116,15 @@ export function createCard(item: FeedItem, options: CardOptions): Card | undefin
     media.href = href;
     media.target = '_blank';
     media.rel = 'noopener noreferrer';
+  } else {
+    // A group, so that the image count in its label is read even without a link.
+    media.setAttribute('role', 'group');
   }
 
   const img = el('img', 'tile-img');
   img.loading = 'lazy';
   img.decoding = 'async';
   img.referrerPolicy = 'no-referrer';
-  const badge = el('span', 'badge');
   const showImage = (image: Image): void => {
     img.alt = altText(item, image);
     // The attributes reserve the image's space (its aspect ratio) before it loads.
@@ -107,10 +137,9 @@ export function createCard(item: FeedItem, options: CardOptions): Card | undefin
     }
     img.src = image.thumb;
     const left = images.length;
-    badge.hidden = left < 2;
-    badge.textContent = String(left);
-    badge.setAttribute('aria-label', `${left} images`);
-    badge.title = `${left} images`;
+    if (left > 1) media.dataset.images = String(left);
+    else delete media.dataset.images;
+    media.setAttribute('aria-label', mediaLabel(item, image, left, href !== undefined));
   };
   img.addEventListener(
     'error',
@@ -123,47 +152,36 @@ export function createCard(item: FeedItem, options: CardOptions): Card | undefin
     { signal: listeners.signal },
   );
   showImage(images[0]!);
-  media.append(img, badge);
-  if (href !== undefined) media.append(el('span', 'visually-hidden', ` Open the post by @${item.author.handle} on ${network}`));
+  media.append(img);
 
-  const body = el('div', 'tile-body');
-
-  const author = el('p', 'tile-author');
+  const author = el('p', 'tile-author', authorText(item));
   author.id = `${id}-author`;
-  const name = item.author.name?.trim();
-  if (name) {
-    const nameElement = el('span', 'author-name', name);
-    // A right-to-left name must not reorder what follows it: its direction is its own (bidi isolation).
-    nameElement.dir = 'auto';
-    author.append(nameElement, ' ');
-  }
-  author.append(el('span', 'author-handle', `@${item.author.handle}`));
   author.title = authorLabel(item);
-  body.append(author);
 
   const described: string[] = [];
+  const parts: HTMLElement[] = [media, author];
   if (item.text.trim() !== '') {
     const text = el('p', 'tile-text', item.text);
+    // A right-to-left text must not reorder the rest of the card: its direction is its own (bidi isolation).
     text.dir = 'auto';
     text.id = `${id}-text`;
     text.title = item.text;
-    body.append(text);
+    parts.push(text);
     described.push(text.id);
   }
 
-  const meta = el('p', 'tile-meta');
-  meta.id = `${id}-meta`;
-  meta.append(el('span', `network network-${item.network}`, network), el('span', 'sep', ' · '));
-  const time = el('time', 'when', formatRelative(item.createdAt, options.now));
+  const time = el('time', 'tile-time', formatRelative(item.createdAt, options.now));
+  time.id = `${id}-time`;
   time.dateTime = item.createdAt;
   time.title = formatAbsolute(item.createdAt);
   time.dataset.relative = '';
-  meta.append(time);
-  body.append(meta);
-  described.push(meta.id);
+  // Shown before the time by style.css (time::before), and so part of the card's description.
+  time.dataset.networkName = NETWORK_NAMES[item.network];
+  parts.push(time);
+  described.push(time.id);
   card.setAttribute('aria-describedby', described.join(' '));
 
-  card.append(media, body);
+  card.append(...parts);
   return {
     element: card,
     dispose() {

@@ -173,3 +173,28 @@ export const invalidCount = (page: Page): Promise<string | null> => page.textCon
 /** Resolves after the page has rendered two more frames: what a scroll or a click set in motion has been handled. */
 export const frames = (page: Page): Promise<void> =>
   page.evaluate(() => new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve()))));
+
+/** What assistive technology is told about an element: its role, accessible name and description, as Chromium computes them. */
+export interface Accessible {
+  role: string;
+  name: string;
+  description: string;
+}
+
+/** The accessibility of every element matching `selector`, in document order (through CDP, so CSS content counts). */
+export async function accessibility(page: Page, selector: string): Promise<Accessible[]> {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const { root } = await cdp.send('DOM.getDocument', { depth: 0 });
+    const { nodeIds } = await cdp.send('DOM.querySelectorAll', { nodeId: root.nodeId, selector });
+    const found: Accessible[] = [];
+    for (const nodeId of nodeIds) {
+      const { nodes } = await cdp.send('Accessibility.getPartialAXTree', { nodeId, fetchRelatives: false });
+      const node = nodes[0];
+      found.push({ role: String(node?.role?.value ?? ''), name: String(node?.name?.value ?? ''), description: String(node?.description?.value ?? '') });
+    }
+    return found;
+  } finally {
+    await cdp.detach();
+  }
+}
