@@ -20,6 +20,7 @@ interface Ended {
   reason: Error;
 }
 
+/** A message's text; invalid UTF-8 becomes U+FFFD (the frames are not validated, see readUntilLost). */
 function textOf(data: WebSocket.RawData): string {
   if (Buffer.isBuffer(data)) return data.toString('utf8');
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
@@ -101,7 +102,9 @@ export class JetstreamConsumer implements Consumer {
     return new Promise((resolve) => {
       let socket: WebSocket;
       try {
-        socket = new WebSocket(url, { handshakeTimeout: HANDSHAKE_TIMEOUT_MS, maxPayload: MAX_MESSAGE_BYTES });
+        // A text frame that is not UTF-8 would make ws close the connection (1007), and the resume would bring the
+        // same frame again, forever: take its text with U+FFFD in place of the broken bytes, and let the decoder judge.
+        socket = new WebSocket(url, { handshakeTimeout: HANDSHAKE_TIMEOUT_MS, maxPayload: MAX_MESSAGE_BYTES, skipUTF8Validation: true });
       } catch (error) {
         resolve({ cause: 'failed', reason: error as Error });
         return;

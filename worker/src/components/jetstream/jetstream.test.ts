@@ -2,10 +2,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ImageAllowList } from '@livewall/contract';
+import { INVALID_UTF8, INVALID_UTF8_TEXT, withInvalidUtf8 } from '../../../../test/fuzz.js';
 import { freePort } from '../../../../test/ports.js';
 import type { Consumer } from '../../engine/types.js';
 import { FakeJetstream, type ScriptedEvent } from '../../sources/bluesky/fake-jetstream.js';
-import { scriptedEvents } from '../../sources/bluesky/testing.js';
+import { decodeJetstreamEvent } from '../../sources/bluesky/decode.js';
+import { DID, imagesPost, scriptedEvents } from '../../sources/bluesky/testing.js';
+import { contractVerdict } from '../../pipeline/testing.js';
 import { endpointContext, fakeClock, recordingSink, testLogger, type FakeClock, type RecordingSink, type TestLogger } from '../testing.js';
 import { jitteredBackoff } from '../../engine/backoff.js';
 import { JetstreamConsumer } from './consumer.js';
@@ -122,6 +126,28 @@ describe('jetstream: reading', () => {
     // The resume asked for 3 ms (3,000 µs) before the fifth event; the server sent events 2–12 again.
     expect(fake.cursorOf(1)).toBe((events[4]?.time_us ?? 0) - 3000);
     expect(offeredTimes(sink)).toEqual(timesOf(events));
+  });
+
+  it('reads a text frame of invalid UTF-8 with U+FFFD in its place, on the same connection, and goes on', async () => {
+    const events = scriptedEvents(2);
+    const { fake, url } = await fakeJetstream(events);
+    const { sink, log } = start(`jetstream:?endpoints=${url}`);
+    await sink.offered(2);
+    const brokenText = { ...imagesPost, time_us: 1_725_911_100_000_000, commit: { ...imagesPost.commit, rkey: '3l3qo2broken', record: { ...imagesPost.commit.record, text: 'A #caturday cat BROKEN' } } };
+    const next = { ...imagesPost, time_us: 1_725_911_100_001_000, commit: { ...imagesPost.commit, rkey: '3l3qo2next' } };
+    fake.sendText(withInvalidUtf8(JSON.stringify(brokenText), 'BROKEN'));
+    fake.sendText(INVALID_UTF8);
+    fake.send(next);
+    await sink.offered(5);
+
+    expect(fake.requests).toEqual([SUBSCRIBE]);
+    expect(log.lines.filter((line) => line.message === RECONNECTING)).toEqual([]);
+    const [broken, garbage, good] = sink.offers.slice(2).map((offer) => decodeJetstreamEvent(offer.body as string, [{ name: 'sky-cats', keywords: ['cat'] }]));
+    if (broken?.kind !== 'post' || good?.kind !== 'post') throw new Error(`expected two posts, got ${JSON.stringify([broken, good])}`);
+    expect(broken.post.text).toBe(`A #caturday cat ${INVALID_UTF8_TEXT}`);
+    expect(contractVerdict(broken.post, new ImageAllowList(['cdn.bsky.app']))).toBe('ok');
+    expect(garbage).toEqual({ kind: 'invalid', reason: 'not-json' });
+    expect(good.post.nativeId).toBe(`${DID}/3l3qo2next`);
   });
 
   it('fails over to the next endpoint when one refuses, after a backoff on the clock', async () => {

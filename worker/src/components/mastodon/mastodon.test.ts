@@ -1,4 +1,8 @@
+import { ImageAllowList } from '@livewall/contract';
 import { afterEach, describe, expect, it } from 'vitest';
+import { INVALID_UTF8, INVALID_UTF8_TEXT, withInvalidUtf8 } from '../../../../test/fuzz.js';
+import { contractVerdict } from '../../pipeline/testing.js';
+import { decodeMastodonJson } from '../../sources/mastodon/decode.js';
 import { FakeMastodon } from '../../sources/mastodon/fake-mastodon.js';
 import { photoStatusWithId, sensitiveStatus, textStatus, type Status } from '../../sources/mastodon/fake-statuses.js';
 import { endpointContext, fakeClock, recordingSink, settle, testLogger, type FakeClock, type RecordingSink, type TestLogger } from '../testing.js';
@@ -34,6 +38,13 @@ function start(uri: string, clock: FakeClock = fakeClock(), log: TestLogger = te
   const done = consumer.run(sink, abort.signal);
   runs.push({ abort, done });
   return { sink, done, log, consumer };
+}
+
+/** What the feed route makes of an offered status: its text, and whether it meets the contract ('ok') or why not. */
+function brokenTootVerdict(body: unknown): { text: string; verdict: string } {
+  const event = decodeMastodonJson(body as string, '127.0.0.1', { feeds: ['toot-cats'] });
+  if (event.kind !== 'post') throw new Error(`expected a post, got ${event.reason}`);
+  return { text: event.post.text, verdict: contractVerdict(event.post, new ImageAllowList(['files.mastodon.social'])) };
 }
 
 const ids = (sink: RecordingSink): string[] => sink.offers.map((offer) => (JSON.parse(offer.body as string) as Status).id);
@@ -206,6 +217,29 @@ describe('mastodon: polling without a token', () => {
     expect(ids(sink)).toEqual(['100']);
   });
 
+  it('reads a page with invalid UTF-8 with U+FFFD in its place, tries again after one that is not JSON, and goes on', async () => {
+    const { server, port } = await fakeMastodon();
+    const clock = fakeClock();
+    const page = JSON.stringify([photoStatusWithId('102'), photoStatusWithId('101', { content: '<p>a cat BROKEN</p>' })]);
+    server.canned.push({ status: 200, raw: withInvalidUtf8(page, 'BROKEN') });
+    const { sink, log } = start(`mastodon:127.0.0.1:${port}?tag=cats&scheme=http`, clock);
+    await clock.whenSleeping(1, INTERVAL);
+    expect(ids(sink)).toEqual(['101', '102']);
+    expect(brokenTootVerdict(sink.offers[0]?.body)).toEqual({ text: `a cat ${INVALID_UTF8_TEXT}`, verdict: 'ok' });
+
+    server.canned.push({ status: 200, raw: INVALID_UTF8 });
+    server.post(photoStatusWithId('103'));
+    await clock.advance(30_000);
+    await clock.whenSleeping(1, INTERVAL);
+    const failed = await log.waitFor((line) => line.message === 'mastodon: polling failed; trying again');
+    expect(failed.fields.reason).toMatch(/^the timeline was not JSON/);
+    expect(ids(sink)).toEqual(['101', '102']);
+    await clock.advance(30_000);
+    await clock.whenSleeping(1, INTERVAL);
+    expect(ids(sink)).toEqual(['101', '102', '103']);
+    expect(server.requests[2]?.query.min_id).toBe('102');
+  });
+
   it('fails with what to do when the instance refuses the timeline', async () => {
     const { server, port } = await fakeMastodon();
     server.canned.push({ status: 422, body: { error: 'This method requires an authenticated user' } });
@@ -233,6 +267,24 @@ describe('mastodon: streaming with a token', () => {
       ['/api/v1/timelines/tag/cats', null, true],
     ]);
     expect(JSON.stringify(log.lines)).not.toContain(TOKEN);
+  });
+
+  it('reads an update with invalid UTF-8 with U+FFFD in its place, counts one that is not JSON, and streams on', async () => {
+    process.env.MASTODON_TEST_TOKEN = TOKEN;
+    const { server, port } = await fakeMastodon();
+    const { sink, log } = start(`mastodon:127.0.0.1:${port}?tag=cats&scheme=http&tokenEnv=MASTODON_TEST_TOKEN`);
+    await server.whenStreams(1);
+    const update = (data: Uint8Array): Buffer => Buffer.concat([Buffer.from('event: update\ndata: '), data, Buffer.from('\n\n')]);
+    server.writeRaw(update(withInvalidUtf8(JSON.stringify(photoStatusWithId('201', { content: '<p>a cat BROKEN</p>' })), 'BROKEN')));
+    server.writeRaw(update(INVALID_UTF8));
+    // Sent on the stream only, as the others: a status in the timeline could come first, with the backfill.
+    server.writeRaw(update(Buffer.from(JSON.stringify(photoStatusWithId('202')))));
+    await sink.offered(2);
+    expect(ids(sink)).toEqual(['201', '202']);
+    expect(brokenTootVerdict(sink.offers[0]?.body)).toEqual({ text: `a cat ${INVALID_UTF8_TEXT}`, verdict: 'ok' });
+    expect(sink.rejects).toEqual([{ reason: 'bad-status', detail: undefined }]);
+    expect(server.requests.filter((request) => request.path === '/api/v1/streaming/hashtag')).toHaveLength(1);
+    expect(log.lines.filter((line) => line.message === 'mastodon: stream lost; connecting again')).toEqual([]);
   });
 
   it('reconnects after a drop with backoff, and backfills what it missed without duplicates', async () => {

@@ -1,10 +1,10 @@
 /**
  * A Jetstream just big enough for tests of the jetstream: component: a WebSocket server on 127.0.0.1 that sends
  * a scripted list of events (each with its time_us) to every subscriber, from the `cursor` it asks for, and then
- * stays quiet but answers pings, as Jetstream does. On command it sends one more event, drops a connection after
- * N events, refuses the handshake with HTTP 503, stops answering pings, or lets its open connections go silent.
- * It records the URL of every connection attempt and counts the pings it gets, so tests can assert cursors,
- * failover and keep-alives.
+ * stays quiet but answers pings, as Jetstream does. On command it sends one more event or a text frame of raw
+ * bytes, drops a connection after N events, refuses the handshake with HTTP 503, stops answering pings, or lets its
+ * open connections go silent. It records the URL of every connection attempt and counts the pings it gets, so tests
+ * can assert cursors, failover and keep-alives.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -66,6 +66,11 @@ export class FakeJetstream {
   send(event: ScriptedEvent): void {
     this.events.push(event);
     for (const socket of this.sockets) if (!this.silenced.has(socket)) socket.send(JSON.stringify(event));
+  }
+
+  /** Sends `bytes` as they are, in a text frame, to every open connection that is not silenced: broken UTF-8 included. */
+  sendText(bytes: Uint8Array): void {
+    for (const socket of this.sockets) if (!this.silenced.has(socket)) socket.send(bytes, { binary: false });
   }
 
   /**

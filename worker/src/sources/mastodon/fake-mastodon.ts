@@ -15,6 +15,8 @@ export interface CannedResponse {
   status: number;
   headers?: Record<string, string>;
   body?: unknown;
+  /** The body's bytes exactly, instead of `body` as JSON: broken UTF-8, say. */
+  raw?: Uint8Array;
 }
 
 /** Statuses per page when a request names no limit, and the most it may ask for: Mastodon's for timelines. */
@@ -82,8 +84,8 @@ export class FakeMastodon {
     this.writeRaw(':thump\n');
   }
 
-  /** Any other SSE text, verbatim, to every open stream that is not silenced. */
-  writeRaw(text: string): void {
+  /** Any other SSE text (or bytes, broken UTF-8 included), verbatim, to every open stream that is not silenced. */
+  writeRaw(text: string | Uint8Array): void {
     for (const stream of this.streams) if (!this.silenced.has(stream)) stream.write(text);
   }
 
@@ -145,6 +147,10 @@ export class FakeMastodon {
 
   private timeline(url: URL, host: string, response: ServerResponse): void {
     const canned = this.canned.shift();
+    if (canned?.raw) {
+      response.writeHead(canned.status, { 'content-type': 'application/json; charset=utf-8', ...canned.headers });
+      return void response.end(canned.raw);
+    }
     if (canned) return json(response, canned.status, canned.body ?? { error: 'canned' }, canned.headers);
     const query = url.searchParams;
     const page = this.page(query);

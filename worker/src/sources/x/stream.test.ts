@@ -1,4 +1,7 @@
+import { ImageAllowList } from '@livewall/contract';
 import { afterEach, describe, expect, it } from 'vitest';
+import { INVALID_UTF8, INVALID_UTF8_TEXT, withInvalidUtf8 } from '../../../../test/fuzz.js';
+import { contractVerdict } from '../../pipeline/testing.js';
 import { fakeClock, recordingSink, settle, testLogger, type FakeClock } from '../../components/testing.js';
 import { xClient } from './client.js';
 import { decodeXLine } from './decode.js';
@@ -107,6 +110,25 @@ async function rearmed(clock: FakeClock, before: number): Promise<void> {
     await settle();
   }
 }
+
+describe('x stream: bytes that are not UTF-8', () => {
+  it('offers a line with invalid UTF-8 with U+FFFD in its place, a line of nothing else as text, and goes on', async () => {
+    const { server, sink, log } = await streaming();
+    const connection = await server.connection(1);
+    const crlf = Buffer.from('\r\n');
+    await connection.write(Buffer.concat([withInvalidUtf8(tweet('1001', 'a cat BROKEN'), 'BROKEN'), crlf, INVALID_UTF8, crlf, Buffer.from(tweet('1002', 'next cat')), crlf]));
+    await sink.offered(3);
+
+    const [broken, garbage, next] = sink.offers.map((offer) => decodeXLine(offer.body as string));
+    if (broken?.kind !== 'post' || next?.kind !== 'post') throw new Error(`expected two posts, got ${JSON.stringify([broken, next])}`);
+    expect(broken.post.text).toBe(`a cat ${INVALID_UTF8_TEXT}`);
+    expect(contractVerdict(broken.post, new ImageAllowList(['pbs.twimg.com']))).toBe('ok');
+    expect(garbage).toEqual({ kind: 'invalid', reason: 'not-json' });
+    expect(next.post.nativeId).toBe('1002');
+    expect(server.streamRequests).toBe(1);
+    expect(log.lines.filter((line) => line.level === 'warn')).toEqual([]);
+  });
+});
 
 describe('x stream: reconnecting', () => {
   it('stays on its one connection while keep-alives come every 20 s, for four times the keep-alive timeout; then silence reconnects', async () => {
