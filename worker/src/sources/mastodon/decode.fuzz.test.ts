@@ -89,8 +89,9 @@ describe('decodeMastodonStatus survives garbage', () => {
       }),
       { numRuns: 10_000 },
     );
-    // The mutations must not all break the JSON: many land in text and still decode, which is the harder case.
-    expect(posts).toBeGreaterThan(1000);
+    // The mutations must not all break the JSON: some land in text and still decode, the harder case (about 1 in 10;
+    // a floor of half that, so no seed fails it).
+    expect(posts).toBeGreaterThan(500);
   });
 
   it('HTML made of tags, entities and text never leaves a tag behind (10,000 cases)', () => {
