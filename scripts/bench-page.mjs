@@ -1,7 +1,7 @@
 // The page under benchmark: built with Vite into a scratch folder, served by the real web server (createApp from
 // web/dist-server, the sample pictures at /demo/media/), opened in Debian's headless Chromium with playwright-core,
 // with recorders installed before the page's own scripts run:
-//   - every `livewall:shown` mark the wall takes (web/src/wall.ts: one per card, once it is in the DOM), as
+//   - every `livewall:shown` mark the wall takes (web/src/wall.ts: one per card, once its frame is rendered), as
 //     [item id, performance.timeOrigin + startTime] — the on-screen time of each item, taken inside the page;
 //   - every long task (PerformanceObserver 'longtask') and, where Chromium has them, long animation frames.
 // Benchmarks drain the recorders with drain() as they go, so the page keeps nothing extra for long.

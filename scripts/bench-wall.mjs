@@ -7,8 +7,8 @@
 // viewers (scripts/bench-viewers.mjs: @stomp/stompjs over `ws`, forked into --processes child processes, connected
 // at most --concurrency at a time per process) subscribe; then an AMQP 1.0 publisher (rhea, as the worker) sends
 // rate × seconds items, each one's send time kept by sequence number. The page's latency of an item is its
-// `livewall:shown` mark (taken by web/src/wall.ts once the card is in the DOM, in the animation frame that inserts
-// it) minus the send time; the Node viewers' is when stompjs hands them the message. Run it through
+// `livewall:shown` mark (taken by web/src/wall.ts in the first task after the animation frame that inserts the card
+// has been rendered) minus the send time; the Node viewers' is when stompjs hands them the message. Run it through
 // `scripts/bench wall`, which builds, starts a private broker and passes:
 //
 //   BENCH_AMQP_URL=amqp://127.0.0.1:PORT BENCH_AMQP_PASSWORD=… BENCH_STOMP_URL=ws://127.0.0.1:PORT

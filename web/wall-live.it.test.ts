@@ -7,11 +7,11 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_ITEMS } from './src/config.js';
-import { WallHarness, accessibility, frames, invalidCount, tileIds } from './test/wall-harness.js';
+import { HeldFrames, WallHarness, accessibility, frames, invalidCount, tileIds } from './test/wall-harness.js';
 
 const harness = new WallHarness('live');
 const feedName = (label: string): string => harness.feedName(label);
-const FEEDS = ['markup', 'pause', 'pill', 'broken', 'keys', 'switch-a', 'switch-b', 'status', 'dom'].map(feedName);
+const FEEDS = ['markup', 'rendered', 'burst', 'pause', 'pill', 'broken', 'keys', 'switch-a', 'switch-b', 'status', 'dom'].map(feedName);
 /** The second server's wall keeps this few cards. */
 const SMALL = 3;
 let small: string;
@@ -20,7 +20,7 @@ beforeAll(async () => {
   await harness.start(FEEDS);
   small = await harness.serve((origin) => ({
     brokerUrls: [harness.brokerUrl],
-    feeds: ['cap', 'hidden'].map((label) => ({ name: feedName(label), title: label })),
+    feeds: ['cap', 'hidden', 'listeners'].map((label) => ({ name: feedName(label), title: label })),
     imageHosts: [origin],
     maxItems: SMALL,
   }));
@@ -83,12 +83,68 @@ describe('the live wall in Chromium', () => {
       ['link', 'A cat. Open the post by @alice.bsky.social on Bluesky'],
     ]);
 
-    // One mark per card, in the order they arrived, each taken once its card was in the DOM.
-    const marks = await page.evaluate(() =>
-      performance.getEntriesByName('livewall:shown').map((entry) => (entry as PerformanceMark).detail as { id: string; publishedAt: string }),
-    );
-    expect(marks).toEqual(items.map((item) => ({ id: item.id, publishedAt: item.publishedAt })));
+    // One mark per card, in the order they arrived, each taken once its card was on the screen.
+    const marks = (): Promise<unknown[]> =>
+      page.evaluate(() => performance.getEntriesByName('livewall:shown').map((entry) => (entry as PerformanceMark).detail as { id: string; publishedAt: string }));
+    await expect.poll(marks).toEqual(items.map((item) => ({ id: item.id, publishedAt: item.publishedAt })));
     expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('marks a card shown only once the frame that put it in has been laid out and painted', async () => {
+    const feed = feedName('rendered');
+    const { page } = await harness.openWall(feed);
+    // A resize observer's first call for a new card comes in that frame's rendering, after layout.
+    await page.evaluate(() => {
+      const laidOut: Record<string, number> = {};
+      (window as unknown as { laidOut: typeof laidOut }).laidOut = laidOut;
+      const sizes = new ResizeObserver((entries) => {
+        for (const entry of entries) laidOut[(entry.target as HTMLElement).dataset.id!] ??= performance.now();
+      });
+      new MutationObserver((records) => {
+        for (const record of records) for (const node of record.addedNodes) if (node instanceof HTMLElement && node.tagName === 'ARTICLE') sizes.observe(node);
+      }).observe(document.querySelector('[data-testid="wall"]')!, { childList: true });
+    });
+    const ids = await show(page, feed, 3);
+    const timing = (): Promise<{ id: string; shown: number; laidOut: number | undefined }[]> =>
+      page.evaluate(() =>
+        performance.getEntriesByName('livewall:shown').map((entry) => {
+          const id = ((entry as PerformanceMark).detail as { id: string }).id;
+          return { id, shown: entry.startTime, laidOut: (window as unknown as { laidOut: Record<string, number> }).laidOut[id] };
+        }),
+      );
+    await expect.poll(async () => (await timing()).map((mark) => mark.id)).toEqual(ids);
+    for (const mark of await timing()) {
+      expect(mark.laidOut, mark.id).toBeDefined();
+      expect(mark.shown, mark.id).toBeGreaterThan(mark.laidOut!);
+    }
+    await page.context().close();
+  });
+
+  it('puts a burst that arrives at once into the DOM in one go, not card by card', async () => {
+    const feed = feedName('burst');
+    // The burst is held on its way to the page and handed over in one go: how the broker paces it does not count.
+    const frames = new HeldFrames();
+    const { page } = await harness.openWall(feed, { prepare: frames.install });
+    // Each insertion into the wall is one mutation record, whatever number of cards it adds.
+    await page.evaluate(() => {
+      const insertions: number[] = [];
+      (window as unknown as { insertions: number[] }).insertions = insertions;
+      new MutationObserver((records) => {
+        for (const record of records) {
+          const cards = [...record.addedNodes].filter((node) => node instanceof HTMLElement && node.tagName === 'ARTICLE').length;
+          if (cards > 0) insertions.push(cards);
+        }
+      }).observe(document.querySelector('[data-testid="wall"]')!, { childList: true });
+    });
+    frames.holding = true;
+    const items = Array.from({ length: 30 }, () => harness.feedItem(feed));
+    for (const item of items) harness.publish(feed, item);
+    await expect.poll(() => frames.messages).toBe(items.length);
+    frames.release();
+    await expect.poll(() => tileIds(page)).toEqual(items.map((item) => item.id).reverse());
+    // Cards per insertion: all in one.
+    expect(await page.evaluate(() => (window as unknown as { insertions: number[] }).insertions)).toEqual([items.length]);
     await page.context().close();
   });
 
@@ -178,6 +234,45 @@ describe('the live wall in Chromium', () => {
     expect(await page.locator('[data-testid="wall"] > *').count()).toBe(SMALL);
     expect(await page.textContent('[data-testid="item-count"]')).toBe(String(SMALL));
     expect(await page.$$eval('[data-testid="tile"]', (cards) => cards.map((card) => card.getAttribute('aria-posinset')))).toEqual(['1', '2', '3']);
+    await page.context().close();
+  });
+
+  it('removes the cards it pushes off with their listeners: the page’s listener count stays where a full wall has it', async () => {
+    const feed = feedName('listeners');
+    const { page } = await harness.openWall(feed, { origin: small });
+    // Every card taken off the wall, kept alive here so that any listener left on it would still count.
+    await page.evaluate(() => {
+      const removed: Element[] = [];
+      (window as unknown as { removed: Element[] }).removed = removed;
+      new MutationObserver((records) => {
+        for (const record of records) for (const node of record.removedNodes) if (node instanceof HTMLElement && node.tagName === 'ARTICLE') removed.push(node);
+      }).observe(document.querySelector('[data-testid="wall"]')!, { childList: true });
+    });
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Performance.enable');
+    const listenerCount = async (): Promise<number> => {
+      await cdp.send('HeapProfiler.collectGarbage');
+      const { metrics } = await cdp.send('Performance.getMetrics');
+      return metrics.find((metric) => metric.name === 'JSEventListeners')!.value;
+    };
+    /** The listeners on `expression`'s element and everything in it. */
+    const listenersOn = async (expression: string): Promise<string[]> => {
+      const { result } = await cdp.send('Runtime.evaluate', { expression });
+      const { listeners } = await cdp.send('DOMDebugger.getEventListeners', { objectId: result.objectId!, depth: -1 });
+      return listeners.map((listener) => listener.type);
+    };
+
+    await show(page, feed, SMALL, small);
+    const full = await listenerCount();
+    // A card on the wall has its listener (the image's error handler): the check below is not vacuous.
+    expect(await listenersOn('document.querySelector(\'[data-testid="tile"]\')')).toEqual(['error']);
+
+    // Ten wall-fulls, one after the other, so that every card goes in and, but for the last three, out again.
+    for (let round = 0; round < 10; round++) await show(page, feed, SMALL, small);
+    await expect.poll(() => page.evaluate(() => (window as unknown as { removed: Element[] }).removed.length)).toBe(SMALL * 10);
+    expect(await listenerCount()).toBe(full);
+    for (let index = 0; index < SMALL * 10; index++) expect(await listenersOn(`window.removed[${index}]`), `removed card ${index}`).toEqual([]);
+    await cdp.detach();
     await page.context().close();
   });
 

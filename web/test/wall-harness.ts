@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@stomp/stompjs';
 import type { FeedItem } from '@livewall/contract';
-import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { expect } from 'vitest';
 import { testBroker } from '../../test/broker.js';
@@ -35,6 +35,8 @@ export interface OpenOptions {
   /** How the page names the feed: `?feed=` (the older link) or `#/` (the default). */
   link?: 'query' | 'hash';
   context?: BrowserContextOptions;
+  /** Runs on the new context before the page opens: init scripts, WebSocket routes. */
+  prepare?: (context: BrowserContext) => Promise<void>;
 }
 
 export class WallHarness {
@@ -150,6 +152,7 @@ export class WallHarness {
   /** Opens `feed` in a page of its own and waits until it is live. */
   async openWall(feed: string, options: OpenOptions = {}): Promise<WallPage> {
     const context = await this.browser.newContext(options.context);
+    await options.prepare?.(context);
     const page = await context.newPage();
     const problems: string[] = [];
     page.on('console', (message) => {
@@ -196,5 +199,38 @@ export async function accessibility(page: Page, selector: string): Promise<Acces
     return found;
   } finally {
     await cdp.detach();
+  }
+}
+
+/**
+ * Holds what the broker sends a page while `holding` is on; `release` hands it all over at once, in one WebSocket
+ * message (STOMP frames end with a NUL, so several may share one: stompjs parses them in turn, in one task).
+ * Install with `prepare` when opening the page.
+ */
+export class HeldFrames {
+  holding = false;
+  private held: string[] = [];
+  private send: ((frames: string) => void) | undefined;
+
+  /** STOMP MESSAGE frames waiting. */
+  get messages(): number {
+    return this.held.filter((frame) => frame.startsWith('MESSAGE')).length;
+  }
+
+  install = (context: BrowserContext): Promise<void> =>
+    context.routeWebSocket(/^wss?:/, (pageSide) => {
+      const brokerSide = pageSide.connectToServer();
+      brokerSide.onMessage((frame) => {
+        if (!this.holding) return pageSide.send(frame);
+        this.held.push(frame.toString());
+        this.send = (frames) => pageSide.send(frames);
+      });
+    });
+
+  release(): void {
+    this.holding = false;
+    const frames = this.held.join('');
+    this.held = [];
+    if (frames !== '') this.send?.(frames);
   }
 }
