@@ -110,3 +110,25 @@ export function startWorker(args: string[], env: Record<string, string> = {}): R
     },
   };
 }
+
+/** What a worker's /status says about feed ownership. */
+export interface OwnershipReport {
+  instance: { id: string; pid: number };
+  feeds: { feed: string; role: string; owner?: { id: string; host: string; pid: number; region?: string }; epoch: number }[];
+}
+
+/** A worker's /status, from its ops port. */
+export async function statusOf(port: number): Promise<{ routes: { id: string; state: string }[]; ownership: OwnershipReport }> {
+  return (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { routes: { id: string; state: string }[]; ownership: OwnershipReport };
+}
+
+/** How many times the worker's output matches `pattern`. */
+export function count(worker: RunningWorker, pattern: RegExp): number {
+  return worker.output().match(new RegExp(pattern.source, 'g'))?.length ?? 0;
+}
+
+/** When the worker logged the `nth` line matching `pattern` (pino's epoch ms). */
+export function loggedAt(worker: RunningWorker, pattern: RegExp, nth = 1): number {
+  const lines = worker.output().split('\n').filter((line) => pattern.test(line));
+  return (JSON.parse(lines[nth - 1] ?? '{}') as { time?: number }).time ?? NaN;
+}

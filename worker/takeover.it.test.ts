@@ -7,13 +7,13 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { testBroker } from '../test/broker.js';
 import { freePort } from '../test/ports.js';
 import { collect, connectStomp, durableSubscription } from '../test/stomp.js';
-import { longRecording, startWorker, workerConfig, type RunningWorker } from '../test/worker.js';
+import { count, loggedAt, longRecording, startWorker, statusOf, workerConfig, type OwnershipReport, type RunningWorker } from '../test/worker.js';
 
 /**
  * Moving the worker: a second worker started with --takeover takes the feed over from the running one during a
- * live replay, and gives it back when it stops. Against the real broker, each worker a real process from the built
- * dist, every item counted on a durable queue bound to the feed: nothing may be missing, and an item may arrive twice
- * only around a handover.
+ * live replay, and gives it back when it stops; when it dies instead, the first takes the feed back once the lease
+ * runs out. Against the real broker, each worker a real process from the built dist, every item counted on a durable
+ * queue bound to the feed: nothing may be missing, and an item may arrive twice only around a handover.
  */
 const broker = testBroker();
 let dir: string;
@@ -35,32 +35,19 @@ const LINES = 320;
 const PACE = 25;
 /** Around a handover, how many arrivals a repeat may be from it: two seconds of items. */
 const HANDOVER_WINDOW = 2 * PACE;
+/** Short leases, so that a worker that dies without a word is replaced within seconds. */
+const LEASE_MS = 1500;
+const RENEW_MS = 300;
 
-interface OwnershipReport {
-  instance: { id: string; pid: number };
-  feeds: { feed: string; role: string; owner?: { id: string; host: string; pid: number; region?: string }; epoch: number }[];
-}
+type Machines = Awaited<ReturnType<typeof twoMachines>>;
 
-async function statusOf(port: number): Promise<{ routes: { id: string; state: string }[]; ownership: OwnershipReport }> {
-  return (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { routes: { id: string; state: string }[]; ownership: OwnershipReport };
-}
-
-function count(worker: RunningWorker, pattern: RegExp): number {
-  return worker.output().match(new RegExp(pattern.source, 'g'))?.length ?? 0;
-}
-
-/** When the worker logged the `nth` line matching `pattern` (pino's epoch ms). */
-function loggedAt(worker: RunningWorker, pattern: RegExp, nth = 1): number {
-  const lines = worker.output().split('\n').filter((line) => pattern.test(line));
-  return (JSON.parse(lines[nth - 1] ?? '{}') as { time?: number }).time ?? NaN;
-}
-
-test('--takeover moves a feed to another worker during a live replay and back when it stops: nothing missing, repeats only at the handovers', async () => {
-  const feed = `takeover-${randomUUID().slice(0, 6)}`;
+/** A feed of its own, its recording and the taker's copy of it, a durable queue on it, and a way to start either worker. */
+async function twoMachines(name: string) {
+  const feed = `${name}-${randomUUID().slice(0, 6)}`;
   const recording = await longRecording(dir, feed, LINES);
   // The taker plays its own copy of the recording, somewhere else, as on another machine.
-  await mkdir(join(dir, 'laptop'));
-  const copy = join(dir, 'laptop', basename(recording.file));
+  await mkdir(join(dir, feed, 'laptop'), { recursive: true });
+  const copy = join(dir, feed, 'laptop', basename(recording.file));
   await copyFile(recording.file, copy);
 
   const queue = durableSubscription(broker.wsUrl, { login: 'admin', passcode: broker.passwords.admin }, `/topic/feed.${feed}`, `${feed}-reader`);
@@ -70,37 +57,56 @@ test('--takeover moves a feed to another worker during a live replay and back wh
   await Promise.all([queue.ready, statuses.ready]);
 
   const ports = { server: await freePort(), laptop: await freePort() };
-  const config = async (name: 'server' | 'laptop', file: string): Promise<string> => {
-    const path = join(dir, `${name}.yaml`);
-    const extra = `region: ${name === 'server' ? 'us-east' : 'home'}
-ops: { port: ${ports[name]} }
-ownership: { lease: 1500ms, renew: 300ms }
+  const start = async (machine: 'server' | 'laptop', args: string[] = []): Promise<RunningWorker> => {
+    const path = join(dir, feed, `${machine}.yaml`);
+    const extra = `region: ${machine === 'server' ? 'us-east' : 'home'}
+ops: { port: ${ports[machine]} }
+ownership: { lease: ${LEASE_MS}ms, renew: ${RENEW_MS}ms }
 status: { topic: ${statusTopic}, interval: 500ms }
 shutdownTimeout: 5s
 `;
-    await writeFile(path, workerConfig({ broker, feeds: [feed], recording: file, replay: [`pace: ${PACE}/s`], extra }));
-    return path;
-  };
-  const env = { TEST_PUBLISHER_PASSWORD: broker.passwords.publisher };
-  const start = (args: string[]): RunningWorker => {
-    const worker = startWorker(args, env);
+    await writeFile(path, workerConfig({ broker, feeds: [feed], recording: machine === 'server' ? recording.file : copy, replay: [`pace: ${PACE}/s`], extra }));
+    const worker = startWorker(['run', '--config', path, ...args], { TEST_PUBLISHER_PASSWORD: broker.passwords.publisher });
     cleanups.push(async () => {
       worker.child.kill('SIGKILL');
       await worker.exited;
     });
     return worker;
   };
+  return { feed, recording, queue, statuses, ports, start };
+}
 
-  // 1. The first worker owns the feed and publishes.
-  const server = start(['run', '--config', await config('server', recording.file)]);
+/** The first worker owns the feed and publishes; another takes it over with --takeover, and the first stands by. */
+async function takeOver({ feed, queue, start }: Machines): Promise<{ server: RunningWorker; laptop: RunningWorker; takenAt: number }> {
+  const server = await start('server');
   await server.waitFor(new RegExp(`feed ${feed}: owned here`));
   await expect.poll(() => queue.ids.length, { timeout: 20_000 }).toBeGreaterThan(40);
-
-  // 2. Another worker takes it over: the first drains and yields, and stands by with its routes stopped.
-  const laptop = start(['run', '--config', await config('laptop', copy), '--takeover']);
+  const laptop = await start('laptop', ['--takeover']);
   await laptop.waitFor(new RegExp(`feed ${feed}: owned here \\(yielded by `), 20_000);
+  // Where on the queue the taker's items begin.
   const takenAt = queue.ids.length;
   await server.waitFor(new RegExp(`feed ${feed}: standby; \\S+:${laptop.child.pid} \\(home\\) owns it`));
+  return { server, laptop, takenAt };
+}
+
+/** The arrivals (positions on the queue) of ids seen before; and how many distinct ids arrived. */
+function repeatsIn(ids: string[]): { repeats: number[]; distinct: number } {
+  const firstSeen = new Set<string>();
+  const repeats: number[] = [];
+  ids.forEach((id, at) => {
+    if (firstSeen.has(id)) repeats.push(at);
+    firstSeen.add(id);
+  });
+  return { repeats, distinct: firstSeen.size };
+}
+
+test('--takeover moves a feed to another worker during a live replay and back when it stops: nothing missing, repeats only at the handovers', async () => {
+  const machines = await twoMachines('takeover');
+  const { feed, recording, queue, statuses, ports } = machines;
+
+  // 1. The first worker owns the feed and publishes; 2. another takes it over: the first drains and yields, and
+  // stands by with its routes stopped.
+  const { server, laptop, takenAt } = await takeOver(machines);
   expect(server.output()).toMatch(new RegExp(`feed ${feed}: yielding to \\S+:${laptop.child.pid} \\(home\\); draining`));
   expect(laptop.output()).toMatch(new RegExp(`feed ${feed}: taking over from \\S+:${server.child.pid} \\(us-east\\)`));
 
@@ -139,20 +145,50 @@ shutdownTimeout: 5s
 
   // Every item arrived; repeats, if any, only around the two handovers.
   await expect.poll(() => recording.ids.filter((id) => !queue.ids.includes(id)).length, { timeout: 10_000 }).toBe(0);
-  const firstSeen = new Set<string>();
-  const repeats: { id: string; at: number }[] = [];
-  queue.ids.forEach((id, at) => {
-    if (firstSeen.has(id)) repeats.push({ id, at });
-    firstSeen.add(id);
-  });
+  const { repeats, distinct } = repeatsIn(queue.ids);
   const nearHandover = (at: number): boolean => Math.abs(at - takenAt) <= HANDOVER_WINDOW || Math.abs(at - handedBackAt) <= HANDOVER_WINDOW;
-  expect(repeats.filter((repeat) => !nearHandover(repeat.at))).toEqual([]);
+  expect(repeats.filter((at) => !nearHandover(at))).toEqual([]);
   expect(repeats.length).toBeLessThanOrEqual(2 * HANDOVER_WINDOW);
-  expect(firstSeen.size).toBe(recording.ids.length);
+  expect(distinct).toBe(recording.ids.length);
   // How long the feed had no owner publishing: from the yield's drain to the taker's start, from the release to the resume.
   const takeoverMs = loggedAt(laptop, /owned here/) - loggedAt(server, /yielding to/);
   const handBackMs = loggedAt(server, /owned here/, 2) - loggedAt(laptop, /ownership: released/);
   expect(takeoverMs).toBeLessThan(5000);
   expect(handBackMs).toBeLessThan(5000);
   console.info(`takeover test: ${recording.ids.length} items, ${repeats.length} repeated; handovers at arrivals ${takenAt} (${takeoverMs} ms) and ${handedBackAt} (${handBackMs} ms)`);
+}, 60_000);
+
+test('a taker killed with -9 hands nothing back: the first worker takes the feed again once the lease runs out, nothing missing, repeats only at the handovers', async () => {
+  const machines = await twoMachines('killed');
+  const { feed, recording, queue, ports } = machines;
+  const { server, laptop, takenAt } = await takeOver(machines);
+  await expect.poll(() => queue.ids.length, { timeout: 20_000 }).toBeGreaterThan(takenAt + 50);
+
+  // The taker dies mid-replay: no drain, no release. Its lease ends LEASE_MS after its last renewal.
+  const killedAt = Date.now();
+  laptop.child.kill('SIGKILL');
+  await laptop.exited;
+  const diedAt = queue.ids.length;
+  await expect.poll(() => count(server, new RegExp(`feed ${feed}: owned here`)), { timeout: 10_000 }).toBe(2);
+  expect(laptop.output()).not.toMatch(/ownership: released/);
+  // Not the release's settle time: the first worker waited for the lease to run out (the last renewal came at most
+  // RENEW_MS before the kill).
+  const resumeMs = loggedAt(server, /owned here/, 2) - killedAt;
+  expect(resumeMs).toBeGreaterThanOrEqual(LEASE_MS - RENEW_MS);
+
+  // Its /status says it owns the feed again, and runs it.
+  const resumed = await statusOf(ports.server);
+  expect(resumed.ownership.feeds).toEqual([expect.objectContaining({ feed, role: 'owner', owner: expect.objectContaining({ pid: server.child.pid, region: 'us-east' }) })]);
+  expect(resumed.ownership.feeds[0]?.epoch).toBeGreaterThan(2);
+  expect(resumed.routes.find((route) => route.id === `feed:${feed}`)?.state).toBe('started');
+
+  // It plays the recording to its end from the place in the dead taker's last renewal, and exits by itself.
+  expect(await Promise.race([server.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 30_000))])).toBe(0);
+  await expect.poll(() => recording.ids.filter((id) => !queue.ids.includes(id)).length, { timeout: 10_000 }).toBe(0);
+  // What the taker published after its last renewal's place comes again, right after it died; nothing else repeats.
+  const { repeats, distinct } = repeatsIn(queue.ids);
+  const nearHandover = (at: number): boolean => Math.abs(at - takenAt) <= HANDOVER_WINDOW || Math.abs(at - diedAt) <= HANDOVER_WINDOW;
+  expect(repeats.filter((at) => !nearHandover(at))).toEqual([]);
+  expect(distinct).toBe(recording.ids.length);
+  console.info(`takeover test, taker killed: ${recording.ids.length} items, ${repeats.length} repeated; taken at arrival ${takenAt}, taker died at ${diedAt}, feed resumed ${resumeMs} ms after the kill`);
 }, 60_000);
