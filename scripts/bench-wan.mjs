@@ -53,7 +53,12 @@ if (!url || !password) {
 const target = new URL(url);
 
 const work = mkdtempSync(join(tmpdir(), 'livewall-bench-wan-'));
-process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+/** The proxy processes still running: a benchmark stopped midway (Ctrl-C, SIGTERM, an error) takes them with it. */
+const proxies = new Set();
+process.on('exit', () => {
+  for (const child of proxies) child.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+});
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) process.on(signal, () => process.exit(code));
 
 // The proxy the chaos tests use, compiled on the spot (the one link model for tests and benchmarks).
@@ -85,7 +90,11 @@ async function link(rtt) {
     const { TcpProxy } = await import(${JSON.stringify(pathToFileURL(join(work, 'lib', 'tcp-proxy.js')).href)});
     const proxy = new TcpProxy(${JSON.stringify(target.hostname)}, ${Number(target.port)}, { latencyMs: ${rtt / 2} });
     console.log(await proxy.listen());
-  `], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // The benchmark holds the other end of stdin: when it is gone, even killed with -9, so is this proxy.
+    process.stdin.on('end', () => process.exit(0)).resume();
+  `], { stdio: ['pipe', 'pipe', 'inherit'] });
+  proxies.add(child);
+  child.once('exit', () => proxies.delete(child));
   const port = await new Promise((resolve, reject) => {
     child.stdout.once('data', (data) => resolve(Number(String(data).trim())));
     child.once('exit', (code) => reject(new Error(`the proxy exited (${code})`)));
