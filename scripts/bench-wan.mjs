@@ -9,8 +9,8 @@
 //   BENCH_AMQP_URL=amqp://127.0.0.1:PORT BENCH_AMQP_PASSWORD=… node scripts/bench-wan.mjs [options]
 //
 //   --lines N        lines in the recording (default 50000: the bundled sample repeated, ids of their own; a run is
-//                    timed from engine.start(), connecting included — a few round trips — so a short one mostly
-//                    measures the connection's set-up at 150 ms rather than the publishing)
+//                    timed from engine.start(), connecting included — a few round trips — so a short one
+//                    is weighed down by the set-up at 150 ms as much as by the publishing)
 //   --rtt LIST       round trips in ms (default 0,50,150)
 //   --one-by-one N   messages the one-at-a-time publisher sends per round trip (default 100; it is slow by design)
 //
