@@ -1,8 +1,9 @@
 /**
  * The wall as a viewer leaves it open for days, in a real Chromium against the real test broker
  * (web/test/wall-harness.ts): feed-pattern markup and latency marks, pause and resume, the "N new" pill, a hidden
- * tab catching up, the cap, broken images, Page Down, switching feeds by the hash, the workers' status, and going
- * offline and back. Every wait is on the page's state, never on a clock.
+ * tab catching up, the cap and the DOM's size, bursts, listeners of cards taken off, broken images, Page Down, switching
+ * feeds by the hash, and the workers' status (the connection's own tests are in connection.it.test.ts). Every wait is
+ * on the page's state, never on a clock.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -398,46 +399,6 @@ describe('the live wall in Chromium', () => {
     await page.waitForSelector('[data-testid="worker-status"][data-state="fresh"]');
     expect(await page.textContent('[data-testid="worker-status"]')).toBe(`${host} · eu-test · 42/min`);
     expect(await page.getAttribute('[data-testid="worker-status"]', 'title')).toBe(`Served by ${host} in eu-test: 42 posts a minute (started)`);
-    await page.context().close();
-  });
-
-  it('says it is offline, and reconnects at once when the network is back', async () => {
-    const feed = feedName('offline');
-    const { proxy, url } = await harness.brokerProxy();
-    const origin = await harness.serve((own) => ({ brokerUrls: [url], feeds: [{ name: feed, title: 'Offline' }], imageHosts: [own] }));
-    const { page } = await harness.openWall(feed, { origin });
-    const [before] = await show(page, feed, 1, origin);
-
-    await page.context().setOffline(true);
-    proxy.cut();
-    await page.waitForSelector('[data-testid="status"][data-state="offline"]');
-    expect(await page.textContent('[data-testid="status"]')).toBe('Offline');
-    const during = harness.feedItem(feed, origin);
-    harness.publish(feed, during);
-
-    // Timed in the page: the last "next try in N s" shown while offline, and when the next attempt began.
-    await page.evaluate(() => {
-      const times: { countdown?: { at: number; seconds: number }; attemptAt?: number } = {};
-      (window as unknown as { reconnect: typeof times }).reconnect = times;
-      const pill = document.querySelector<HTMLElement>('[data-testid="status"]')!;
-      const detail = document.getElementById('status-detail')!;
-      const observer = new MutationObserver(() => {
-        const next = /next try in (\d+) s/.exec(detail.textContent ?? '');
-        if (pill.dataset.state === 'offline' && next) times.countdown = { at: performance.now(), seconds: Number(next[1]) };
-        else if ((pill.dataset.state === 'connecting' || pill.dataset.state === 'live') && times.attemptAt === undefined) times.attemptAt = performance.now();
-      });
-      observer.observe(pill, { attributes: true });
-      observer.observe(detail, { childList: true, characterData: true, subtree: true });
-    });
-    // Attempts go on failing while offline, each wait longer than the last: go online when one is over 2 s away.
-    await page.waitForSelector('#status-detail:text-matches("^This device is offline.*next try in ([3-9]|[1-9][0-9]) s")', { timeout: 20_000 });
-    await page.context().setOffline(false);
-    await page.waitForSelector('[data-testid="status"][data-state="live"]', { timeout: 30_000 });
-    const { countdown, attemptAt } = await page.evaluate(() => (window as unknown as { reconnect: { countdown: { at: number; seconds: number }; attemptAt: number } }).reconnect);
-    // The countdown said N s: the attempt was due N - 1 s after it at the earliest, and came well before that.
-    expect(countdown.seconds).toBeGreaterThanOrEqual(2);
-    expect(attemptAt).toBeLessThan(countdown.at + (countdown.seconds - 1) * 1000 - 500);
-    await expect.poll(() => tileIds(page)).toEqual([during.id, before]);
     await page.context().close();
   });
 });

@@ -19,6 +19,7 @@ export const ENV = {
   wsProxy: 'LIVEWALL_WS_PROXY',
   wsProxyPath: 'LIVEWALL_WS_PROXY_PATH',
   statusTopic: 'LIVEWALL_STATUS_TOPIC',
+  heartbeatMs: 'LIVEWALL_HEARTBEAT_MS',
 } as const;
 
 /**
@@ -43,6 +44,7 @@ export const DEFAULTS = {
   brokerProfile: DEFAULT_BROKER_PROFILE,
   feeds: [{ name: 'cats', title: 'Cats' }],
   maxItems: 200,
+  heartbeatMs: 10_000,
   statusTopic: brokerProfile(DEFAULT_BROKER_PROFILE).statusTopic,
   wsProxyPath: '/stomp',
 } as const;
@@ -73,6 +75,8 @@ export interface WebOptions {
   /** The built page (index.html, assets/). */
   webRoot?: string;
   maxItems?: number;
+  /** The page's STOMP heart-beats each way, in ms (1,000 to 60,000): a silent link is noticed in about twice that. */
+  heartbeatMs?: number;
   /** Where the worker publishes its status (its config's status.topic); '' turns the worker panel off. */
   statusTopic?: string;
   /**
@@ -104,6 +108,7 @@ export interface ResolvedOptions {
   viewerPasscode: string | undefined;
   webRoot: string;
   maxItems: number;
+  heartbeatMs: number;
   statusTopic: string;
   wsProxy: WsProxyOptions | undefined;
 }
@@ -120,6 +125,8 @@ export class OptionsError extends Error {
 }
 
 const MAX_ITEMS_LIMIT = 1000;
+/** As web/src/config.ts's HEARTBEAT_LIMITS: the page refuses a /config.json outside them. */
+const HEARTBEAT_LIMITS = { min: 1_000, max: 60_000 } as const;
 
 function list(value: string | undefined): string[] | undefined {
   if (value === undefined || value.trim() === '') return undefined;
@@ -174,6 +181,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ResolvedOp
   if (webRoot !== undefined) input.webRoot = webRoot;
   const maxItems = wholeNumber(ENV.maxItems, env[ENV.maxItems]);
   if (maxItems !== undefined) input.maxItems = maxItems;
+  const heartbeatMs = wholeNumber(ENV.heartbeatMs, env[ENV.heartbeatMs]);
+  if (heartbeatMs !== undefined) input.heartbeatMs = heartbeatMs;
   const wsProxy = nonEmpty(env[ENV.wsProxy]?.trim());
   if (wsProxy !== undefined) input.wsProxy = wsProxy;
   const statusTopic = env[ENV.statusTopic];
@@ -298,10 +307,14 @@ export function resolveOptions(input: WebOptions = {}): ResolvedOptions {
     throw new OptionsError(ENV.maxItems, `${maxItems} must be a whole number from 1 to ${MAX_ITEMS_LIMIT}`);
   }
 
+  const heartbeatMs = input.heartbeatMs ?? DEFAULTS.heartbeatMs;
+  if (!Number.isInteger(heartbeatMs) || heartbeatMs < HEARTBEAT_LIMITS.min || heartbeatMs > HEARTBEAT_LIMITS.max) {
+    throw new OptionsError(ENV.heartbeatMs, `${heartbeatMs} must be a whole number of milliseconds from ${HEARTBEAT_LIMITS.min} to ${HEARTBEAT_LIMITS.max}`);
+  }
   const statusTopic = input.statusTopic ?? brokerProfile(profile).statusTopic;
   if (statusTopic !== '' && !/^\/topic\/status\.[A-Za-z0-9_.-]+$/.test(statusTopic)) {
     throw new OptionsError(ENV.statusTopic, `${JSON.stringify(statusTopic)} must be a topic under /topic/status. (the worker's status.topic) without wildcards, or empty to show no worker status`);
   }
 
-  return { port, host, brokerUrls, brokerProfile: profile, feeds, imageHosts, allowList, demoMedia, viewerLogin, viewerPasscode, webRoot, maxItems, statusTopic, wsProxy };
+  return { port, host, brokerUrls, brokerProfile: profile, feeds, imageHosts, allowList, demoMedia, viewerLogin, viewerPasscode, webRoot, maxItems, heartbeatMs, statusTopic, wsProxy };
 }

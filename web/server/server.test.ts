@@ -63,6 +63,7 @@ describe('GET /config.json', () => {
       ],
       imageHosts: ['http://localhost:8080', 'media.example.org'],
       maxItems: 60,
+      heartbeatMs: 5_000,
     });
     const response = await fetch(`${base}/config.json`);
     expect(response.status).toBe(200);
@@ -77,10 +78,11 @@ describe('GET /config.json', () => {
       imageHosts: ['pbs.twimg.com', 'cdn.bsky.app', 'http://localhost:8080', 'media.example.org'],
       maxItems: 60,
       statusTopic: '/topic/status.workers',
+      heartbeatMs: 5_000,
     });
   });
 
-  it('uses the defaults: ws://localhost:61614, feed cats, the default image hosts, 200 items, the workers’ status topic, no login', async () => {
+  it('uses the defaults: ws://localhost:61614, feed cats, the default image hosts, 200 items, the workers’ status topic, 10 s heart-beats, no login', async () => {
     const base = await start();
     expect(await (await fetch(`${base}/config.json`)).json()).toEqual({
       broker: { urls: ['ws://localhost:61614'], profile: 'artemis' },
@@ -88,6 +90,7 @@ describe('GET /config.json', () => {
       imageHosts: ['pbs.twimg.com', 'cdn.bsky.app'],
       maxItems: 200,
       statusTopic: '/topic/status.workers',
+      heartbeatMs: 10_000,
     });
   });
 
@@ -218,6 +221,7 @@ describe('options from the environment', () => {
       viewerPasscode: undefined,
       webRoot,
       maxItems: 200,
+      heartbeatMs: 10_000,
       statusTopic: '/topic/status.workers',
       brokerProfile: 'artemis',
     });
@@ -235,6 +239,7 @@ describe('options from the environment', () => {
         LIVEWALL_VIEWER_LOGIN: 'viewer',
         LIVEWALL_VIEWER_PASSCODE: 'pw',
         LIVEWALL_MAX_ITEMS: '40',
+        LIVEWALL_HEARTBEAT_MS: '4000',
         LIVEWALL_STATUS_TOPIC: ' /topic/status.eu ',
         LIVEWALL_BROKER_PROFILE: ' rabbitmq ',
       }),
@@ -253,6 +258,7 @@ describe('options from the environment', () => {
       viewerLogin: 'viewer',
       viewerPasscode: 'pw',
       maxItems: 40,
+      heartbeatMs: 4_000,
       statusTopic: '/topic/status.eu',
       brokerProfile: 'rabbitmq',
     });
@@ -283,6 +289,8 @@ describe('options from the environment', () => {
     ['LIVEWALL_WS_PROXY_PATH', '/stomp-without-a-target'],
     ['LIVEWALL_WEB_ROOT', '/no/such/build'],
     ['LIVEWALL_MAX_ITEMS', '0'],
+    ['LIVEWALL_HEARTBEAT_MS', '500'],
+    ['LIVEWALL_HEARTBEAT_MS', '10s'],
   ])('rejects %s=%j, naming the variable', (variable, value) => {
     let thrown: unknown;
     try {

@@ -25,6 +25,7 @@ export function pageConfig(options: ResolvedOptions, proxyUrl?: string): object 
     imageHosts: options.imageHosts,
     maxItems: options.maxItems,
     statusTopic: options.statusTopic,
+    heartbeatMs: options.heartbeatMs,
   };
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { HEARTBEAT_MS } from './connection.js';
 import { DEFAULT_MAX_ITEMS, DEFAULT_STATUS_TOPIC, feedHref, parseConfig, selectFeed, wantedFeed } from './config.js';
 
 const good = {
@@ -10,6 +11,7 @@ const good = {
   imageHosts: ['pbs.twimg.com', 'cdn.bsky.app', 'http://localhost:8080'],
   maxItems: 120,
   statusTopic: '/topic/status.eu',
+  heartbeatMs: 4_000,
 };
 
 /** A copy of `good` that tests may break in any way: fields are loosely typed on purpose. */
@@ -19,6 +21,7 @@ interface Loose {
   imageHosts: unknown[];
   maxItems?: unknown;
   statusTopic?: unknown;
+  heartbeatMs?: unknown;
 }
 
 function withChange(change: (config: Loose) => void): unknown {
@@ -44,7 +47,7 @@ describe('parseConfig', () => {
     expect(result.allowList.refusal('https://evil.example/a.png')).toMatch(/allow-list/);
   });
 
-  it('keeps login and passcode, defaults maxItems, the status topic and feed titles', () => {
+  it('keeps login and passcode, defaults maxItems, the status topic, the heart-beats and feed titles', () => {
     const result = parseConfig({
       broker: { urls: ['ws://localhost:61614'], login: 'viewer', passcode: 'pw' },
       feeds: [{ name: 'cats' }],
@@ -57,6 +60,7 @@ describe('parseConfig', () => {
         feeds: [{ name: 'cats', title: 'cats' }],
         maxItems: DEFAULT_MAX_ITEMS,
         statusTopic: DEFAULT_STATUS_TOPIC,
+        heartbeatMs: HEARTBEAT_MS,
       },
     });
     expect(DEFAULT_MAX_ITEMS).toBe(200);
@@ -90,6 +94,9 @@ describe('parseConfig', () => {
     ['a status topic without /topic/', withChange((c) => (c.statusTopic = 'status.workers')), /^statusTopic must be/],
     ['a status topic with a wildcard', withChange((c) => (c.statusTopic = '/topic/status.#')), /^statusTopic must be/],
     ['a numeric status topic', withChange((c) => (c.statusTopic = 5)), /^statusTopic must be/],
+    ['heart-beats under a second', withChange((c) => (c.heartbeatMs = 999)), /^heartbeatMs must be .* from 1000 to 60000$/],
+    ['heart-beats over a minute', withChange((c) => (c.heartbeatMs = 60_001)), /^heartbeatMs must be/],
+    ['heart-beats as text', withChange((c) => (c.heartbeatMs = '4000')), /^heartbeatMs must be/],
   ])('refuses %s with a message naming the field', (_what, value, message) => {
     expect(errorOf(value)).toMatch(message);
   });

@@ -1,3 +1,4 @@
+import { HEARTBEAT_MS } from './connection.js';
 import { BROKER_PROFILE_NAMES, brokerProfile, DEFAULT_BROKER_PROFILE, FEED_NAME, ImageAllowList, isBrokerProfileName, type BrokerProfileName } from '@livewall/contract';
 
 /** One feed the page can show; its STOMP destination comes from the broker profile. */
@@ -19,6 +20,11 @@ export interface WallConfig {
    * connection as the feed; '' turns it off. Default DEFAULT_STATUS_TOPIC.
    */
   statusTopic: string;
+  /**
+   * STOMP heart-beats each way, in ms: a silent link (a route that died without a reset) is noticed within about
+   * twice this long. Default HEARTBEAT_MS; from HEARTBEAT_LIMITS.min to HEARTBEAT_LIMITS.max.
+   */
+  heartbeatMs: number;
 }
 
 export type ConfigResult = { ok: true; config: WallConfig; allowList: ImageAllowList } | { ok: false; error: string };
@@ -30,6 +36,7 @@ export const DEFAULT_STATUS_TOPIC = brokerProfile(DEFAULT_BROKER_PROFILE).status
 /** A STOMP topic the page may subscribe to: the broker's multicast prefix and a plain address. */
 const TOPIC = /^\/topic\/[A-Za-z0-9._-]{1,200}$/;
 export const MAX_ITEMS_LIMIT = 1000;
+export const HEARTBEAT_LIMITS = { min: 1_000, max: 60_000 } as const;
 const MAX_URLS = 16;
 const MAX_TITLE = 80;
 
@@ -120,7 +127,16 @@ function check(value: unknown, pageProtocol: string | undefined): { config: Wall
     statusTopic = value.statusTopic;
   }
 
-  const config: WallConfig = { broker: { urls, profile }, feeds, imageHosts, maxItems, statusTopic };
+  let heartbeatMs = HEARTBEAT_MS;
+  if (value.heartbeatMs !== undefined) {
+    const { min, max } = HEARTBEAT_LIMITS;
+    if (typeof value.heartbeatMs !== 'number' || !Number.isInteger(value.heartbeatMs) || value.heartbeatMs < min || value.heartbeatMs > max) {
+      fail(`heartbeatMs must be a whole number of milliseconds from ${min} to ${max}`);
+    }
+    heartbeatMs = value.heartbeatMs;
+  }
+
+  const config: WallConfig = { broker: { urls, profile }, feeds, imageHosts, maxItems, statusTopic, heartbeatMs };
   if (login !== undefined) config.broker.login = login;
   if (passcode !== undefined) config.broker.passcode = passcode;
   return { config, allowList };

@@ -18,6 +18,9 @@ export interface ConnectionOptions {
   login?: string;
   passcode?: string;
   onState(state: TransportState): void;
+  /** Heart-beats each way, in ms: a link that carries nothing for about twice this long is given up. Default HEARTBEAT_MS. */
+  heartbeatMs?: number;
+  /** For the jitter of reconnect waits; Math.random by default. */
   random?: () => number;
   debug?: (message: string) => void;
 }
@@ -35,8 +38,14 @@ export interface Connection {
    * subscriptions), until the returned function is called, which unsubscribes at once.
    */
   subscribe(destination: string, handlers: SubscriptionHandlers): () => void;
-  /** Skips the rest of a reconnect wait (the browser came back online, the tab became visible). */
+  /** Skips the rest of a reconnect wait (the tab became visible: one viewer's doing). */
   retryNow(): void;
+  /**
+   * Cuts a reconnect wait short to a random point within the next `withinMs` (the browser came back online: so did
+   * every other tab on that network, and they must not all reconnect in the same instant). A wait that ends sooner
+   * stays as it is.
+   */
+  retrySoon(withinMs: number): void;
   stop(): Promise<void>;
 }
 
@@ -46,8 +55,10 @@ interface Wanted extends SubscriptionHandlers {
   active?: StompSubscription;
 }
 
-/** Heart-beats both ways every 10 s; the broker drops us after 2× that without data. */
+/** Heart-beats both ways every 10 s by default; the broker drops us after 2× that without data. */
 export const HEARTBEAT_MS = 10_000;
+/** When the browser comes back online, the page reconnects within this long, at a random point (retrySoon). */
+export const ONLINE_RETRY_SPREAD_MS = 3_000;
 /** A WebSocket that has not reached CONNECTED after this long is closed and the next URL is tried. */
 export const CONNECTION_TIMEOUT_MS = 10_000;
 /** A connection that lasted this long resets the backoff; shorter ones (refused subscriptions) keep it growing. */
@@ -89,26 +100,39 @@ export function connect(options: ConnectionOptions): Connection {
   let refusal: string | undefined;
   let heartbeatLost = false;
   let receipts = 0;
+  /** When the wait before the next attempt ends (epoch ms), and the state that says so while we wait. */
   let waitUntil = 0;
-  let wake: (() => void) | undefined;
+  let waiting: Extract<TransportState, { state: 'reconnecting' | 'error' }> | undefined;
+  /** The wait in progress in beforeConnect: its timer ends it at waitUntil, or `end` does at once. */
+  let sleep: { timer: ReturnType<typeof setTimeout>; end: () => void } | undefined;
   let stopped = false;
   const wanted = new Set<Wanted>();
 
-  const wait = (ms: number): Promise<void> =>
+  const wait = (): Promise<void> =>
     new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        wake = undefined;
+      const end = (): void => {
+        clearTimeout(sleep?.timer);
+        sleep = undefined;
         resolve();
-      }
-      wake = done;
+      };
+      sleep = { timer: setTimeout(end, waitUntil - Date.now()), end };
     });
+
+  /** Moves the end of the reconnect wait to `until`, and says so. */
+  const waitLess = (until: number): void => {
+    if (client.connected || until >= waitUntil) return;
+    waitUntil = until;
+    if (sleep) {
+      clearTimeout(sleep.timer);
+      sleep.timer = setTimeout(sleep.end, until - Date.now());
+    }
+    if (waiting) onState({ ...waiting, until });
+  };
 
   const client = new Client({
     connectHeaders: options.login === undefined ? {} : { login: options.login, passcode: options.passcode ?? '' },
-    heartbeatIncoming: HEARTBEAT_MS,
-    heartbeatOutgoing: HEARTBEAT_MS,
+    heartbeatIncoming: options.heartbeatMs ?? HEARTBEAT_MS,
+    heartbeatOutgoing: options.heartbeatMs ?? HEARTBEAT_MS,
     // A Worker keeps outgoing heart-beats on time in background tabs, where timers are throttled (CSP: worker-src blob:).
     heartbeatStrategy: TickerStrategy.Worker,
     connectionTimeout: CONNECTION_TIMEOUT_MS,
@@ -119,10 +143,8 @@ export function connect(options: ConnectionOptions): Connection {
     ...(debug ? { debug } : {}),
 
     beforeConnect: async (stomp) => {
-      if (failures > 0) {
-        const left = waitUntil - Date.now();
-        if (left > 0) await wait(left);
-      }
+      if (failures > 0 && waitUntil > Date.now()) await wait();
+      waiting = undefined;
       if (stopped) return;
       urlIndex = (urlIndex + 1) % urls.length;
       stomp.brokerURL = urls[urlIndex];
@@ -160,7 +182,8 @@ export function connect(options: ConnectionOptions): Connection {
       waitUntil = now + delay;
 
       if (refusal) {
-        onState({ state: 'error', reason: refusal, until: waitUntil });
+        waiting = { state: 'error', reason: refusal, until: waitUntil };
+        onState(waiting);
         return;
       }
       const where = host(client.brokerURL);
@@ -172,7 +195,8 @@ export function connect(options: ConnectionOptions): Connection {
       if (event.code && event.code !== 1000 && event.code !== 1005 && event.code !== 1006) reason += ` (close code ${event.code})`;
       if (event.reason) reason += `: ${event.reason.slice(0, 200)}`;
       debug?.(`closed: ${reason}; next attempt in ${delay} ms`);
-      onState({ state: 'reconnecting', until: waitUntil, reason });
+      waiting = { state: 'reconnecting', until: waitUntil, reason };
+      onState(waiting);
     },
   });
 
@@ -202,14 +226,14 @@ export function connect(options: ConnectionOptions): Connection {
       };
     },
     retryNow() {
-      if (wake) {
-        waitUntil = Date.now();
-        wake();
-      }
+      waitLess(Date.now());
+    },
+    retrySoon(withinMs) {
+      waitLess(Date.now() + Math.round(random() * withinMs));
     },
     async stop() {
       stopped = true;
-      wake?.();
+      sleep?.end();
       await client.deactivate();
     },
   };

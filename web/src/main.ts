@@ -2,7 +2,7 @@ import './trusted-types.js';
 import './style.css';
 import { brokerProfile, parseFeedItem, type ImageAllowList } from '@livewall/contract';
 import { feedHref, parseConfig, selectFeed, type FeedChoice, type FeedConfig, type WallConfig } from './config.js';
-import { connect, type Connection, type TransportState } from './connection.js';
+import { connect, ONLINE_RETRY_SPREAD_MS, type Connection, type TransportState } from './connection.js';
 import { LiveControls } from './live-controls.js';
 import { StatusView, presentState } from './status.js';
 import { Wall } from './wall.js';
@@ -157,6 +157,7 @@ function start(config: WallConfig, allowList: ImageAllowList): void {
     if (connection) return connection;
     connection = connect({
       urls: config.broker.urls,
+      heartbeatMs: config.heartbeatMs,
       ...(config.broker.login !== undefined ? { login: config.broker.login } : {}),
       ...(config.broker.passcode !== undefined ? { passcode: config.broker.passcode } : {}),
       onState: (state) => {
@@ -220,7 +221,8 @@ function start(config: WallConfig, allowList: ImageAllowList): void {
 
   addEventListener('hashchange', () => showFeed(selectFeed(config.feeds, location)));
   addEventListener('online', () => {
-    connection?.retryNow();
+    // Every tab on this network saw the same event: each retries at its own random moment, not all at once.
+    connection?.retrySoon(ONLINE_RETRY_SPREAD_MS);
     showState();
   });
   addEventListener('offline', showState);

@@ -36,7 +36,7 @@ export interface OpenOptions {
   link?: 'query' | 'hash';
   context?: BrowserContextOptions;
   /** Runs on the new context before the page opens: init scripts, WebSocket routes. */
-  prepare?: (context: BrowserContext) => Promise<void>;
+  prepare?: (context: BrowserContext) => Promise<unknown>;
 }
 
 export class WallHarness {
