@@ -178,6 +178,8 @@ describe('the live wall in Chromium', () => {
     await page.evaluate(() => scrollTo({ top: 500, behavior: 'instant' }));
     await frames(page);
     const reading = tile(page, ids[4]!);
+    // Once its fade-in is over: the animation moves the card a little while it runs.
+    await reading.evaluate((card) => Promise.all(card.getAnimations().map((animation) => animation.finished)));
     const before = await reading.evaluate((card) => card.getBoundingClientRect().top);
 
     const first = harness.feedItem(feed);
