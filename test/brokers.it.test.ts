@@ -13,12 +13,13 @@ import type { Client, IMessage } from '@stomp/stompjs';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { invalidCount, tileIds, WallHarness } from '../web/test/wall-harness.js';
 import { sendOnce, type AmqpLogin } from './amqp.js';
+import { freePort } from './ports.js';
 import { PrivateBroker } from './private-broker.js';
 import { collect, connectStomp, reconnectingSubscription, type StompLogin } from './stomp.js';
-import { demoOrigin, recordingFor, root, startWorker, workerConfig } from './worker.js';
+import { count, demoOrigin, loggedAt, recordingFor, root, startWorker, statusOf, workerConfig, type RunningWorker } from './worker.js';
 
 const run = randomBytes(3).toString('hex');
-const FEEDS = ['worker', 'backfill', 'viewer-send', 'anon-send', 'restart', 'page'] as const;
+const FEEDS = ['worker', 'backfill', 'viewer-send', 'anon-send', 'tap', 'takeover', 'restart', 'page'] as const;
 const feedName = (label: (typeof FEEDS)[number]): string => `b-${run}-${label}`;
 
 // The page's build, its server and Chromium, shared by both profiles; each profile serves the page for its broker.
@@ -59,6 +60,8 @@ describe.each(BROKER_PROFILE_NAMES)('on %s', (profileName) => {
   const profile = brokerProfile(profileName);
   let broker: PrivateBroker;
   const clients: Client[] = [];
+  /** Worker processes a test started; killed after it, whatever happened. */
+  const workers: RunningWorker[] = [];
 
   beforeAll(async () => {
     broker = await PrivateBroker.start(`test-${profileName}-${process.pid}`, {}, { profile: profileName, feeds: FEEDS.map(feedName) });
@@ -68,7 +71,18 @@ describe.each(BROKER_PROFILE_NAMES)('on %s', (profileName) => {
   });
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((client) => client.deactivate()));
+    await Promise.all(
+      workers.splice(0).map(async (worker) => {
+        worker.child.kill('SIGKILL');
+        await worker.exited;
+      }),
+    );
   });
+  const cli = (args: string[]): RunningWorker => {
+    const worker = startWorker(args, { TEST_PUBLISHER_PASSWORD: broker.info.passwords.publisher });
+    workers.push(worker);
+    return worker;
+  };
 
   const stomp = async (login?: StompLogin): Promise<Client> => {
     const client = await connectStomp(broker.info.wsUrl, login);
@@ -160,6 +174,68 @@ describe.each(BROKER_PROFILE_NAMES)('on %s', (profileName) => {
     // After the last few status messages, which Artemis replays to a new subscriber (the worker test's among them).
     await expect.poll(() => bodies(received.messages).at(-1)).toBe('{"kind":"worker-status"}');
     expect(await sendWithReceipt(await stomp(), profile.statusTopic, '{"spoof":true}')).toMatch(/^(ERROR|closed)/);
+  });
+
+  test('tap prints a feed’s items from this kind of broker, and by default looks for it on the kind’s local STOMP port', async () => {
+    const feed = feedName('tap');
+    // No --port: where tap connects is the profile's local broker. Nothing resolves a .invalid host, so it only says where.
+    const elsewhere = cli(['tap', feed, '--profile', profileName, '--host', 'tap.invalid']);
+    await elsewhere.waitFor(new RegExp(`"broker":"tap\\.invalid:${profile.localPorts.stomp} \\(no login\\)"`));
+    elsewhere.child.kill('SIGINT');
+    expect(await elsewhere.exited).toBe(0);
+
+    const tap = cli(['tap', feed, '--profile', profileName, '--host', broker.info.host, '--port', String(broker.stompTcpPort), '--limit', '3', '--ndjson']);
+    const items = [1, 2, 3].map((n) => ({ id: `x:${n}`, text: `item ${n}` }));
+    // The broker hands a new subscriber the feed's recent items, so these arrive even if sent before it subscribed.
+    for (const item of items) expect(await sendOnce(amqp('publisher'), profile.amqpTarget(feed), JSON.stringify(item))).toEqual({ result: 'accepted' });
+    expect(await tap.exited, tap.output()).toBe(0);
+    expect(tap.output().trim().split('\n').filter((line) => line.startsWith('{"id"')).map((line) => JSON.parse(line))).toEqual(items);
+  });
+
+  test('a second worker started with --takeover takes the feed within seconds, and hands it back when it stops', { timeout: 120_000 }, async () => {
+    const feed = feedName('takeover');
+    const recording = await recordingFor(dir, feed);
+    const ops = { server: await freePort(), laptop: await freePort() };
+    const start = async (machine: keyof typeof ops, args: string[] = []): Promise<RunningWorker> => {
+      const config = join(dir, `${profileName}-takeover-${machine}.yaml`);
+      const extra = `region: ${machine}\nops: { port: ${ops[machine]} }\nownership: { lease: 1500ms, renew: 300ms }\nshutdownTimeout: 5s\n`;
+      await writeFile(config, workerConfig({ broker: broker.info, feeds: [feed], recording, profile: profileName, replay: ['pace: 20/s', 'loop: true', 'restamp: true'], extra }));
+      return cli(['run', '--config', config, ...args]);
+    };
+    const viewer = reconnectingSubscription(broker.info.wsUrl, profile.stompDestination(feed));
+    try {
+      const server = await start('server');
+      await server.waitFor(new RegExp(`feed ${feed}: owned here`));
+
+      // The taker hears who owns the feed as soon as it subscribes (the broker replays the recent leases), claims it
+      // over the live owner, and gets it once the owner has drained and yielded.
+      const laptop = await start('laptop', ['--takeover']);
+      await laptop.waitFor(new RegExp(`feed ${feed}: owned here \\(yielded by \\S+:${server.child.pid}, epoch`), 20_000);
+      expect(laptop.output()).toMatch(new RegExp(`feed ${feed}: taking over from \\S+:${server.child.pid} \\(server\\)`));
+      await server.waitFor(new RegExp(`feed ${feed}: standby; \\S+:${laptop.child.pid} \\(laptop\\) owns it`));
+      expect(loggedAt(laptop, /owned here/) - loggedAt(laptop, /taking over from/)).toBeLessThan(5000);
+      const standby = await statusOf(ops.server);
+      expect(standby.ownership.feeds).toEqual([expect.objectContaining({ feed, role: 'standby', owner: expect.objectContaining({ pid: laptop.child.pid, region: 'laptop' }) })]);
+      expect(standby.routes.map((route) => [route.id, route.state])).toEqual([
+        [`feed:${feed}`, 'stopped'],
+        ['source:x', 'stopped'],
+      ]);
+
+      // The taker stops: it releases the feed, and the first worker takes it back and publishes again.
+      laptop.child.kill('SIGTERM');
+      expect(await laptop.exited, laptop.output()).toBe(0);
+      expect(laptop.output()).toMatch(new RegExp(`ownership: released ${feed}`));
+      await expect.poll(() => count(server, new RegExp(`feed ${feed}: owned here`)), { timeout: 10_000 }).toBe(2);
+      expect(loggedAt(server, /owned here/, 2) - loggedAt(laptop, /ownership: released/)).toBeLessThan(5000);
+      const handedBack = loggedAt(server, /owned here/, 2);
+      await expect
+        .poll(() => viewer.messages.filter((message) => Date.parse((JSON.parse(message.body) as FeedItem).publishedAt) > handedBack).length, { timeout: 10_000 })
+        .toBeGreaterThanOrEqual(3);
+      server.child.kill('SIGTERM');
+      expect(await server.exited, server.output()).toBe(0);
+    } finally {
+      await viewer.stop();
+    }
   });
 
   test('a wrong password is refused, not downgraded to an anonymous viewer', async () => {

@@ -65,6 +65,11 @@ export class PrivateBroker {
     return broker;
   }
 
+  /** Plain STOMP over TCP (`livewall-worker tap`): a RabbitMQ node's own listener; Artemis's acceptor takes both. */
+  get stompTcpPort(): number {
+    return Number(this.env.LIVEWALL_STOMP_TCP_PORT ?? this.info.stompPort);
+  }
+
   private script(...args: string[]): Promise<{ stdout: string; stderr: string }> {
     return run(`${root}/scripts/broker`, ['--broker', this.profile, ...args], { env: this.env, cwd: root });
   }

@@ -5,12 +5,12 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { BACKFILL_ITEMS, brokerProfile } from '@livewall/contract';
+import { BACKFILL_ITEMS, brokerProfile, LEASE_HISTORY } from '@livewall/contract';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -53,28 +53,38 @@ function hashes(hash: string, password: string): boolean {
   return createHash('sha256').update(Buffer.concat([salt, Buffer.from(password)])).digest().equals(bytes.subarray(4));
 }
 
+/** The exchange a STOMP destination or AMQP source `/exchange/X` reads, and the routing key of an AMQP target `/topic/K`. */
+const exchangeOf = (address: string): string => address.replace(/^\/exchange\//, '');
+const routingKeyOf = (target: string): string => target.replace(/^\/topic\//, '');
+
 describe('scripts/rabbitmq/definitions.mjs write', () => {
-  it('declares each feed as the rabbitmq profile names it: a recent-history exchange bound to the worker’s routing key', async () => {
+  it('declares each feed as the rabbitmq profile names it: recent-history exchanges for its items and its leases, bound to the worker’s routing keys', async () => {
     const { definitions } = await write({ LIVEWALL_FEEDS: 'cats:Cats, sky-cats ,cats' });
+    // Per feed: where a page reads its items, and where its workers hear its leases.
+    const expected = ['cats', 'sky-cats'].flatMap((feed) => [
+      { exchange: exchangeOf(rabbitmq.stompDestination(feed)), key: routingKeyOf(rabbitmq.amqpTarget(feed)), history: BACKFILL_ITEMS },
+      { exchange: exchangeOf(rabbitmq.leases.amqpSource(feed)), key: routingKeyOf(rabbitmq.leases.amqpTarget(feed)), history: LEASE_HISTORY },
+    ]);
+    expect(expected.map(({ exchange }) => exchange)).toEqual(['feed.cats', 'owner.cats', 'feed.sky-cats', 'owner.sky-cats']);
     expect(definitions.exchanges).toEqual(
-      ['cats', 'sky-cats'].map((feed) => ({
-        name: rabbitmq.stompDestination(feed).replace(/^\/exchange\//, ''),
+      expected.map(({ exchange, history }) => ({
+        name: exchange,
         vhost: '/',
         type: 'x-recent-history',
         durable: true,
         auto_delete: false,
         internal: false,
-        arguments: { 'x-recent-history-length': BACKFILL_ITEMS },
+        arguments: { 'x-recent-history-length': history },
       })),
     );
     expect(definitions.bindings).toEqual(
-      ['cats', 'sky-cats'].map((feed) => ({
+      expected.map(({ exchange, key }) => ({
         source: 'amq.topic',
         vhost: '/',
-        destination: `feed.${feed}`,
+        destination: exchange,
         destination_type: 'exchange',
         // The worker's AMQP target /topic/K publishes to amq.topic with routing key K.
-        routing_key: rabbitmq.amqpTarget(feed).replace(/^\/topic\//, ''),
+        routing_key: key,
         arguments: {},
       })),
     );
@@ -111,8 +121,14 @@ describe('scripts/rabbitmq/definitions.mjs write', () => {
     for (const key of ['feed.cats', 'status.workers', 'owner.cats']) expect(matches(topic('publisher')?.write, key)).toBe(true);
     for (const key of ['other', 'feedx.cats', 'statusx']) expect(matches(topic('publisher')?.write, key)).toBe(false);
     expect(matches(vhost('publisher')?.write, 'amq.topic')).toBe(true);
-    for (const exchange of ['feed.cats', 'amq.direct', 'amq.default']) expect(matches(vhost('publisher')?.write, exchange)).toBe(false);
+    for (const exchange of ['feed.cats', 'owner.cats', 'amq.direct', 'amq.default']) expect(matches(vhost('publisher')?.write, exchange)).toBe(false);
     expect(matches(topic('publisher')?.read, 'feed.cats')).toBe(false);
+    // It reads the feeds' leases (its receiver, a server-named queue, bound to owner.F), and no feed's items.
+    expect(matches(vhost('publisher')?.read, 'owner.cats')).toBe(true);
+    expect(matches(vhost('publisher')?.read, 'amq.gen-Xy3')).toBe(true);
+    expect(matches(vhost('publisher')?.configure, 'amq.gen-Xy3')).toBe(true);
+    expect(matches(vhost('publisher')?.write, 'amq.gen-Xy3')).toBe(true);
+    for (const exchange of ['feed.cats', 'ownerx', 'amq.topic']) expect(matches(vhost('publisher')?.read, exchange)).toBe(false);
 
     // Viewers and anonymous visitors subscribe (their own stomp-subscription-… queues) and write nowhere else.
     for (const user of ['viewer', 'anonymous']) {
@@ -122,11 +138,37 @@ describe('scripts/rabbitmq/definitions.mjs write', () => {
       expect(matches(topic(user)?.write, 'feed.cats')).toBe(false);
       expect(matches(topic(user)?.read, 'status.workers')).toBe(true);
       expect(matches(topic(user)?.read, 'owner.cats')).toBe(false);
+      // Nor can they hear or tell who owns a feed.
+      expect(matches(vhost(user)?.read, 'owner.cats')).toBe(false);
+      expect(matches(vhost(user)?.write, 'owner.cats')).toBe(false);
+      expect(matches(topic(user)?.write, 'owner.cats')).toBe(false);
     }
   });
 
   it('refuses a feed name that is not one, naming it', async () => {
     await expect(write({ LIVEWALL_FEEDS: 'cats,Dogs' })).rejects.toMatchObject({ stderr: expect.stringContaining('invalid feed name "Dogs"') });
+  });
+});
+
+describe('scripts/broker --broker rabbitmq start', () => {
+  it('installs RabbitMQ when it is missing, saying so: it runs scripts/setup --rabbitmq', async () => {
+    // The real scripts in a tree of their own, whose scripts/setup only notes how it was run.
+    const tree = join(dir, 'tree');
+    await mkdir(join(tree, 'scripts/rabbitmq'), { recursive: true });
+    for (const file of ['scripts/broker', 'scripts/rabbitmq/broker', 'scripts/rabbitmq/definitions.mjs']) await symlink(join(root, file), join(tree, file));
+    await writeFile(join(tree, 'scripts/setup'), `#!/bin/sh\necho "setup $*" >>"${join(dir, 'setup.log')}"\n`);
+    await chmod(join(tree, 'scripts/setup'), 0o755);
+    const started = await run(join(tree, 'scripts/broker'), ['--broker', 'rabbitmq', 'start'], {
+      env: { PATH: process.env.PATH, LIVEWALL_BROKER_NAME: 'missing', LIVEWALL_RABBITMQ_HOME: join(dir, 'no-rabbitmq') },
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(started.stderr).toContain(`broker[missing]: RabbitMQ is not installed (${join(dir, 'no-rabbitmq')}/bin/rabbitmq-server is missing): installing it with scripts/setup --rabbitmq`);
+    expect(await readFile(join(dir, 'setup.log'), 'utf8')).toBe('setup --rabbitmq\n');
+    // This setup installed nothing: the start stops there, naming where it looked.
+    expect(started.code).toBe(1);
+    expect(started.stderr).toMatch(/still no .*no-rabbitmq\/bin\/rabbitmq-server: .*LIVEWALL_RABBITMQ_HOME/);
   });
 });
 

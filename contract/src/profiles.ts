@@ -5,7 +5,8 @@ import { feedTopic } from './feed-item.js';
  * and the page (`/config.json` `broker.profile`) look a feed up here; nothing else in the code names a broker.
  *
  * Both brokers take the worker's items on the same AMQP 1.0 target, `/topic/feed.<name>`; they differ in what a
- * page subscribes to, because that is where each one keeps the recent items a new viewer is shown first.
+ * page subscribes to, because that is where each one keeps the recent items a new viewer is shown first, and for the
+ * same reason in where a worker listens to a feed's ownership leases.
  */
 
 export const BROKER_PROFILE_NAMES = ['artemis', 'rabbitmq'] as const;
@@ -14,6 +15,25 @@ export const DEFAULT_BROKER_PROFILE: BrokerProfileName = 'artemis';
 
 /** How many recent items a viewer that subscribes is given first, on either broker. */
 export const BACKFILL_ITEMS = 24;
+
+/** How many of a feed's recent lease messages a worker that subscribes hears first, on either broker. */
+export const LEASE_HISTORY = 16;
+
+/**
+ * Where workers agree on who owns a feed (worker/src/ownership/): each worker sends its claims, renewals, yields and
+ * releases to the feed's lease channel and listens to it. A worker that subscribes first hears the channel's last
+ * LEASE_HISTORY messages, then live ones, so it learns the feed's owner at once.
+ */
+export interface LeaseChannelProfile {
+  /** The AMQP 1.0 target a worker sends a feed's lease messages to. */
+  amqpTarget(feed: string): string;
+  /** The AMQP 1.0 source a worker subscribes to: the recent lease messages first, then live ones. */
+  amqpSource(feed: string): string;
+  /** How a worker that subscribes hears the recent leases, in one line for docs and logs. */
+  replay: string;
+  /** What the broker's setup must give the workers' login, for the error when the broker refuses a feed's channel. */
+  setup(feed: string): string;
+}
 
 export interface BrokerProfile {
   name: BrokerProfileName;
@@ -28,12 +48,27 @@ export interface BrokerProfile {
    * to (the same string on both brokers).
    */
   statusTopic: string;
+  /**
+   * The virtual host a STOMP client names when it connects (the CONNECT frame's host header), where the broker has
+   * them; undefined: the broker's host name, as STOMP suggests.
+   */
+  stompVirtualHost?: string;
   /** The STOMP-over-WebSocket URL of a broker at `host:port`: Artemis takes any path, RabbitMQ's Web-STOMP `/ws`. */
   webSocketUrl(host: string, port: number, secure?: boolean): string;
-  /** The ports scripts/broker gives a local broker of this kind (a system broker's defaults are left free). */
-  localPorts: { amqp: number; webSocket: number };
+  /**
+   * The ports scripts/broker gives a local broker of this kind (a system broker's defaults are left free): AMQP,
+   * STOMP over WebSocket (the page), and plain STOMP over TCP (`livewall-worker tap`).
+   */
+  localPorts: { amqp: number; webSocket: number; stomp: number };
   /** How a viewer that subscribes gets the last BACKFILL_ITEMS items, in one line for docs and logs. */
   backfill: string;
+  /** Feed ownership's lease channel. */
+  leases: LeaseChannelProfile;
+}
+
+/** `owner.<feed>`: the address (Artemis) or exchange (RabbitMQ) of a feed's leases; refuses what is not a feed name. */
+function ownerName(feed: string): string {
+  return `owner.${feedTopic(feed).slice('/topic/feed.'.length)}`;
 }
 
 function webSocketUrl(path: string): BrokerProfile['webSocketUrl'] {
@@ -48,8 +83,15 @@ const artemis: BrokerProfile = {
   stompDestination: feedTopic,
   statusTopic: '/topic/status.workers',
   webSocketUrl: webSocketUrl(''),
-  localPorts: { amqp: 5672, webSocket: 61614 },
+  // One acceptor takes STOMP over WebSocket and over TCP.
+  localPorts: { amqp: 5672, webSocket: 61614, stomp: 61614 },
   backfill: `retroactive address: every new subscription on feed.<name> first gets its last ${BACKFILL_ITEMS} messages (retroactive-message-count)`,
+  leases: {
+    amqpTarget: (feed) => `/topic/${ownerName(feed)}`,
+    amqpSource: (feed) => `/topic/${ownerName(feed)}`,
+    replay: `retroactive address: every new subscription on owner.<name> first gets its last ${LEASE_HISTORY} messages (retroactive-message-count)`,
+    setup: () => 'give the publisher role send, consume and createNonDurableQueue on owner.# and send on /topic/owner.# (activemq/broker.xml)',
+  },
 };
 
 const rabbitmq: BrokerProfile = {
@@ -59,9 +101,20 @@ const rabbitmq: BrokerProfile = {
   amqpTarget: feedTopic,
   stompDestination: (feed) => `/exchange/${feedTopic(feed).slice('/topic/'.length)}`,
   statusTopic: '/topic/status.workers',
+  // RabbitMQ takes the host header for the name of a vhost: livewall's things are on the default one.
+  stompVirtualHost: '/',
   webSocketUrl: webSocketUrl('/ws'),
-  localPorts: { amqp: 5673, webSocket: 15675 },
+  localPorts: { amqp: 5673, webSocket: 15675, stomp: 61623 },
   backfill: `recent-history exchange: feed.<name> (type x-recent-history, x-recent-history-length ${BACKFILL_ITEMS}, bound to amq.topic with key feed.<name>) hands every new binding its last ${BACKFILL_ITEMS} messages`,
+  leases: {
+    // As a feed's items: to amq.topic with routing key owner.<name>, bound to the feed's lease exchange, which a
+    // worker's receiver (a server-named queue) binds to.
+    amqpTarget: (feed) => `/topic/${ownerName(feed)}`,
+    amqpSource: (feed) => `/exchange/${ownerName(feed)}`,
+    replay: `recent-history exchange: owner.<name> (type x-recent-history, x-recent-history-length ${LEASE_HISTORY}, bound to amq.topic with key owner.<name>) hands every new binding its last ${LEASE_HISTORY} messages`,
+    setup: (feed) =>
+      `declare the feed on the node (scripts/broker --broker rabbitmq declare ${feed}: exchange ${ownerName(feed)}, type x-recent-history, bound to amq.topic with key ${ownerName(feed)}) and let the publisher read it (scripts/rabbitmq/definitions.mjs)`,
+  },
 };
 
 export const BROKER_PROFILES: Readonly<Record<BrokerProfileName, BrokerProfile>> = { artemis, rabbitmq };

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // What livewall keeps on a RabbitMQ node: its users and their permissions, the policy for subscribers' queues, and
-// one recent-history exchange per feed. Used by scripts/rabbitmq/broker; safe to run by hand.
+// two recent-history exchanges per feed (its items, its ownership leases). Used by scripts/rabbitmq/broker; safe to
+// run by hand.
 //
 //   definitions.mjs write DIR          DIR/definitions.json (imported by the node on every start) and DIR/livewall.env
 //   definitions.mjs declare FEED...    declares feeds on a running node through its management API
@@ -14,39 +15,36 @@
 // Feed F (contract/src/profiles.ts, profile rabbitmq; test/rabbitmq-definitions.test.ts keeps the two in step):
 //   the worker publishes to amq.topic with routing key feed.F (AMQP 1.0 target /topic/feed.F);
 //   exchange feed.F, type x-recent-history, keeps the last 24 messages and is bound to amq.topic with key feed.F;
-//   the page subscribes to /exchange/feed.F: a queue of its own bound to feed.F, first given those 24 messages.
+//   the page subscribes to /exchange/feed.F: a queue of its own bound to feed.F, first given those 24 messages;
+//   the workers send the feed's leases to amq.topic with key owner.F (AMQP 1.0 target /topic/owner.F), and exchange
+//   owner.F, type x-recent-history, keeps the last 16 and is bound to amq.topic with key owner.F; each worker listens
+//   on /exchange/owner.F (worker/src/ownership/), first given those 16, so it learns the feed's owner at once.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const FEED_NAME = /^[a-z0-9-]{1,32}$/;
 const BACKFILL_ITEMS = 24;
+/** How many of a feed's recent lease messages a worker that starts hears first (LEASE_HISTORY in the profiles). */
+const LEASE_HISTORY = 16;
 /** A subscriber that falls this far behind loses the oldest messages, as Artemis's ring queues do. */
 const SUBSCRIBER_QUEUE_LENGTH = 500;
 const USERS = ['admin', 'publisher', 'viewer', 'anonymous'];
 const VHOST = '/';
 
-/** The exchange a feed's page subscribes to and the routing key the worker publishes it with: both `feed.F`. */
-function feedAddress(feed) {
+/**
+ * A feed's recent-history exchanges, each named as the routing key it is published with on amq.topic: `feed.F`, which
+ * a page subscribes to, and `owner.F`, which the workers running the feed listen to for its leases.
+ */
+function feedExchanges(feed) {
   if (!FEED_NAME.test(feed)) throw new Error(`invalid feed name ${JSON.stringify(feed)}: expected [a-z0-9-]{1,32}`);
-  return `feed.${feed}`;
-}
-
-function feedExchange(feed) {
-  return {
-    name: feedAddress(feed),
-    vhost: VHOST,
-    type: 'x-recent-history',
-    durable: true,
-    auto_delete: false,
-    internal: false,
-    arguments: { 'x-recent-history-length': BACKFILL_ITEMS },
-  };
-}
-
-function feedBinding(feed) {
-  const address = feedAddress(feed);
-  return { source: 'amq.topic', vhost: VHOST, destination: address, destination_type: 'exchange', routing_key: address, arguments: {} };
+  return [
+    { name: `feed.${feed}`, history: BACKFILL_ITEMS },
+    { name: `owner.${feed}`, history: LEASE_HISTORY },
+  ].map(({ name, history }) => ({
+    exchange: { name, vhost: VHOST, type: 'x-recent-history', durable: true, auto_delete: false, internal: false, arguments: { 'x-recent-history-length': history } },
+    binding: { source: 'amq.topic', vhost: VHOST, destination: name, destination_type: 'exchange', routing_key: name, arguments: {} },
+  }));
 }
 
 /** RabbitMQ's default password hash (rabbit_password_hashing_sha256): base64(salt ++ sha256(salt ++ password)). */
@@ -72,14 +70,14 @@ function definitions(passwords, feeds) {
     permissions: [
       { user: 'admin', vhost: VHOST, configure: '.*', write: '.*', read: '.*' },
       // Publishes to amq.topic only, and (topic permissions below) only with the feeds', status and lease keys. The
-      // feed ownership leases (worker/src/ownership/) are also read: an AMQP 1.0 receiver on /topic/owner.F is a
-      // server-named queue, amq.gen-…, bound to amq.topic with key owner.F.
-      { user: 'publisher', vhost: VHOST, configure: '^amq\\.gen-.+$', write: '^(amq\\.topic|amq\\.gen-.+)$', read: '^(amq\\.topic|amq\\.gen-.+)$' },
+      // feed ownership leases (worker/src/ownership/) are also read: an AMQP 1.0 receiver on /exchange/owner.F is a
+      // server-named queue, amq.gen-…, bound to the exchange owner.F.
+      { user: 'publisher', vhost: VHOST, configure: '^amq\\.gen-.+$', write: '^(amq\\.topic|amq\\.gen-.+)$', read: '^(amq\\.gen-.+|owner\\..+)$' },
       { user: 'viewer', vhost: VHOST, ...SUBSCRIBE_ONLY },
       { user: 'anonymous', vhost: VHOST, ...SUBSCRIBE_ONLY },
     ],
     topic_permissions: [
-      { user: 'publisher', vhost: VHOST, exchange: 'amq.topic', write: '^(feed|status|owner)\\..+', read: '^owner\\..+' },
+      { user: 'publisher', vhost: VHOST, exchange: 'amq.topic', write: '^(feed|status|owner)\\..+', read: '^$' },
       { user: 'viewer', vhost: VHOST, exchange: 'amq.topic', write: '^$', read: '^(feed|status)\\..+' },
       { user: 'anonymous', vhost: VHOST, exchange: 'amq.topic', write: '^$', read: '^(feed|status)\\..+' },
     ],
@@ -93,8 +91,8 @@ function definitions(passwords, feeds) {
         definition: { 'max-length': SUBSCRIBER_QUEUE_LENGTH, overflow: 'drop-head' },
       },
     ],
-    exchanges: feeds.map(feedExchange),
-    bindings: feeds.map(feedBinding),
+    exchanges: feeds.flatMap(feedExchanges).map(({ exchange }) => exchange),
+    bindings: feeds.flatMap(feedExchanges).map(({ binding }) => binding),
   };
 }
 
@@ -128,7 +126,6 @@ function write(dir, env) {
   const given = (user) => (user === 'anonymous' ? undefined : env[variable(user)]);
   const passwords = Object.fromEntries(USERS.map((user) => [user, given(user) || kept[variable(user)] || randomBytes(18).toString('hex')]));
   const feeds = feedNames(env.LIVEWALL_FEEDS);
-  feeds.forEach(feedAddress);
   writePrivate(join(dir, 'definitions.json'), `${JSON.stringify(definitions(passwords, feeds), null, 2)}\n`);
   writePrivate(secretsFile, USERS.map((user) => `${variable(user)}=${shellQuote(passwords[user])}\n`).join(''));
 }
@@ -141,10 +138,9 @@ async function declare(feeds, env) {
     const response = await fetch(`${base}/api/${path}`, { method, headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     if (!response.ok) throw new Error(`${method} ${base}/api/${path}: HTTP ${response.status} ${(await response.text()).slice(0, 300)}`);
   };
-  for (const feed of feeds) {
-    const { name, type, durable, auto_delete, internal, arguments: args } = feedExchange(feed);
+  for (const { exchange, binding } of feeds.flatMap(feedExchanges)) {
+    const { name, type, durable, auto_delete, internal, arguments: args } = exchange;
     await call('PUT', `exchanges/${vhost}/${encodeURIComponent(name)}`, { type, durable, auto_delete, internal, arguments: args });
-    const binding = feedBinding(feed);
     await call('POST', `bindings/${vhost}/e/${encodeURIComponent(binding.source)}/e/${encodeURIComponent(binding.destination)}`, { routing_key: binding.routing_key, arguments: {} });
   }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { BROKER_PROFILE_NAMES, DEFAULT_BROKER_PROFILE, isBrokerProfileName } from '@livewall/contract';
+import { BROKER_PROFILE_NAMES, brokerProfile, DEFAULT_BROKER_PROFILE, isBrokerProfileName } from '@livewall/contract';
 import { pino } from 'pino';
 import { defaultComponents } from './components/index.js';
 import { ConfigError, loadConfig, type WorkerConfig } from './config.js';
@@ -29,8 +29,9 @@ const USAGE = `usage: livewall-worker run --config FILE [--watch] [--dry-run] [-
            file:line:column: message and exits 1, or prints "FILE: ok, N routes"
   tap      subscribe to a feed on the broker (STOMP, as an anonymous viewer unless --login) and print each item:
            readable lines on a terminal, one JSON object per line when piped or with --ndjson
-           (defaults: --host localhost --port 61614 --profile artemis, the broker kind, which decides the feed's
-           destination; the passcode comes from LIVEWALL_TAP_PASSCODE)
+           (defaults: --profile artemis, the broker kind, which decides the feed's destination; --host localhost;
+           --port the local broker's STOMP port for that kind: ${BROKER_PROFILE_NAMES.map((name) => `${brokerProfile(name).localPorts.stomp} ${name}`).join(', ')};
+           the passcode comes from LIVEWALL_TAP_PASSCODE)
   record   read a network's live source as the worker would for FEED (its sources: settings and keywords) and
            append each of the feed's events to --out, one a line, exactly as received: a recording that
            sources.<network>.replay plays back through the same decoder. Stops at --limit events, after
@@ -85,12 +86,13 @@ async function tapCommand(args: string[]): Promise<number> {
   });
   const [feed] = positionals;
   if (!feed || positionals.length > 1) return usageError('tap: name one feed');
-  const port = Number(values.port ?? 61614);
+  const profile = values.profile ?? DEFAULT_BROKER_PROFILE;
+  if (!isBrokerProfileName(profile)) return usageError(`tap: --profile must be one of ${BROKER_PROFILE_NAMES.join(', ')}, not ${profile}`);
+  // The plain STOMP port scripts/broker gives a local broker of that kind.
+  const port = values.port === undefined ? brokerProfile(profile).localPorts.stomp : Number(values.port);
   const limit = values.limit === undefined ? undefined : Number(values.limit);
   if (!Number.isInteger(port) || port < 1 || port > 65535) return usageError(`tap: --port must be a port number, not ${values.port}`);
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) return usageError(`tap: --limit must be a positive whole number, not ${values.limit}`);
-  const profile = values.profile ?? DEFAULT_BROKER_PROFILE;
-  if (!isBrokerProfileName(profile)) return usageError(`tap: --profile must be one of ${BROKER_PROFILE_NAMES.join(', ')}, not ${profile}`);
   const log = pino({ name: 'livewall-tap', level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2));
   const stop = stopSignal(() => undefined);
   await tap(

@@ -106,7 +106,7 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
     leaseCursors &&
     new Ownership({
       engine,
-      bus: new LeaseChannel({ urls: [config.broker.url, ...(config.broker.failover ?? [])], username: config.broker.username, password: config.broker.password, idleTimeoutMs: config.broker.idleTimeoutMs, containerId: `livewall-owner-${process.pid}` }, log),
+      bus: new LeaseChannel({ urls: [config.broker.url, ...(config.broker.failover ?? [])], profile: config.broker.profile, username: config.broker.username, password: config.broker.password, idleTimeoutMs: config.broker.idleTimeoutMs, containerId: `livewall-owner-${process.pid}` }, log),
       cursors: leaseCursors,
       me: ownerIdentity(info.host, config.region),
       feeds: config.feeds,

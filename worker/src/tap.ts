@@ -30,10 +30,12 @@ export function prettyItem(item: Partial<FeedItem>): string {
  * item until interrupted. Uses the stomp: component's consumer, which reconnects by itself.
  */
 export async function tap(registry: ComponentRegistry, options: TapOptions, log: Logger, signal: AbortSignal): Promise<number> {
+  const profile = brokerProfile(options.profile);
   const query = new URLSearchParams({ host: options.host, port: String(options.port) });
   if (options.login !== undefined) query.set('login', options.login);
   if (options.passcode !== undefined) query.set('passcode', options.passcode);
-  const consumer = registry.consumer(`stomp:${brokerProfile(options.profile).stompDestination(options.feed)}?${query.toString()}`, { baseDir: '.', clock: systemClock, log, settings: {} });
+  if (profile.stompVirtualHost !== undefined) query.set('vhost', profile.stompVirtualHost);
+  const consumer = registry.consumer(`stomp:${profile.stompDestination(options.feed)}?${query.toString()}`, { baseDir: '.', clock: systemClock, log, settings: {} });
   const done = new AbortController();
   signal.addEventListener('abort', () => done.abort(), { once: true });
   let count = 0;

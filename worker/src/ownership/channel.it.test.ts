@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 function channel(username: 'publisher' | 'viewer'): LeaseChannel {
-  const opened = new LeaseChannel({ urls: [`amqp://${broker.host}:${broker.amqpPort}`], username, password: broker.passwords[username], containerId: `lease-test-${randomUUID().slice(0, 6)}` }, log);
+  const opened = new LeaseChannel({ urls: [`amqp://${broker.host}:${broker.amqpPort}`], profile: 'artemis', username, password: broker.passwords[username], containerId: `lease-test-${randomUUID().slice(0, 6)}` }, log);
   channels.push(opened);
   return opened;
 }
@@ -45,11 +45,11 @@ test('a worker hears the address live once synced, and a worker that subscribes 
   await expect.poll(() => later).toEqual(['renew:1', 'renew:2', 'synced']);
 });
 
-test('the broker refuses the lease address to a viewer: the channel says so instead of retrying', async () => {
+test('the broker refuses the lease address to a viewer: the channel says so instead of retrying, and what the broker lacks', async () => {
   const feed = `lease-${randomUUID().slice(0, 8)}`;
   const viewer = channel('viewer');
   const refused: string[] = [];
-  viewer.on('refused', (which, reason) => refused.push(`${which}: ${reason}`));
+  viewer.on('refused', (which, reason, remedy) => refused.push(`${which}: ${reason} | ${remedy}`));
   listen(viewer, feed);
-  await expect.poll(() => refused).toEqual([expect.stringMatching(new RegExp(`^${feed}: .*does not have permission`))]);
+  await expect.poll(() => refused).toEqual([expect.stringMatching(new RegExp(`^${feed}: .*does not have permission.* \\| give the publisher role .*\\(activemq/broker\\.xml\\)$`))]);
 });

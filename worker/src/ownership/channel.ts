@@ -1,14 +1,15 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
-import rhea, { type Connection, type EventContext, type Receiver, type Sender } from 'rhea';
+import { brokerProfile, type BrokerProfileName } from '@livewall/contract';
+import rhea, { type Connection, type EventContext, type Receiver, type Sender, type Session } from 'rhea';
 import { jitteredBackoff } from '../engine/backoff.js';
 import type { Logger } from '../engine/types.js';
-import { leaseAddress, parseLeaseMessage, type LeaseMessage } from './messages.js';
+import { parseLeaseMessage, type LeaseMessage } from './messages.js';
 
 /** What the coordinator needs of the broker: the channel below, or a fake one in tests. */
 export interface LeaseBus extends EventEmitter<LeaseBusEvents> {
-  /** Subscribes to a feed's lease address (again after every reconnect) and sends there. */
+  /** Subscribes to a feed's lease channel (again after every reconnect) and sends there. */
   watch(feed: string): void;
   unwatch(feed: string): void;
   /** Sends at once when the link is up; false when it is not (the message is dropped: leases are renewed anyway). */
@@ -18,22 +19,27 @@ export interface LeaseBus extends EventEmitter<LeaseBusEvents> {
 }
 
 export interface LeaseBusEvents {
-  /** A message from the feed's address, the worker's own included (but not its hellos). */
+  /** A message from the feed's channel, the worker's own included (but not its hellos). */
   message: [LeaseMessage];
   /**
-   * The worker hears the feed's address live, after everything the broker replays of it (its last messages): its own
+   * The worker hears the feed's channel live, after everything the broker replays of it (its last messages): its own
    * `hello`, sent once both links were open, came back.
    */
   synced: [feed: string];
   /** The connection is gone; every feed is unsynced until it is back. */
   lost: [];
-  /** The broker refuses the feed's lease address to this login for good (its configuration predates ownership). */
-  refused: [feed: string, reason: string];
+  /**
+   * The broker refuses the feed's lease channel to this login for good, or has none (its setup predates ownership);
+   * `remedy` says what the broker's setup lacks.
+   */
+  refused: [feed: string, reason: string, remedy: string];
 }
 
 export interface LeaseChannelOptions {
   /** The brokers, tried in turn: `amqp://host:port` or `amqps://host:port`. */
   urls: readonly string[];
+  /** The kind of broker, whose profile (contract/src/profiles.ts) says where it keeps a feed's leases. */
+  profile: BrokerProfileName;
   username?: string;
   password?: string;
   /** How long the broker may stay silent before the link counts as dead. Default 10 000. */
@@ -47,6 +53,8 @@ export interface LeaseChannelOptions {
 }
 
 interface FeedLink {
+  /** Each feed's links on a session of their own: a broker that ends one (a missing exchange) ends no other feed's. */
+  session?: Session;
   sender?: Sender;
   receiver?: Receiver;
   /** What this connection's hello carries; a hello from an earlier connection is not this one's. */
@@ -56,13 +64,13 @@ interface FeedLink {
 }
 
 /**
- * The lease addresses over AMQP 1.0 (rhea): a connection of its own beside the publisher's, with the same brokers
- * and login, a receiver and a sender per feed on `/topic/owner.<feed>`. Each connection attempt is a fresh rhea
- * connection (no rhea reconnect), so that links and their state start clean every time.
+ * The lease channels over AMQP 1.0 (rhea): a connection of its own beside the publisher's, with the same brokers
+ * and login, a receiver and a sender per feed on the addresses the broker's profile gives. Each connection attempt is
+ * a fresh rhea connection (no rhea reconnect), so that links and their state start clean every time.
  *
- * Artemis hands a new subscriber the last messages of the address first (retroactive-message-count in broker.xml),
- * before anything sent after it subscribed: the worker sends a `hello` once its links are open, and when that comes
- * back it has heard the address's recent past and is `synced`.
+ * The broker hands a new receiver the channel's last messages first (the profile's `replay`: a retroactive address, a
+ * recent-history exchange), before anything sent after it subscribed: the worker sends a `hello` once its links are
+ * open, and when that comes back it has heard the channel's recent past and is `synced`.
  */
 export class LeaseChannel extends EventEmitter<LeaseBusEvents> implements LeaseBus {
   private readonly feeds = new Map<string, FeedLink>();
@@ -100,6 +108,7 @@ export class LeaseChannel extends EventEmitter<LeaseBusEvents> implements LeaseB
     this.feeds.delete(feed);
     link.sender?.close();
     link.receiver?.close();
+    link.session?.close();
   }
 
   send(message: LeaseMessage): boolean {
@@ -165,6 +174,7 @@ export class LeaseChannel extends EventEmitter<LeaseBusEvents> implements LeaseB
       const wasOpen = this.open;
       this.open = false;
       for (const link of this.feeds.values()) {
+        link.session = undefined;
         link.sender = undefined;
         link.receiver = undefined;
         link.nonce = undefined;
@@ -189,7 +199,8 @@ export class LeaseChannel extends EventEmitter<LeaseBusEvents> implements LeaseB
   private openLinks(feed: string, link: FeedLink): void {
     const connection = this.connection;
     if (!connection || link.refused) return;
-    const address = leaseAddress(feed);
+    const { leases } = brokerProfile(this.options.profile);
+    const address = { target: leases.amqpTarget(feed), source: leases.amqpSource(feed) };
     const opened = (): void => {
       link.opened += 1;
       if (link.opened !== 2 || !link.sender) return;
@@ -198,20 +209,25 @@ export class LeaseChannel extends EventEmitter<LeaseBusEvents> implements LeaseB
     };
     const failed = (error: unknown): void => {
       const reason = describe(error);
-      // A missing permission does not fix itself; anything else is a broken connection that the next one mends.
-      if (/unauthorized|not authorized|does not have permission/i.test(reason)) {
+      // A missing permission or channel does not fix itself; anything else is a broken connection that the next one mends.
+      if (/unauthorized|not authorized|does not have permission|not[-_ ]found/i.test(reason)) {
         if (link.refused) return;
         link.refused = true;
-        this.emit('refused', feed, reason);
+        this.emit('refused', feed, reason, leases.setup(feed));
       } else {
         this.log.warn({ feed, address, reason }, 'ownership: the broker closed a lease link; reconnecting');
         connection.close();
       }
     };
-    link.receiver = connection.open_receiver({ source: { address }, autoaccept: true, credit_window: 64 });
-    link.sender = connection.open_sender({ target: { address }, autosettle: true });
+    const session = connection.create_session();
+    session.begin();
+    link.session = session;
+    link.receiver = session.open_receiver({ source: { address: address.source }, autoaccept: true, credit_window: 64 });
+    link.sender = session.open_sender({ target: { address: address.target }, autosettle: true });
     link.receiver.on('receiver_open', opened);
     link.sender.on('sender_open', opened);
+    // A broker refuses a link, or ends the whole session (a channel it does not have).
+    session.on('session_error', (context: EventContext) => failed(context.session?.error));
     link.receiver.on('receiver_error', (context: EventContext) => failed(context.receiver?.error));
     link.sender.on('sender_error', (context: EventContext) => failed(context.sender?.error));
     link.receiver.on('message', (context: EventContext) => {

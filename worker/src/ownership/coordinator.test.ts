@@ -9,6 +9,7 @@ import { longRecording } from '../../../test/worker.js';
 import { defaultComponents } from '../components/index.js';
 import { parseConfig, type WorkerConfig } from '../config.js';
 import { Engine } from '../engine/engine.js';
+import type { Logger } from '../engine/types.js';
 import { fakeClock, testEndpoints, type FakeClock } from '../engine/testing.js';
 import { feedRoutes } from '../feeds.js';
 import { FeedDirectory } from '../sources/feed-directory.js';
@@ -136,7 +137,7 @@ afterAll(async () => {
 });
 
 /** One worker: its engine with the config's feed and replay routes, its ownership, and what it published. */
-async function startWorker(clock: FakeClock, broker: FakeLeaseBroker, host: string, takeover: boolean, options: { config?: WorkerConfig; hold?: string } = {}) {
+async function startWorker(clock: FakeClock, broker: FakeLeaseBroker, host: string, takeover: boolean, options: { config?: WorkerConfig; hold?: string; log?: Logger } = {}) {
   const config = options.config ?? baseConfig;
   const endpoints = testEndpoints(clock);
   const cursors = new LeaseCursors();
@@ -155,7 +156,7 @@ async function startWorker(clock: FakeClock, broker: FakeLeaseBroker, host: stri
     baseDir: dir,
     drainTimeoutMs: 5000,
     clock,
-    log,
+    log: options.log ?? log,
     tickMs: 50,
   });
   await ownership.start();
@@ -280,6 +281,20 @@ describe('Ownership', () => {
     await until(clock, 'the recording is done', () => worker.engine.route('source:x')?.status().state === 'completed');
     await pass(clock, 500);
     expect(worker.published('cats')).toEqual(recording.ids);
+    await worker.stop();
+  });
+
+  it('a feed whose lease channel the broker refuses runs here without coordination, and the log says what the broker lacks', async () => {
+    const clock = fakeClock(START);
+    const lines: { level: number; msg: string }[] = [];
+    const captured = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as { level: number; msg: string }) });
+    const worker = await startWorker(clock, new FakeLeaseBroker(), 'server', false, { log: captured, hold: 'cats' });
+    worker.bus.emit('refused', 'cats', 'amqp:not-found: no lease channel', 'declare the feed cats on the broker');
+    await until(clock, 'the feed runs', () => worker.engine.route('feed:cats')?.status().state === 'started');
+    expect(worker.role()).toBe('unmanaged');
+    expect(lines.filter((line) => line.level >= 50).map((line) => line.msg)).toEqual([
+      'ownership: the broker refuses the lease channel of feed cats; the feed runs here without coordination until the worker restarts. For ownership, declare the feed cats on the broker',
+    ]);
     await worker.stop();
   });
 

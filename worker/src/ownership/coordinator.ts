@@ -108,10 +108,10 @@ export class Ownership {
     bus.on('lost', () => {
       for (const lease of this.leases.values()) lease.lost(this.now());
     });
-    bus.on('refused', (feed, reason) => {
+    bus.on('refused', (feed, reason, remedy) => {
       options.log.error(
         { feed, reason },
-        `ownership: the broker refuses the lease address of feed ${feed}; the feed runs here without coordination. Give the publisher role send, consume and createNonDurableQueue on owner.# (activemq/broker.xml)`,
+        `ownership: the broker refuses the lease channel of feed ${feed}; the feed runs here without coordination until the worker restarts. For ownership, ${remedy}`,
       );
       this.leases.get(feed)?.refused(this.now());
     });

@@ -1,9 +1,10 @@
 import { FEED_NAME } from '@livewall/contract';
 
 /**
- * What workers say to each other about a feed, on the broker address `owner.<feed>` (AMQP `/topic/owner.<feed>`),
- * which every worker running the feed both writes and reads. Each message is JSON in an AMQP data section. (The
- * channel also sends itself a `hello` there, to know when it has heard what the broker replays: see channel.ts.)
+ * What workers say to each other about a feed, on the feed's lease channel (`owner.<feed>`; where that is on each
+ * kind of broker is in its profile, contract/src/profiles.ts), which every worker running the feed both writes and
+ * reads. Each message is JSON in an AMQP data section. (The channel also sends itself a `hello` there, to know when it
+ * has heard what the broker replays: see channel.ts.)
  *
  * - `claim`   a worker wants the feed, at a higher epoch than any it has heard (`takeover`: even from a live owner);
  * - `renew`   the owner still has it, for `leaseMs` more; says how far the feed's sources got (`cursors`);
@@ -104,9 +105,4 @@ export function parseLeaseMessage(body: string | Uint8Array): LeaseMessage | und
   }
   if (message.kind === 'yield' && !message.to) return undefined;
   return message;
-}
-
-/** The broker address a feed's leases travel on. */
-export function leaseAddress(feed: string): string {
-  return `/topic/owner.${feed}`;
 }

@@ -111,7 +111,7 @@ export class StompConnection {
       };
       const socket = connectTcp({ host: target.host, port: target.port });
       const client = new StompClient(socket, target.heartbeatMs);
-      socket.once('connect', () => client.connect({ host: target.host, ...connectHeaders }, (error) => settle(error)));
+      socket.once('connect', () => client.connect({ host: target.vhost ?? target.host, ...connectHeaders }, (error) => settle(error)));
       const connection = new StompConnection(client, target);
       void connection.closed.then((reason) => settle(reason ?? new Error('closed while connecting')));
       const onAbort = (): void => client.destroy(client.createTransportError('stopped while connecting'));

@@ -9,6 +9,7 @@ export const stompOptionsSchema = {
   port: { type: 'integer', min: 1, max: 65535, doc: 'Broker STOMP port (plain STOMP over TCP). Default: the stompPort setting, else 61613.' },
   login: { type: 'string', doc: 'Login. Default: the stompLogin setting; without one, the broker sees a guest.' },
   passcode: { type: 'string', doc: 'Passcode, never logged. Default: the stompPasscode setting.' },
+  vhost: { type: 'string', doc: 'The virtual host CONNECT names (its host header). Default: the host; a broker with virtual hosts wants one of its own, e.g. /.' },
   heartbeat: { type: 'duration', default: '10s', doc: 'Heart-beat interval offered both ways; 0 turns heart-beats off. The broker drops the connection after twice this without data.' },
   receipt: { type: 'boolean', default: true, doc: 'Producer: ask for a RECEIPT per message and resolve each send on it; false resolves once the frame is written.' },
 } as const satisfies OptionsSchema;
@@ -19,6 +20,8 @@ export interface StompTarget {
   port: number;
   login?: string;
   passcode?: string;
+  /** The CONNECT frame's host header; the host when absent. */
+  vhost?: string;
   heartbeatMs: number;
 }
 
@@ -38,6 +41,7 @@ export function stompOptions(values: OptionValues, settings: Readonly<Record<str
   const passcode = (values.passcode as string | undefined) ?? setting(settings, 'stompPasscode');
   if (login !== undefined) options.login = login;
   if (passcode !== undefined) options.passcode = passcode;
+  if (values.vhost !== undefined) options.vhost = values.vhost as string;
   return options;
 }
 

@@ -39,9 +39,9 @@ describe('stomp: options', () => {
     expect(stompOptions(context('stomp:/topic/feed.cats', settings).options, settings)).toEqual({
       host: 'broker.example', port: 61614, login: 'publisher', passcode: 's3cret', heartbeatMs: 10_000, receipt: true,
     });
-    const uri = 'stomp:/topic/feed.cats?host=other&port=1234&login=admin&passcode=x&heartbeat=2s&receipt=false';
+    const uri = 'stomp:/topic/feed.cats?host=other&port=1234&login=admin&passcode=x&vhost=%2F&heartbeat=2s&receipt=false';
     expect(stompOptions(context(uri, settings).options, settings)).toEqual({
-      host: 'other', port: 1234, login: 'admin', passcode: 'x', heartbeatMs: 2000, receipt: false,
+      host: 'other', port: 1234, login: 'admin', passcode: 'x', vhost: '/', heartbeatMs: 2000, receipt: false,
     });
   });
 
@@ -58,7 +58,7 @@ describe('stomp: options', () => {
   });
 
   it('refuses unknown options and bad values as the engine reports them', () => {
-    expect(() => context('stomp:/topic/x?ack=client')).toThrow('unknown option "ack" for stomp:; it takes host, port, login, passcode, heartbeat, receipt');
+    expect(() => context('stomp:/topic/x?ack=client')).toThrow('unknown option "ack" for stomp:; it takes host, port, login, passcode, vhost, heartbeat, receipt');
     expect(() => context('stomp:/topic/x?port=70000')).toThrow('option port must be at most 65535');
     expect(() => context('stomp:')).toThrow('stomp: needs a path');
   });
