@@ -316,6 +316,9 @@ describe('hostile feed items', () => {
       feedItem(feed, base, { url: `javascript:__pwn('url')` }),
       feedItem(feed, base, { url: `\tJaVaScRiPt:__pwn('url-case')` }),
       feedItem(feed, base, { author: { handle: 'eve', url: `javascript:__pwn('author-url')` } }),
+      // https, but off the post's network: a Bluesky post may link only to bsky.app.
+      feedItem(feed, base, { url: 'https://bsky.app.evil.example/profile/alice.bsky.social/post/1' }),
+      feedItem(feed, base, { author: { handle: 'eve', url: 'https://evil.example/@eve' } }),
       feedItem(feed, base, { images: image('https://evil.example/pwn.png') }),
       feedItem(feed, base, { images: image('//evil.example/protocol-relative.png') }),
       feedItem(feed, base, { images: image(`${base}@evil.example/credentials.png`) }),

@@ -38,7 +38,7 @@ export interface Author {
   handle: string;
   /** Display name. */
   name?: string;
-  /** https link to the author's profile. */
+  /** https link to the author's profile: on x.com or twitter.com for X, bsky.app for Bluesky, the post's host for Mastodon. */
   url?: string;
 }
 
@@ -59,7 +59,7 @@ export interface FeedItem {
   id: string;
   feed: string;
   network: Network;
-  /** https permalink of the post. */
+  /** https permalink of the post: on x.com or twitter.com for X, bsky.app for Bluesky, any instance for Mastodon. */
   url: string;
   author: Author;
   /** Plain text, no markup, at most 500 characters. */

@@ -354,15 +354,24 @@ describe('validateFeedItem on random text and links', () => {
     );
   });
 
-  it('accepts and refuses links as the URL parser does (10,000 cases)', () => {
+  it('accepts and refuses links as the URL parser reads them, on the hosts their network allows (10,000 cases)', () => {
     const link = fc
-      .tuple(fc.constantFrom('https://', 'http://', 'https://u:p@', 'HTTPS://', ''), fc.string({ unit: fc.constantFrom(...'ax0-.:[]@% '), maxLength: 10 }), fc.constantFrom('', '/', '/a b', '?q', '#f', '\\x'))
+      .tuple(
+        fc.constantFrom('https://', 'http://', 'https://u:p@', 'HTTPS://', ''),
+        fc.oneof(fc.constantFrom('x.com', 'twitter.com', 'X.COM', 'x.com:443', 'x.com:8443', 'x.com.evil.example'), fc.string({ unit: fc.constantFrom(...'ax0-.:[]@% '), maxLength: 10 })),
+        fc.constantFrom('', '/', '/a b', '?q', '#f', '\\x'),
+      )
       .map((parts) => parts.join(''));
     fc.assert(
       fc.property(link, (url) => {
+        // The oracle: WHATWG URL parsing, then the link rules for an X post.
         let expected: string | undefined;
         try {
-          if (new URL(url).protocol !== 'https:') expected = 'url is not https';
+          const parsed = new URL(url);
+          if (parsed.protocol !== 'https:') expected = 'url is not https';
+          else if (parsed.username !== '' || parsed.password !== '') expected = 'url must not carry credentials';
+          else if (parsed.port !== '') expected = 'url must use the default https port';
+          else if (!['x.com', 'twitter.com'].includes(parsed.hostname)) expected = `url must point to x.com or twitter.com for x posts (got ${parsed.hostname})`;
         } catch {
           expected = 'url is not a URL';
         }
@@ -370,5 +379,18 @@ describe('validateFeedItem on random text and links', () => {
       }),
       { numRuns: 10_000 },
     );
+  });
+
+  it('keeps X and Bluesky links on their own sites, and a Mastodon post\'s link on its author\'s instance', () => {
+    expect(rejects(validItem({ url: 'https://evil.example/midnightzoomies/status/1' }))).toBe('url must point to x.com or twitter.com for x posts (got evil.example)');
+    expect(rejects(validItem({ author: { handle: 'midnightzoomies', url: 'https://evil.example/midnightzoomies' } }))).toBe('author.url must point to x.com or twitter.com for x posts (got evil.example)');
+    const sky = { network: 'bluesky', id: 'bluesky:did:plc:abc/3k', author: { handle: 'cats.bsky.social', url: 'https://bsky.app/profile/did:plc:abc' } } as const;
+    expect(reasonOf(validateFeedItem(validItem({ ...sky, url: 'https://bsky.app/profile/did:plc:abc/post/3k' }), hosts))).toBeUndefined();
+    expect(rejects(validItem({ ...sky, url: 'https://bsky.app.evil.example/profile/did:plc:abc/post/3k' }))).toBe('url must point to bsky.app for bluesky posts (got bsky.app.evil.example)');
+    const toot = { network: 'mastodon', id: 'mastodon:chaos.social/1', url: 'https://chaos.social/@cat/1' } as const;
+    expect(reasonOf(validateFeedItem(validItem({ ...toot, author: { handle: 'cat@chaos.social', url: 'https://chaos.social/@cat' } }), hosts))).toBeUndefined();
+    expect(reasonOf(validateFeedItem(validItem({ ...toot, author: { handle: 'cat@chaos.social' } }), hosts))).toBeUndefined();
+    expect(rejects(validItem({ ...toot, author: { handle: 'cat@chaos.social', url: 'https://evil.example/@cat' } }))).toBe("author.url must be on the post's host (chaos.social), not evil.example");
+    expect(rejects(validItem({ ...toot, url: 'https://user:pw@chaos.social/@cat/1', author: { handle: 'cat' } }))).toBe('url must not carry credentials');
   });
 });

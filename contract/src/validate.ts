@@ -67,18 +67,37 @@ function plainText(value: unknown, where: string, maxChars: number, { required }
   return value;
 }
 
-function httpsUrl(value: unknown, where: string): string {
+/**
+ * Where a post's links may point, by network. An X or Bluesky link goes to that network's own site; a Mastodon post
+ * lives on its author's instance, whichever of the fediverse's that is, so there the rule is that the post's link
+ * and its author's share a host (`undefined` here). A message that claims a network and links elsewhere is refused.
+ */
+const LINK_HOSTS: Readonly<Record<Network, readonly string[] | undefined>> = {
+  x: ['x.com', 'twitter.com'],
+  bluesky: ['bsky.app'],
+  mastodon: undefined,
+};
+
+/** Checks an https link (no credentials, the default port, a host the network's links may go to); returns its host. */
+function link(value: unknown, where: string, network: Network): string {
   if (typeof value !== 'string') fail(`${where} must be a string`);
   if (value.length > LIMITS.urlChars) fail(`${where} is longer than ${LIMITS.urlChars} characters`);
-  if (plainHttpsHost(value) !== undefined) return value;
-  let parsed: URL;
-  try {
-    parsed = new URL(value);
-  } catch {
-    fail(`${where} is not a URL`);
+  let host = plainHttpsHost(value);
+  if (host === undefined) {
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch {
+      fail(`${where} is not a URL`);
+    }
+    if (parsed.protocol !== 'https:') fail(`${where} is not https`);
+    if (parsed.username !== '' || parsed.password !== '') fail(`${where} must not carry credentials`);
+    if (parsed.port !== '') fail(`${where} must use the default https port`);
+    host = parsed.hostname;
   }
-  if (parsed.protocol !== 'https:') fail(`${where} is not https`);
-  return value;
+  const allowed = LINK_HOSTS[network];
+  if (allowed && !allowed.includes(host)) fail(`${where} must point to ${allowed.join(' or ')} for ${network} posts (got ${host})`);
+  return host;
 }
 
 function timestamp(value: unknown, where: string): string {
@@ -133,14 +152,17 @@ function check(value: unknown, imageHosts: ImageAllowList): FeedItem {
     fail(`id must be "${network}:<native id>" without spaces`);
   }
   if (typeof value.feed !== 'string' || !FEED_NAME.test(value.feed)) fail('feed must match [a-z0-9-]{1,32}');
-  httpsUrl(value.url, 'url');
+  const postHost = link(value.url, 'url', network);
 
   const author = value.author;
   if (!isRecord(author)) fail('author must be an object');
   onlyKeys(author, AUTHOR_KEYS, 'author');
   plainText(author.handle, 'author.handle', LIMITS.authorChars, { required: true });
   if (author.name !== undefined) plainText(author.name, 'author.name', LIMITS.authorChars, { required: false });
-  if (author.url !== undefined) httpsUrl(author.url, 'author.url');
+  if (author.url !== undefined) {
+    const authorHost = link(author.url, 'author.url', network);
+    if (LINK_HOSTS[network] === undefined && authorHost !== postHost) fail(`author.url must be on the post's host (${postHost}), not ${authorHost}`);
+  }
 
   plainText(value.text, 'text', LIMITS.textChars, { required: false });
 

@@ -39,6 +39,14 @@ describe('decodeMastodonStatus', () => {
     expect(event.post.url).toBe('https://chaos.social/@bob/113369999999999999');
   });
 
+  it('keeps the author’s profile link only on the status’s own instance, as the contract asks', () => {
+    const elsewhere = decodeMastodonStatus({ ...photoStatus, account: { ...(photoStatus.account as Record<string, unknown>), url: 'https://evil.example/@alice' } }, 'mastodon.social');
+    expect(elsewhere.kind).toBe('post');
+    if (elsewhere.kind !== 'post') return;
+    expect(elsewhere.post.author).toEqual({ handle: 'alice@mastodon.social', name: 'Alice 🐈' });
+    expect(elsewhere.post.media).toHaveLength(1);
+  });
+
   it('keeps a photo’s preview_url (its thumbnail) only when it is an https URL, and the photo either way', () => {
     const original = 'https://files.mastodon.social/media_attachments/files/1/original/cat.jpg';
     const mediaOf = (attachment: Record<string, unknown>) => {

@@ -152,8 +152,10 @@ export function decodeMastodonStatus(value: unknown, instance: string, options: 
   };
   const name = optionalString(account.display_name);
   if (name) post.author.name = name.replace(LONE_SURROGATE, '\uFFFD');
+  // A status and its author live on one instance; the contract refuses a profile link elsewhere, so the post keeps
+  // its picture and loses only the link that does not fit.
   const authorUrl = httpsUrl(account.url);
-  if (authorUrl) post.author.url = authorUrl;
+  if (authorUrl && new URL(authorUrl).hostname === new URL(url).hostname) post.author.url = authorUrl;
   return { kind: 'post', post };
 }
 
