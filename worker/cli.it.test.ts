@@ -42,12 +42,16 @@ test('the ops endpoint reports real figures while the worker runs: /metrics, /re
       return line ? Number(line.split(' ').at(-1)) : 0;
     };
     await expect.poll(() => metric('livewall_sent_total'), { timeout: 20_000 }).toBeGreaterThan(10);
-    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    // The recording's first posts without a picture (lines 12 and 13) come right after its first eleven with one:
+    // wait for the scrape that has seen them, not merely for eleven sent.
+    const noMedia = /livewall_dropped_total\{route="source:x",reason="no-media"\} [1-9]/;
+    let metrics = '';
+    await expect.poll(async () => noMedia.test((metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())), { timeout: 20_000 }).toBe(true);
     // Both from one scrape: items keep flowing between two.
     const figure = (name: string): number => Number(metrics.split('\n').find((line) => line.startsWith(`${name}{route="feed:${feed}"`))?.split(' ').at(-1) ?? 0);
     expect(figure('livewall_received_total')).toBeGreaterThanOrEqual(figure('livewall_sent_total'));
     // Posts without pictures are dropped once, by the source route, before they reach any feed.
-    expect(metrics).toMatch(/livewall_dropped_total\{route="source:x",reason="no-media"\} [1-9]/);
+    expect(metrics).toMatch(noMedia);
     expect(metrics).toMatch(new RegExp(`livewall_publish_latency_seconds_count\\{uri="amqp:/topic/feed.${feed}"\\} [1-9]`));
     expect(metrics).toContain('livewall_build_info{version="0.1.0",region="test-region"} 1');
     expect(metrics).toContain(`livewall_reconnects_total{endpoint="amqp:/topic/feed.${feed}"} 0`);
