@@ -15,7 +15,7 @@ export interface AmqpSettings {
   password?: string;
   /** How long a silent link may last before it counts as dead. */
   idleTimeoutMs?: number;
-  /** Messages sent and not yet settled on the connection (the config's broker.window); default 1000. */
+  /** Messages sent and not yet settled on the connection (the config's broker.window); default DEFAULT_WINDOW. */
   window?: number;
 }
 

@@ -76,7 +76,7 @@ describe('the cross-region example in the README', () => {
     const [block] = fencedBlocks(readme, 'yaml').filter((candidate) => candidate.code.includes('outbox:'));
     if (!block) throw new Error('README.md has no yaml block with outbox:');
     const config = parseConfig(`${block.code}\nfeeds:\n  - name: cats\n    keywords: [cat]\n`, `README.md:${block.line}`, { X_BEARER_TOKEN: 'token', LIVEWALL_PUBLISHER_PASSWORD: 'pw' });
-    expect(config.broker).toMatchObject({ url: 'amqps://broker-a.example:5671', failover: ['amqps://broker-b.example:5671'], idleTimeoutMs: 10_000, window: 1000 });
+    expect(config.broker).toMatchObject({ url: 'amqps://broker-a.example:5671', failover: ['amqps://broker-b.example:5671'], idleTimeoutMs: 10_000, window: 2000 });
     expect(config.outbox).toEqual({ file: '/var/lib/livewall/outbox.db', maxItems: 100_000, maxAgeMs: 7 * 24 * 3600 * 1000 });
   });
 });
