@@ -4,11 +4,11 @@
 //
 // For each number of viewers N, on a feed of its own (so the broker's 24-item backfill of an earlier level never
 // reaches it): one real page (web/, built and served as in production, in headless Chromium) plus N − 1 Node
-// viewers (scripts/bench-viewers.mjs: @stomp/stompjs over `ws`, forked into --processes child processes, connected
+// viewers (scripts/bench-viewers.mjs: STOMP over `ws`, forked into --processes child processes, connected
 // at most --concurrency at a time per process) subscribe; then an AMQP 1.0 publisher (rhea, as the worker) sends
 // rate × seconds items, each one's send time kept by sequence number. The page's latency of an item is its
 // `livewall:shown` mark (taken by web/src/wall.ts in the first task after the animation frame that inserts the card
-// has been rendered) minus the send time; the Node viewers' is when stompjs hands them the message. Run it through
+// has been rendered) minus the send time; the Node viewers' is when the message reaches them. Run it through
 // `scripts/bench wall`, which builds, starts a private broker and passes:
 //
 //   BENCH_AMQP_URL=amqp://127.0.0.1:PORT BENCH_AMQP_PASSWORD=… BENCH_STOMP_URL=ws://127.0.0.1:PORT
@@ -237,7 +237,7 @@ function printReport() {
     out.push(`| ${r.viewers} (${r.nodeViewers} + 1) | ${r.page.count} of ${total} | ${r.page.lost} | ${ms(r.page.p50)} | ${ms(r.page.p95)} | ${ms(r.page.p99)} | ${ms(r.page.max)} | ${r.page.longTasks.length}${r.page.longTasks.length ? ` (${ms(longest, 0)})` : ''} |`);
   }
   out.push('');
-  out.push('Node viewers: publish → message handed over by stompjs, ms (0.1 ms buckets), and what they received:');
+  out.push('Node viewers: publish → message received by the viewer, ms (0.1 ms buckets), and what they received:');
   out.push('');
   out.push('| viewers | Node viewers | connect s | deliveries | lost | viewers short | fewest | dup | p50 | p95 | p99 | max | event loop late, max ms |');
   out.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
