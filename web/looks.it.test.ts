@@ -293,9 +293,12 @@ describe('how the wall looks, in Chromium', () => {
         scrollWidth: document.documentElement.scrollWidth,
         clientWidth: width,
         textPx: parseFloat(getComputedStyle(tileText).fontSize),
+        // The narrower padding of a phone's cards, which keeps the text its width.
+        pad: getComputedStyle(document.querySelector('.tile')!).getPropertyValue('--pad').trim(),
         offScreen,
       };
     });
+    expect(layout.pad).toBe('10px');
     expect(layout.columns).toBeGreaterThanOrEqual(1);
     expect(layout.columns).toBeLessThanOrEqual(2);
     expect(layout.scrollWidth).toBeLessThanOrEqual(layout.clientWidth);
