@@ -101,6 +101,21 @@ export async function openWall(browser, origin, feed, contextOptions = {}) {
 }
 
 /**
+ * What a wall's recorders held, gathered over many drains: each item's first on-screen time (id → ms), the long
+ * tasks and the long animation frames. `collect()` drains the page into them; the arrays may be emptied in place.
+ */
+export function pageRecord(wall) {
+  const record = { shown: new Map(), longTasks: [], longFrames: [] };
+  record.collect = async () => {
+    const drained = await wall.drain();
+    for (const [id, at] of drained.shown) if (!record.shown.has(id)) record.shown.set(id, at);
+    record.longTasks.push(...drained.longTasks);
+    record.longFrames.push(...drained.longFrames);
+  };
+  return record;
+}
+
+/**
  * How far the page's clock (performance.timeOrigin + now) is from this process's nowMs(): the tightest of `tries`
  * brackets [before, after] around reading the page's clock. A page time inside its bracket means the two clocks
  * agree to within the bracket's width.

@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { feedItems, openPublisher, publishPaced } from './bench-feed.mjs';
 import { cpuBetween, cpuSnapshot, descendants, ms, nowMs, proportionalBytes, sleep, summary, positiveOption, usageError } from './bench-measure.mjs';
-import { buildPage, launchChromium, openWall, servePage } from './bench-page.mjs';
+import { buildPage, launchChromium, openWall, pageRecord, servePage } from './bench-page.mjs';
 
 const SCRIPT = 'bench-soak';
 
@@ -86,17 +86,9 @@ async function soak() {
   await cdp.send('Performance.enable');
   await cdp.send('HeapProfiler.enable');
 
-  const shown = new Map();
-  const longTasks = [];
-  const longFrames = [];
+  const { shown, longTasks, longFrames, collect } = pageRecord(wall);
   /** Page-clock windows [start, end] of the benchmark's own forced garbage collections. */
   const gcWindows = [];
-  const collect = async () => {
-    const drained = await wall.drain();
-    for (const [id, at] of drained.shown) if (!shown.has(id)) shown.set(id, at);
-    longTasks.push(...drained.longTasks);
-    longFrames.push(...drained.longFrames);
-  };
   const pageNow = () => page.evaluate(() => performance.timeOrigin + performance.now());
 
   const samples = [];

@@ -33,7 +33,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { feedItems, openPublisher, publishPaced } from './bench-feed.mjs';
 import { LatencyHistogram, cpuBetween, cpuSnapshot, ms, nowMs, sleep, summary, positiveOption, usageError } from './bench-measure.mjs';
-import { buildPage, clockCheck, launchChromium, openWall, servePage } from './bench-page.mjs';
+import { buildPage, clockCheck, launchChromium, openWall, pageRecord, servePage } from './bench-page.mjs';
 
 const SCRIPT = 'bench-wall';
 
@@ -133,15 +133,7 @@ async function measureLevel(viewers, feed, count) {
   const cpu = cpuBetween(before, cpuSnapshot(groups, 'chromium'));
 
   // Stragglers: wait until the page showed every item and every Node viewer received every one, or the drain time.
-  const shown = new Map();
-  const longTasks = [];
-  const longFrames = [];
-  const collect = async () => {
-    const drained = await wall.drain();
-    for (const [id, at] of drained.shown) if (!shown.has(id)) shown.set(id, at);
-    longTasks.push(...drained.longTasks);
-    longFrames.push(...drained.longFrames);
-  };
+  const { shown, longTasks, longFrames, collect } = pageRecord(wall);
   const deadline = nowMs() + drainSeconds * 1000;
   for (;;) {
     await collect();

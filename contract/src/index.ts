@@ -4,3 +4,4 @@ export * from './iso-time.js';
 export * from './plain-url.js';
 export * from './profiles.js';
 export * from './validate.js';
+export * from './page-settings.js';

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BROKER_PROFILE_NAMES, brokerProfile, DEFAULT_BROKER_PROFILE, DEFAULT_IMAGE_HOSTS, FEED_NAME, ImageAllowList, isBrokerProfileName, type BrokerProfileName } from '@livewall/contract';
+import { BROKER_PROFILE_NAMES, brokerProfile, DEFAULT_BROKER_PROFILE, DEFAULT_IMAGE_HOSTS, FEED_NAME, ImageAllowList, isBrokerProfileName, PAGE_HEARTBEAT_MS, type BrokerProfileName } from '@livewall/contract';
 
 /** The environment variables the web server reads, and what it does without them. */
 export const ENV = {
@@ -44,7 +44,7 @@ export const DEFAULTS = {
   brokerProfile: DEFAULT_BROKER_PROFILE,
   feeds: [{ name: 'cats', title: 'Cats' }],
   maxItems: 200,
-  heartbeatMs: 10_000,
+  heartbeatMs: PAGE_HEARTBEAT_MS.default,
   statusTopic: brokerProfile(DEFAULT_BROKER_PROFILE).statusTopic,
   wsProxyPath: '/stomp',
 } as const;
@@ -125,8 +125,6 @@ export class OptionsError extends Error {
 }
 
 const MAX_ITEMS_LIMIT = 1000;
-/** As web/src/config.ts's HEARTBEAT_LIMITS: the page refuses a /config.json outside them. */
-const HEARTBEAT_LIMITS = { min: 1_000, max: 60_000 } as const;
 
 function list(value: string | undefined): string[] | undefined {
   if (value === undefined || value.trim() === '') return undefined;
@@ -308,8 +306,8 @@ export function resolveOptions(input: WebOptions = {}): ResolvedOptions {
   }
 
   const heartbeatMs = input.heartbeatMs ?? DEFAULTS.heartbeatMs;
-  if (!Number.isInteger(heartbeatMs) || heartbeatMs < HEARTBEAT_LIMITS.min || heartbeatMs > HEARTBEAT_LIMITS.max) {
-    throw new OptionsError(ENV.heartbeatMs, `${heartbeatMs} must be a whole number of milliseconds from ${HEARTBEAT_LIMITS.min} to ${HEARTBEAT_LIMITS.max}`);
+  if (!Number.isInteger(heartbeatMs) || heartbeatMs < PAGE_HEARTBEAT_MS.min || heartbeatMs > PAGE_HEARTBEAT_MS.max) {
+    throw new OptionsError(ENV.heartbeatMs, `${heartbeatMs} must be a whole number of milliseconds from ${PAGE_HEARTBEAT_MS.min} to ${PAGE_HEARTBEAT_MS.max}`);
   }
   const statusTopic = input.statusTopic ?? brokerProfile(profile).statusTopic;
   if (statusTopic !== '' && !/^\/topic\/status\.[A-Za-z0-9_.-]+$/.test(statusTopic)) {

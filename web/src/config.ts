@@ -1,5 +1,5 @@
 import { HEARTBEAT_MS } from './connection.js';
-import { BROKER_PROFILE_NAMES, brokerProfile, DEFAULT_BROKER_PROFILE, FEED_NAME, ImageAllowList, isBrokerProfileName, type BrokerProfileName } from '@livewall/contract';
+import { BROKER_PROFILE_NAMES, brokerProfile, DEFAULT_BROKER_PROFILE, FEED_NAME, ImageAllowList, isBrokerProfileName, PAGE_HEARTBEAT_MS, type BrokerProfileName } from '@livewall/contract';
 
 /** One feed the page can show; its STOMP destination comes from the broker profile. */
 export interface FeedConfig {
@@ -22,7 +22,7 @@ export interface WallConfig {
   statusTopic: string;
   /**
    * STOMP heart-beats each way, in ms: a silent link (a route that died without a reset) is noticed within about
-   * twice this long. Default HEARTBEAT_MS; from HEARTBEAT_LIMITS.min to HEARTBEAT_LIMITS.max.
+   * twice this long. Default HEARTBEAT_MS; within PAGE_HEARTBEAT_MS (the contract's, which the server checks too).
    */
   heartbeatMs: number;
 }
@@ -36,7 +36,6 @@ export const DEFAULT_STATUS_TOPIC = brokerProfile(DEFAULT_BROKER_PROFILE).status
 /** A STOMP topic the page may subscribe to: the broker's multicast prefix and a plain address. */
 const TOPIC = /^\/topic\/[A-Za-z0-9._-]{1,200}$/;
 export const MAX_ITEMS_LIMIT = 1000;
-export const HEARTBEAT_LIMITS = { min: 1_000, max: 60_000 } as const;
 const MAX_URLS = 16;
 const MAX_TITLE = 80;
 
@@ -127,9 +126,9 @@ function check(value: unknown, pageProtocol: string | undefined): { config: Wall
     statusTopic = value.statusTopic;
   }
 
-  let heartbeatMs = HEARTBEAT_MS;
+  let heartbeatMs: number = HEARTBEAT_MS;
   if (value.heartbeatMs !== undefined) {
-    const { min, max } = HEARTBEAT_LIMITS;
+    const { min, max } = PAGE_HEARTBEAT_MS;
     if (typeof value.heartbeatMs !== 'number' || !Number.isInteger(value.heartbeatMs) || value.heartbeatMs < min || value.heartbeatMs > max) {
       fail(`heartbeatMs must be a whole number of milliseconds from ${min} to ${max}`);
     }

@@ -1,3 +1,4 @@
+import { PAGE_HEARTBEAT_MS } from '@livewall/contract';
 import { Client, TickerStrategy, type IMessage, type StompSubscription } from '@stomp/stompjs';
 import { reconnectDelay } from './backoff.js';
 
@@ -56,7 +57,7 @@ interface Wanted extends SubscriptionHandlers {
 }
 
 /** Heart-beats both ways every 10 s by default; the broker drops us after 2× that without data. */
-export const HEARTBEAT_MS = 10_000;
+export const HEARTBEAT_MS = PAGE_HEARTBEAT_MS.default;
 /** When the browser comes back online, the page reconnects within this long, at a random point (retrySoon). */
 export const ONLINE_RETRY_SPREAD_MS = 3_000;
 /** A WebSocket that has not reached CONNECTED after this long is closed and the next URL is tried. */

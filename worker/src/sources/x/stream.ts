@@ -4,7 +4,7 @@ import { ApiResponseError, ETwitterStreamEvent, type TweetStream } from 'twitter
 import type { Clock, Logger, Sink } from '../../engine/types.js';
 import type { XClient } from './client.js';
 import { ReconnectBackoff, type FailureClass } from './backoff.js';
-import { decodeXLine, streamProblem, type StreamProblem } from './decode.js';
+import { decodeXLine, streamProblem, type StreamProblem, type XStreamEvent } from './decode.js';
 
 /** What each post brings along: its images (and video previews), its author, its time. */
 export const X_STREAM_PARAMS = {
@@ -30,7 +30,7 @@ type ConnectionEnd =
   | { kind: 'aborted' }
   | { kind: 'network'; reason: string }
   | { kind: 'stalled' }
-  | { kind: 'stream-error'; problem: StreamProblem; title: string; detail: string }
+  | Extract<XStreamEvent, { kind: 'stream-error' }>
   | { kind: 'http'; status: number; reason: string; resetAtMs?: number };
 
 /**
