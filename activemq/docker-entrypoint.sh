@@ -9,7 +9,7 @@ instance=/var/lib/artemis-instance
 for dir in "$instance/etc-override" "$instance/etc"; do
   [ "$dir" = "$instance/etc" ] && [ ! -d "$dir" ] && continue
   mkdir -p "$dir"
-  cp /livewall/activemq/broker.xml /livewall/activemq/login.config /livewall/activemq/artemis-roles.properties "$dir/"
+  cp /livewall/activemq/broker.xml /livewall/activemq/login.config /livewall/activemq/artemis-roles.properties /livewall/activemq/log4j2.properties "$dir/"
   sh /livewall/activemq/write-users.sh "$dir" "$instance/livewall.env"
 done
 exec /docker-run.sh "$@"

@@ -15,6 +15,24 @@ export type SendAttempt =
   | { result: 'accepted' }
   | { result: 'rejected' | 'sender-error' | 'session-error' | 'connection-error'; error: string };
 
+/**
+ * Makes a feed's address as its worker does when it starts: a publisher's sender attaches to the topic (Artemis
+ * creates the address; viewers may not). Resolves once the broker has attached the link.
+ */
+export function declareTopic(login: AmqpLogin, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const connection = rhea.create_container().connect({ ...login, reconnect: false });
+    const sender = connection.open_sender({ target: { address } });
+    sender.once('sendable', () => {
+      connection.close();
+      resolve();
+    });
+    connection.once('sender_error', (context: EventContext) => reject(new Error(`cannot attach a sender to ${address}: ${String((context.sender?.error as { description?: string } | undefined)?.description ?? 'refused')}`)));
+    connection.once('connection_error', (context: EventContext) => reject(new Error(`cannot declare ${address}: ${String(context.connection.error ?? 'refused')}`)));
+    connection.once('disconnected', (context: EventContext) => reject(new Error(`cannot declare ${address}: ${String(context.error ?? 'disconnected')}`)));
+  });
+}
+
 /** Opens a connection and a sender, sends one message, and reports what the broker said. No reconnect. */
 export function sendOnce(login: AmqpLogin, address: string, body: string): Promise<SendAttempt> {
   return new Promise((resolve) => {

@@ -23,7 +23,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const name = `test-ha-${process.pid}`;
 const roles = ['primary', 'backup'] as const;
 type Role = (typeof roles)[number];
-const kinds = ['amqp', 'stomp', 'core', 'cluster'] as const;
+const kinds = ['amqp', 'stomp', 'stomp_tcp', 'core', 'cluster'] as const;
 type Ports = Record<Role, Record<(typeof kinds)[number], number>>;
 
 let ports: Ports;
@@ -38,7 +38,7 @@ async function pair(...args: string[]): Promise<string> {
 }
 
 beforeAll(async () => {
-  ports = { primary: { amqp: 0, stomp: 0, core: 0, cluster: 0 }, backup: { amqp: 0, stomp: 0, core: 0, cluster: 0 } };
+  ports = { primary: { amqp: 0, stomp: 0, stomp_tcp: 0, core: 0, cluster: 0 }, backup: { amqp: 0, stomp: 0, stomp_tcp: 0, core: 0, cluster: 0 } };
   env = {
     ...process.env,
     LIVEWALL_HA_NAME: name,

@@ -11,8 +11,10 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.deactivate()));
 });
 
+/** Viewers on the public acceptor, as the page; admin and publisher on the operators' acceptor. */
 async function stomp(login?: { login: string; passcode: string }): Promise<Client> {
-  const client = await connectStomp(broker.wsUrl, login);
+  const operator = login?.login === 'admin' || login?.login === 'publisher';
+  const client = await connectStomp(operator ? broker.operatorWsUrl : broker.wsUrl, login);
   clients.push(client);
   return client;
 }

@@ -43,6 +43,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   env.LIVEWALL_AMQP_PORT = String(await freePort());
   env.LIVEWALL_STOMP_PORT = String(await freePort());
   env.LIVEWALL_CORE_PORT = String(await freePort());
+  env.LIVEWALL_STOMP_TCP_PORT = String(await freePort());
   await broker('start');
   const stompPort = Number(env.LIVEWALL_STOMP_PORT);
   project.provide('broker', {
@@ -50,6 +51,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     amqpPort: Number(env.LIVEWALL_AMQP_PORT),
     stompPort,
     wsUrl: `ws://127.0.0.1:${stompPort}`,
+    stompTcpPort: Number(env.LIVEWALL_STOMP_TCP_PORT),
+    operatorWsUrl: `ws://127.0.0.1:${env.LIVEWALL_STOMP_TCP_PORT}`,
     passwords: passwordsFrom(await broker('env')),
   });
   return async () => {

@@ -1,12 +1,18 @@
 import { inject } from 'vitest';
+import { declareTopic } from './amqp.js';
 
 /** The Artemis instance the integration tests run against: its own name and ports, never the demo's. */
 export interface TestBroker {
   host: string;
   amqpPort: number;
+  /** The public acceptor: STOMP over WebSocket only, anonymous or viewer logins, subscriptions only (the guard). */
   stompPort: number;
-  /** STOMP over WebSocket, as the page connects. */
+  /** STOMP over WebSocket on the public acceptor, as the page connects. */
   wsUrl: string;
+  /** The operators' private STOMP acceptor: plain TCP (`tap`, the stomp: component) or WebSocket, every login. */
+  stompTcpPort: number;
+  /** STOMP over WebSocket on the operators' acceptor: for tests that log in as admin or publisher over STOMP. */
+  operatorWsUrl: string;
   passwords: { admin: string; publisher: string; viewer: string };
 }
 
@@ -18,4 +24,12 @@ declare module 'vitest' {
 
 export function testBroker(): TestBroker {
   return inject('broker');
+}
+
+/**
+ * Makes feed F's topic on the test broker as a worker does when it starts (its publisher's sender attaches): a page
+ * or viewer may subscribe only to a feed that exists.
+ */
+export async function declareFeed(feed: string, broker: TestBroker = testBroker()): Promise<void> {
+  await declareTopic({ host: broker.host, port: broker.amqpPort, username: 'publisher', password: broker.passwords.publisher }, `/topic/feed.${feed}`);
 }

@@ -3,7 +3,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { brokerProfile, type BrokerProfileName } from '@livewall/contract';
-import type { TestBroker } from './broker.js';
+import { declareFeed, type TestBroker } from './broker.js';
 import { freePort } from './ports.js';
 
 const run = promisify(execFile);
@@ -31,7 +31,7 @@ export class PrivateBroker {
   /** `passwords`: the users' passwords (another broker's, for a failover pair); generated when not given. */
   static async start(name: string, passwords: Partial<TestBroker['passwords']> = {}, options: PrivateBrokerOptions = {}): Promise<PrivateBroker> {
     const profile = options.profile ?? 'artemis';
-    const [amqp, stomp, core] = [await freePort(), await freePort(), await freePort()];
+    const [amqp, stomp, core, stompTcp] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       LIVEWALL_BROKER_NAME: name,
@@ -42,11 +42,11 @@ export class PrivateBroker {
       LIVEWALL_AMQP_PORT: String(amqp),
       LIVEWALL_STOMP_PORT: String(stomp),
       LIVEWALL_CORE_PORT: String(core),
+      LIVEWALL_STOMP_TCP_PORT: String(stompTcp),
       LIVEWALL_FEEDS: (options.feeds ?? []).join(','),
     };
     if (profile === 'rabbitmq') {
       // Every port of a RabbitMQ node, the Erlang ones included: nothing shared with a system node or another run.
-      env.LIVEWALL_STOMP_TCP_PORT = String(await freePort());
       env.LIVEWALL_MANAGEMENT_PORT = String(await freePort());
       env.LIVEWALL_DIST_PORT = String(await freePort());
       env.LIVEWALL_EPMD_PORT = String(await freePort());
@@ -56,18 +56,23 @@ export class PrivateBroker {
       amqpPort: amqp,
       stompPort: stomp,
       wsUrl: brokerProfile(profile).webSocketUrl('127.0.0.1', stomp),
+      stompTcpPort: stompTcp,
+      // RabbitMQ has no operators' WebSocket listener of its own: its one Web-STOMP listener takes every login.
+      operatorWsUrl: profile === 'rabbitmq' ? brokerProfile(profile).webSocketUrl('127.0.0.1', stomp) : `ws://127.0.0.1:${stompTcp}`,
       passwords: { admin: '', publisher: '', viewer: '' },
     });
     await broker.script('start');
     const { stdout } = await broker.script('env');
     const value = (key: string): string => (new RegExp(`^${key}='(.*)'$`, 'm').exec(stdout)?.[1] ?? '').replaceAll(`'\\''`, `'`);
     broker.info.passwords = { admin: value('LIVEWALL_ADMIN_PASSWORD'), publisher: value('LIVEWALL_PUBLISHER_PASSWORD'), viewer: value('LIVEWALL_VIEWER_PASSWORD') };
+    // RabbitMQ declared them as it started (LIVEWALL_FEEDS); Artemis's feeds appear with their publisher.
+    if (profile === 'artemis' && options.feeds?.length) await broker.declareFeeds(...options.feeds);
     return broker;
   }
 
-  /** Plain STOMP over TCP (`livewall-worker tap`): a RabbitMQ node's own listener; Artemis's acceptor takes both. */
+  /** Plain STOMP over TCP (`livewall-worker tap`): a RabbitMQ node's own listener, Artemis's operators' acceptor. */
   get stompTcpPort(): number {
-    return Number(this.env.LIVEWALL_STOMP_TCP_PORT ?? this.info.stompPort);
+    return this.info.stompTcpPort;
   }
 
   private script(...args: string[]): Promise<{ stdout: string; stderr: string }> {
@@ -78,14 +83,41 @@ export class PrivateBroker {
     return `${root}/.run/${this.name}`;
   }
 
-  /** Makes feeds usable: RabbitMQ declares each one's recent-history exchange; Artemis makes addresses on first use. */
+  /**
+   * Makes feeds usable before any worker published to them: RabbitMQ declares each one's recent-history exchange;
+   * on Artemis the publisher's sender attaches to each feed's topic, as a worker's does when it starts.
+   */
   async declareFeeds(...feeds: string[]): Promise<void> {
-    if (this.profile === 'rabbitmq') await this.script('declare', ...feeds);
+    if (this.profile === 'rabbitmq') {
+      await this.script('declare', ...feeds);
+      return;
+    }
+    for (const feed of feeds) await declareFeed(feed, this.info);
+  }
+
+  /** The environment its scripts/broker commands run with (its name and ports): for running others, as `repair`. */
+  get environment(): NodeJS.ProcessEnv {
+    return { ...this.env };
+  }
+
+  /** The broker's process id. */
+  async pid(): Promise<number> {
+    return Number((await readFile(`${this.instance}/livewall.pid`, 'utf8')).trim());
+  }
+
+  /** What the broker has logged so far (Artemis: the instance's log/artemis.log). */
+  async log(): Promise<string> {
+    return readFile(`${this.instance}/log/artemis.log`, 'utf8').catch(() => '');
+  }
+
+  /** A clean stop, as an operator's scripts/broker stop. */
+  async stop(): Promise<void> {
+    await this.script('stop');
   }
 
   /** `kill -9` of the broker's process: no shutdown, no goodbye to clients. */
   async kill9(): Promise<void> {
-    const pid = Number((await readFile(`${this.instance}/livewall.pid`, 'utf8')).trim());
+    const pid = await this.pid();
     process.kill(pid, 'SIGKILL');
     while (alive(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
   }

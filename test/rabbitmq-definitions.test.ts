@@ -19,7 +19,8 @@ const script = join(root, 'scripts/rabbitmq/definitions.mjs');
 const rabbitmq = brokerProfile('rabbitmq');
 
 interface Definitions {
-  users: { name: string; password_hash: string; hashing_algorithm: string; tags: string[] }[];
+  users: { name: string; password_hash: string; hashing_algorithm: string; tags: string[]; limits?: Record<string, number> }[];
+  parameters: { vhost: string; component: string; name: string; value: Record<string, number> }[];
   permissions: { user: string; configure: string; write: string; read: string }[];
   topic_permissions: { user: string; exchange: string; write: string; read: string }[];
   exchanges: { name: string; type: string; durable: boolean; arguments: Record<string, unknown> }[];
@@ -88,7 +89,31 @@ describe('scripts/rabbitmq/definitions.mjs write', () => {
         arguments: {},
       })),
     );
-    expect(definitions.policies).toEqual([expect.objectContaining({ pattern: '^stomp-subscription-', 'apply-to': 'queues', definition: { 'max-length': 500, overflow: 'drop-head' } })]);
+    expect(definitions.policies).toEqual([
+      expect.objectContaining({
+        pattern: '^stomp-subscription-',
+        'apply-to': 'queues',
+        definition: { 'max-length': 500, 'max-length-bytes': 4 * 1024 * 1024, overflow: 'drop-head', expires: 10_000 },
+      }),
+    ]);
+  });
+
+  it('limits the visitors, by LIVEWALL_MAX_VIEWERS: connections and channels per user, subscriber queues on the vhost', async () => {
+    const limits = (definitions: Definitions) => ({
+      users: Object.fromEntries(definitions.users.map((user) => [user.name, user.limits])),
+      vhost: definitions.parameters.filter((parameter) => parameter.component === 'vhost-limits').map(({ vhost, name, value }) => ({ vhost, name, value })),
+    });
+    expect(limits((await write({})).definitions)).toEqual({
+      users: { admin: undefined, publisher: undefined, viewer: { 'max-connections': 1000, 'max-channels': 1000 }, anonymous: { 'max-connections': 1000, 'max-channels': 1000 } },
+      vhost: [{ vhost: '/', name: 'limits', value: { 'max-queues': 4000 } }],
+    });
+    expect(limits((await write({ LIVEWALL_MAX_VIEWERS: '40' })).definitions)).toMatchObject({
+      users: { anonymous: { 'max-connections': 40, 'max-channels': 40 } },
+      vhost: [{ value: { 'max-queues': 160 } }],
+    });
+    for (const wrong of ['0', '-3', '2.5', 'many']) {
+      await expect(write({ LIVEWALL_MAX_VIEWERS: wrong })).rejects.toMatchObject({ stderr: expect.stringContaining(`LIVEWALL_MAX_VIEWERS must be a positive whole number, not "${wrong}"`) });
+    }
   });
 
   it('keeps passwords: the environment first, then the kept file, else new ones; the files are the owner’s only', async () => {
@@ -138,6 +163,8 @@ describe('scripts/rabbitmq/definitions.mjs write', () => {
       expect(matches(topic(user)?.write, 'feed.cats')).toBe(false);
       expect(matches(topic(user)?.read, 'status.workers')).toBe(true);
       expect(matches(topic(user)?.read, 'owner.cats')).toBe(false);
+      // One feed or the status key per binding: no wildcard takes in keys nobody declared.
+      for (const key of ['#', '*', 'feed.#', 'feed.*', 'feed.cats.#', 'status.#', 'status.*', '*.cats', 'other']) expect(matches(topic(user)?.read, key), key).toBe(false);
       // Nor can they hear or tell who owns a feed.
       expect(matches(vhost(user)?.read, 'owner.cats')).toBe(false);
       expect(matches(vhost(user)?.write, 'owner.cats')).toBe(false);
@@ -172,7 +199,36 @@ describe('scripts/broker --broker rabbitmq start', () => {
   });
 });
 
+describe('scripts/rabbitmq/broker', () => {
+  it('starts a new node without streams, which no policy lets expire, and with the user limits on', async () => {
+    const broker = await readFile(join(root, 'scripts/rabbitmq/broker'), 'utf8');
+    const flags = (/^export RABBITMQ_FEATURE_FLAGS=(.+)$/m.exec(broker)?.[1] ?? '').split(',');
+    expect(flags).toContain('user_limits');
+    expect(flags).toContain('quorum_queue');
+    expect(flags).not.toContain('stream_queue');
+    // A restart sweeps the durable queues visitors declared.
+    expect(broker).toMatch(/^start\(\) \{[\s\S]*?^ {2}sweep\n\}$/m);
+  });
+});
+
 describe('scripts/rabbitmq/rabbitmq.conf', () => {
+  it('bounds what an anonymous client holds on the listeners, and keeps admin on this machine', async () => {
+    const template = await readFile(join(root, 'scripts/rabbitmq/rabbitmq.conf'), 'utf8');
+    for (const line of [
+      'stomp.implicit_connect = false',
+      'stomp.login_timeout = 5000',
+      'stomp.hide_server_info = true',
+      'web_stomp.ws_opts.max_frame_size = 16384',
+      'web_stomp.ws_opts.compress = false',
+      'web_stomp.ws_opts.idle_timeout = @WS_IDLE_TIMEOUT@',
+      'web_stomp.max_connections = @WS_MAX_CONNECTIONS@',
+      'loopback_users.admin = true',
+      'log.file.rotation.count = 5',
+    ]) {
+      expect(template.split('\n')).toContain(line);
+    }
+  });
+
   it('has binary Web-STOMP frames, no anonymous AMQP, and only placeholders scripts/rabbitmq/broker fills in', async () => {
     const template = await readFile(join(root, 'scripts/rabbitmq/rabbitmq.conf'), 'utf8');
     const broker = await readFile(join(root, 'scripts/rabbitmq/broker'), 'utf8');

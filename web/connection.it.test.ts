@@ -108,13 +108,13 @@ describe('the connection in Chromium', () => {
     const broker = await PrivateBroker.start(`test-web-restart-${process.pid}`);
     const publishers: Client[] = [];
     const publisher = async (): Promise<Client> => {
-      const client = await connectStomp(broker.info.wsUrl, { login: 'admin', passcode: broker.info.passwords.admin });
+      const client = await connectStomp(broker.info.operatorWsUrl, { login: 'admin', passcode: broker.info.passwords.admin });
       publishers.push(client);
       return client;
     };
     try {
       const feed = feedName('restart');
-      const origin = await harness.serve((own) => ({ brokerUrls: [broker.info.wsUrl], feeds: [{ name: feed, title: feed }], imageHosts: [own] }));
+      const origin = await harness.serve((own) => ({ brokerUrls: [broker.info.wsUrl], feeds: [{ name: feed, title: feed }], imageHosts: [own] }), broker.info);
       const publish = (client: Client, item: FeedItem): void => client.publish({ destination: `/topic/feed.${feed}`, body: JSON.stringify(item) });
       const { page, problems } = await harness.openWall(feed, { origin });
       const before = harness.feedItem(feed, origin);

@@ -16,7 +16,7 @@ import type { FeedItem } from '@livewall/contract';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testBroker } from '../test/broker.js';
+import { declareFeed, testBroker } from '../test/broker.js';
 import { connectStomp } from '../test/stomp.js';
 import { createApp } from './server/server.js';
 import { CAT_LOOKS, catPng } from './test/png.js';
@@ -44,6 +44,7 @@ beforeAll(async () => {
   await Promise.all(CAT_LOOKS.map((look, index) => writeFile(path.join(media, `cat-${index}.png`), catPng(look))));
 
   const broker = testBroker();
+  await Promise.all(FEEDS.map((feed) => declareFeed(feed)));
   server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -51,7 +52,7 @@ beforeAll(async () => {
     'request',
     createApp({ webRoot: outDir, brokerUrls: [broker.wsUrl], feeds: FEEDS.map((name) => ({ name, title: 'Cats' })), imageHosts: [base], demoMedia: media }),
   );
-  publisher = await connectStomp(broker.wsUrl, { login: 'admin', passcode: broker.passwords.admin });
+  publisher = await connectStomp(broker.operatorWsUrl, { login: 'admin', passcode: broker.passwords.admin });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],

@@ -15,7 +15,7 @@ import type { FeedItem } from '@livewall/contract';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testBroker } from '../test/broker.js';
+import { declareFeed, testBroker } from '../test/broker.js';
 import { connectStomp } from '../test/stomp.js';
 import { createApp, resolveOptions, UpgradeHandler, type WebOptions } from './server/server.js';
 import { CAT_LOOKS, catPng } from './test/png.js';
@@ -41,6 +41,8 @@ async function serve(input: (origin: string) => WebOptions): Promise<{ origin: s
   servers.push(server);
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const options = resolveOptions(input(origin));
+  // The feeds exist on the broker, as a worker's publisher makes them: a viewer may not.
+  await Promise.all(options.feeds.map((feed) => declareFeed(feed.name)));
   const upgrades = new UpgradeHandler(options.wsProxy);
   upgradeHandlers.push(upgrades);
   server.on('request', createApp(options));
@@ -85,7 +87,7 @@ beforeAll(async () => {
     viewerLogin: 'viewer',
     viewerPasscode: broker.passwords.viewer,
   })));
-  publisher = await connectStomp(broker.wsUrl, { login: 'admin', passcode: broker.passwords.admin });
+  publisher = await connectStomp(broker.operatorWsUrl, { login: 'admin', passcode: broker.passwords.admin });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],

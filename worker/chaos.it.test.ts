@@ -63,7 +63,7 @@ shutdownTimeout: 5s
 async function scenario(name: string, broker: TestBroker, brokers: string[]) {
   const feed = `chaos-${name}-${randomUUID().slice(0, 6)}`;
   const recording = await longRecording(dir, feed, LINES);
-  const queue = durableSubscription(broker.wsUrl, { login: 'admin', passcode: broker.passwords.admin }, `/topic/feed.${feed}`, `${feed}-reader`);
+  const queue = durableSubscription(broker.operatorWsUrl, { login: 'admin', passcode: broker.passwords.admin }, `/topic/feed.${feed}`, `${feed}-reader`);
   cleanups.push(() => queue.stop());
   await queue.ready;
   const file = join(dir, `${feed}.yaml`);
@@ -167,8 +167,8 @@ test('failover: when the first broker dies, the worker goes on with the second i
   const feed = `chaos-failover-${randomUUID().slice(0, 6)}`;
   const recording = await longRecording(dir, feed, LINES);
   // A durable queue on each broker: the union must hold every item.
-  const onFirst = durableSubscription(first.info.wsUrl, { login: 'admin', passcode: first.info.passwords.admin }, `/topic/feed.${feed}`, `${feed}-first`);
-  const onSecond = durableSubscription(shared.wsUrl, { login: 'admin', passcode: shared.passwords.admin }, `/topic/feed.${feed}`, `${feed}-second`);
+  const onFirst = durableSubscription(first.info.operatorWsUrl, { login: 'admin', passcode: first.info.passwords.admin }, `/topic/feed.${feed}`, `${feed}-first`);
+  const onSecond = durableSubscription(shared.operatorWsUrl, { login: 'admin', passcode: shared.passwords.admin }, `/topic/feed.${feed}`, `${feed}-second`);
   cleanups.push(() => onFirst.stop(), () => onSecond.stop());
   await Promise.all([onFirst.ready, onSecond.ready]);
   const file = join(dir, `${feed}.yaml`);
@@ -216,7 +216,7 @@ test('while the broker is out of reach, /metrics and /status show the outbox fil
   // Out of reach from the start: the worker's connection reaches nobody until the link is restored.
   proxy.blackhole();
   const feed = `chaos-outbox-${randomUUID().slice(0, 6)}`;
-  const queue = durableSubscription(shared.wsUrl, { login: 'admin', passcode: shared.passwords.admin }, `/topic/feed.${feed}`, `${feed}-reader`);
+  const queue = durableSubscription(shared.operatorWsUrl, { login: 'admin', passcode: shared.passwords.admin }, `/topic/feed.${feed}`, `${feed}-reader`);
   cleanups.push(() => queue.stop());
   await queue.ready;
   // A route of its own (not a feed, which would wait for the broker to learn who owns it): lines appended to a file

@@ -108,7 +108,7 @@ test('--watch: an invalid edit is reported and the routes carry on; a valid one 
 
 test('tap prints each item of a feed as it arrives, as ndjson when piped', async () => {
   const feed = `tap-${randomUUID().slice(0, 8)}`;
-  const tap = start(['tap', feed, '--host', broker.host, '--port', String(broker.stompPort), '--profile', 'artemis', '--limit', '3']);
+  const tap = start(['tap', feed, '--host', broker.host, '--port', String(broker.stompTcpPort), '--profile', 'artemis', '--limit', '3']);
   const items = [1, 2, 3].map((n) => ({ id: `x:${n}`, text: `item ${n}` }));
   // The broker hands a new subscriber the feed's recent items, so these arrive even if sent before it subscribed.
   for (const item of items) {

@@ -50,7 +50,7 @@ async function twoMachines(name: string) {
   const copy = join(dir, feed, 'laptop', basename(recording.file));
   await copyFile(recording.file, copy);
 
-  const queue = durableSubscription(broker.wsUrl, { login: 'admin', passcode: broker.passwords.admin }, `/topic/feed.${feed}`, `${feed}-reader`);
+  const queue = durableSubscription(broker.operatorWsUrl, { login: 'admin', passcode: broker.passwords.admin }, `/topic/feed.${feed}`, `${feed}-reader`);
   cleanups.push(() => queue.stop());
   const statusTopic = `/topic/status.${feed}`;
   const statuses = collect(page, statusTopic);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BACKFILL_ITEMS, BROKER_PROFILE_NAMES, BROKER_PROFILES, brokerProfile, DEFAULT_BROKER_PROFILE, isBrokerProfileName, LEASE_HISTORY } from './profiles.js';
+import { BACKFILL_ITEMS, BROKER_PROFILE_NAMES, BROKER_PROFILES, brokerProfile, DEFAULT_BROKER_PROFILE, isBrokerProfileName, LEASE_HISTORY, missingDestination, NO_SUCH_DESTINATION } from './profiles.js';
 
 describe('broker profiles', () => {
   it('artemis is the default', () => {
@@ -16,7 +16,7 @@ describe('broker profiles', () => {
     expect(artemis.statusTopic).toBe('/topic/status.workers');
     expect(artemis.webSocketUrl('broker.example.com', 61614)).toBe('ws://broker.example.com:61614');
     expect(artemis.webSocketUrl('broker.example.com', 61615, true)).toBe('wss://broker.example.com:61615');
-    expect(artemis.localPorts).toEqual({ amqp: 5672, webSocket: 61614, stomp: 61614 });
+    expect(artemis.localPorts).toEqual({ amqp: 5672, webSocket: 61614, stomp: 61613 });
     expect(artemis.stompVirtualHost).toBeUndefined();
     expect(artemis.backfill).toContain('retroactive-message-count');
   });
@@ -85,5 +85,19 @@ describe('broker profiles', () => {
     expect(isBrokerProfileName('RabbitMQ')).toBe(false);
     expect(isBrokerProfileName(undefined)).toBe(false);
     expect(isBrokerProfileName(1)).toBe(false);
+  });
+});
+
+describe('missingDestination', () => {
+  it("reads the destination from Artemis's guard and RabbitMQ's refusal of a feed that does not exist", () => {
+    expect(missingDestination(`${NO_SUCH_DESTINATION}feed.cats`)).toBe('feed.cats');
+    expect(missingDestination("NOT_FOUND - no exchange 'feed.cats' in vhost '/'")).toBe('feed.cats');
+    expect(missingDestination('login "admin" is not accepted on this port')).toBeUndefined();
+    expect(missingDestination(NO_SUCH_DESTINATION)).toBeUndefined();
+  });
+
+  it("is the prefix the Artemis guard sends (activemq/guard/)", () => {
+    const guard = readFileSync(new URL('../../activemq/guard/livewall/guard/PublicEndpointGuard.java', import.meta.url), 'utf8');
+    expect(guard).toContain(`public static final String NOT_FOUND = ${JSON.stringify(NO_SUCH_DESTINATION)};`);
   });
 });

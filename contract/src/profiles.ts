@@ -9,6 +9,22 @@ import { feedTopic } from './feed-item.js';
  * same reason in where a worker listens to a feed's ownership leases.
  */
 
+/**
+ * The start of the ERROR message with which a broker refuses a subscription to a feed or topic that nobody has
+ * published yet (Artemis: livewall's guard, activemq/guard/; viewers cannot create addresses). What follows is the
+ * broker's name for it, e.g. `feed.cats`.
+ */
+export const NO_SUCH_DESTINATION = 'livewall: no such destination: ';
+
+/**
+ * The destination a broker's refusal says does not exist yet, or undefined for any other refusal: Artemis's guard
+ * (NO_SUCH_DESTINATION) or RabbitMQ's NOT_FOUND for a missing exchange.
+ */
+export function missingDestination(message: string): string | undefined {
+  if (message.startsWith(NO_SUCH_DESTINATION)) return message.slice(NO_SUCH_DESTINATION.length).trim() || undefined;
+  return /no exchange '([^']{1,200})'/.exec(message)?.[1];
+}
+
 export const BROKER_PROFILE_NAMES = ['artemis', 'rabbitmq'] as const;
 export type BrokerProfileName = (typeof BROKER_PROFILE_NAMES)[number];
 export const DEFAULT_BROKER_PROFILE: BrokerProfileName = 'artemis';
@@ -83,8 +99,8 @@ const artemis: BrokerProfile = {
   stompDestination: feedTopic,
   statusTopic: '/topic/status.workers',
   webSocketUrl: webSocketUrl(''),
-  // One acceptor takes STOMP over WebSocket and over TCP.
-  localPorts: { amqp: 5672, webSocket: 61614, stomp: 61614 },
+  // The page's public acceptor takes WebSocket only; operators' tools use the private STOMP acceptor.
+  localPorts: { amqp: 5672, webSocket: 61614, stomp: 61613 },
   backfill: `retroactive address: every new subscription on feed.<name> first gets its last ${BACKFILL_ITEMS} messages (retroactive-message-count)`,
   leases: {
     amqpTarget: (feed) => `/topic/${ownerName(feed)}`,

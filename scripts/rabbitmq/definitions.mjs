@@ -5,12 +5,13 @@
 //
 //   definitions.mjs write DIR          DIR/definitions.json (imported by the node on every start) and DIR/livewall.env
 //   definitions.mjs declare FEED...    declares feeds on a running node through its management API
+//   definitions.mjs sweep              deletes the durable subscriber queues visitors declared; prints how many
 //
 // write: each of admin, publisher and viewer gets LIVEWALL_<USER>_PASSWORD from the environment, else the value an
 // earlier run kept in DIR/livewall.env, else a new random one (anonymous: kept or random); the feeds are
-// LIVEWALL_FEEDS (`name` or `name:Title`, comma-separated, as the web server reads it). Both files are readable by
-// their owner only; passwords are never printed.
-// declare: LIVEWALL_MANAGEMENT_URL (default http://127.0.0.1:15673) and LIVEWALL_ADMIN_PASSWORD.
+// LIVEWALL_FEEDS (`name` or `name:Title`, comma-separated, as the web server reads it); LIVEWALL_MAX_VIEWERS (default
+// 1000) sizes the visitors' limits. Both files are readable by their owner only; passwords are never printed.
+// declare, sweep: LIVEWALL_MANAGEMENT_URL (default http://127.0.0.1:15673) and LIVEWALL_ADMIN_PASSWORD.
 //
 // Feed F (contract/src/profiles.ts, profile rabbitmq; test/rabbitmq-definitions.test.ts keeps the two in step):
 //   the worker publishes to amq.topic with routing key feed.F (AMQP 1.0 target /topic/feed.F);
@@ -29,6 +30,14 @@ const BACKFILL_ITEMS = 24;
 const LEASE_HISTORY = 16;
 /** A subscriber that falls this far behind loses the oldest messages, as Artemis's ring queues do. */
 const SUBSCRIBER_QUEUE_LENGTH = 500;
+/** …or this many bytes of them: what one subscriber's queue may hold, whatever its items weigh. */
+const SUBSCRIBER_QUEUE_BYTES = 4 * 1024 * 1024;
+/** A subscriber's queue outlives its last consumer by this long (ms), whatever the client asked for. */
+const SUBSCRIBER_QUEUE_EXPIRES = 10_000;
+/** The subscriber queues a page holds: its feed and the workers' status. */
+const QUEUES_PER_VIEWER = 2;
+/** Names of the queues a STOMP subscription declares; viewers and visitors may declare no other. */
+const SUBSCRIBER_QUEUES = '^stomp-subscription-';
 const USERS = ['admin', 'publisher', 'viewer', 'anonymous'];
 const VHOST = '/';
 
@@ -57,16 +66,31 @@ function passwordHash(password) {
 // subscriber declares, binds and reads: so viewers configure, write (bind) and read only those, and read the feed
 // exchanges and amq.topic (status, and feeds without backfill) — never write to an exchange, so they cannot publish.
 const SUBSCRIBE_ONLY = { configure: '^stomp-subscription-.+$', write: '^stomp-subscription-.+$', read: '^(amq\\.topic|feed\\..+|stomp-subscription-.+)$' };
+// On amq.topic they bind one feed's or the status key each: no `#` or `*`, no lease key (owner.F), nothing else.
+const SUBSCRIBE_ONLY_TOPICS = { write: '^$', read: '^(feed\\.[a-z0-9-]{1,32}|status\\.workers)$' };
 
-function definitions(passwords, feeds) {
+/**
+ * What the visitors may hold, RabbitMQ 3.10's own limits (docs/security-rabbitmq.md): connections per user (a STOMP
+ * connection is one channel), and queues on the vhost — 3.10 cannot count them per connection or per user, so this
+ * bounds the node's memory, it is no fair share. Twice what the pages need: a page that reconnects holds its old
+ * queues for a moment, and the workers' lease receivers are queues too. The publisher and admin have no limit.
+ */
+function visitorLimits(maxViewers) {
+  return { user: { 'max-connections': maxViewers, 'max-channels': maxViewers }, vhost: { 'max-queues': QUEUES_PER_VIEWER * 2 * maxViewers } };
+}
+
+function definitions(passwords, feeds, maxViewers) {
+  const limits = visitorLimits(maxViewers);
   return {
     users: USERS.map((name) => ({
       name,
       password_hash: passwordHash(passwords[name]),
       hashing_algorithm: 'rabbit_password_hashing_sha256',
       tags: name === 'admin' ? ['administrator'] : [],
+      ...(name === 'viewer' || name === 'anonymous' ? { limits: limits.user } : {}),
     })),
     vhosts: [{ name: VHOST }],
+    parameters: [{ vhost: VHOST, component: 'vhost-limits', name: 'limits', value: limits.vhost }],
     permissions: [
       { user: 'admin', vhost: VHOST, configure: '.*', write: '.*', read: '.*' },
       // Publishes to amq.topic only, and (topic permissions below) only with the feeds', status and lease keys. The
@@ -78,17 +102,19 @@ function definitions(passwords, feeds) {
     ],
     topic_permissions: [
       { user: 'publisher', vhost: VHOST, exchange: 'amq.topic', write: '^(feed|status|owner)\\..+', read: '^$' },
-      { user: 'viewer', vhost: VHOST, exchange: 'amq.topic', write: '^$', read: '^(feed|status)\\..+' },
-      { user: 'anonymous', vhost: VHOST, exchange: 'amq.topic', write: '^$', read: '^(feed|status)\\..+' },
+      { user: 'viewer', vhost: VHOST, exchange: 'amq.topic', ...SUBSCRIBE_ONLY_TOPICS },
+      { user: 'anonymous', vhost: VHOST, exchange: 'amq.topic', ...SUBSCRIBE_ONLY_TOPICS },
     ],
     policies: [
       {
         vhost: VHOST,
         name: 'livewall-subscribers',
-        pattern: '^stomp-subscription-',
+        pattern: SUBSCRIBER_QUEUES,
         'apply-to': 'queues',
         priority: 0,
-        definition: { 'max-length': SUBSCRIBER_QUEUE_LENGTH, overflow: 'drop-head' },
+        // A client's x-max-length, x-max-length-bytes or x-expires can only lower these (RabbitMQ takes the smaller).
+        // expires removes the queues a client declared to outlive it (auto-delete:false, durable, /queue/…).
+        definition: { 'max-length': SUBSCRIBER_QUEUE_LENGTH, 'max-length-bytes': SUBSCRIBER_QUEUE_BYTES, overflow: 'drop-head', expires: SUBSCRIBER_QUEUE_EXPIRES },
       },
     ],
     exchanges: feeds.flatMap(feedExchanges).map(({ exchange }) => exchange),
@@ -126,18 +152,27 @@ function write(dir, env) {
   const given = (user) => (user === 'anonymous' ? undefined : env[variable(user)]);
   const passwords = Object.fromEntries(USERS.map((user) => [user, given(user) || kept[variable(user)] || randomBytes(18).toString('hex')]));
   const feeds = feedNames(env.LIVEWALL_FEEDS);
-  writePrivate(join(dir, 'definitions.json'), `${JSON.stringify(definitions(passwords, feeds), null, 2)}\n`);
+  const maxViewers = Number(env.LIVEWALL_MAX_VIEWERS || 1000);
+  if (!Number.isSafeInteger(maxViewers) || maxViewers < 1) throw new Error(`LIVEWALL_MAX_VIEWERS must be a positive whole number, not ${JSON.stringify(env.LIVEWALL_MAX_VIEWERS)}`);
+  writePrivate(join(dir, 'definitions.json'), `${JSON.stringify(definitions(passwords, feeds, maxViewers), null, 2)}\n`);
   writePrivate(secretsFile, USERS.map((user) => `${variable(user)}=${shellQuote(passwords[user])}\n`).join(''));
 }
 
-async function declare(feeds, env) {
+/** A call to the node's management API as admin: resolves with the answer's JSON (undefined when it has none). */
+function managementApi(env) {
   const base = (env.LIVEWALL_MANAGEMENT_URL || 'http://127.0.0.1:15673').replace(/\/$/, '');
   const authorization = `Basic ${Buffer.from(`admin:${env.LIVEWALL_ADMIN_PASSWORD ?? ''}`).toString('base64')}`;
-  const vhost = encodeURIComponent(VHOST);
-  const call = async (method, path, body) => {
-    const response = await fetch(`${base}/api/${path}`, { method, headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    if (!response.ok) throw new Error(`${method} ${base}/api/${path}: HTTP ${response.status} ${(await response.text()).slice(0, 300)}`);
+  return async (method, path, body) => {
+    const response = await fetch(`${base}/api/${path}`, { method, headers: { authorization, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    if (!response.ok && !(method === 'DELETE' && response.status === 404)) throw new Error(`${method} ${base}/api/${path}: HTTP ${response.status} ${(await response.text()).slice(0, 300)}`);
+    const text = await response.text();
+    return text === '' ? undefined : JSON.parse(text);
   };
+}
+
+async function declare(feeds, env) {
+  const call = managementApi(env);
+  const vhost = encodeURIComponent(VHOST);
   for (const { exchange, binding } of feeds.flatMap(feedExchanges)) {
     const { name, type, durable, auto_delete, internal, arguments: args } = exchange;
     await call('PUT', `exchanges/${vhost}/${encodeURIComponent(name)}`, { type, durable, auto_delete, internal, arguments: args });
@@ -145,10 +180,25 @@ async function declare(feeds, env) {
   }
 }
 
+/**
+ * A page's subscriber queue is never durable (it goes with its connection), so a durable one under the subscriber
+ * names is a visitor's: SUBSCRIBE /queue/stomp-subscription-X, persistent:true, x-queue-type quorum or stream. Safe
+ * while pages are connected. Prints how many it deleted.
+ */
+async function sweep(env) {
+  const call = managementApi(env);
+  const vhost = encodeURIComponent(VHOST);
+  const queues = await call('GET', `queues/${vhost}?columns=name,durable`);
+  const left = queues.filter((queue) => queue.durable && new RegExp(SUBSCRIBER_QUEUES).test(queue.name));
+  for (const queue of left) await call('DELETE', `queues/${vhost}/${encodeURIComponent(queue.name)}`);
+  console.log(left.length);
+}
+
 async function main([command, ...args]) {
   if (command === 'write' && args.length === 1) return write(args[0], process.env);
   if (command === 'declare' && args.length > 0) return declare(args, process.env);
-  throw new Error('usage: definitions.mjs write DIR | declare FEED...');
+  if (command === 'sweep' && args.length === 0) return sweep(process.env);
+  throw new Error('usage: definitions.mjs write DIR | declare FEED... | sweep');
 }
 
 main(process.argv.slice(2)).catch((error) => {

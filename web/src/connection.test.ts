@@ -187,3 +187,23 @@ describe('connect: retrying early', () => {
     expect(await settlesWithin(next, 0)).toBe(true);
   });
 });
+
+describe('connect: refusals', () => {
+  it('a feed nobody has published to yet is not live, and is tried again after the wait; any other refusal is an error', async () => {
+    const { states, attempt } = open();
+    const client = clients.at(-1)!;
+    await attempt();
+    client.config.onStompError!({ headers: { message: 'livewall: no such destination: feed.cats' }, body: '' });
+    client.config.onWebSocketClose!({ code: 1006 });
+    expect(states.at(-1)).toMatchObject({ state: 'error', notLive: 'feed.cats', reason: 'Nothing has been published to feed.cats at a.example yet' });
+    const { until } = states.at(-1) as { until: number };
+    expect(until).toBeGreaterThan(Date.now());
+    await vi.advanceTimersByTimeAsync(until - Date.now());
+    expect(await attempt()).toBe('ws://b.example');
+    client.config.onStompError!({ headers: { message: 'login "admin" is not accepted on this port' }, body: '' });
+    client.config.onWebSocketClose!({ code: 1006 });
+    const refused = states.at(-1)!;
+    expect(refused).toMatchObject({ state: 'error', reason: 'The broker at b.example refused: login "admin" is not accepted on this port' });
+    expect(refused).not.toHaveProperty('notLive');
+  });
+});

@@ -1,4 +1,4 @@
-import { PAGE_HEARTBEAT_MS } from '@livewall/contract';
+import { missingDestination, PAGE_HEARTBEAT_MS } from '@livewall/contract';
 import { Client, TickerStrategy, type IMessage, type StompSubscription } from '@stomp/stompjs';
 import { reconnectDelay } from './backoff.js';
 
@@ -9,8 +9,11 @@ export type TransportState =
   | { state: 'connected'; url: string }
   /** Waiting until `until` (epoch ms) before the next attempt, after a dropped or failed connection. */
   | { state: 'reconnecting'; until: number; reason: string }
-  /** The broker refused us; `until` is the next attempt. */
-  | { state: 'error'; reason: string; until?: number };
+  /**
+   * The broker refused us; `until` is the next attempt. `notLive`: the refusal was for a feed or topic that nobody
+   * has published to yet (the broker's name for it), which is not an error of the page's: it waits and tries again.
+   */
+  | { state: 'error'; reason: string; until?: number; notLive?: string };
 
 export interface ConnectionOptions {
   /** Broker WebSocket URLs, tried in turn: each new attempt uses the next one. */
@@ -99,6 +102,7 @@ export function connect(options: ConnectionOptions): Connection {
   let attemptStartedAt = 0;
   let connectedAt: number | undefined;
   let refusal: string | undefined;
+  let notLive: string | undefined;
   let heartbeatLost = false;
   let receipts = 0;
   /** When the wait before the next attempt ends (epoch ms), and the state that says so while we wait. */
@@ -151,6 +155,7 @@ export function connect(options: ConnectionOptions): Connection {
       stomp.brokerURL = urls[urlIndex];
       attemptStartedAt = Date.now();
       refusal = undefined;
+      notLive = undefined;
       heartbeatLost = false;
       onState({ state: 'connecting', url: stomp.brokerURL! });
     },
@@ -164,7 +169,9 @@ export function connect(options: ConnectionOptions): Connection {
     onStompError: (frame) => {
       // Artemis sends ERROR (then closes) for a refused login or a subscription we may not make.
       const message = unescapeHeader(frame.headers.message || frame.body || 'unknown error').replace(/\s+/g, ' ').trim().slice(0, 300);
-      refusal = `The broker at ${host(client.brokerURL)} refused: ${message}`;
+      // A feed nobody has published to yet does not exist on the broker, and a viewer may not create it: say so.
+      notLive = missingDestination(message);
+      refusal = notLive ? `Nothing has been published to ${notLive} at ${host(client.brokerURL)} yet` : `The broker at ${host(client.brokerURL)} refused: ${message}`;
     },
 
     onHeartbeatLost: () => {
@@ -183,7 +190,7 @@ export function connect(options: ConnectionOptions): Connection {
       waitUntil = now + delay;
 
       if (refusal) {
-        waiting = { state: 'error', reason: refusal, until: waitUntil };
+        waiting = { state: 'error', reason: refusal, until: waitUntil, ...(notLive ? { notLive } : {}) };
         onState(waiting);
         return;
       }

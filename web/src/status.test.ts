@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeState, presentState } from './status.js';
+import { announcement, describeState, presentState } from './status.js';
 
 const now = 1_000_000;
 
@@ -18,6 +18,13 @@ describe('describeState', () => {
       detail: 'Connection to b lost',
     });
     expect(describeState({ state: 'reconnecting', until: now - 1, reason: 'x' }, now).label).toBe('Reconnecting…');
+  });
+
+  it('calls a feed that nobody has published to yet not live, not an error, and keeps counting down', () => {
+    const state = { state: 'error', reason: 'Nothing has been published to feed.cats at broker:61614 yet', until: now + 5_000, notLive: 'feed.cats' } as const;
+    expect(describeState(state, now)).toEqual({ label: 'Not live yet', detail: 'Nothing has been published to feed.cats at broker:61614 yet · retrying in 5 s' });
+    expect(announcement(state)).toBe('Not live yet. Nothing has been published to feed.cats at broker:61614 yet. Trying again.');
+    expect(describeState({ state: 'error', reason: 'refused', until: now + 5_000 }, now).label).toBe('Error');
   });
 
   it('shows the reason of an error, and the retry if there is one', () => {

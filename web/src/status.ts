@@ -9,8 +9,11 @@ export type ConnectionState =
   | { state: 'reconnecting'; until: number; reason: string }
   /** The browser says there is no network (navigator.onLine); `until` is the next attempt, if one is scheduled. */
   | { state: 'offline'; until?: number }
-  /** The broker refused us, or the page cannot start; `until` is set when another attempt is scheduled. */
-  | { state: 'error'; reason: string; until?: number };
+  /**
+   * The broker refused us, or the page cannot start; `until` is set when another attempt is scheduled. `notLive`: the
+   * feed does not exist on the broker yet (nobody has published to it), and the page keeps trying.
+   */
+  | { state: 'error'; reason: string; until?: number; notLive?: string };
 
 /**
  * What the page shows for the connection's state: live only once the feed's subscription is confirmed, and offline
@@ -66,9 +69,10 @@ export function describeState(state: ConnectionState, now: number): StatusText {
       return { label: 'Offline', detail: `This device is offline: the wall reconnects as soon as the network is back${next}` };
     }
     case 'error': {
-      if (state.until === undefined) return { label: 'Error', detail: state.reason };
+      const label = state.notLive ? 'Not live yet' : 'Error';
+      if (state.until === undefined) return { label, detail: state.reason };
       const left = seconds(state.until, now);
-      return { label: 'Error', detail: `${state.reason} · retrying ${left > 0 ? `in ${left} s` : 'now'}` };
+      return { label, detail: `${state.reason} · retrying ${left > 0 ? `in ${left} s` : 'now'}` };
     }
   }
 }
@@ -85,7 +89,7 @@ export function announcement(state: ConnectionState): string {
     case 'offline':
       return 'Offline. The wall reconnects when the network is back.';
     case 'error':
-      return `Error: ${state.reason}`;
+      return state.notLive ? `Not live yet. ${state.reason}. Trying again.` : `Error: ${state.reason}`;
   }
 }
 

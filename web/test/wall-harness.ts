@@ -14,7 +14,7 @@ import type { FeedItem } from '@livewall/contract';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { expect } from 'vitest';
-import { testBroker } from '../../test/broker.js';
+import { declareFeed, testBroker, type TestBroker } from '../../test/broker.js';
 import { connectStomp } from '../../test/stomp.js';
 import { TcpProxy } from '../../test/tcp-proxy.js';
 import { createApp, type WebOptions } from '../server/server.js';
@@ -80,7 +80,7 @@ export class WallHarness {
 
     const broker = testBroker();
     this.base = await this.serve((origin) => ({ brokerUrls: [this.brokerUrl], feeds: feeds.map((name) => ({ name, title: name })), imageHosts: [origin], ...options }));
-    this.publisher = await connectStomp(broker.wsUrl, { login: 'admin', passcode: broker.passwords.admin });
+    this.publisher = await connectStomp(broker.operatorWsUrl, { login: 'admin', passcode: broker.passwords.admin });
     this.browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
@@ -107,12 +107,15 @@ export class WallHarness {
    * Serves createApp(options) on a free port, with the built page and the test images; the options may depend on
    * the port (the image host entry).
    */
-  async serve(options: (origin: string) => WebOptions): Promise<string> {
+  async serve(options: (origin: string) => WebOptions, broker: TestBroker = testBroker()): Promise<string> {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     this.servers.push(server);
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    server.on('request', createApp({ webRoot: this.webRoot, demoMedia: this.media, ...options(origin) }));
+    const served = options(origin);
+    // The feeds exist on the broker, as a worker's publisher makes them: a viewer may not.
+    await Promise.all((served.feeds ?? []).map((feed) => declareFeed(feed.name, broker)));
+    server.on('request', createApp({ webRoot: this.webRoot, demoMedia: this.media, ...served }));
     return origin;
   }
 

@@ -12,7 +12,7 @@ const log = pino({ level: 'silent' });
 let viewer: Client;
 
 beforeAll(async () => {
-  viewer = await connectStomp(broker.wsUrl, { login: 'admin', passcode: broker.passwords.admin });
+  viewer = await connectStomp(broker.operatorWsUrl, { login: 'admin', passcode: broker.passwords.admin });
 });
 afterAll(async () => {
   await viewer.deactivate();

@@ -23,7 +23,7 @@ interface Endpoint {
 }
 
 function settings({ login, port }: Endpoint): Record<string, unknown> {
-  return { stompHost: broker.host, stompPort: port ?? broker.stompPort, stompLogin: login?.login, stompPasscode: login?.passcode };
+  return { stompHost: broker.host, stompPort: port ?? broker.stompTcpPort, stompLogin: login?.login, stompPasscode: login?.passcode };
 }
 
 function producer(destination: string, endpoint: Endpoint = {}): Producer {
@@ -83,7 +83,7 @@ describe('stomp: against Artemis', () => {
   it('refuses to start with a wrong passcode, naming the broker and login', async () => {
     const out = producer(feed(), { login: { login: 'admin', passcode: 'not-the-password' } });
     const failure = await out.start().then(() => undefined, (error: Error) => error);
-    expect(failure?.message).toMatch(new RegExp(`^stomp: cannot connect to ${broker.host}:${broker.stompPort} as admin: .*(password|credentials|Security)`, 'i'));
+    expect(failure?.message).toMatch(new RegExp(`^stomp: cannot connect to ${broker.host}:${broker.stompTcpPort} as admin: .*(password|credentials|Security)`, 'i'));
     expect(failure?.message).not.toContain('not-the-password');
     expect(out.ready()).toBe(false);
   });
@@ -109,7 +109,7 @@ describe('stomp: against Artemis', () => {
 
   it('subscribes again after the TCP connection is cut, once the backoff has passed on its clock', async () => {
     const topic = feed();
-    const proxy = new TcpProxy(broker.host, broker.stompPort);
+    const proxy = new TcpProxy(broker.host, broker.stompTcpPort);
     const port = await proxy.listen();
     cleanups.push(() => proxy.close());
     const clock = fakeClock();
@@ -137,7 +137,7 @@ describe('stomp: against Artemis', () => {
   });
 
   it('counts the receipts that never came when it stops, if the link goes silent', async () => {
-    const proxy = new TcpProxy(broker.host, broker.stompPort);
+    const proxy = new TcpProxy(broker.host, broker.stompTcpPort);
     const port = await proxy.listen();
     cleanups.push(() => proxy.close());
     const out = producer(feed(), { login: admin, port });
