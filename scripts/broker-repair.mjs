@@ -36,7 +36,7 @@ for (let i = 0; i < args.length; i++) {
   else if (args[i].startsWith('--keep=')) keepList = args[i].slice('--keep='.length);
   else usage(`unknown argument ${args[i]}`);
 }
-keepList ??= process.env.LIVEWALL_FEEDS;
+keepList ??= process.env.LIVEWALL_FEEDS || undefined;
 const keep = keepList === undefined ? undefined : new Set(keepList.split(',').map((entry) => entry.split(':')[0].trim()).filter(Boolean).map((feed) => `feed.${feed}`));
 const password = process.env.LIVEWALL_ADMIN_PASSWORD;
 if (!password) usage('LIVEWALL_ADMIN_PASSWORD is not set (scripts/broker repair takes it from the instance)');

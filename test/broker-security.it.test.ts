@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@stomp/stompjs';
 import { afterEach, describe, expect, test } from 'vitest';
 import { sendOnce } from './amqp.js';
-import { testBroker } from './broker.js';
+import { declarePublisherTopic, testBroker } from './broker.js';
 import { collect, connectStomp } from './stomp.js';
 
 const broker = testBroker();
@@ -38,6 +38,7 @@ describe('viewers', () => {
     ['an anonymous visitor', () => undefined],
   ])('%s can subscribe to a feed and receives what the publisher sends', async (_, login) => {
     const topic = feed();
+    await declarePublisherTopic(topic);
     const viewer = await stomp(login());
     const received = collect(viewer, topic);
     await received.ready;
@@ -56,7 +57,8 @@ describe('viewers', () => {
     await received.ready;
     const viewer = await stomp(login());
     const answer = await sendWithReceipt(viewer, topic, '{"spoof":true}');
-    expect(answer).toMatch(/^ERROR AMQ339011 Error sending message/);
+    // livewall's guard says what was refused; Artemis's own answer dumped the message (AMQ339011 … CoreMessage[…]).
+    expect(answer).toBe('ERROR "SEND" is not allowed here: viewers only subscribe ');
     // The admin's own message is the only one the watcher ever sees.
     await sendWithReceipt(watcher, topic, '{"real":true}');
     const messages = await received.waitFor(1);
@@ -109,12 +111,13 @@ describe('the publisher', () => {
 
   test('publishes worker status, which anonymous viewers can read but not write', async () => {
     const topic = `/topic/status.workers-${randomUUID().slice(0, 8)}`;
+    await declarePublisherTopic(topic);
     const page = await stomp();
     const received = collect(page, topic);
     await received.ready;
     expect(await sendOnce(amqp('publisher'), topic, '{"kind":"worker-status"}')).toEqual({ result: 'accepted' });
     expect((await received.waitFor(1)).map((message) => message.body)).toEqual(['{"kind":"worker-status"}']);
-    expect(await sendWithReceipt(await stomp(), topic, '{"spoof":true}')).toMatch(/^ERROR AMQ339011/);
+    expect(await sendWithReceipt(await stomp(), topic, '{"spoof":true}')).toBe('ERROR "SEND" is not allowed here: viewers only subscribe ');
   });
 
   test('reads and writes the feed ownership leases, which viewers can neither read nor write', async () => {
@@ -123,13 +126,13 @@ describe('the publisher', () => {
     // Again, now that the address exists (the prefixed SEND check).
     expect(await sendOnce(amqp('publisher'), lease, '{}')).toEqual({ result: 'accepted' });
     expect((await sendOnce(amqp('viewer'), lease, '{"spoof":true}')).result).toBe('sender-error');
-    expect(await sendWithReceipt(await stomp(), lease, '{"spoof":true}')).toMatch(/^ERROR AMQ339011/);
+    expect(await sendWithReceipt(await stomp(), lease, '{"spoof":true}')).toBe('ERROR "SEND" is not allowed here: viewers only subscribe ');
     const reader = await stomp({ login: 'viewer', passcode: broker.passwords.viewer });
     const refused = new Promise<string>((resolve) => {
       reader.onStompError = (frame) => resolve(`${frame.headers.message ?? ''}`);
     });
     reader.subscribe(lease, () => undefined);
-    expect(await refused).toMatch(/^AMQ339016 Error creating subscription/);
+    expect(await refused).toBe(`destination "${lease}" is not allowed here`);
   });
 
   test('a wrong password is refused', async () => {

@@ -31,5 +31,10 @@ export function testBroker(): TestBroker {
  * or viewer may subscribe only to a feed that exists.
  */
 export async function declareFeed(feed: string, broker: TestBroker = testBroker()): Promise<void> {
-  await declareTopic({ host: broker.host, port: broker.amqpPort, username: 'publisher', password: broker.passwords.publisher }, `/topic/feed.${feed}`);
+  await declarePublisherTopic(`/topic/feed.${feed}`, broker);
+}
+
+/** Makes a topic the publisher may send to (a feed's, or a workers' status topic) as a worker does when it starts. */
+export async function declarePublisherTopic(topic: string, broker: TestBroker = testBroker()): Promise<void> {
+  await declareTopic({ host: broker.host, port: broker.amqpPort, username: 'publisher', password: broker.passwords.publisher }, topic);
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { sendOnce } from '../test/amqp.js';
-import { testBroker } from '../test/broker.js';
+import { declareFeed, declarePublisherTopic, testBroker } from '../test/broker.js';
 import { freePort } from '../test/ports.js';
 import { collect, connectStomp } from '../test/stomp.js';
 import { recordingFor, startWorker as start, workerConfig } from '../test/worker.js';
@@ -30,6 +30,7 @@ test('the ops endpoint reports real figures while the worker runs: /metrics, /re
   // The page reads the worker's status messages as an anonymous viewer.
   const page = await connectStomp(broker.wsUrl);
   const statusTopic = `/topic/status.ops-${feed}`;
+  await declarePublisherTopic(statusTopic);
   const statuses = collect(page, statusTopic);
   await statuses.ready;
   await writeFile(file, config([feed], await recordingFor(dir, feed), `ops:\n  port: ${port}\nregion: test-region\nstatus:\n  topic: ${statusTopic}\n  interval: 500ms\n`));

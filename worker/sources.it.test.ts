@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ImageAllowList, parseFeedItem, type FeedItem } from '@livewall/contract';
 import type { Client } from '@stomp/stompjs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { testBroker } from '../test/broker.js';
+import { declareFeed, testBroker } from '../test/broker.js';
 import { freePort } from '../test/ports.js';
 import { collect, connectStomp } from '../test/stomp.js';
 import { root, startWorker } from '../test/worker.js';
@@ -100,6 +100,7 @@ deadLetter: file:${rejected}
 ops: { port: ${opsPort} }
 `,
   );
+  for (const feed of [cats, dogs, sky, toots]) await declareFeed(feed);
   const received = Object.fromEntries([cats, dogs, sky, toots].map((feed) => [feed, collect(viewer, `/topic/feed.${feed}`)] as const));
   await Promise.all(Object.values(received).map((collector) => collector.ready));
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Client } from '@stomp/stompjs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { testBroker } from '../test/broker.js';
+import { declarePublisherTopic, testBroker } from '../test/broker.js';
 import { freePort } from '../test/ports.js';
 import { collect, connectStomp, durableSubscription } from '../test/stomp.js';
 import { count, loggedAt, longRecording, startWorker, statusOf, workerConfig, type OwnershipReport, type RunningWorker } from '../test/worker.js';
@@ -53,6 +53,7 @@ async function twoMachines(name: string) {
   const queue = durableSubscription(broker.operatorWsUrl, { login: 'admin', passcode: broker.passwords.admin }, `/topic/feed.${feed}`, `${feed}-reader`);
   cleanups.push(() => queue.stop());
   const statusTopic = `/topic/status.${feed}`;
+  await declarePublisherTopic(statusTopic);
   const statuses = collect(page, statusTopic);
   await Promise.all([queue.ready, statuses.ready]);
 

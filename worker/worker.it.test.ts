@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ImageAllowList, parseFeedItem, type FeedItem } from '@livewall/contract';
 import type { Client } from '@stomp/stompjs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { testBroker } from '../test/broker.js';
+import { declareFeed, testBroker } from '../test/broker.js';
 import { collect, connectStomp } from '../test/stomp.js';
 import { demoOrigin, recordingFor, root, workerConfig } from '../test/worker.js';
 
@@ -35,6 +35,7 @@ test('the worker replays the recording and every post with a picture reaches a S
   const feed = `it-${randomUUID().slice(0, 8)}`;
   const config = join(dir, 'worker.yaml');
   await writeFile(config, workerConfig({ broker, feeds: [feed], recording: await recordingFor(dir, feed) }));
+  await declareFeed(feed);
   const received = collect(viewer, `/topic/feed.${feed}`);
   await received.ready;
 
@@ -95,6 +96,7 @@ test('SIGTERM during a burst loses nothing already taken from the source', async
   const feed = `it-${randomUUID().slice(0, 8)}`;
   const config = join(dir, 'burst.yaml');
   await writeFile(config, workerConfig({ broker, feeds: [feed], recording: await recordingFor(dir, feed), replay: ['pace: 300/s', 'loop: true', 'restamp: true'] }));
+  await declareFeed(feed);
   const received = collect(viewer, `/topic/feed.${feed}`);
   await received.ready;
   const worker = spawn(process.execPath, [join(root, 'worker/dist/cli.js'), 'run', '--config', config], {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { testBroker } from '../../../../test/broker.js';
+import { declarePublisherTopic, testBroker } from '../../../../test/broker.js';
 import { TcpProxy } from '../../../../test/tcp-proxy.js';
 import { systemClock, type Clock, type Consumer, type Exchange, type Producer } from '../../engine/types.js';
 import { endpointContext, fakeClock, recordingSink, testLogger, type TestLogger } from '../testing.js';
@@ -73,6 +73,8 @@ describe('stomp: against Artemis', () => {
 
   it('lets an anonymous subscriber read a feed, as `tap` does', async () => {
     const topic = feed();
+    // A feed exists once its publisher made it: a viewer may subscribe to it, never create it.
+    await declarePublisherTopic(topic);
     const { sink } = await subscriber(topic);
     const out = producer(topic, { login: admin });
     await out.send(exchange('{"plain":"json text"}'));
@@ -96,9 +98,9 @@ describe('stomp: against Artemis', () => {
     const { sink } = await subscriber(topic, { login: admin });
     const out = producer(topic, { login: login() });
     await out.start();
-    // Artemis's ERROR frame does not say why (AMQ339011 Error sending message CoreMessage[…]); the error hints at it.
+    // livewall's guard answers a viewer's SEND on any STOMP acceptor, before Artemis would dump the message.
     await expect(out.send(exchange({ n: 1 }))).rejects.toThrow(
-      /^stomp:\/topic\/feed\.stomp-\w+: the broker refused exchange ex-\d+ \(127\.0\.0\.1:\d+ (as viewer|\(no login\)); may this login send here\?\): AMQ339011 Error sending message/,
+      /^stomp:\/topic\/feed\.stomp-\w+: the broker refused exchange ex-\d+ \(127\.0\.0\.1:\d+ (as viewer|\(no login\)); may this login send here\?\): "SEND" is not allowed here: viewers only subscribe$/,
     );
     expect(out.ready()).toBe(false);
     const good = producer(topic, { login: admin });
