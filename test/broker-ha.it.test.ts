@@ -7,6 +7,7 @@ import { Client } from '@stomp/stompjs';
 import rhea, { type Connection, type Delivery, type EventContext, type Sender } from 'rhea';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
+import { declareTopic } from './amqp.js';
 import { freePort } from './ports.js';
 
 /**
@@ -185,6 +186,8 @@ describe('the high-availability pair', () => {
   test('a page and a worker connected to the primary carry on with the backup when the primary is killed', async () => {
     expect(await pair('status')).toMatch(/primary: active .*\n.*backup: passive, synchronized/);
     wsUrls = roles.map((role) => `ws://127.0.0.1:${ports[role].stomp}`);
+    // The feed exists once its publisher attached, as a worker does when it starts: a page may not make it.
+    await declareTopic({ host: '127.0.0.1', port: ports.primary.amqp, username: 'publisher', password: publisherPassword }, topic);
     page = pageSubscriber(wsUrls, topic);
     await until('the page subscribed on the primary', () => page.subscribed.length === 1);
     worker = new RotatingPublisher([ports.primary.amqp, ports.backup.amqp], topic);

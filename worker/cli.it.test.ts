@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { sendOnce } from '../test/amqp.js';
-import { declareFeed, declarePublisherTopic, testBroker } from '../test/broker.js';
+import { declarePublisherTopic, testBroker } from '../test/broker.js';
 import { freePort } from '../test/ports.js';
 import { collect, connectStomp } from '../test/stomp.js';
 import { recordingFor, startWorker as start, workerConfig } from '../test/worker.js';
@@ -105,6 +105,28 @@ test('--watch: an invalid edit is reported and the routes carry on; a valid one 
     worker.child.kill('SIGTERM');
   }
   expect(await worker.exited).toBe(0);
+});
+
+test('a worker that cannot reach its broker is not ready, says why per feed, and stops promptly on SIGTERM', async () => {
+  const feed = `down-${randomUUID().slice(0, 8)}`;
+  const port = await freePort();
+  const file = join(dir, 'down.yaml');
+  const nowhere = { ...broker, amqpPort: await freePort() };
+  await writeFile(file, workerConfig({ broker: nowhere, feeds: [feed], recording: await recordingFor(dir, feed), extra: `ops:\n  port: ${port}\n` }));
+  const worker = start(['run', '--config', file], { TEST_PUBLISHER_PASSWORD: 'unused' });
+  try {
+    await worker.waitFor(/ops endpoint listening/);
+    await worker.waitFor(/cannot reach/);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ ready: false, routes: expect.arrayContaining([expect.objectContaining({ id: `feed:${feed}`, ownership: 'listening' })]) });
+    expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toMatch(/^livewall_ready 0$/m);
+  } finally {
+    worker.child.kill('SIGTERM');
+  }
+  const stopping = Date.now();
+  expect(await worker.exited).toBe(0);
+  expect(Date.now() - stopping).toBeLessThan(5000);
 });
 
 test('tap prints each item of a feed as it arrives, as ndjson when piped', async () => {

@@ -118,6 +118,8 @@ test('--takeover moves a feed to another worker during a live replay and back wh
     [`feed:${feed}`, 'stopped'],
     ['source:x', 'stopped'],
   ]);
+  // Standing by is a decision, not a failure: the standby worker is ready, as the owner is.
+  for (const port of [ports.server, ports.laptop]) expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
   const owner = await statusOf(ports.laptop);
   expect(owner.ownership.feeds).toEqual([expect.objectContaining({ feed, role: 'owner', owner: expect.objectContaining({ pid: laptop.child.pid }) })]);
   expect(owner.ownership.feeds[0]?.epoch).toBeGreaterThan(1);

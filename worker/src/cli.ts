@@ -6,7 +6,7 @@ import { defaultComponents } from './components/index.js';
 import { ConfigError, loadConfig, type WorkerConfig } from './config.js';
 import { runLint } from './lint.js';
 import { record, RecordError } from './record.js';
-import { routesOf, runWorker } from './run.js';
+import { EXIT_ABANDONED, routesOf, runWorker } from './run.js';
 import { systemClock } from './engine/types.js';
 import { parseDuration } from './engine/uri.js';
 import { tap } from './tap.js';
@@ -45,11 +45,28 @@ function usageError(message: string): number {
   return 1;
 }
 
-/** Aborts on the first SIGTERM or SIGINT. */
-function stopSignal(onStop: (signal: NodeJS.Signals) => void): AbortSignal {
+/** After a stop signal, how much longer than the config's shutdownTimeout the worker may take to close. */
+const SHUTDOWN_GRACE_MS = 5_000;
+
+/** Signals this soon after the first are the same stop delivered twice (Ctrl-C reaches a process group and its parent forwards it). */
+const SAME_STOP_MS = 1_000;
+
+/**
+ * Aborts on the first SIGTERM or SIGINT. A second signal, a second or more later, ends the process at once (exit 3:
+ * what was in flight may not be confirmed), as an operator who presses Ctrl-C twice means.
+ */
+function stopSignal(onStop: (signal: NodeJS.Signals) => void, onSecond?: (signal: NodeJS.Signals) => void): AbortSignal {
   const stop = new AbortController();
+  let firstAt = 0;
   const handler = (signal: NodeJS.Signals): void => {
-    if (stop.signal.aborted) return;
+    if (stop.signal.aborted) {
+      if (onSecond && Date.now() - firstAt >= SAME_STOP_MS) {
+        onSecond(signal);
+        process.exit(EXIT_ABANDONED);
+      }
+      return;
+    }
+    firstAt = Date.now();
     onStop(signal);
     stop.abort();
   };
@@ -73,7 +90,18 @@ async function run(args: string[]): Promise<number> {
     return 1;
   }
   const log = pino({ name: 'livewall-worker', level: process.env.LOG_LEVEL ?? 'info' });
-  const stop = stopSignal((signal) => log.info({ signal }, 'stopping: no new events; draining what was taken'));
+  const stop = stopSignal(
+    (signal) => log.info({ signal, shutdownTimeoutMs: config.shutdownTimeoutMs }, 'stopping: no new events; draining what was taken'),
+    (signal) => log.warn({ signal }, 'second signal: exiting now; what was not confirmed stays in the outbox, if there is one'),
+  );
+  // Whatever the worker waits for (a broker it never reached, a drain that does not end), a stop ends it in time:
+  // the drain's own limit, then a few seconds for closing connections.
+  stop.addEventListener('abort', () => {
+    setTimeout(() => {
+      log.error({ shutdownTimeoutMs: config.shutdownTimeoutMs }, 'stop did not finish in time; exiting with what was not confirmed abandoned');
+      process.exit(EXIT_ABANDONED);
+    }, config.shutdownTimeoutMs + SHUTDOWN_GRACE_MS).unref();
+  });
   return runWorker(config, { dryRun, watch: values.watch ?? false, takeover: values.takeover ?? false }, log, stop);
 }
 
@@ -176,4 +204,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// Exit as soon as the command is done: a connection that never opened (a broker that was never reached) may still
+// hold a reconnect timer, which must not keep a stopped worker alive. Writes to stdout and stderr are synchronous
+// on files and pipes here, so nothing written is lost.
+process.exit(await main(process.argv.slice(2)));

@@ -119,8 +119,9 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
       // Routes between states while ownership starts or stops them: decide whether the worker is done only after.
       onSettled: () => check(),
     });
-  // A standby worker's feed and source routes are stopped on purpose: readiness leaves them out.
-  const held = ownership && ((routeId: string): boolean => ownership.isManaged(routeId) && !ownership.mayRun(routeId));
+  // A standby worker's feed and source routes are stopped on purpose: readiness leaves them out. A route whose
+  // ownership is not decided yet (the broker was never reached) is not held: the worker is not ready.
+  const held = ownership && ((routeId: string): boolean => ownership.isManaged(routeId) && !ownership.mayRun(routeId) && ownership.standingBy(routeId));
   let ops: OpsServer | undefined;
   if (config.ops) {
     const reconnects = reconnectsMetric(() =>
@@ -128,7 +129,7 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
         [...route.endpoints, ...(route.source ? [route.source] : [])].flatMap(({ uri, stats }) => (stats?.reconnects === undefined ? [] : [{ endpoint: uri, reconnects: stats.reconnects }])),
       ),
     );
-    ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, engine, registry: createMetrics(engine, { info, extraMetrics: [reconnects, ...(config.outbox ? outboxMetrics(outboxStats) : []), ...(ownership ? [ownershipMetric(() => ownership.status().feeds)] : [])], ...(held ? { held } : {}) }), log, info, ...(ownership ? { ownership: () => ownership.status(), held } : {}) });
+    ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, engine, registry: createMetrics(engine, { info, extraMetrics: [reconnects, ...(config.outbox ? outboxMetrics(outboxStats) : []), ...(ownership ? [ownershipMetric(() => ownership.status().feeds)] : [])], ...(held ? { held } : {}) }), log, info, ...(ownership ? { ownership: () => ownership.status(), held, roleOf: (routeId: string) => ownership.roleOf(routeId) } : {}) });
     log.info({ url: `http://${config.ops.host}:${ops.port}/` }, 'ops endpoint listening (/healthz, /readyz, /status, /metrics)');
   }
 

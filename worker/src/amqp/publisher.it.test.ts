@@ -99,3 +99,29 @@ test('close() abandons what the broker never confirmed, and says how many', asyn
   for (const publish of pending) await expect(publish).rejects.toMatchObject({ outcome: 'closed' });
   await proxy.close();
 });
+
+test('a declared address exists once the publisher is connected, before anything is sent: a page may subscribe to it', async () => {
+  const topic = `/topic/feed.decl-${randomUUID().slice(0, 8)}`;
+  const publisher = publisherTo(broker.amqpPort);
+  try {
+    publisher.declare(topic);
+    publisher.start();
+    // An anonymous page is refused a feed that does not exist; it subscribes once the publisher's sender attached.
+    await expect
+      .poll(async () => {
+        const attempt = await connectStomp(broker.wsUrl);
+        const answer = new Promise<string>((resolve) => {
+          attempt.onStompError = (frame) => resolve(frame.headers.message ?? '');
+          attempt.watchForReceipt('declared', () => resolve('subscribed'));
+        });
+        attempt.subscribe(topic, () => undefined, { receipt: 'declared' });
+        const result = await answer;
+        await attempt.deactivate();
+        return result;
+      }, { timeout: 10_000 })
+      .toBe('subscribed');
+    expect(publisher.stats.accepted).toBe(0);
+  } finally {
+    await publisher.close(1000);
+  }
+});

@@ -83,6 +83,8 @@ export class AmqpPublisher extends EventEmitter {
   private current = '';
   private connection: Connection | undefined;
   private readonly senders = new Map<string, Sender>();
+  /** Addresses to attach a sender to on every connect, before anything is sent: the broker makes them then. */
+  private readonly declared = new Set<string>();
   /** Waiting to be sent, per address, in order. */
   private readonly queues = new Map<string, Pending[]>();
   private readonly inFlight = new Map<Delivery, Pending>();
@@ -310,6 +312,16 @@ export class AmqpPublisher extends EventEmitter {
     }
   }
 
+  /**
+   * Attaches a sender to `address` now if connected, and on every connect, before anything is sent to it: the broker
+   * makes a feed's address when its publisher attaches, and viewers may only subscribe to addresses that exist, so a
+   * page opened before the first post is not refused.
+   */
+  declare(address: string): void {
+    this.declared.add(address);
+    this.sender(address);
+  }
+
   private onOpen(): void {
     if (this.everConnected) this.stats.reconnects++;
     this.everConnected = true;
@@ -317,6 +329,7 @@ export class AmqpPublisher extends EventEmitter {
     this.stats.connected = true;
     this.log.info({ broker: this.current, reconnects: this.stats.reconnects }, 'connected to broker');
     this.emit('connected');
+    for (const address of this.declared) this.sender(address);
     for (const address of this.queues.keys()) this.pump(address);
   }
 

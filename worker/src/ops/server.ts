@@ -33,6 +33,8 @@ export interface OpsServerOptions {
   ownership?: () => unknown;
   /** Routes stopped on purpose (a feed another worker owns): /readyz leaves them out, so a standby worker is ready. */
   held?: (routeId: string) => boolean;
+  /** The ownership role of a managed route's feed (`listening`: not known yet), named in /readyz's reasons. */
+  roleOf?: (routeId: string) => string | undefined;
 }
 
 export interface OpsServer {
@@ -49,6 +51,8 @@ export interface RouteNotReady {
   nextRetryAt?: string;
   /** Only the endpoints that are not connected. */
   endpoints: RouteStatus['endpoints'];
+  /** Where the route's feed ownership stands: `listening` while who owns it is not known (the broker not reached). */
+  ownership?: string;
 }
 
 type Handler = (response: ServerResponse) => Promise<void> | void;
@@ -63,7 +67,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
     '/readyz': (response) => {
       const held = options.held ?? (() => false);
       const ready = engine.ready(held);
-      const body = ready ? { ready } : { ready, ...whyNotReady(engine.status().filter((route) => !held(route.id))) };
+      const body = ready ? { ready } : { ready, ...whyNotReady(engine.status().filter((route) => !held(route.id)), options.roleOf) };
       sendJson(response, ready ? 200 : 503, body);
     },
     '/status': (response) => {
@@ -110,7 +114,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
 }
 
 /** The routes that are not started with every endpoint connected, and why; or that there are no routes at all. */
-function whyNotReady(routes: RouteStatus[]): { reason?: string; routes: RouteNotReady[] } {
+function whyNotReady(routes: RouteStatus[], roleOf?: (routeId: string) => string | undefined): { reason?: string; routes: RouteNotReady[] } {
   if (routes.length === 0) return { reason: 'no routes', routes: [] };
   const notReady = routes
     .map((route) => ({ route, endpoints: route.endpoints.filter((endpoint) => !endpoint.ready) }))
@@ -119,6 +123,8 @@ function whyNotReady(routes: RouteStatus[]): { reason?: string; routes: RouteNot
       const entry: RouteNotReady = { id: route.id, state: route.state, endpoints };
       if (route.lastError) entry.lastError = route.lastError;
       if (route.nextRetryAt) entry.nextRetryAt = route.nextRetryAt;
+      const role = roleOf?.(route.id);
+      if (role) entry.ownership = role;
       return entry;
     });
   return { routes: notReady };

@@ -201,9 +201,12 @@ export function startStatusPublisher<Message>(options: StatusPublisherOptions<Me
   if (!(intervalMs > 0)) throw new Error(`status publish interval must be more than 0 ms, not ${intervalMs}`);
   const stopping = new AbortController();
 
+  /** Resolves when the publisher stops: a send the broker never answers (it is down) must not hold the stop. */
+  const stopped = new Promise<void>((resolve) => stopping.signal.addEventListener('abort', () => resolve(), { once: true }));
+
   async function publishOnce(streak: { failures: number; since?: number }): Promise<void> {
     try {
-      await send(build());
+      await Promise.race([send(build()), stopped]);
       if (streak.failures > 0) {
         log.info({ failures: streak.failures, failingForMs: clock.now() - (streak.since as number) }, 'status messages are being published again');
       }

@@ -125,6 +125,30 @@ export class Ownership {
     return this.networkOfSource(routeId) !== undefined;
   }
 
+  /**
+   * Whether a managed route is stopped on purpose because another worker owns its feeds: a feed route whose lease
+   * stands by, or a source route all of whose network's feeds stand by. Not while ownership is undecided (the broker
+   * never answered, or a claim is under way): such a worker is not ready, it is waiting.
+   */
+  standingBy(routeId: string): boolean {
+    const feed = feedOfRoute(routeId);
+    if (feed !== undefined) return this.leases.get(feed)?.role === 'standby';
+    const network = this.networkOfSource(routeId);
+    if (network === undefined) return false;
+    const feeds = [...this.leases.values()].filter((lease) => this.networks.get(lease.feed) === network);
+    return feeds.length > 0 && feeds.every((lease) => lease.role === 'standby');
+  }
+
+  /** The role of the lease a managed route's feed has, for /readyz: `listening` while who owns it is not known. */
+  roleOf(routeId: string): string | undefined {
+    const feed = feedOfRoute(routeId);
+    if (feed !== undefined) return this.leases.get(feed)?.role;
+    const network = this.networkOfSource(routeId);
+    if (network === undefined) return undefined;
+    const roles = [...new Set([...this.leases.values()].filter((lease) => this.networks.get(lease.feed) === network).map((lease) => lease.role))];
+    return roles.join(', ');
+  }
+
   /** Whether a managed route may run now (a reload asks before starting a route it added or replaced). */
   mayRun(routeId: string): boolean {
     const feed = feedOfRoute(routeId);

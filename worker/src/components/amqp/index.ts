@@ -95,6 +95,8 @@ class AmqpProducer implements Producer {
     }
     shared.users += 1;
     this.shared = shared;
+    // The feed's (or status topic's) address exists from the worker's start, not from its first post.
+    shared.publisher.declare(this.context.uri.path);
   }
 
   /** Not async: with room in flight (the common case) a message costs the publisher's promise and one more. */
