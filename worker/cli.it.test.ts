@@ -116,7 +116,7 @@ test('a worker that cannot reach its broker is not ready, says why per feed, and
   const worker = start(['run', '--config', file], { TEST_PUBLISHER_PASSWORD: 'unused' });
   try {
     await worker.waitFor(/ops endpoint listening/);
-    await worker.waitFor(/cannot reach/);
+    await worker.waitFor(/"msg":"nothing accepts connections at amqp:\/\/127\.0\.0\.1:\d+ \(is the broker running, and is this its port\?\); retrying"/);
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ ready: false, routes: expect.arrayContaining([expect.objectContaining({ id: `feed:${feed}`, ownership: 'listening' })]) });
@@ -127,6 +127,27 @@ test('a worker that cannot reach its broker is not ready, says why per feed, and
   const stopping = Date.now();
   expect(await worker.exited).toBe(0);
   expect(Date.now() - stopping).toBeLessThan(5000);
+});
+
+test('a refused login is named as such, with the user and URL, at error level, on every attempt', async () => {
+  const feed = `auth-${randomUUID().slice(0, 8)}`;
+  const port = await freePort();
+  const file = join(dir, 'auth.yaml');
+  await writeFile(file, workerConfig({ broker, feeds: [feed], recording: await recordingFor(dir, feed), extra: `ops:\n  port: ${port}\n` }));
+  const worker = start(['run', '--config', file], { TEST_PUBLISHER_PASSWORD: 'not-the-password' });
+  try {
+    const url = `amqp://${broker.host}:${broker.amqpPort}`;
+    const refused = (attempt: number): RegExp => new RegExp(`"level":50,[^\\n]*"component":"amqp"[^\\n]*"attempt":${attempt},[^\\n]*"msg":"authentication failed for user publisher at ${url.replaceAll('.', '\\.')}: check the broker password; retrying"`);
+    await worker.waitFor(refused(1));
+    await worker.waitFor(refused(3), 20_000);
+    await worker.waitFor(/"msg":"ownership: authentication failed for user publisher/);
+    expect(worker.output()).not.toContain('write after end');
+    expect(worker.output()).not.toContain('not-the-password');
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(503);
+  } finally {
+    worker.child.kill('SIGTERM');
+  }
+  expect(await worker.exited).toBe(0);
 });
 
 test('tap prints each item of a feed as it arrives, as ndjson when piped', async () => {

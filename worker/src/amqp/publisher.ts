@@ -3,6 +3,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import rhea, { type Connection, type Delivery, type EventContext, type Sender } from 'rhea';
 import { jitteredBackoff } from '../engine/backoff.js';
+import { connectionFailure, describeError } from './connection-failure.js';
 import type { Logger } from '../engine/types.js';
 
 /** What the broker said about one message, by AMQP 1.0 outcome. */
@@ -81,6 +82,9 @@ export class AmqpPublisher extends EventEmitter {
   private failures = 0;
   /** The broker URL of the current (or last) connection attempt. */
   private current = '';
+  /** The broker URLs, tried in turn, and how many attempts were made: the next goes to the next URL. */
+  private brokers: { raw: string; host: string; port: number; tls: boolean }[] = [];
+  private attempts = 0;
   private connection: Connection | undefined;
   private readonly senders = new Map<string, Sender>();
   /** Addresses to attach a sender to on every connect, before anything is sent: the broker makes them then. */
@@ -95,6 +99,12 @@ export class AmqpPublisher extends EventEmitter {
   private readonly refused = new Map<string, { error: string; until: number }>();
   private everConnected = false;
   private closing = false;
+  /** The broker's refusal (a failed login, a close condition) of the attempt under way: the cause its disconnect echoes. */
+  private refusal: unknown;
+  /** The wait before the next attempt, as the last reconnect decided it. */
+  private nextRetryMs = 0;
+  /** Our own retry, when rhea gives up after a refused login (it never reconnects after a SASL failure). */
+  private retryTimer: NodeJS.Timeout | undefined;
   /** Counters kept as things happen; `inFlight` and `queued` are read when asked for (a scrape), not kept per message. */
   readonly stats: PublisherStats = withGauges(
     { accepted: 0, released: 0, rejected: 0, modified: 0, resent: 0, reconnects: 0, connected: false },
@@ -120,23 +130,28 @@ export class AmqpPublisher extends EventEmitter {
 
   /** Opens the connection; reconnects on its own from then on. Resolves at once: see `connected()`. */
   start(): void {
-    const brokers = [this.options.url, ...this.options.failover].map((raw) => {
+    this.brokers = [this.options.url, ...this.options.failover].map((raw) => {
       const url = new URL(raw);
       if (url.protocol !== 'amqp:' && url.protocol !== 'amqps:') throw new Error(`broker URL ${raw}: expected amqp:// or amqps://`);
       const tls = url.protocol === 'amqps:';
       return { raw, host: url.hostname, port: Number(url.port || (tls ? 5671 : 5672)), tls };
     });
+    this.open();
+  }
+
+  /** A connection, with its listeners: once at the start, and again after a refused login (see retryAfterRefusal). */
+  private open(): void {
     const container = rhea.create_container({ id: this.options.containerId });
-    let attempt = 0;
-    this.connection = container.connect({
+    const connection = container.connect({
       username: this.options.username,
       password: this.options.password,
       // The delay before each new attempt: jittered, growing while attempts fail, back to the first after an open.
-      reconnect: () => jitteredBackoff(this.failures++, this.options.initialReconnectDelayMs, this.options.maxReconnectDelayMs),
+      reconnect: () => (this.nextRetryMs = jitteredBackoff(this.failures++, this.options.initialReconnectDelayMs, this.options.maxReconnectDelayMs)),
       // Each attempt goes to the next broker of the list.
       connection_details: () => {
-        const broker = brokers[attempt++ % brokers.length] as (typeof brokers)[number];
+        const broker = this.brokers[this.attempts++ % this.brokers.length] as (typeof this.brokers)[number];
         this.current = broker.raw;
+        this.refusal = undefined;
         return {
           host: broker.host,
           port: broker.port,
@@ -148,17 +163,17 @@ export class AmqpPublisher extends EventEmitter {
       // A broker restart can refuse a login for a moment; keep trying instead of giving up for good.
       all_errors_non_fatal: true,
     } as unknown as rhea.ConnectionOptions);
-    this.connection.on('connection_open', () => this.onOpen());
-    this.connection.on('disconnected', (context: EventContext) => this.onDisconnected(context));
-    this.connection.on('connection_error', (context: EventContext) => {
-      this.log.warn({ err: describe(context.connection.error) }, 'broker refused the connection');
-    });
-    this.connection.on('sendable', (context: EventContext) => this.pump(this.addressOf(context.sender)));
-    this.connection.on('accepted', (context: EventContext) => this.settle(context, 'accepted'));
-    this.connection.on('released', (context: EventContext) => this.settle(context, 'released'));
-    this.connection.on('rejected', (context: EventContext) => this.settle(context, 'rejected'));
-    this.connection.on('modified', (context: EventContext) => this.settle(context, 'modified'));
-    this.connection.on('sender_error', (context: EventContext) => this.onSenderError(context));
+    this.connection = connection;
+    connection.on('connection_open', () => this.onOpen());
+    connection.on('disconnected', (context: EventContext) => this.onDisconnected(context));
+    // Logged with the disconnect that follows it, as its cause.
+    connection.on('connection_error', (context: EventContext) => (this.refusal = context.error ?? context.connection.error));
+    connection.on('sendable', (context: EventContext) => this.pump(this.addressOf(context.sender)));
+    connection.on('accepted', (context: EventContext) => this.settle(context, 'accepted'));
+    connection.on('released', (context: EventContext) => this.settle(context, 'released'));
+    connection.on('rejected', (context: EventContext) => this.settle(context, 'rejected'));
+    connection.on('modified', (context: EventContext) => this.settle(context, 'modified'));
+    connection.on('sender_error', (context: EventContext) => this.onSenderError(context));
   }
 
   /** Resolves when the connection is open. */
@@ -194,6 +209,7 @@ export class AmqpPublisher extends EventEmitter {
   /** Waits up to `timeoutMs` for every message to be settled, then closes. Returns how many were abandoned. */
   async close(timeoutMs: number): Promise<number> {
     this.closing = true;
+    clearTimeout(this.retryTimer);
     if (this.pendingCount() > 0) {
       await new Promise<void>((resolve) => {
         const done = (): void => {
@@ -287,7 +303,7 @@ export class AmqpPublisher extends EventEmitter {
     if (outcome === 'accepted') {
       this.finish(entry);
     } else if (outcome === 'rejected') {
-      const error = describe((delivery.remote_state as { error?: unknown } | undefined)?.error);
+      const error = describeError((delivery.remote_state as { error?: unknown } | undefined)?.error);
       this.finish(entry, new PublishError(`broker rejected ${entry.id} on ${entry.address}: ${error}`, 'rejected'));
     } else if (entry.attempts >= this.options.maxAttempts) {
       this.finish(entry, new PublishError(`broker ${outcome} ${entry.id} on ${entry.address} ${entry.attempts} times`, outcome));
@@ -343,10 +359,33 @@ export class AmqpPublisher extends EventEmitter {
     for (const entry of unsettled.reverse()) this.enqueue(entry, 'front');
     this.senders.clear();
     if (this.closing) return;
-    const reason = describe(context.error ?? context.connection.error);
-    if (wasConnected) this.log.warn({ broker: this.current, unsettled: unsettled.length, reason }, 'disconnected from broker; reconnecting');
-    else this.log.warn({ broker: this.current, reason }, 'cannot reach broker; retrying');
-    this.emit('disconnected', reason);
+    if (!(context as EventContext & { reconnecting?: boolean }).reconnecting) this.retryAfterRefusal();
+    const ended = context.error ?? context.connection.error;
+    if (wasConnected && !this.refusal) {
+      const reason = describeError(ended);
+      this.log.warn({ broker: this.current, unsettled: unsettled.length, reason, retryInMs: this.nextRetryMs }, 'disconnected from broker; reconnecting');
+      this.emit('disconnected', reason);
+      return;
+    }
+    const failure = connectionFailure(this.current, this.options.username, this.refusal, ended);
+    this.log[failure.level]({ broker: this.current, user: this.options.username, attempt: this.failures, retryInMs: this.nextRetryMs, reason: failure.reason }, `${failure.message}; retrying`);
+    this.emit('disconnected', failure.reason);
+  }
+
+  /**
+   * rhea does not reconnect a connection whose login was refused (it keeps the SASL failure for good, and a reused
+   * connection misreads the next handshake): after the same backoff as any other failure, open a new one, so that a
+   * password fixed on the broker is picked up without restarting the worker.
+   */
+  private retryAfterRefusal(): void {
+    const refused = this.connection;
+    this.nextRetryMs = jitteredBackoff(this.failures++, this.options.initialReconnectDelayMs, this.options.maxReconnectDelayMs);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      if (this.closing) return;
+      refused?.removeAllListeners();
+      this.open();
+    }, this.nextRetryMs);
   }
 
   /**
@@ -360,7 +399,7 @@ export class AmqpPublisher extends EventEmitter {
 
   private onSenderError(context: EventContext): void {
     const address = this.addressOf(context.sender);
-    const error = describe(context.sender?.error);
+    const error = describeError(context.sender?.error);
     if (address === undefined) return;
     // One log line per refusal; publishes to the address fail fast until it is tried again.
     this.log.error({ address, err: error, retryInMs: REFUSAL_BACKOFF_MS }, 'broker refused the sender link');
@@ -398,12 +437,3 @@ function withGauges(counters: Omit<PublisherStats, 'inFlight' | 'queued'>, read:
 /** How long publishes to an address fail fast after the broker refused a sender for it. */
 const REFUSAL_BACKOFF_MS = 30_000;
 
-function describe(error: unknown): string {
-  if (!error) return 'no reason given';
-  if (typeof error === 'object') {
-    const { condition, description, message } = error as { condition?: string; description?: string; message?: string };
-    const text = [condition, description ?? message].filter(Boolean).join(': ');
-    if (text) return text;
-  }
-  return String(error);
-}

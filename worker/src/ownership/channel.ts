@@ -6,6 +6,7 @@ import rhea, { type Connection, type EventContext, type Receiver, type Sender, t
 import { jitteredBackoff } from '../engine/backoff.js';
 import type { Logger } from '../engine/types.js';
 import { parseLeaseMessage, type LeaseMessage } from './messages.js';
+import { connectionFailure, describeError } from '../amqp/connection-failure.js';
 
 /** What the coordinator needs of the broker: the channel below, or a fake one in tests. */
 export interface LeaseBus extends EventEmitter<LeaseBusEvents> {
@@ -165,11 +166,13 @@ export class LeaseChannel extends EventEmitter<LeaseBusEvents> implements LeaseB
       this.complained = false;
       for (const [feed, link] of this.feeds) this.openLinks(feed, link);
     });
-    connection.on('connection_error', (context: EventContext) => this.log.debug({ broker: raw, err: describe(context.connection.error) }, 'ownership: broker refused the connection'));
+    // The broker's refusal (a failed login) is the cause the disconnect that follows only echoes.
+    let refusal: unknown;
+    connection.on('connection_error', (context: EventContext) => (refusal = context.error ?? context.connection.error));
     // A frame rhea cannot place (RabbitMQ sends a subscriber's last transfer after detaching it on close) ends the
     // connection; without these listeners rhea would throw it out of the process, or print it to stderr.
-    connection.on('error', (error: unknown) => this.log.debug({ broker: raw, err: describe(error) }, 'ownership: broken frame from the broker; reconnecting'));
-    connection.on('protocol_error', (error: unknown) => this.log.debug({ broker: raw, err: describe(error) }, 'ownership: protocol error; reconnecting'));
+    connection.on('error', (error: unknown) => this.log.debug({ broker: raw, err: describeError(error) }, 'ownership: broken frame from the broker; reconnecting'));
+    connection.on('protocol_error', (error: unknown) => this.log.debug({ broker: raw, err: describeError(error) }, 'ownership: protocol error; reconnecting'));
     connection.on('disconnected', (context: EventContext) => {
       const wasOpen = this.open;
       this.open = false;
@@ -183,10 +186,15 @@ export class LeaseChannel extends EventEmitter<LeaseBusEvents> implements LeaseB
       if (wasOpen) this.emit('lost');
       if (this.closing) return;
       const delay = jitteredBackoff(this.failures++, this.options.initialReconnectDelayMs ?? 250, this.options.maxReconnectDelayMs ?? 10_000);
-      const reason = describe(context.error ?? context.connection.error);
-      if (!this.complained) {
+      const failure = connectionFailure(raw, this.options.username, refusal, context.error ?? context.connection.error);
+      const reason = failure.reason;
+      if (failure.level === 'error') {
+        // Nothing changes until the operator does: say so on every attempt, as the publisher does.
         this.complained = true;
-        const what = wasOpen ? 'lost the broker; feeds owned here carry on, the others wait' : 'cannot reach the broker; feeds wait to learn who owns them';
+        this.log.error({ broker: raw, attempt: this.failures, reason, retryInMs: delay }, `ownership: ${failure.message}; feeds wait to learn who owns them`);
+      } else if (!this.complained) {
+        this.complained = true;
+        const what = wasOpen ? 'lost the broker; feeds owned here carry on, the others wait' : `${failure.message}; feeds wait to learn who owns them`;
         this.log.warn({ broker: raw, reason, retryInMs: delay }, `ownership: ${what}`);
       } else {
         this.log.debug({ broker: raw, reason, retryInMs: delay }, 'ownership: still no broker');
@@ -208,7 +216,7 @@ export class LeaseChannel extends EventEmitter<LeaseBusEvents> implements LeaseB
       link.sender.send({ content_type: 'application/json', durable: false, body: rhea.message.data_section(Buffer.from(JSON.stringify({ v: 1, kind: 'hello', nonce: link.nonce, feed }), 'utf8')) });
     };
     const failed = (error: unknown): void => {
-      const reason = describe(error);
+      const reason = describeError(error);
       // A missing permission or channel does not fix itself; anything else is a broken connection that the next one mends.
       if (/unauthorized|not authorized|does not have permission|not[-_ ]found/i.test(reason)) {
         if (link.refused) return;
@@ -257,12 +265,3 @@ function helloNonce(text: string): string | undefined {
   }
 }
 
-function describe(error: unknown): string {
-  if (!error) return 'no reason given';
-  if (typeof error === 'object') {
-    const { condition, description, message } = error as { condition?: string; description?: string; message?: string };
-    const text = [condition, description ?? message].filter(Boolean).join(': ');
-    if (text) return text;
-  }
-  return String(error);
-}
