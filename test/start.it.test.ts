@@ -6,7 +6,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BROKER_PROFILE_NAMES, brokerProfile, ImageAllowList, parseFeedItem, type BrokerProfileName } from '@livewall/contract';
@@ -51,11 +51,10 @@ async function demoEnvironment(profile: BrokerProfileName, logs: string): Promis
   // Nothing of a demo this shell may have set up: the script's defaults, derived from the ports below.
   for (const key of Object.keys(env)) if (key.startsWith('LIVEWALL_')) delete env[key];
   env.LIVEWALL_BROKER_NAME = `test-start-${profile}-${process.pid}`;
-  env.LIVEWALL_BROKER_HOST = '127.0.0.1';
   env.LIVEWALL_LOG_DIR = logs;
-  const portSettings = ['LIVEWALL_WEB_PORT', 'LIVEWALL_OPS_PORT', 'LIVEWALL_STOMP_PORT', 'LIVEWALL_AMQP_PORT', 'LIVEWALL_CORE_PORT'];
+  const portSettings = ['LIVEWALL_WEB_PORT', 'LIVEWALL_OPS_PORT', 'LIVEWALL_STOMP_PORT', 'LIVEWALL_STOMP_TCP_PORT', 'LIVEWALL_AMQP_PORT', 'LIVEWALL_CORE_PORT'];
   // A RabbitMQ node's other ports, the Erlang ones included.
-  if (profile === 'rabbitmq') portSettings.push('LIVEWALL_STOMP_TCP_PORT', 'LIVEWALL_MANAGEMENT_PORT', 'LIVEWALL_DIST_PORT', 'LIVEWALL_EPMD_PORT');
+  if (profile === 'rabbitmq') portSettings.push('LIVEWALL_MANAGEMENT_PORT', 'LIVEWALL_DIST_PORT', 'LIVEWALL_EPMD_PORT');
   const all: number[] = [];
   for (const setting of portSettings) {
     const port = await freePort();
@@ -67,9 +66,9 @@ async function demoEnvironment(profile: BrokerProfileName, logs: string): Promis
 }
 
 /** Whether something accepts TCP connections on the loopback port. */
-function listening(port: number): Promise<boolean> {
+function listening(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = connect(port, host);
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
@@ -130,6 +129,17 @@ describe.each(BROKER_PROFILE_NAMES)('scripts/start --broker %s', (profileName) =
     // What scripts/start runs itself: the web server and the worker.
     const demo = (await groupMembers(pgid)).filter(({ command }) => /^node (web\/dist-server\/server\.js|worker\/dist\/cli\.js run)/.test(command));
     expect(demo.map(({ command }) => command.split(' ')[1]).sort()).toEqual(['web/dist-server/server.js', 'worker/dist/cli.js']);
+    // Each process has its own credential only: the worker the publisher's, the web server none (the page is the guest).
+    for (const { pid, command } of demo) {
+      const variables = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0').map((entry) => entry.split('=')[0]);
+      const secrets = variables.filter((name) => /^LIVEWALL_\w*PASSWORD$/.test(name ?? ''));
+      expect(secrets, command).toEqual(command.includes('worker') ? ['LIVEWALL_PUBLISHER_PASSWORD'] : []);
+    }
+    // This machine only, by default: nothing listens on another address of it.
+    const elsewhere = Object.values(networkInterfaces()).flat().find((address) => address && address.family === 'IPv4' && !address.internal)?.address;
+    if (elsewhere) {
+      for (const port of [ports.web, ports.stomp]) expect(await listening(port, elsewhere), `${elsewhere}:${port}`).toBe(false);
+    }
 
     process.kill(-pgid, 'SIGINT');
     expect(await exited, output).toBe(130);

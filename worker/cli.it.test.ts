@@ -165,6 +165,25 @@ test('tap prints each item of a feed as it arrives, as ndjson when piped', async
 
 test('tap names the broker kinds it knows when --profile is another', async () => {
   const tap = start(['tap', 'cats', '--profile', 'kafka']);
-  expect(await tap.exited).toBe(1);
+  expect(await tap.exited).toBe(2);
   expect(tap.output()).toContain('tap: --profile must be one of artemis, rabbitmq, not kafka');
+});
+
+test('every command answers --help and -h with its own usage on stdout (exit 0), --version names the version, and a usage slip exits 2 with a hint', async () => {
+  for (const command of ['run', 'lint', 'tap', 'record']) {
+    for (const flag of ['--help', '-h']) {
+      const help = start([command, flag]);
+      expect(await help.exited, `${command} ${flag}`).toBe(0);
+      expect(help.output()).toMatch(new RegExp(`^usage: livewall-worker ${command} `));
+    }
+  }
+  const version = start(['--version']);
+  expect(await version.exited).toBe(0);
+  expect(version.output().trim()).toMatch(/^livewall-worker \d+\.\d+\.\d+$/);
+  const slip = start(['run', 'worker/config/demo.yaml']);
+  expect(await slip.exited).toBe(2);
+  expect(slip.output()).toContain('run: unexpected argument "worker/config/demo.yaml" (did you mean run --config worker/config/demo.yaml?)');
+  const unknown = start(['run', '--config', 'x.yaml', '--verbose']);
+  expect(await unknown.exited).toBe(2);
+  expect(unknown.output()).toMatch(/Unknown option '--verbose'/);
 });

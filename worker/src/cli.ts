@@ -6,43 +6,70 @@ import { defaultComponents } from './components/index.js';
 import { ConfigError, loadConfig, type WorkerConfig } from './config.js';
 import { runLint } from './lint.js';
 import { record, RecordError } from './record.js';
-import { EXIT_ABANDONED, routesOf, runWorker } from './run.js';
+import { EXIT_ABANDONED, routesOf, runWorker, version } from './run.js';
 import { systemClock } from './engine/types.js';
 import { parseDuration } from './engine/uri.js';
 import { tap } from './tap.js';
 
-const USAGE = `usage: livewall-worker run --config FILE [--watch] [--dry-run] [--takeover]
-       livewall-worker lint FILE
-       livewall-worker tap FEED [--host HOST] [--port PORT] [--login USER] [--profile artemis|rabbitmq] [--limit N] [--ndjson]
-       livewall-worker record --config FILE --source x|bluesky|mastodon --feed FEED --out FILE [--limit N] [--duration D]
+/** Each command's usage line and its help, as `COMMAND --help` prints them; `--help` alone prints them all. */
+const COMMANDS = {
+  run: {
+    usage: 'livewall-worker run --config FILE [--watch] [--dry-run] [--takeover]',
+    help: `run the configured feeds and routes: each feed is a route from its source to its topic on the broker
+  --config, -c FILE  the worker's YAML configuration (see worker/config/ and docs/routes.md)
+  --watch            reload the config when it changes: an invalid one is reported and the running routes
+                     carry on; a valid one drains and swaps only the routes that changed
+  --dry-run          send to log: instead of the broker, to try a feed without touching production
+  --takeover         take every feed over from the worker that runs it now (e.g. to move it to this
+                     machine): that worker drains and yields within seconds, then stands by; when this
+                     one stops, the feeds go back to it. Without it, a feed another worker owns waits here
+                     until that worker stops or its lease runs out (ownership: in the config)
+A stop signal drains what was taken until the config's shutdownTimeout; a second one, a second or more later,
+exits at once.`,
+  },
+  lint: {
+    usage: 'livewall-worker lint FILE',
+    help: `check a config file and its routes without starting anything: prints each problem as
+file:line:column: message and exits 1, or prints "FILE: ok, N routes"`,
+  },
+  tap: {
+    usage: 'livewall-worker tap FEED [--host HOST] [--port PORT] [--login USER] [--profile artemis|rabbitmq] [--limit N] [--ndjson]',
+    help: `subscribe to a feed on the broker (STOMP, as an anonymous viewer unless --login) and print each item:
+readable lines on a terminal, one JSON object per line when piped or with --ndjson
+(defaults: --profile artemis, the broker kind, which decides the feed's destination; --host localhost;
+--port the local broker's STOMP port for that kind: ${BROKER_PROFILE_NAMES.map((name) => `${brokerProfile(name).localPorts.stomp} ${name}`).join(', ')};
+the passcode comes from LIVEWALL_TAP_PASSCODE)`,
+  },
+  record: {
+    usage: 'livewall-worker record --config FILE --source x|bluesky|mastodon --feed FEED --out FILE [--limit N] [--duration D]',
+    help: `read a network's live source as the worker would for FEED (its sources: settings and keywords) and
+append each of the feed's events to --out, one a line, exactly as received: a recording that
+sources.<network>.replay plays back through the same decoder. Stops at --limit events, after
+--duration (e.g. 10m), or on Ctrl-C. X allows one stream per app: stop a worker using the same token first.`,
+  },
+} as const;
+type CommandName = keyof typeof COMMANDS;
 
-  run      run the configured feeds and routes: each feed is a route from its source to its topic on the broker
-           --config FILE   the worker's YAML configuration (see worker/config/ and docs/routes.md)
-           --watch         reload the config when it changes: an invalid one is reported and the running routes
-                           carry on; a valid one drains and swaps only the routes that changed
-           --dry-run       send to log: instead of the broker, to try a feed without touching production
-           --takeover      take every feed over from the worker that runs it now (e.g. to move it to this
-                           machine): that worker drains and yields within seconds, then stands by; when this
-                           one stops, the feeds go back to it. Without it, a feed another worker owns waits here
-                           until that worker stops or its lease runs out (ownership: in the config)
-  lint     check a config file and its routes without starting anything: prints each problem as
-           file:line:column: message and exits 1, or prints "FILE: ok, N routes"
-  tap      subscribe to a feed on the broker (STOMP, as an anonymous viewer unless --login) and print each item:
-           readable lines on a terminal, one JSON object per line when piped or with --ndjson
-           (defaults: --profile artemis, the broker kind, which decides the feed's destination; --host localhost;
-           --port the local broker's STOMP port for that kind: ${BROKER_PROFILE_NAMES.map((name) => `${brokerProfile(name).localPorts.stomp} ${name}`).join(', ')};
-           the passcode comes from LIVEWALL_TAP_PASSCODE)
-  record   read a network's live source as the worker would for FEED (its sources: settings and keywords) and
-           append each of the feed's events to --out, one a line, exactly as received: a recording that
-           sources.<network>.replay plays back through the same decoder. Stops at --limit events, after
-           --duration (e.g. 10m), or on Ctrl-C. X allows one stream per app: stop a worker using the same token first.
+const EXIT_CODES = 'Exit codes: 0 done, 1 a config error or a failure, 2 bad usage, 3 stopped with messages not yet confirmed by the broker.';
+
+const USAGE = `usage: ${Object.values(COMMANDS).map(({ usage }) => usage).join('\n       ')}
+       livewall-worker --version
+
+${Object.entries(COMMANDS).map(([name, { help }]) => `  ${name.padEnd(8)} ${help.replaceAll('\n', '\n           ')}`).join('\n')}
 
 Environment: LOG_LEVEL (info), and any \${VAR} the config file names.
-Exit codes: 0 done, 1 bad usage or config, 3 stopped with messages not yet confirmed by the broker.`;
+${EXIT_CODES}`;
 
-function usageError(message: string): number {
-  process.stderr.write(`livewall-worker: ${message}\n${USAGE}\n`);
-  return 1;
+/** Exit code for a command line that is not one: as getopt-style tools do. */
+const EXIT_USAGE = 2;
+
+function commandHelp(name: CommandName): string {
+  return `usage: ${COMMANDS[name].usage}\n\n${COMMANDS[name].help}\n\n${EXIT_CODES}\n`;
+}
+
+function usageError(message: string, command?: CommandName): number {
+  process.stderr.write(`livewall-worker: ${message}\n${command ? commandHelp(command) : `${USAGE}\n`}`);
+  return EXIT_USAGE;
 }
 
 /** After a stop signal, how much longer than the config's shutdownTimeout the worker may take to close. */
@@ -76,8 +103,13 @@ function stopSignal(onStop: (signal: NodeJS.Signals) => void, onSecond?: (signal
 }
 
 async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' }, 'dry-run': { type: 'boolean' }, watch: { type: 'boolean' }, takeover: { type: 'boolean' } }, strict: true });
-  if (!values.config) return usageError('run: --config FILE is required');
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { config: { type: 'string', short: 'c' }, 'dry-run': { type: 'boolean' }, watch: { type: 'boolean' }, takeover: { type: 'boolean' } }, strict: true });
+  if (positionals.length > 0) {
+    const [file] = positionals;
+    const hint = positionals.length === 1 && /\.ya?ml$/.test(file as string) && !values.config ? ` (did you mean run --config ${file}?)` : '';
+    return usageError(`run: unexpected argument ${JSON.stringify(file)}${hint}`, 'run');
+  }
+  if (!values.config) return usageError('run: --config FILE is required', 'run');
   const dryRun = values['dry-run'] ?? false;
   if (dryRun && values.takeover) return usageError('run: --takeover needs the broker; a dry run takes nothing over');
   let config: WorkerConfig;
@@ -113,14 +145,14 @@ async function tapCommand(args: string[]): Promise<number> {
     strict: true,
   });
   const [feed] = positionals;
-  if (!feed || positionals.length > 1) return usageError('tap: name one feed');
+  if (!feed || positionals.length > 1) return usageError('tap: name one feed', 'tap');
   const profile = values.profile ?? DEFAULT_BROKER_PROFILE;
-  if (!isBrokerProfileName(profile)) return usageError(`tap: --profile must be one of ${BROKER_PROFILE_NAMES.join(', ')}, not ${profile}`);
+  if (!isBrokerProfileName(profile)) return usageError(`tap: --profile must be one of ${BROKER_PROFILE_NAMES.join(', ')}, not ${profile}`, 'tap');
   // The plain STOMP port scripts/broker gives a local broker of that kind.
   const port = values.port === undefined ? brokerProfile(profile).localPorts.stomp : Number(values.port);
   const limit = values.limit === undefined ? undefined : Number(values.limit);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return usageError(`tap: --port must be a port number, not ${values.port}`);
-  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) return usageError(`tap: --limit must be a positive whole number, not ${values.limit}`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return usageError(`tap: --port must be a port number, not ${values.port}`, 'tap');
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) return usageError(`tap: --limit must be a positive whole number, not ${values.limit}`, 'tap');
   const log = pino({ name: 'livewall-tap', level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2));
   const stop = stopSignal(() => undefined);
   await tap(
@@ -147,14 +179,14 @@ async function recordCommand(args: string[]): Promise<number> {
     options: { config: { type: 'string', short: 'c' }, source: { type: 'string' }, feed: { type: 'string' }, out: { type: 'string' }, limit: { type: 'string' }, duration: { type: 'string' } },
     strict: true,
   });
-  if (!values.config || !values.source || !values.feed || !values.out) return usageError('record: --config, --source, --feed and --out are required');
+  if (!values.config || !values.source || !values.feed || !values.out) return usageError('record: --config, --source, --feed and --out are required', 'record');
   const network = values.source;
-  if (network !== 'x' && network !== 'bluesky' && network !== 'mastodon') return usageError(`record: --source must be x, bluesky or mastodon, not ${network}`);
+  if (network !== 'x' && network !== 'bluesky' && network !== 'mastodon') return usageError(`record: --source must be x, bluesky or mastodon, not ${network}`, 'record');
   const limit = values.limit === undefined ? undefined : Number(values.limit);
-  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) return usageError(`record: --limit must be a positive whole number, not ${values.limit}`);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) return usageError(`record: --limit must be a positive whole number, not ${values.limit}`, 'record');
   // A bare number is seconds here, as a person types it.
   const durationMs = values.duration === undefined ? undefined : parseDuration(/^\d+(\.\d+)?$/.test(values.duration) ? `${values.duration}s` : values.duration);
-  if (values.duration !== undefined && !durationMs) return usageError(`record: --duration must be a duration such as 90s or 10m, not ${values.duration}`);
+  if (values.duration !== undefined && !durationMs) return usageError(`record: --duration must be a duration such as 90s or 10m, not ${values.duration}`, 'record');
   let config: WorkerConfig;
   try {
     config = loadConfig(values.config, process.env, { requireBroker: false });
@@ -179,12 +211,20 @@ async function recordCommand(args: string[]): Promise<number> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command !== undefined && Object.hasOwn(COMMANDS, command) && rest.some((arg) => arg === '-h' || arg === '--help')) {
+    process.stdout.write(commandHelp(command as CommandName));
+    return 0;
+  }
+  if (command === '--version' || command === '-V') {
+    process.stdout.write(`livewall-worker ${version()}\n`);
+    return 0;
+  }
   try {
     switch (command) {
       case 'run':
         return await run(rest);
       case 'lint':
-        if (rest.length !== 1 || rest[0]?.startsWith('-')) return usageError('lint: name one config file');
+        if (rest.length !== 1 || rest[0]?.startsWith('-')) return usageError('lint: name one config file', 'lint');
         return runLint(rest[0] as string, process.stdout);
       case 'tap':
         return await tapCommand(rest);
@@ -192,6 +232,7 @@ async function main(argv: string[]): Promise<number> {
         return await recordCommand(rest);
       case undefined:
       case 'help':
+      case '-h':
       case '--help':
         process.stdout.write(`${USAGE}\n`);
         return 0;
@@ -199,7 +240,7 @@ async function main(argv: string[]): Promise<number> {
         return usageError(`unknown command "${command}"`);
     }
   } catch (error) {
-    if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) return usageError((error as Error).message);
+    if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) return usageError((error as Error).message, Object.hasOwn(COMMANDS, command ?? '') ? (command as CommandName) : undefined);
     throw error;
   }
 }

@@ -38,7 +38,8 @@ export interface RunOptions {
 export const EXIT_ABANDONED = 3;
 const FINISHED: readonly RouteState[] = ['completed', 'stopped', 'failed'];
 
-function version(): string {
+/** The worker's version, from its package.json. */
+export function version(): string {
   const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   return packageJson.version;
 }
