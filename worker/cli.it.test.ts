@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -186,4 +187,24 @@ test('every command answers --help and -h with its own usage on stdout (exit 0),
   const unknown = start(['run', '--config', 'x.yaml', '--verbose']);
   expect(await unknown.exited).toBe(2);
   expect(unknown.output()).toMatch(/Unknown option '--verbose'/);
+});
+
+test('an ops port in use and an unknown LOG_LEVEL are one line each with what to do, exit 1, no stack trace', async () => {
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  const port = (busy.address() as AddressInfo).port;
+  try {
+    const feed = `busy-${randomUUID().slice(0, 8)}`;
+    const file = join(dir, 'busy.yaml');
+    await writeFile(file, config([feed], await recordingFor(dir, feed), `ops:\n  port: ${port}\n`));
+    const worker = start(['run', '--config', file], { TEST_PUBLISHER_PASSWORD: broker.passwords.publisher });
+    expect(await worker.exited).toBe(1);
+    expect(worker.output()).toContain(`livewall-worker: ops server cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}: another program (another worker?) listens there`);
+    expect(worker.output()).not.toMatch(/^\s+at /m);
+  } finally {
+    busy.close();
+  }
+  const verbose = start(['run', '--config', 'worker/config/demo.yaml', '--dry-run'], { LOG_LEVEL: 'verbose' });
+  expect(await verbose.exited).toBe(1);
+  expect(verbose.output().trim()).toBe('livewall-worker: LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, not "verbose"');
 });

@@ -6,6 +6,7 @@ import { defaultComponents } from './components/index.js';
 import { ConfigError, loadConfig, type WorkerConfig } from './config.js';
 import { runLint } from './lint.js';
 import { record, RecordError } from './record.js';
+import { StartupError } from './ops/server.js';
 import { EXIT_ABANDONED, routesOf, runWorker, version } from './run.js';
 import { systemClock } from './engine/types.js';
 import { parseDuration } from './engine/uri.js';
@@ -67,6 +68,15 @@ function commandHelp(name: CommandName): string {
   return `usage: ${COMMANDS[name].usage}\n\n${COMMANDS[name].help}\n\n${EXIT_CODES}\n`;
 }
 
+/** LOG_LEVEL, or `fallback` when unset; undefined (after saying why) when it is not a level pino knows. */
+function logLevel(fallback: string): string | undefined {
+  const level = process.env.LOG_LEVEL?.trim() || fallback;
+  const known = [...Object.keys(pino.levels.values), 'silent'];
+  if (known.includes(level)) return level;
+  process.stderr.write(`livewall-worker: LOG_LEVEL must be one of ${known.join(', ')}, not ${JSON.stringify(level)}\n`);
+  return undefined;
+}
+
 function usageError(message: string, command?: CommandName): number {
   process.stderr.write(`livewall-worker: ${message}\n${command ? commandHelp(command) : `${USAGE}\n`}`);
   return EXIT_USAGE;
@@ -121,7 +131,9 @@ async function run(args: string[]): Promise<number> {
     process.stderr.write(`${error.message}\n`);
     return 1;
   }
-  const log = pino({ name: 'livewall-worker', level: process.env.LOG_LEVEL ?? 'info' });
+  const level = logLevel('info');
+  if (level === undefined) return 1;
+  const log = pino({ name: 'livewall-worker', level });
   const stop = stopSignal(
     (signal) => log.info({ signal, shutdownTimeoutMs: config.shutdownTimeoutMs }, 'stopping: no new events; draining what was taken'),
     (signal) => log.warn({ signal }, 'second signal: exiting now; what was not confirmed stays in the outbox, if there is one'),
@@ -134,7 +146,14 @@ async function run(args: string[]): Promise<number> {
       process.exit(EXIT_ABANDONED);
     }, config.shutdownTimeoutMs + SHUTDOWN_GRACE_MS).unref();
   });
-  return runWorker(config, { dryRun, watch: values.watch ?? false, takeover: values.takeover ?? false }, log, stop);
+  try {
+    return await runWorker(config, { dryRun, watch: values.watch ?? false, takeover: values.takeover ?? false }, log, stop);
+  } catch (error) {
+    if (!(error instanceof StartupError)) throw error;
+    log.error(error.message);
+    process.stderr.write(`livewall-worker: ${error.message}\n`);
+    return 1;
+  }
 }
 
 async function tapCommand(args: string[]): Promise<number> {
@@ -153,7 +172,9 @@ async function tapCommand(args: string[]): Promise<number> {
   const limit = values.limit === undefined ? undefined : Number(values.limit);
   if (!Number.isInteger(port) || port < 1 || port > 65535) return usageError(`tap: --port must be a port number, not ${values.port}`, 'tap');
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) return usageError(`tap: --limit must be a positive whole number, not ${values.limit}`, 'tap');
-  const log = pino({ name: 'livewall-tap', level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2));
+  const level = logLevel('warn');
+  if (level === undefined) return 1;
+  const log = pino({ name: 'livewall-tap', level }, pino.destination(2));
   const stop = stopSignal(() => undefined);
   await tap(
     defaultComponents(),
@@ -195,7 +216,9 @@ async function recordCommand(args: string[]): Promise<number> {
     process.stderr.write(`${error.message}\n`);
     return 1;
   }
-  const log = pino({ name: 'livewall-record', level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const level = logLevel('info');
+  if (level === undefined) return 1;
+  const log = pino({ name: 'livewall-record', level }, pino.destination(2));
   const stop = stopSignal(() => undefined);
   try {
     const options = { network, feed: values.feed, out: values.out, ...(limit === undefined ? {} : { limit }), ...(durationMs === undefined ? {} : { durationMs }) } as const;

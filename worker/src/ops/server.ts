@@ -57,6 +57,11 @@ export interface RouteNotReady {
 
 type Handler = (response: ServerResponse) => Promise<void> | void;
 
+/** A problem the operator fixes before the worker can start: reported as one line, exit 1, never a stack trace. */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
 /** Listens on `host:port`; rejects (naming the address) when it cannot. */
 export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
   const { engine, registry, log, info } = options;
@@ -97,7 +102,10 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   }
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => reject(new Error(`ops server cannot listen on ${host}:${options.port}: ${error.message}`)));
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const hint = error.code === 'EADDRINUSE' ? ': another program (another worker?) listens there; set ops.port (LIVEWALL_OPS_PORT in the demo config) to a free port' : '';
+      reject(new StartupError(`ops server cannot listen on ${host}:${options.port}: ${error.message}${hint}`));
+    });
     server.listen(options.port, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
