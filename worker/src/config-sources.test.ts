@@ -122,6 +122,15 @@ describe('the sources: section', () => {
     expect(parsed(edit({ 5: ['    tokenEnv: X_TOKEN', '    keepAliveTimeout: 45s'] })).sources.x?.options).toEqual({ tokenEnv: 'X_TOKEN', keepAliveTimeout: '45s' });
   });
 
+  it('wants an http or https URL for the X API: a host and port alone, or another scheme, is refused at the value', () => {
+    for (const [value, column] of [['127.0.0.1:27001', 14], ['ftp://x.example', 14], ['https://', 14]] as const) {
+      expect(problemsOf(edit({ 5: ['    tokenEnv: X_TOKEN', `    baseUrl: ${value}`] })), value).toEqual([
+        `feeds.yaml:6:${column}: sources.x: option baseUrl must be an https:// or http:// URL, not "${value}"`,
+      ]);
+    }
+    expect(parsed(edit({ 5: ['    tokenEnv: X_TOKEN', '    baseUrl: http://127.0.0.1:27001'] })).sources.x?.options).toEqual({ tokenEnv: 'X_TOKEN', baseUrl: 'http://127.0.0.1:27001' });
+  });
+
   it('wants a unit on a duration: a bare number would be seconds elsewhere in the file, milliseconds in the URI', () => {
     expect(problemsOf(edit({ 5: ['    tokenEnv: X_TOKEN', '    keepAliveTimeout: 30'] }))).toEqual([
       'feeds.yaml:6:23: sources.x.keepAliveTimeout must be a duration with a unit, such as 500ms or 10s, not 30',

@@ -57,7 +57,9 @@ export type OptionSpec =
   | { type: 'duration'; doc: string; default?: string }
   /** `5/s`, `300/min`: per second. */
   | { type: 'rate'; doc: string; default?: string }
-  | { type: 'enum'; doc: string; values: readonly string[]; default?: string };
+  | { type: 'enum'; doc: string; values: readonly string[]; default?: string }
+  /** An absolute URL with one of `schemes` (`https`, `http`). */
+  | { type: 'url'; doc: string; schemes: readonly string[]; default?: string };
 
 export type OptionsSchema = Readonly<Record<string, OptionSpec>>;
 

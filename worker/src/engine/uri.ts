@@ -89,6 +89,18 @@ function convert(name: string, spec: OptionSpec, text: string): string | number 
     case 'enum':
       if (spec.values.includes(text)) return text;
       throw new UriError(`option ${name} must be one of ${spec.values.join(', ')}, not "${text}"`, name);
+    case 'url': {
+      const schemes = spec.schemes.map((scheme) => `${scheme}://`).join(' or ');
+      let url: URL | undefined;
+      try {
+        url = new URL(text);
+      } catch {
+        url = undefined;
+      }
+      // `127.0.0.1:27001` parses as a URL of scheme "127.0.0.1": only the listed schemes are addresses here.
+      if (!url || !spec.schemes.includes(url.protocol.slice(0, -1)) || !url.hostname) throw new UriError(`option ${name} must be an ${schemes} URL, not "${text}"`, name);
+      return text;
+    }
   }
 }
 

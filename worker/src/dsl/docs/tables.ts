@@ -39,6 +39,8 @@ function typeOf(spec: OptionSpec): string {
       return 'rate (`5/s`, `300/min`)';
     case 'boolean':
       return 'boolean';
+    case 'url':
+      return `URL (${spec.schemes.map((scheme) => code(`${scheme}://`)).join(', ')})`;
   }
 }
 

@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { xClient } from './client.js';
 import { FakeXServer } from './fake-x-server.js';
@@ -61,6 +62,16 @@ describe('x rules: reconcile against the fake X', () => {
     const client = xClient('test-token', await server.listen());
     return { server, client };
   }
+
+  it('a rules request that gets no answer names its URL and its cause, not just "Request failed."', async () => {
+    // A port that was just free: nothing listens there.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const failure = await reconcileRules(xClient('test-token', `http://127.0.0.1:${port}`), [cats]).catch((error: Error) => error);
+    expect(failure?.message).toBe(`x: request to http://127.0.0.1:${port}/2/tweets/search/stream/rules failed: connect ECONNREFUSED 127.0.0.1:${port}`);
+  });
 
   it('reads, validates with dry_run, deletes, then adds: exactly those calls, in order', async () => {
     const { server, client } = await fakeX([

@@ -110,6 +110,31 @@ export class RuleValidationError extends Error {
  * throws with X's message before anything changed), then deletes and adds only the difference.
  */
 export async function reconcileRules(client: RulesClient, feeds: readonly XFeed[], ownedTagPrefix?: string, formerFeeds: readonly string[] = []): Promise<RulesPlan> {
+  try {
+    return await reconcile(client, feeds, ownedTagPrefix, formerFeeds);
+  } catch (error) {
+    throw withCause(error);
+  }
+}
+
+/**
+ * twitter-api-v2 says only "Request failed." when the request never got an answer (a closed port, a host that does
+ * not resolve, TLS): the cause and the URL are on the error, out of its message. Put them in.
+ */
+export function withCause(error: unknown): unknown {
+  const failed = (error ?? {}) as { type?: string; _options?: { error?: { message?: string; code?: string } }; requestError?: { message?: string; code?: string }; request?: { protocol?: string; host?: string; path?: string; getHeader?: (name: string) => unknown } };
+  // ApiRequestError keeps the cause in its hidden options as `error` (its `requestError` getter reads another name).
+  const requestError = failed.type === 'request' ? (failed.requestError ?? failed._options?.error) : undefined;
+  const { request } = failed;
+  if (!requestError) return error;
+  // The Host header has the port; `host` alone does not.
+  const host = String(request?.getHeader?.('host') ?? request?.host ?? '');
+  const url = host ? `${request?.protocol ?? 'https:'}//${host}${(request?.path ?? '').split('?')[0]}` : 'the X API';
+  // Node reports a refused connection to a name with several addresses as an AggregateError with an empty message.
+  return new Error(`x: request to ${url} failed: ${requestError.message || requestError.code || 'no reason given'}`, { cause: error });
+}
+
+async function reconcile(client: RulesClient, feeds: readonly XFeed[], ownedTagPrefix: string | undefined, formerFeeds: readonly string[]): Promise<RulesPlan> {
   const current = (await client.streamRules()).data ?? [];
   const plan = planRules(feeds, current, ownedTagPrefix, formerFeeds);
   if (plan.rulesToAdd.length > 0) await checked(client.updateStreamRules({ add: plan.rulesToAdd }, { dry_run: true }));
