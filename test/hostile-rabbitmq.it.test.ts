@@ -367,7 +367,7 @@ describe('anonymous clients against RabbitMQ', () => {
         }
         clients.push(client);
         client.write(CONNECT);
-        const deadline = Date.now() + 2000;
+        const deadline = Date.now() + 4000;
         while (!client.received.startsWith('CONNECTED') && !client.received.includes('ERROR') && !client.isClosed && Date.now() < deadline) await sleep(5);
         outcomes.push(client.received.startsWith('CONNECTED') ? 'connected' : `refused ${/message:([^\n]*)/.exec(client.received)?.[1] ?? (await client.answer('none', 0))}`);
       }
@@ -376,7 +376,7 @@ describe('anonymous clients against RabbitMQ', () => {
       expect(connected, outcomes.join(', ')).toBeLessThanOrEqual(MAX_VIEWERS - 1);
       expect(connected, outcomes.join(', ')).toBeGreaterThanOrEqual(MAX_VIEWERS - 10);
       const acceptedBefore = publisher.accepted;
-      await expect.poll(() => publisher.accepted, { timeout: 3000 }).toBeGreaterThan(acceptedBefore + 5);
+      await expect.poll(() => publisher.accepted, { timeout: 10_000 }).toBeGreaterThan(acceptedBefore + 5);
     } finally {
       for (const client of clients) client.end();
     }
