@@ -70,7 +70,7 @@ describe('x rules: reconcile against the fake X', () => {
     const port = (probe.address() as AddressInfo).port;
     await new Promise((resolve) => probe.close(resolve));
     const failure = await reconcileRules(xClient('test-token', `http://127.0.0.1:${port}`), [cats]).catch((error: Error) => error);
-    expect(failure?.message).toBe(`x: request to http://127.0.0.1:${port}/2/tweets/search/stream/rules failed: connect ECONNREFUSED 127.0.0.1:${port}`);
+    expect((failure as Error).message).toBe(`x: request to http://127.0.0.1:${port}/2/tweets/search/stream/rules failed: connect ECONNREFUSED 127.0.0.1:${port}`);
   });
 
   it('reads, validates with dry_run, deletes, then adds: exactly those calls, in order', async () => {
