@@ -3,6 +3,7 @@ import type { Network } from '@livewall/contract';
 import { defaultComponents } from './components/index.js';
 import type { Checker, FeedConfig, Path } from './config.js';
 import type { Component } from './engine/types.js';
+import { unreadable, unwritable } from './config-files.js';
 import { UriError } from './engine/uri.js';
 import { parsePace } from './sources/replay/replay.js';
 import type { MediaRewrite } from './sources/replay/restamp.js';
@@ -113,6 +114,9 @@ function parseSource(check: Checker, network: Network, node: unknown, base: stri
     }
     if (value !== undefined) source.options[key] = value;
   }
+  // Where Bluesky's cursor is kept must be writable before the source runs.
+  const cursorProblem = source.options.cursorFile === undefined || !check.checkFiles ? undefined : unwritable(resolve(base, source.options.cursorFile));
+  if (cursorProblem) check.problem([...path, 'cursorFile'], `sources.${network}.cursorFile: ${cursorProblem}`);
   if (network === 'mastodon') {
     source.instances = check.list(section.instances, [...path, 'instances']).flatMap((entry, index) => check.string(entry, [...path, 'instances', index], { required: true }) ?? []);
   }
@@ -139,6 +143,8 @@ function parseReplay(check: Checker, node: unknown, path: Path, base: string): R
   if (typeof startOffset !== 'number' || !Number.isInteger(startOffset) || startOffset < 0) {
     check.problem([...path, 'startOffset'], `${label}.startOffset must be a whole number of lines`);
   }
+  const problem = file === undefined || !check.checkFiles ? undefined : unreadable(resolve(base, file));
+  if (problem) check.problem([...path, 'file'], `${label}.file: ${problem}`);
   const replay: ReplaySourceConfig = {
     file: file === undefined ? '' : resolve(base, file),
     loop: check.boolean(section.loop, [...path, 'loop'], false),

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { BROKER_PROFILE_NAMES, brokerProfile, DEFAULT_BROKER_PROFILE, DEFAULT_IMAGE_HOSTS, FEED_NAME, ImageAllowList, isBrokerProfileName, type BrokerProfileName } from '@livewall/contract';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { MAX_WINDOW } from './amqp/window.js';
+import { fileOfUri, unwritable } from './config-files.js';
 import { parseSources, type SourcesConfig } from './config-sources.js';
 
 export type { ReplaySourceConfig, SourceConfig, SourcesConfig } from './config-sources.js';
@@ -60,9 +61,18 @@ type Path = (string | number)[];
 
 export type { Path };
 
+/** A dead-letter `file:` target must have a place to go (when the files are checked). */
+function checkWritableUri(check: Checker, uri: string | undefined, path: Path, base: string): void {
+  const file = uri === undefined || !check.checkFiles ? undefined : fileOfUri(uri, base);
+  const problem = file === undefined ? undefined : unwritable(file);
+  if (problem) check.problem(path, `${path.join('.')}: ${problem}`);
+}
+
 /** Reports problems at `file:line:column`, reading positions from the parsed YAML document. */
 export class Checker {
   readonly problems: string[] = [];
+  /** Whether the files the config reads and writes are looked at too (lint and run; not a config parsed alone). */
+  checkFiles = false;
 
   constructor(
     private readonly file: string,
@@ -174,6 +184,11 @@ function parseDuration(text: string): number | undefined {
 export interface LoadOptions {
   /** False for a dry run, which never connects: the broker section's environment variables may be missing. */
   requireBroker?: boolean;
+  /**
+   * Check that the files the config reads exist and the ones it writes have a place to go. On for a config file
+   * loaded to run or lint; off for config text parsed alone (its files are relative to a folder that may not exist).
+   */
+  checkFiles?: boolean;
 }
 
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): WorkerConfig {
@@ -183,7 +198,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, o
   } catch (error) {
     throw new ConfigError([`${file}: cannot read: ${(error as Error).message}`]);
   }
-  return parseConfig(text, file, env, options);
+  return parseConfig(text, file, env, { checkFiles: true, ...options });
 }
 
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): WorkerConfig {
@@ -196,6 +211,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     }));
   }
   const check = new Checker(file, doc, lines, env, (path) => options.requireBroker === false && path[0] === 'broker');
+  check.checkFiles = options.checkFiles ?? false;
   const base = dirname(resolve(file));
   const rawRoot = doc.toJS() as unknown;
   const root = check.object(rawRoot, [], ['broker', 'outbox', 'imageHosts', 'videoPreviews', 'shutdownTimeout', 'source', 'sources', 'feeds', 'deadLetter', 'ops', 'region', 'ownership', 'status', 'routes']) ?? {};
@@ -261,6 +277,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     }
     const keywords = check.list(feed.keywords, ['feeds', index, 'keywords']).map((keyword, k) => check.string(keyword, ['feeds', index, 'keywords', k], { required: true }) ?? '');
     const deadLetter = check.string(feed.deadLetter, ['feeds', index, 'deadLetter'], { required: false });
+    checkWritableUri(check, deadLetter, ['feeds', index, 'deadLetter'], base);
     const rule = check.string(feed.rule, ['feeds', index, 'rule'], { required: false });
     if (rule !== undefined && network !== 'x') check.problem(['feeds', index, 'rule'], `feeds[${index}].rule is an X stream rule; feed ${name} is on ${network}`);
 
@@ -279,10 +296,13 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     const ageText = check.string(node.maxAge, ['outbox', 'maxAge'], { required: false }) ?? '7d';
     const maxAgeMs = parseDuration(ageText);
     if (maxAgeMs === undefined || maxAgeMs <= 0) check.problem(['outbox', 'maxAge'], `outbox.maxAge must be a duration such as 7d, 12h or 30m, not ${JSON.stringify(ageText)}`);
+    const unusable = file === undefined || file === ':memory:' || !check.checkFiles ? undefined : unwritable(resolve(base, file));
+    if (unusable) check.problem(['outbox', 'file'], `outbox.file: ${unusable}`);
     if (file !== undefined) outbox = { file, maxItems: typeof maxItems === 'number' ? maxItems : 100_000, maxAgeMs: maxAgeMs ?? 7 * 86_400_000 };
   }
 
   const deadLetter = check.string(root.deadLetter, ['deadLetter'], { required: false });
+  checkWritableUri(check, deadLetter, ['deadLetter'], base);
   const region = check.string(root.region, ['region'], { required: false });
 
   const ownershipNode = check.object(root.ownership ?? {}, ['ownership'], ['lease', 'renew']) ?? {};

@@ -100,6 +100,8 @@ const CLEAN = [
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'livewall-lint-'));
+  // The recordings the configs below play: lint checks that a file the config reads is there.
+  for (const recording of ['x.ndjson', 'y.ndjson']) writeFileSync(join(dir, recording), '');
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -110,6 +112,29 @@ function write(name: string, lines: string[]): string {
 }
 
 describe('lintConfig', () => {
+  it('reports a file the config reads that is not there, and a file it writes that has no place to go, at the setting', () => {
+    const blocker = join(dir, 'a-file');
+    writeFileSync(blocker, '');
+    const file = write('files.yaml', [
+      'broker: { url: "amqp://localhost:5672", password: x }', //      1
+      'outbox: { file: a-file/outbox.db }', //                          2
+      'sources:', //                                                    3
+      '  x: { replay: { file: does-not-exist.ndjson } }', //            4
+      '  bluesky:', //                                                  5
+      '    cursorFile: a-file/bluesky.cursor', //                       6
+      'feeds:', //                                                      7
+      '  - { name: cats, network: x, deadLetter: "file:a-file/dead.ndjson" }', // 8
+      '  - { name: sky, network: bluesky, keywords: [cat] }', //       9
+      'deadLetter: file:fresh/folders/are/made/dead.ndjson', //       10
+    ]);
+    expect(lintConfig(file, {}).problems).toEqual([
+      `${file}:2:17: outbox.file: cannot create ${join(dir, 'a-file/outbox.db')}: ${blocker} is a file, not a directory`,
+      `${file}:4:24: sources.x.replay.file: no such file ${join(dir, 'does-not-exist.ndjson')}`,
+      `${file}:6:17: sources.bluesky.cursorFile: cannot create ${join(dir, 'a-file/bluesky.cursor')}: ${blocker} is a file, not a directory`,
+      `${file}:8:43: feeds.0.deadLetter: cannot create ${join(dir, 'a-file/dead.ndjson')}: ${blocker} is a file, not a directory`,
+    ]);
+  });
+
   it('checks the URIs of the feeds\' routes at the settings they come from, and every problem of the YAML routes', () => {
     const file = write('routes-at-fault.yaml', ROUTES_AT_FAULT);
     expect(lintConfig(file, {}).problems).toEqual(ROUTES_AT_FAULT_PROBLEMS.map((problem) => `${file}:${problem}`));
@@ -165,9 +190,9 @@ describe('livewall-worker lint FILE (the built CLI)', () => {
     expect(await lint([DEMO], { LIVEWALL_PUBLISHER_PASSWORD: 'pw' })).toEqual({ code: 0, stdout: `${DEMO}: ok, 2 routes\n`, stderr: '' });
   });
 
-  it('exits 1 with the usage for anything but one file', async () => {
+  it('exits 2 with the usage for anything but one file', async () => {
     const { code, stdout, stderr } = await lint([]);
-    expect({ code, stdout }).toEqual({ code: 1, stdout: '' });
+    expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
     expect(stderr).toContain('livewall-worker lint FILE');
   });
 });

@@ -68,7 +68,7 @@ export function lintConfig(file: string, env: NodeJS.ProcessEnv = process.env, c
   const problems: string[] = [];
   let config: WorkerConfig | undefined;
   try {
-    config = parseConfig(configFile.text, file, env, { requireBroker: true });
+    config = parseConfig(configFile.text, file, env, { requireBroker: true, checkFiles: true });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     problems.push(...error.problems);

@@ -127,7 +127,7 @@ describe('livewall-worker record (the built CLI)', () => {
       execFile(process.execPath, [cli, 'record', ...args], { env: { PATH: process.env.PATH } }, (error, _stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stderr }));
     });
 
-  it('says what is missing or wrong and exits 1', { timeout: 30_000 }, async () => {
+  it('says what is missing or wrong: exit 2 for the command line, 1 for the config', { timeout: 30_000 }, async () => {
     const demo = fileURLToPath(new URL('../config/demo.yaml', import.meta.url));
     const base = ['--config', demo, '--feed', 'cats', '--out', join(dir, 'cli.ndjson')];
     const [missing, source, duration, replay] = await Promise.all([
@@ -136,9 +136,9 @@ describe('livewall-worker record (the built CLI)', () => {
       run([...base, '--source', 'x', '--duration', 'soon']),
       run([...base, '--source', 'x']),
     ]);
-    expect(missing).toEqual({ code: 1, stderr: expect.stringContaining('record: --config, --source, --feed and --out are required') });
-    expect(source).toEqual({ code: 1, stderr: expect.stringContaining('--source must be x, bluesky or mastodon, not tiktok') });
-    expect(duration).toEqual({ code: 1, stderr: expect.stringContaining('--duration must be a duration such as 90s or 10m, not soon') });
+    expect(missing).toEqual({ code: 2, stderr: expect.stringContaining('record: --config, --source, --feed and --out are required') });
+    expect(source).toEqual({ code: 2, stderr: expect.stringContaining('--source must be x, bluesky or mastodon, not tiktok') });
+    expect(duration).toEqual({ code: 2, stderr: expect.stringContaining('--duration must be a duration such as 90s or 10m, not soon') });
     expect(replay).toEqual({ code: 1, stderr: 'livewall-worker record: sources.x plays a recording; record reads the live service: give sources.x live settings (or none)\n' });
   });
 });

@@ -26,6 +26,8 @@ describe('loadRoutes', () => {
   let dir: string;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'livewall-routes-'));
+    // The recording the config plays: loading a config checks that a file it reads is there.
+    writeFileSync(join(dir, 'x.ndjson'), '');
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
