@@ -6,16 +6,21 @@ import { dirname, resolve } from 'node:path';
  * place to go. `run` refuses to start on the same problems `lint` reports, instead of retrying ENOENT for ever.
  */
 
+/** Whether this process may read (R_OK) or write (W_OK) `path`. */
+function may(path: string, mode: number): boolean {
+  try {
+    accessSync(path, mode);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Why `file` (resolved) cannot be read, or undefined when it can. */
 export function unreadable(file: string): string | undefined {
   if (!existsSync(file)) return `no such file ${file}`;
   if (statSync(file).isDirectory()) return `${file} is a directory, not a file`;
-  try {
-    accessSync(file, constants.R_OK);
-    return undefined;
-  } catch {
-    return `${file} is not readable`;
-  }
+  return may(file, constants.R_OK) ? undefined : `${file} is not readable`;
 }
 
 /**
@@ -25,22 +30,12 @@ export function unreadable(file: string): string | undefined {
 export function unwritable(file: string): string | undefined {
   if (existsSync(file)) {
     if (statSync(file).isDirectory()) return `${file} is a directory, not a file`;
-    try {
-      accessSync(file, constants.W_OK);
-      return undefined;
-    } catch {
-      return `${file} is not writable`;
-    }
+    return may(file, constants.W_OK) ? undefined : `${file} is not writable`;
   }
   let folder = dirname(file);
   while (!existsSync(folder)) folder = dirname(folder);
   if (!statSync(folder).isDirectory()) return `cannot create ${file}: ${folder} is a file, not a directory`;
-  try {
-    accessSync(folder, constants.W_OK);
-    return undefined;
-  } catch {
-    return `cannot create ${file}: the directory ${folder} is not writable`;
-  }
+  return may(folder, constants.W_OK) ? undefined : `cannot create ${file}: the directory ${folder} is not writable`;
 }
 
 /** The file a `file:` endpoint URI (a dead-letter target) writes, resolved against `base`; undefined for other URIs. */
