@@ -1,14 +1,16 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { sendOnce } from '../test/amqp.js';
 import { declarePublisherTopic, testBroker } from '../test/broker.js';
 import { freePort } from '../test/ports.js';
 import { collect, connectStomp } from '../test/stomp.js';
-import { recordingFor, startWorker as start, workerConfig } from '../test/worker.js';
+import { recordingFor, root, startWorker as start, workerConfig } from '../test/worker.js';
 
 const broker = testBroker();
 let dir: string;
@@ -207,4 +209,9 @@ test('an ops port in use and an unknown LOG_LEVEL are one line each with what to
   const verbose = start(['run', '--config', 'worker/config/demo.yaml', '--dry-run'], { LOG_LEVEL: 'verbose' });
   expect(await verbose.exited).toBe(1);
   expect(verbose.output().trim()).toBe('livewall-worker: LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, not "verbose"');
+});
+
+test('npx livewall-worker runs this checkout’s worker, never a package of that name from the registry', async () => {
+  const { stdout } = await promisify(execFile)('npm', ['exec', '--no', '--', 'livewall-worker', '--version'], { cwd: root });
+  expect(stdout.trim()).toMatch(/^livewall-worker \d+\.\d+\.\d+$/);
 });
