@@ -153,9 +153,10 @@ test('a refused login is named as such, with the user and URL, at error level, o
   expect(await worker.exited).toBe(0);
 });
 
-test('tap prints each item of a feed as it arrives, as ndjson when piped', async () => {
+test('tap prints each item of a feed as it arrives, as ndjson when piped, from the port LIVEWALL_STOMP_TCP_PORT names', async () => {
   const feed = `tap-${randomUUID().slice(0, 8)}`;
-  const tap = start(['tap', feed, '--host', broker.host, '--port', String(broker.stompTcpPort), '--profile', 'artemis', '--limit', '3']);
+  // The port from the environment, as `scripts/broker env` prints it.
+  const tap = start(['tap', feed, '--host', broker.host, '--profile', 'artemis', '--limit', '3'], { LIVEWALL_STOMP_TCP_PORT: String(broker.stompTcpPort) });
   const items = [1, 2, 3].map((n) => ({ id: `x:${n}`, text: `item ${n}` }));
   // The broker hands a new subscriber the feed's recent items, so these arrive even if sent before it subscribed.
   for (const item of items) {

@@ -38,7 +38,7 @@ file:line:column: message and exits 1, or prints "FILE: ok, N routes"`,
     help: `subscribe to a feed on the broker (STOMP, as an anonymous viewer unless --login) and print each item:
 readable lines on a terminal, one JSON object per line when piped or with --ndjson
 (defaults: --profile artemis, the broker kind, which decides the feed's destination; --host localhost;
---port the local broker's STOMP port for that kind: ${BROKER_PROFILE_NAMES.map((name) => `${brokerProfile(name).localPorts.stomp} ${name}`).join(', ')};
+--port LIVEWALL_STOMP_TCP_PORT, else the local broker's STOMP port for that kind: ${BROKER_PROFILE_NAMES.map((name) => `${brokerProfile(name).localPorts.stomp} ${name}`).join(', ')};
 the passcode comes from LIVEWALL_TAP_PASSCODE)`,
   },
   record: {
@@ -167,10 +167,12 @@ async function tapCommand(args: string[]): Promise<number> {
   if (!feed || positionals.length > 1) return usageError('tap: name one feed', 'tap');
   const profile = values.profile ?? DEFAULT_BROKER_PROFILE;
   if (!isBrokerProfileName(profile)) return usageError(`tap: --profile must be one of ${BROKER_PROFILE_NAMES.join(', ')}, not ${profile}`, 'tap');
-  // The plain STOMP port scripts/broker gives a local broker of that kind.
-  const port = values.port === undefined ? brokerProfile(profile).localPorts.stomp : Number(values.port);
+  // The plain STOMP port of the broker scripts/broker runs (its `env` prints LIVEWALL_STOMP_TCP_PORT), else the
+  // port it gives a local broker of that kind.
+  const fromEnv = process.env.LIVEWALL_STOMP_TCP_PORT?.trim();
+  const port = values.port !== undefined ? Number(values.port) : fromEnv ? Number(fromEnv) : brokerProfile(profile).localPorts.stomp;
   const limit = values.limit === undefined ? undefined : Number(values.limit);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return usageError(`tap: --port must be a port number, not ${values.port}`, 'tap');
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return usageError(`tap: ${values.port !== undefined ? '--port' : 'LIVEWALL_STOMP_TCP_PORT'} must be a port number, not ${values.port ?? fromEnv}`, 'tap');
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) return usageError(`tap: --limit must be a positive whole number, not ${values.limit}`, 'tap');
   const level = logLevel('warn');
   if (level === undefined) return 1;
