@@ -133,7 +133,9 @@ async function run(args: string[]): Promise<number> {
   }
   const level = logLevel('info');
   if (level === undefined) return 1;
-  const log = pino({ name: 'livewall-worker', level });
+  // Written synchronously: the process exits as soon as the worker stops (a second signal or the stop deadline even
+  // sooner), and the last lines ('stopped', with what was abandoned) must not be lost. There is never a line per message.
+  const log = pino({ name: 'livewall-worker', level }, pino.destination({ dest: 1, sync: true }));
   const stop = stopSignal(
     (signal) => log.info({ signal, shutdownTimeoutMs: config.shutdownTimeoutMs }, 'stopping: no new events; draining what was taken'),
     (signal) => log.warn({ signal }, 'second signal: exiting now; what was not confirmed stays in the outbox, if there is one'),
