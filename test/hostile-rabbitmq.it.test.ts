@@ -186,10 +186,13 @@ class Publisher {
     this.sender.send({ message_id: `hostile-${this.sent.length}`, content_type: 'application/json', body: rhea.message.data_section(Buffer.from(body)) });
   }
 
-  /** Stops sending and waits (up to 5 s) for the outcome of everything sent. */
+  /**
+   * Stops sending and waits (up to 30 s) for the outcome of everything sent: on a machine busy with other suites the
+   * node's flow control can hold the publisher's settlements back for many seconds after an attack.
+   */
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 30_000;
     while (this.accepted + this.refused.length < this.sent.length && Date.now() < deadline) await sleep(20);
     this.connection.close();
   }
@@ -355,7 +358,7 @@ describe('anonymous clients against RabbitMQ', () => {
     await expect.poll(subscriberQueues, { timeout: 5000 }).toEqual(before);
   });
 
-  test(`many connections: anonymous logins stop at ${MAX_VIEWERS}, while the publisher is still accepted`, async () => {
+  test(`many connections: anonymous logins stop at ${MAX_VIEWERS}, while the publisher is still accepted`, { timeout: 120_000 }, async () => {
     const clients: RawClient[] = [];
     const outcomes: string[] = [];
     try {
@@ -376,7 +379,7 @@ describe('anonymous clients against RabbitMQ', () => {
       expect(connected, outcomes.join(', ')).toBeLessThanOrEqual(MAX_VIEWERS - 1);
       expect(connected, outcomes.join(', ')).toBeGreaterThanOrEqual(MAX_VIEWERS - 10);
       const acceptedBefore = publisher.accepted;
-      await expect.poll(() => publisher.accepted, { timeout: 10_000 }).toBeGreaterThan(acceptedBefore + 5);
+      await expect.poll(() => publisher.accepted, { timeout: 30_000 }).toBeGreaterThan(acceptedBefore + 5);
     } finally {
       for (const client of clients) client.end();
     }
@@ -430,7 +433,7 @@ describe('anonymous clients against RabbitMQ', () => {
     admin.end();
   });
 
-  test('meanwhile the page received every item in order, all were accepted, a new page gets the backfill, memory stayed bounded', async () => {
+  test('meanwhile the page received every item in order, all were accepted, a new page gets the backfill, memory stayed bounded', { timeout: 120_000 }, async () => {
     await publisher.stop();
     expect(publisher.refused).toEqual([]);
     expect(publisher.accepted).toBe(publisher.sent.length);
