@@ -180,18 +180,17 @@ public final class PublicEndpointGuard implements ActiveMQServerPlugin, StompFra
    @Override
    public boolean intercept(StompFrame frame, RemotingConnection connection) {
       if (!(connection instanceof StompConnection stomp)) return true;
+      boolean publicPort = guarded(connection);
+      // A viewer is a viewer on every acceptor: on the operators' one too, it only subscribes to what exists. Other
+      // logins there are the broker's own security's business, and cost nothing more here.
+      if (!publicPort && !(stomp.isValid() && isViewer(stomp.getLogin()))) return true;
       Channel channel = channel(connection);
-      String refusal;
-      if (guarded(connection)) {
+      if (publicPort) {
          FrameSizeLimit limit = channel.pipeline().get(FrameSizeLimit.class);
          if (limit != null) limit.frameDecoded();
-         refusal = check(frame, stomp, clientAddress(channel));
-      } else if (stomp.isValid() && isViewer(stomp.getLogin())) {
-         // A viewer is a viewer on every acceptor: on the operators' one too, it only subscribes to what exists.
-         refusal = check(frame, stomp, clientAddress(channel));
-      } else {
-         return true;
       }
+      String address = clientAddress(channel);
+      String refusal = check(frame, stomp, address);
       if (refusal == null) return true;
       StompFrame error = new StompFrame(Stomp.Responses.ERROR);
       error.addHeader(Stomp.Headers.Error.MESSAGE, refusal);
@@ -204,7 +203,7 @@ public final class PublicEndpointGuard implements ActiveMQServerPlugin, StompFra
          // The client is gone already; closing is all there is to do.
       }
       connection.destroy();
-      if (!refusal.startsWith(NOT_FOUND)) refusals.count(refusal, clientAddress(channel));
+      if (!refusal.startsWith(NOT_FOUND)) refusals.count(refusal, address);
       return false;
    }
 
