@@ -42,7 +42,7 @@ export async function servePage({ webRoot, brokerUrl, feeds }) {
   };
 }
 
-/** Debian's Chromium, headless, with the flags that keep it off the (closed) network (see /work/shared/NOTES.md). */
+/** Debian's Chromium, headless, with the flags that keep it off the (closed) network. */
 export function launchChromium() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
