@@ -131,6 +131,11 @@ describe('the sources: section', () => {
     expect(parsed(edit({ 5: ['    tokenEnv: X_TOKEN', '    baseUrl: http://127.0.0.1:27001'] })).sources.x?.options).toEqual({ tokenEnv: 'X_TOKEN', baseUrl: 'http://127.0.0.1:27001' });
   });
 
+  it('refuses an empty tagPrefix, which would claim every tagged rule on the stream (other tools\' too) as livewall\'s', () => {
+    expect(problemsOf(edit({ 5: ['    tokenEnv: X_TOKEN', '    tagPrefix: ""'] }))).toEqual(['feeds.yaml:6:16: sources.x: option tagPrefix must not be empty']);
+    expect(parsed(edit({ 5: ['    tokenEnv: X_TOKEN', '    tagPrefix: wall-'] })).sources.x?.options).toEqual({ tokenEnv: 'X_TOKEN', tagPrefix: 'wall-' });
+  });
+
   it('wants a unit on a duration: a bare number would be seconds elsewhere in the file, milliseconds in the URI', () => {
     expect(problemsOf(edit({ 5: ['    tokenEnv: X_TOKEN', '    keepAliveTimeout: 30'] }))).toEqual([
       'feeds.yaml:6:23: sources.x.keepAliveTimeout must be a duration with a unit, such as 500ms or 10s, not 30',

@@ -50,7 +50,8 @@ export interface EndpointUri {
 
 /** One option a component accepts, with its documentation and default: lint, docs and runtime read the same spec. */
 export type OptionSpec =
-  | { type: 'string'; doc: string; default?: string; required?: boolean }
+  /** `minLength`: shorter values (the empty string, with 1) are refused. */
+  | { type: 'string'; doc: string; default?: string; required?: boolean; minLength?: number }
   | { type: 'integer'; doc: string; default?: number; min?: number; max?: number }
   | { type: 'boolean'; doc: string; default?: boolean }
   /** `500ms`, `10s`, `2m`: milliseconds. */

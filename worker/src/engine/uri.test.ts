@@ -14,6 +14,7 @@ const log: Component = {
     every: { type: 'duration', default: '10s', doc: '' },
     pace: { type: 'rate', doc: '' },
     prefix: { type: 'string', doc: '' },
+    tag: { type: 'string', minLength: 1, doc: '' },
   },
 };
 
@@ -154,6 +155,7 @@ describe('resolveOptions', () => {
     ['every=soon', 'every', 'option every must be a duration such as 500ms or 10s, not "soon"'],
     ['pace=0/s', 'pace', 'option pace must be a rate such as 5/s or 300/min, not "0/s"'],
     ['level=loud', 'level', 'option level must be one of debug, info, warn, not "loud"'],
+    ['tag=', 'tag', 'option tag must not be empty'],
   ])('names the option in a conversion error: %s', (query, option, message) => {
     const error = thrown(() => resolve(`log:items?${query}`));
     expect(error.option).toBe(option);

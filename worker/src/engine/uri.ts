@@ -64,6 +64,9 @@ export function parseRate(text: string): number | undefined {
 function convert(name: string, spec: OptionSpec, text: string): string | number | boolean {
   switch (spec.type) {
     case 'string':
+      if (spec.minLength !== undefined && text.length < spec.minLength) {
+        throw new UriError(spec.minLength === 1 ? `option ${name} must not be empty` : `option ${name} must be at least ${spec.minLength} characters`, name);
+      }
       return text;
     case 'boolean':
       if (text === 'true' || text === 'false') return text === 'true';

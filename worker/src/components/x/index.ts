@@ -8,7 +8,11 @@ export const xOptionsSchema = {
   baseUrl: { type: 'url', schemes: ['https', 'http'], default: X_API_BASE_URL, doc: 'Where the X API is; another address for a test server or a recording proxy.' },
   tokenEnv: { type: 'string', default: 'X_BEARER_TOKEN', doc: 'Name of the environment variable holding the app bearer token (the token never goes in a URI).' },
   keepAliveTimeout: { type: 'duration', default: '30s', doc: 'Silence longer than this (X sends a keep-alive about every 20 s) closes the stream and reconnects.' },
-  tagPrefix: { type: 'string', doc: 'Rules whose tag starts with this are ours too: deleted when no feed in xFeeds has that name. Unset: only rules tagged with a configured feed name are ours.' },
+  tagPrefix: {
+    type: 'string',
+    minLength: 1,
+    doc: 'Rules whose tag starts with this are ours too: deleted when no feed in xFeeds has that name. Unset: only rules tagged with a configured feed name are ours. Never empty: every tagged rule would be ours, and other tools\' rules deleted.',
+  },
 } as const satisfies OptionsSchema;
 
 /**

@@ -49,6 +49,11 @@ describe('x rules: plan', () => {
     expect(planRules([cats], current)).toEqual({ rulesToAdd: [], ruleIdsToDelete: [] });
     expect(planRules([cats], current, 'wall-')).toEqual({ rulesToAdd: [], ruleIdsToDelete: ['1'] });
   });
+
+  it('an empty owned prefix claims nothing: every tag starts with "", so other tools\' rules would be deleted', () => {
+    const current = [rule('1', 'birds', 'wall-birds'), rule('2', 'from:someone', 'marketing'), rule('3', CATS_RULE, 'cats')];
+    expect(planRules([cats], current, '')).toEqual({ rulesToAdd: [], ruleIdsToDelete: [] });
+  });
 });
 
 describe('x rules: reconcile against the fake X', () => {
