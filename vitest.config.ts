@@ -14,6 +14,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['**/*.test.ts'],
+          globalSetup: ['test/build-setup.ts'],
           exclude: [...exclude, '**/*.it.test.ts'],
         },
       },
@@ -24,7 +25,7 @@ export default defineConfig({
           name: 'integration',
           include: ['**/*.it.test.ts'],
           exclude,
-          globalSetup: ['test/broker-setup.ts'],
+          globalSetup: ['test/build-setup.ts', 'test/broker-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 180_000,
           fileParallelism: false,

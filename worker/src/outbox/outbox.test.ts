@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Outbox } from './outbox.js';
 
-/** The built module (npx tsc -b): the child process is plain Node. */
+/** The built module, compiled from the sources by test/build-setup.ts: the child process is plain Node. */
 const BUILT = fileURLToPath(new URL('../../dist/outbox/outbox.js', import.meta.url));
 let dir: string;
 beforeAll(async () => {
