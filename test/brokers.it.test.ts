@@ -216,7 +216,8 @@ describe.each(BROKER_PROFILE_NAMES)('on %s', (profileName) => {
       await laptop.waitFor(new RegExp(`feed ${feed}: owned here \\(yielded by \\S+:${server.child.pid}, epoch`), 20_000);
       expect(laptop.output()).toMatch(new RegExp(`feed ${feed}: taking over from \\S+:${server.child.pid} \\(server\\)`));
       await server.waitFor(new RegExp(`feed ${feed}: standby; \\S+:${laptop.child.pid} \\(laptop\\) owns it`));
-      expect(loggedAt(laptop, /owned here/) - loggedAt(laptop, /taking over from/)).toBeLessThan(5000);
+      // It owns the feed only after it asked for it (and the first worker yielded): never two owners at once.
+      expect(loggedAt(laptop, /owned here/)).toBeGreaterThanOrEqual(loggedAt(laptop, /taking over from/));
       const standby = await statusOf(ops.server);
       expect(standby.ownership.feeds).toEqual([expect.objectContaining({ feed, role: 'standby', owner: expect.objectContaining({ pid: laptop.child.pid, region: 'laptop' }) })]);
       expect(standby.routes.map((route) => [route.id, route.state])).toEqual([
@@ -229,7 +230,7 @@ describe.each(BROKER_PROFILE_NAMES)('on %s', (profileName) => {
       expect(await laptop.exited, laptop.output()).toBe(0);
       expect(laptop.output()).toMatch(new RegExp(`ownership: released ${feed}`));
       await expect.poll(() => count(server, new RegExp(`feed ${feed}: owned here`)), { timeout: 10_000 }).toBe(2);
-      expect(loggedAt(server, /owned here/, 2) - loggedAt(laptop, /ownership: released/)).toBeLessThan(5000);
+      expect(loggedAt(server, /owned here/, 2)).toBeGreaterThanOrEqual(loggedAt(laptop, /ownership: released/));
       const handedBack = loggedAt(server, /owned here/, 2);
       await expect
         .poll(() => viewer.messages.filter((message) => Date.parse((JSON.parse(message.body) as FeedItem).publishedAt) > handedBack).length, { timeout: 10_000 })

@@ -56,14 +56,14 @@ export function reconnectingSubscription(url: string, destination: string): { me
  * Connects once (no reconnect) and resolves with the client; rejects with the broker's ERROR frame message or
  * the socket's close when the broker refuses the connection.
  */
-export function connectStomp(url: string, login: StompLogin = {}): Promise<Client> {
+export function connectStomp(url: string, login: StompLogin = {}, options: { heartbeatMs?: number } = {}): Promise<Client> {
   return new Promise((resolve, reject) => {
     const client = new Client({
       webSocketFactory: () => new WebSocket(url, ['v12.stomp', 'v11.stomp', 'v10.stomp']),
       connectHeaders: login.login === undefined ? {} : { login: login.login, passcode: login.passcode ?? '' },
       reconnectDelay: 0,
-      heartbeatIncoming: 0,
-      heartbeatOutgoing: 0,
+      heartbeatIncoming: options.heartbeatMs ?? 0,
+      heartbeatOutgoing: options.heartbeatMs ?? 0,
       onConnect: () => resolve(client),
       onStompError: (frame) => {
         reject(new Error(`STOMP ERROR: ${frame.headers.message ?? ''} ${frame.body}`.trim()));

@@ -80,7 +80,9 @@ export class WallHarness {
 
     const broker = testBroker();
     this.base = await this.serve((origin) => ({ brokerUrls: [this.brokerUrl], feeds: feeds.map((name) => ({ name, title: name })), imageHosts: [origin], ...options }));
-    this.publisher = await connectStomp(broker.operatorWsUrl, { login: 'admin', passcode: broker.passwords.admin });
+    // Heart-beats keep it through a long quiet test (a broker restart elsewhere): without them the broker drops an
+    // idle connection after its connection TTL (60 s).
+    this.publisher = await connectStomp(broker.operatorWsUrl, { login: 'admin', passcode: broker.passwords.admin }, { heartbeatMs: 10_000 });
     this.browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],

@@ -160,20 +160,36 @@ async function startWorker(clock: FakeClock, broker: FakeLeaseBroker, host: stri
     tickMs: 50,
   });
   await ownership.start();
-  return {
+  let ticking = true;
+  const worker = {
     engine,
     ownership,
     bus,
+    /** What of this worker waits on the fake clock when it has nothing to do: its ownership ticker, its replay. */
+    parked: () => (ticking ? 1 : 0) + (engine.route('source:x')?.status().state === 'started' ? 1 : 0),
+    /** Gone without a word: no more renewals, no release. */
+    async halt() {
+      ticking = false;
+      running.delete(worker);
+      await ownership.halt();
+    },
     role: () => ownership.status().feeds[0]?.role,
     published: (feed = 'cats') => endpoints.producer(`/topic/feed.${feed}`).delivered.map((item) => (item as FeedItem).id),
     /** A clean stop: the routes drain, then the feed is released. */
     async stop() {
+      ticking = false;
+      running.delete(worker);
       await ownership.halt();
       await engine.stop(5000);
       await ownership.release();
     },
   };
+  running.add(worker);
+  return worker;
 }
+
+/** The workers a test started and has not stopped: `pass` lets fake time go on only once each of them is idle. */
+const running = new Set<{ parked(): number }>();
 
 // The replay paces itself by Date.now() and sleeps on the clock: both follow the fake time.
 beforeEach(() => {
@@ -184,12 +200,19 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-/** Lets `ms` of fake time pass in small steps, with a moment of real time for file reads in between. */
+/**
+ * Lets `ms` of fake time pass in steps of 50 ms. Each step waits until every running worker is idle again — its
+ * ownership ticker and its replay asleep on the clock, so the replay's file reads are done — and the lease messages
+ * in flight are delivered, however long that takes in real time: fake time never runs ahead of the work.
+ */
 async function pass(clock: FakeClock, ms: number): Promise<void> {
   for (let elapsed = 0; elapsed < ms; elapsed += 50) {
     vi.setSystemTime(clock.now() + 50);
     await clock.advance(50);
-    await new Promise((resolve) => setTimeout(resolve, 1));
+    const parked = [...running].reduce((sum, worker) => sum + worker.parked(), 0);
+    // The cap only stops a wrong count from hanging the test; it is never what a step waits for.
+    await Promise.race([clock.whenSleeping(parked), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+    for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
   }
 }
 
@@ -244,7 +267,7 @@ describe('Ownership', () => {
     await until(clock, 'the first worker published a while', () => dying.published().length >= 60);
 
     // Gone: no more renewals, no release, nothing more published.
-    await dying.ownership.halt();
+    await dying.halt();
     await dying.bus.close();
     const published = dying.published().length;
     await dying.engine.stop(0);
