@@ -127,9 +127,8 @@ test('a worker that cannot reach its broker is not ready, says why per feed, and
   } finally {
     worker.child.kill('SIGTERM');
   }
-  const stopping = Date.now();
+  // Exit 0, not 3: it stopped within shutdownTimeout, before its watchdog would have ended it (a hang fails the test).
   expect(await worker.exited).toBe(0);
-  expect(Date.now() - stopping).toBeLessThan(5000);
 });
 
 test('a refused login is named as such, with the user and URL, at error level, on every attempt', async () => {

@@ -4,7 +4,7 @@ import { BROKER_PROFILE_NAMES, brokerProfile, DEFAULT_BROKER_PROFILE, isBrokerPr
 import { pino } from 'pino';
 import { defaultComponents } from './components/index.js';
 import { ConfigError, loadConfig, type WorkerConfig } from './config.js';
-import { runLint } from './lint.js';
+import { runLint, withEnvFiles } from './lint.js';
 import { record, RecordError } from './record.js';
 import { StartupError } from './ops/server.js';
 import { EXIT_ABANDONED, routesOf, runWorker, version } from './run.js';
@@ -29,9 +29,16 @@ A stop signal drains what was taken until the config's shutdownTimeout; a second
 exits at once.`,
   },
   lint: {
-    usage: 'livewall-worker lint FILE',
-    help: `check a config file and its routes without starting anything: prints each problem as
-file:line:column: message and exits 1, or prints "FILE: ok, N routes"`,
+    usage: 'livewall-worker lint [--format text|json] [--skip-env-check] [--env-file FILE]... FILE|GLOB...',
+    help: `check config files and their routes without starting anything: prints every problem of every file
+as file:line:column: message and exits 1, or "FILE: ok, N routes" for each file and exits 0
+  FILE|GLOB          one file or more; a quoted glob ('worker/config/*.yaml') is expanded here, and one that
+                     matches no file is a problem
+  --format json      one JSON document instead: {"files":[{"file","ok","problems":[{"line","column","message"}],
+                     "routes"}],"problems":N} (docs/routes.md, "Lint")
+  --skip-env-check   a \${VAR} that is not set (and has no default) is no problem: its setting goes unchecked,
+                     and so does a live source's token variable
+  --env-file FILE    read variables from a dotenv file too (the environment's own win); may be repeated`,
   },
   tap: {
     usage: 'livewall-worker tap FEED [--host HOST] [--port PORT] [--login USER] [--profile artemis|rabbitmq] [--limit N] [--ndjson]',
@@ -158,6 +165,25 @@ async function run(args: string[]): Promise<number> {
   }
 }
 
+function lintCommand(args: string[]): number {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { format: { type: 'string' }, 'skip-env-check': { type: 'boolean' }, 'env-file': { type: 'string', multiple: true } },
+    strict: true,
+  });
+  if (positionals.length === 0) return usageError('lint: name a config file or more', 'lint');
+  const format = values.format ?? 'text';
+  if (format !== 'text' && format !== 'json') return usageError(`lint: --format must be text or json, not ${format}`, 'lint');
+  let env: NodeJS.ProcessEnv;
+  try {
+    env = withEnvFiles(values['env-file'] ?? []);
+  } catch (error) {
+    return usageError(`lint: ${(error as Error).message}`, 'lint');
+  }
+  return runLint({ patterns: positionals, env, checkEnv: !values['skip-env-check'], format }, process.stdout);
+}
+
 async function tapCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -251,8 +277,7 @@ async function main(argv: string[]): Promise<number> {
       case 'run':
         return await run(rest);
       case 'lint':
-        if (rest.length !== 1 || rest[0]?.startsWith('-')) return usageError('lint: name one config file', 'lint');
-        return runLint(rest[0] as string, process.stdout);
+        return lintCommand(rest);
       case 'tap':
         return await tapCommand(rest);
       case 'record':

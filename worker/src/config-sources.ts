@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
-import type { Network } from '@livewall/contract';
+import { NETWORKS, type Network } from '@livewall/contract';
 import { defaultComponents } from './components/index.js';
 import type { Checker, FeedConfig, Path } from './config.js';
-import type { Component } from './engine/types.js';
+import type { Component, OptionSpec } from './engine/types.js';
 import { unreadable, unwritable } from './config-files.js';
 import { UriError } from './engine/uri.js';
 import { parsePace } from './sources/replay/replay.js';
@@ -44,7 +44,7 @@ export interface ReplaySourceConfig {
 export type SourcesConfig = Partial<Record<Network, SourceConfig>>;
 
 /** The component each network's live source is, and the section keys that are not its URI options. */
-const LIVE: Record<Network, { scheme: string; sectionOnly: string[]; derived: string[] }> = {
+export const LIVE: Readonly<Record<Network, { scheme: string; sectionOnly: readonly string[]; derived: readonly string[] }>> = {
   x: { scheme: 'x', sectionOnly: [], derived: [] },
   bluesky: { scheme: 'jetstream', sectionOnly: [], derived: [] },
   // The tag comes from each feed's keywords, the instance and scheme from `instances`.
@@ -54,7 +54,13 @@ const LIVE: Record<Network, { scheme: string; sectionOnly: string[]; derived: st
 /** Options whose values name an environment variable that must be set for the live source to start. */
 const TOKEN_OPTIONS = ['tokenEnv'];
 
-const NETWORKS: readonly Network[] = ['x', 'bluesky', 'mastodon'];
+/** The settings of a `replay:` section. */
+export const REPLAY_FIELDS = ['file', 'pace', 'loop', 'startOffset', 'restamp', 'rewriteMedia'] as const;
+
+/** The live component's options a network's section takes, by name: all of them but those made from the feeds. */
+export function liveOptions(network: Network, component: Component): [string, OptionSpec][] {
+  return Object.entries(component.options).filter(([key]) => !LIVE[network].derived.includes(key));
+}
 
 export function parseSources(check: Checker, node: unknown, base: string, feeds: readonly FeedConfig[], env: NodeJS.ProcessEnv): SourcesConfig {
   const sections = check.object(node ?? {}, ['sources'], [...NETWORKS]) ?? {};
@@ -73,7 +79,7 @@ export function parseSources(check: Checker, node: unknown, base: string, feeds:
     for (const option of TOKEN_OPTIONS) {
       // X needs its token; Mastodon only when one is named (without, it polls).
       const name = source.options[option] ?? (network === 'x' ? 'X_BEARER_TOKEN' : undefined);
-      if (name !== undefined && !env[name]) {
+      if (name !== undefined && !env[name] && check.checkEnv) {
         const at: Path = sections[network] !== undefined ? ['sources', network, option] : ['feeds', (used[0] as FeedConfig).index, 'network'];
         check.problem(at, `environment variable ${name} is not set; the live ${network} source needs it (feeds ${used.map((feed) => feed.name).join(', ')}), or give sources.${network} a replay`);
       }
@@ -89,7 +95,7 @@ export function parseSources(check: Checker, node: unknown, base: string, feeds:
 function parseSource(check: Checker, network: Network, node: unknown, base: string, component: Component): SourceConfig | undefined {
   const path: Path = ['sources', network];
   const live = LIVE[network];
-  const liveKeys = Object.keys(component.options).filter((key) => !live.derived.includes(key));
+  const liveKeys = liveOptions(network, component).map(([key]) => key);
   const section = check.object(node, path, ['replay', ...live.sectionOnly, ...liveKeys]);
   if (!section) return undefined;
   const source: SourceConfig = { network, options: {}, instances: [] };
@@ -134,7 +140,7 @@ function parseSource(check: Checker, network: Network, node: unknown, base: stri
 
 function parseReplay(check: Checker, node: unknown, path: Path, base: string): ReplaySourceConfig | undefined {
   const label = path.join('.');
-  const section = check.object(node, path, ['file', 'pace', 'loop', 'startOffset', 'restamp', 'rewriteMedia']);
+  const section = check.object(node, path, REPLAY_FIELDS);
   if (!section) return undefined;
   const file = check.string(section.file, [...path, 'file'], { required: true });
   const paceText = check.string(section.pace, [...path, 'pace'], { required: false });

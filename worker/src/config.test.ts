@@ -146,6 +146,40 @@ describe('parseConfig', () => {
     ]);
   });
 
+  it('with checkEnv off, takes a setting whose variable is missing as unknown: not a problem, and not checked', () => {
+    const text = edit({
+      2: ['  url: ${NOPE_URL}'],
+      8: ['  x: { tokenEnv: NOPE_TOKEN }'],
+      9: [],
+      10: [],
+      11: [],
+      12: [],
+      13: ['ops: { port: "${NOPE_PORT}" }', 'feeds:'],
+      14: ['  - { name: dogs, keywords: [dog] }'],
+    });
+    expect(problemsOf(text, {})).toEqual([
+      'feeds.yaml:2:8: environment variable NOPE_URL is not set (used by broker.url)',
+      'feeds.yaml:4:13: environment variable LIVEWALL_PUBLISHER_PASSWORD is not set (used by broker.password)',
+      'feeds.yaml:8:18: environment variable NOPE_TOKEN is not set; the live x source needs it (feeds dogs), or give sources.x a replay',
+      'feeds.yaml:9:14: environment variable NOPE_PORT is not set (used by ops.port)',
+    ]);
+    const config = parseConfig(text, 'feeds.yaml', {}, { checkEnv: false });
+    expect(config.broker.password).toBeUndefined();
+    expect(config.feeds.map((feed) => feed.name)).toEqual(['dogs']);
+    // A default still applies, and is checked; so is everything else.
+    expect(() => parseConfig(edit({ 2: ['  url: ${NOPE_URL:-http://x}'] }), 'feeds.yaml', {}, { checkEnv: false })).toThrow(
+      new ConfigError(['feeds.yaml:2:8: broker.url must look like amqp://host:5672, not "http://x"']),
+    );
+  });
+
+  it('reports an ops port that is not one', () => {
+    expect(parsed(edit({ 13: ['ops: { port: "9464" }', 'feeds:'] })).ops).toEqual({ port: 9464, host: '127.0.0.1' });
+    for (const port of ['-1', '70000', 'http', '"0x10"', '1.5']) {
+      expect(problemsOf(edit({ 13: [`ops: { port: ${port} }`, 'feeds:'] }))).toEqual(['feeds.yaml:13:14: ops.port must be a port number (0 picks a free one)']);
+    }
+    expect(problemsOf(edit({ 13: ['ops: { host: 0.0.0.0 }', 'feeds:'] }))).toEqual(['feeds.yaml:13:6: ops.port is required']);
+  });
+
   it('uses ${VAR:-default} when the variable is unset or empty', () => {
     const text = edit({ 10: ['      file: ${DIR:-recordings}/${NAME:-x}.ndjson'] });
     expect(parsed(text).sources.x?.replay?.file).toBe(resolve('recordings/x.ndjson'));

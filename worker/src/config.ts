@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { BROKER_PROFILE_NAMES, brokerProfile, DEFAULT_BROKER_PROFILE, DEFAULT_IMAGE_HOSTS, FEED_NAME, ImageAllowList, isBrokerProfileName, type BrokerProfileName } from '@livewall/contract';
+import { BROKER_PROFILE_NAMES, brokerProfile, DEFAULT_BROKER_PROFILE, DEFAULT_IMAGE_HOSTS, FEED_NAME, ImageAllowList, isBrokerProfileName, NETWORKS, type BrokerProfileName } from '@livewall/contract';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { MAX_WINDOW } from './amqp/window.js';
 import { fileOfUri, unwritable } from './config-files.js';
@@ -59,6 +59,21 @@ export class ConfigError extends Error {
 
 type Path = (string | number)[];
 
+/**
+ * The fields of each section of the config file that lint and run accept (the sources and routes sections are
+ * config-sources.ts's and dsl/'s). `source` is known only to say that it is now `sources`. worker/config/schema.json
+ * is generated from these lists (schema/config-schema.ts), so an editor offers what lint takes.
+ */
+export const CONFIG_FIELDS = {
+  top: ['broker', 'outbox', 'imageHosts', 'videoPreviews', 'shutdownTimeout', 'source', 'sources', 'feeds', 'deadLetter', 'ops', 'region', 'ownership', 'status', 'routes'],
+  broker: ['url', 'username', 'password', 'idleTimeout', 'window', 'profile'],
+  feed: ['name', 'network', 'keywords', 'rule', 'deadLetter'],
+  outbox: ['file', 'maxItems', 'maxAge'],
+  ownership: ['lease', 'renew'],
+  ops: ['port', 'host'],
+  status: ['topic', 'interval', 'enabled'],
+} as const;
+
 export type { Path };
 
 /** A dead-letter `file:` target must have a place to go (when the files are checked). */
@@ -73,6 +88,11 @@ export class Checker {
   readonly problems: string[] = [];
   /** Whether the files the config reads and writes are looked at too (lint and run; not a config parsed alone). */
   checkFiles = false;
+  /**
+   * Whether a `${VAR}` the environment lacks (and that has no default) is a problem. Off (lint --skip-env-check), its
+   * setting's value is unknown: neither reported nor checked further, as if it were not written.
+   */
+  checkEnv = true;
 
   constructor(
     private readonly file: string,
@@ -119,7 +139,7 @@ export class Checker {
     return path.map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? part : `.${part}`)).join('');
   }
 
-  object(value: unknown, path: Path, known: string[]): Record<string, unknown> | undefined {
+  object(value: unknown, path: Path, known: readonly string[]): Record<string, unknown> | undefined {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       return this.problem(path, `${this.label(path) || 'the file'} must be a mapping`);
     }
@@ -164,6 +184,7 @@ export class Checker {
       if (fallback !== undefined) return fallback;
       if (this.lenient(path)) return '';
       missing = true;
+      if (!this.checkEnv) return '';
       this.problem(path, `environment variable ${name} is not set (used by ${this.label(path)})`);
       return '';
     });
@@ -189,6 +210,8 @@ export interface LoadOptions {
    * loaded to run or lint; off for config text parsed alone (its files are relative to a folder that may not exist).
    */
   checkFiles?: boolean;
+  /** False: a `${VAR}` the environment lacks is no problem, its setting unknown and unchecked (see Checker.checkEnv). */
+  checkEnv?: boolean;
 }
 
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): WorkerConfig {
@@ -212,12 +235,13 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   }
   const check = new Checker(file, doc, lines, env, (path) => options.requireBroker === false && path[0] === 'broker');
   check.checkFiles = options.checkFiles ?? false;
+  check.checkEnv = options.checkEnv ?? true;
   const base = dirname(resolve(file));
   const rawRoot = doc.toJS() as unknown;
-  const root = check.object(rawRoot, [], ['broker', 'outbox', 'imageHosts', 'videoPreviews', 'shutdownTimeout', 'source', 'sources', 'feeds', 'deadLetter', 'ops', 'region', 'ownership', 'status', 'routes']) ?? {};
+  const root = check.object(rawRoot, [], CONFIG_FIELDS.top) ?? {};
   if (root.source !== undefined) check.problem(['source'], 'source: is now sources:, with a section per network (source.replay is sources.x.replay)', true);
 
-  const brokerNode = check.object(root.broker ?? {}, ['broker'], ['url', 'username', 'password', 'idleTimeout', 'window', 'profile']) ?? {};
+  const brokerNode = check.object(root.broker ?? {}, ['broker'], CONFIG_FIELDS.broker) ?? {};
   // One URL, or a list: the first, then the ones to fail over to in turn.
   const urls = Array.isArray(brokerNode.url)
     ? check.list(brokerNode.url, ['broker', 'url']).map((entry, index) => check.string(entry, ['broker', 'url', index], { required: true }))
@@ -268,11 +292,11 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const feedList = check.list(root.feeds, ['feeds']);
   if (feedList.length === 0 && root.routes === undefined) check.problem(['feeds'], 'feeds must list at least one feed');
   feedList.forEach((entry, index) => {
-    const feed = check.object(entry, ['feeds', index], ['name', 'network', 'keywords', 'rule', 'deadLetter']);
+    const feed = check.object(entry, ['feeds', index], CONFIG_FIELDS.feed);
     const name = feed && check.string(feed.name, ['feeds', index, 'name'], { required: true });
     if (!feed || name === undefined) return;
     const network = check.string(feed.network, ['feeds', index, 'network'], { required: false }) ?? 'x';
-    if (network !== 'x' && network !== 'bluesky' && network !== 'mastodon') {
+    if (!(NETWORKS as readonly string[]).includes(network)) {
       check.problem(['feeds', index, 'network'], `feeds[${index}].network must be x, bluesky or mastodon, not ${JSON.stringify(network)}`);
     }
     const keywords = check.list(feed.keywords, ['feeds', index, 'keywords']).map((keyword, k) => check.string(keyword, ['feeds', index, 'keywords', k], { required: true }) ?? '');
@@ -289,7 +313,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
 
   let outbox: WorkerConfig['outbox'];
   if (root.outbox !== undefined) {
-    const node = check.object(root.outbox, ['outbox'], ['file', 'maxItems', 'maxAge']) ?? {};
+    const node = check.object(root.outbox, ['outbox'], CONFIG_FIELDS.outbox) ?? {};
     const file = check.string(node.file, ['outbox', 'file'], { required: true });
     const maxItems = node.maxItems ?? 100_000;
     if (typeof maxItems !== 'number' || !Number.isInteger(maxItems) || maxItems < 1) check.problem(['outbox', 'maxItems'], 'outbox.maxItems must be a whole number of messages, at least 1');
@@ -305,7 +329,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   checkWritableUri(check, deadLetter, ['deadLetter'], base);
   const region = check.string(root.region, ['region'], { required: false });
 
-  const ownershipNode = check.object(root.ownership ?? {}, ['ownership'], ['lease', 'renew']) ?? {};
+  const ownershipNode = check.object(root.ownership ?? {}, ['ownership'], CONFIG_FIELDS.ownership) ?? {};
   const renewText = check.string(ownershipNode.renew, ['ownership', 'renew'], { required: false }) ?? '1s';
   const renewMs = parseDuration(renewText);
   if (renewMs === undefined || renewMs < 100) check.problem(['ownership', 'renew'], `ownership.renew must be a duration of at least 100ms, such as 1s, not ${JSON.stringify(renewText)}`);
@@ -316,13 +340,15 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
 
   let ops: WorkerConfig['ops'];
   if (root.ops !== undefined) {
-    const opsNode = check.object(root.ops, ['ops'], ['port', 'host']) ?? {};
-    const port = Number(check.string(opsNode.port, ['ops', 'port'], { required: true }));
-    if (!Number.isInteger(port) || port < 0 || port > 65535) check.problem(['ops', 'port'], 'ops.port must be a port number (0 picks a free one)');
+    const opsNode = check.object(root.ops, ['ops'], CONFIG_FIELDS.ops) ?? {};
+    const portText = check.string(opsNode.port, ['ops', 'port'], { required: true });
+    const port = Number(portText);
+    // Not written, or not known (a variable lint was told not to check): reported already, or not to be.
+    if (portText !== undefined && (!/^\s*\d+\s*$/.test(portText) || port > 65535)) check.problem(['ops', 'port'], 'ops.port must be a port number (0 picks a free one)');
     ops = { port, host: check.string(opsNode.host, ['ops', 'host'], { required: false }) ?? '127.0.0.1' };
   }
 
-  const statusNode = check.object(root.status ?? {}, ['status'], ['topic', 'interval', 'enabled']) ?? {};
+  const statusNode = check.object(root.status ?? {}, ['status'], CONFIG_FIELDS.status) ?? {};
   const statusTopic = check.string(statusNode.topic, ['status', 'topic'], { required: false }) ?? brokerProfile(profile).statusTopic;
   if (!statusTopic.startsWith('/topic/status.')) check.problem(['status', 'topic'], `status.topic must be under /topic/status. (the broker lets the publisher write there), not ${JSON.stringify(statusTopic)}`);
   const intervalText = check.string(statusNode.interval, ['status', 'interval'], { required: false }) ?? '5s';

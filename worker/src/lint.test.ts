@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultComponents } from './components/index.js';
-import { lintConfig, runLint } from './lint.js';
+import { expandFiles, lintConfig, parseProblem, runLint, withEnvFiles, type FileReport } from './lint.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const DEMO = fileURLToPath(new URL('../config/demo.yaml', import.meta.url));
@@ -161,21 +161,121 @@ describe('lintConfig', () => {
   });
 });
 
-describe('runLint', () => {
-  it('writes one problem a line and returns 1, or one ok line and returns 0', () => {
-    const output: string[] = [];
-    const out = { write: (text: string) => output.push(text) };
-    expect(runLint(write('config-at-fault.yaml', CONFIG_AT_FAULT), out, {})).toBe(1);
-    expect(runLint(write('clean.yaml', CLEAN), out, {})).toBe(0);
-    expect(output.join('').split('\n')).toEqual([...CONFIG_AT_FAULT_PROBLEMS.map((problem) => `${join(dir, 'config-at-fault.yaml')}:${problem}`), `${join(dir, 'clean.yaml')}: ok, 4 routes`, '']);
+describe('lintConfig with checkEnv off (lint --skip-env-check)', () => {
+  it('passes the demo config in an empty environment', () => {
+    expect(lintConfig(DEMO, {}, { checkEnv: false })).toEqual({ problems: [], routes: 2 });
+  });
+
+  it('drops only the problems of missing variables: a setting whose value is unknown goes unchecked', () => {
+    const routes = write('routes-at-fault.yaml', ROUTES_AT_FAULT);
+    expect(lintConfig(routes, {}, { checkEnv: false }).problems).toEqual(ROUTES_AT_FAULT_PROBLEMS.filter((problem) => !problem.includes('LINT_TOPIC')).map((problem) => `${routes}:${problem}`));
+    const config = write('config-at-fault.yaml', CONFIG_AT_FAULT);
+    expect(lintConfig(config, {}, { checkEnv: false }).problems).toEqual(CONFIG_AT_FAULT_PROBLEMS.slice(1).map((problem) => `${config}:${problem}`));
+  });
+
+  it('does not ask for a live source\'s token variable', () => {
+    const file = write('live.yaml', ['broker: { url: "amqp://localhost:5672" }', 'feeds: [ { name: cats, keywords: [cat] } ]']);
+    expect(lintConfig(file, {}).problems).toEqual([`${file}:2:10: environment variable X_BEARER_TOKEN is not set; the live x source needs it (feeds cats), or give sources.x a replay`]);
+    expect(lintConfig(file, {}, { checkEnv: false })).toEqual({ problems: [], routes: 2 });
   });
 });
 
-describe('livewall-worker lint FILE (the built CLI)', () => {
-  function lint(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+describe('parseProblem', () => {
+  it('takes a problem line apart: position and message, or the message alone', () => {
+    expect(parseProblem('a:b.yaml', 'a:b.yaml:6:13: environment variable X is not set: see docs')).toEqual({ line: 6, column: 13, message: 'environment variable X is not set: see docs' });
+    expect(parseProblem('a.yaml', 'a.yaml: cannot read: ENOENT')).toEqual({ message: 'cannot read: ENOENT' });
+  });
+});
+
+describe('expandFiles', () => {
+  it('expands globs in name order, keeps plain names as they are, names each file once, and marks a glob that matches nothing', () => {
+    const folder = mkdtempSync(join(dir, 'globs-'));
+    for (const name of ['b.yaml', 'a.yaml', 'c.yml', 'odd[1].yaml']) writeFileSync(join(folder, name), '');
+    expect(expandFiles(['*.yaml', 'c.yml', 'a.yaml', 'none/*.yaml', 'missing.yaml', 'odd[1].yaml'], folder)).toEqual([
+      { file: 'a.yaml' },
+      { file: 'b.yaml' },
+      { file: 'odd[1].yaml' },
+      { file: 'c.yml' },
+      { file: 'none/*.yaml', unmatched: true },
+      { file: 'missing.yaml' },
+    ]);
+    // An absolute glob gives absolute names.
+    expect(expandFiles([join(folder, '*.y{a,}ml')], '/')).toEqual(['a.yaml', 'b.yaml', 'c.yml', 'odd[1].yaml'].map((name) => ({ file: join(folder, name) })));
+  });
+});
+
+describe('runLint', () => {
+  function lintOutput(run: Parameters<typeof runLint>[0]): { code: number; output: string } {
+    const output: string[] = [];
+    const code = runLint(run, { write: (text: string) => output.push(text) });
+    return { code, output: output.join('') };
+  }
+
+  it('writes every problem of every file one a line, an ok line for a clean file, and returns 1', () => {
+    const atFault = write('config-at-fault.yaml', CONFIG_AT_FAULT);
+    const clean = write('clean.yaml', CLEAN);
+    const routes = write('routes-at-fault.yaml', ROUTES_AT_FAULT);
+    expect(lintOutput({ patterns: [atFault, clean, routes], env: {} })).toEqual({
+      code: 1,
+      output: [...CONFIG_AT_FAULT_PROBLEMS.map((problem) => `${atFault}:${problem}`), `${clean}: ok, 4 routes`, ...ROUTES_AT_FAULT_PROBLEMS.map((problem) => `${routes}:${problem}`), ''].join('\n'),
+    });
+  });
+
+  it('returns 0 when every file is clean', () => {
+    expect(lintOutput({ patterns: [write('clean.yaml', CLEAN), DEMO], env: {}, checkEnv: false })).toEqual({ code: 0, output: `${join(dir, 'clean.yaml')}: ok, 4 routes\n${DEMO}: ok, 2 routes\n` });
+  });
+
+  it('names a glob that matches nothing, and returns 1', () => {
+    const pattern = join(dir, 'nothing-here/*.yaml');
+    expect(lintOutput({ patterns: [pattern, write('clean.yaml', CLEAN)], env: {} })).toEqual({ code: 1, output: `${pattern}: no file matches this pattern\n${join(dir, 'clean.yaml')}: ok, 4 routes\n` });
+  });
+
+  it('writes one JSON document with format json: each file with its problems and routes, and the count', () => {
+    const atFault = write('config-at-fault.yaml', CONFIG_AT_FAULT);
+    const clean = write('clean.yaml', CLEAN);
+    const missing = join(dir, 'missing.yaml');
+    const { code, output } = lintOutput({ patterns: [atFault, clean, missing], env: {}, format: 'json' });
+    expect(code).toBe(1);
+    expect(output.endsWith('}\n') && output.indexOf('\n') === output.length - 1).toBe(true);
+    expect(JSON.parse(output)).toEqual({
+      files: [
+        {
+          file: atFault,
+          ok: false,
+          problems: [
+            { line: 3, column: 13, message: 'environment variable LINT_PASSWORD is not set (used by broker.password)' },
+            { line: 7, column: 21, message: 'sources.x.replay.pace must be a rate such as 5/s or 120/min, not "fast"' },
+            { line: 10, column: 54, message: 'option showBody must be true or false, not "maybe"' },
+            { line: 11, column: 1, message: expect.stringMatching(/^unknown field "colour" in the top level/) as unknown },
+          ],
+          routes: 0,
+        },
+        { file: clean, ok: true, problems: [], routes: 4 },
+        { file: missing, ok: false, problems: [{ message: `cannot read: ENOENT: no such file or directory, open '${missing}'` }], routes: 0 },
+      ],
+      problems: 5,
+    });
+    expect(JSON.parse(lintOutput({ patterns: [clean], env: {}, format: 'json' }).output)).toEqual({ files: [{ file: clean, ok: true, problems: [], routes: 4 }], problems: 0 });
+  });
+});
+
+describe('withEnvFiles', () => {
+  it('adds the variables of dotenv files that the environment lacks, a later file winning, without touching process.env', () => {
+    const first = join(dir, 'first.env');
+    const second = join(dir, 'second.env');
+    writeFileSync(first, '# the broker\nLIVEWALL_PUBLISHER_PASSWORD=from-first\nA="quoted value"\nB=1\n');
+    writeFileSync(second, 'export B=2\nC=3\n');
+    expect(withEnvFiles([first, second], { C: 'from-env' })).toEqual({ LIVEWALL_PUBLISHER_PASSWORD: 'from-first', A: 'quoted value', B: '2', C: 'from-env' });
+    expect(process.env.LIVEWALL_PUBLISHER_PASSWORD).toBeUndefined();
+    expect(() => withEnvFiles([join(dir, 'none.env')], {})).toThrow(`cannot read --env-file ${join(dir, 'none.env')}: ENOENT`);
+  });
+});
+
+describe('livewall-worker lint FILE|GLOB... (the built CLI)', () => {
+  function lint(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
     expect(existsSync(CLI), `${CLI} is built by npx tsc -b`).toBe(true);
     return new Promise((resolve) => {
-      execFile(process.execPath, [CLI, 'lint', ...args], { env: { PATH: process.env.PATH, ...env } }, (error, stdout, stderr) => {
+      execFile(process.execPath, [CLI, 'lint', ...args], { env: { PATH: process.env.PATH, ...env }, ...(cwd ? { cwd } : {}) }, (error, stdout, stderr) => {
         resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
       });
     });
@@ -190,9 +290,73 @@ describe('livewall-worker lint FILE (the built CLI)', () => {
     expect(await lint([DEMO], { LIVEWALL_PUBLISHER_PASSWORD: 'pw' })).toEqual({ code: 0, stdout: `${DEMO}: ok, 2 routes\n`, stderr: '' });
   });
 
-  it('exits 2 with the usage for anything but one file', async () => {
-    const { code, stdout, stderr } = await lint([]);
-    expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
-    expect(stderr).toContain('livewall-worker lint FILE');
+  it('lints several files and quoted globs, expanded by itself relative to where it runs, reporting every problem of every file', async () => {
+    const folder = mkdtempSync(join(dir, 'cli-'));
+    writeFileSync(join(folder, 'x.ndjson'), '');
+    writeFileSync(join(folder, 'a.yaml'), `${CLEAN.join('\n')}\n`);
+    writeFileSync(join(folder, 'b.yaml'), `${CONFIG_AT_FAULT.join('\n')}\n`);
+    writeFileSync(join(folder, 'y.ndjson'), '');
+    const result = await lint(['*.yaml', DEMO, '*.yml'], { LIVEWALL_PUBLISHER_PASSWORD: 'pw' }, folder);
+    expect(result).toEqual({
+      code: 1,
+      stdout: ['a.yaml: ok, 4 routes', ...CONFIG_AT_FAULT_PROBLEMS.map((problem) => `b.yaml:${problem}`), `${DEMO}: ok, 2 routes`, '*.yml: no file matches this pattern', ''].join('\n'),
+      stderr: '',
+    });
+    // A file named twice, by name and by a glob, is linted once.
+    expect(await lint(['a.yaml', '[a].yaml'], {}, folder)).toEqual({ code: 0, stdout: 'a.yaml: ok, 4 routes\n', stderr: '' });
+  });
+
+  it('passes the demo config in a fresh shell with --skip-env-check, or with its password from --env-file', async () => {
+    expect(await lint([DEMO])).toMatchObject({ code: 1, stdout: expect.stringContaining('LIVEWALL_PUBLISHER_PASSWORD is not set') as unknown });
+    expect(await lint(['--skip-env-check', DEMO])).toEqual({ code: 0, stdout: `${DEMO}: ok, 2 routes\n`, stderr: '' });
+    const envFile = join(dir, 'demo.env');
+    writeFileSync(envFile, 'LIVEWALL_PUBLISHER_PASSWORD=pw\n');
+    expect(await lint(['--env-file', envFile, DEMO])).toEqual({ code: 0, stdout: `${DEMO}: ok, 2 routes\n`, stderr: '' });
+  });
+
+  it('prints one JSON document with --format json, and exits as the text output does', async () => {
+    const file = write('config-at-fault.yaml', CONFIG_AT_FAULT);
+    const failed = await lint(['--format', 'json', file, DEMO], { LIVEWALL_PUBLISHER_PASSWORD: 'pw' });
+    expect({ code: failed.code, stderr: failed.stderr }).toEqual({ code: 1, stderr: '' });
+    const report = JSON.parse(failed.stdout) as { files: FileReport[]; problems: number };
+    expect(report.problems).toBe(CONFIG_AT_FAULT_PROBLEMS.length);
+    expect(report.files.map(({ file, ok, routes }) => ({ file, ok, routes }))).toEqual([
+      { file, ok: false, routes: 0 },
+      { file: DEMO, ok: true, routes: 2 },
+    ]);
+    expect(report.files[0]?.problems[0]).toEqual({ line: 3, column: 13, message: 'environment variable LINT_PASSWORD is not set (used by broker.password)' });
+    const passed = await lint(['--format=json', '--skip-env-check', DEMO]);
+    expect({ code: passed.code, report: JSON.parse(passed.stdout) as unknown }).toEqual({ code: 0, report: { files: [{ file: DEMO, ok: true, problems: [], routes: 2 }], problems: 0 } });
+  });
+
+  it('exits 2 with its usage for no file, or an unknown format or option', async () => {
+    for (const [args, message] of [
+      [[], 'lint: name a config file or more'],
+      [['--format', 'xml', DEMO], 'lint: --format must be text or json, not xml'],
+      [['--strict', DEMO], "Unknown option '--strict'"],
+    ] as const) {
+      const { code, stdout, stderr } = await lint([...args]);
+      expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
+      expect(stderr).toContain(message);
+      expect(stderr).toContain('usage: livewall-worker lint [--format text|json] [--skip-env-check] [--env-file FILE]... FILE|GLOB...');
+    }
+  });
+
+  it('fails on an --env-file it cannot read, naming it, before linting anything', async () => {
+    const missing = join(dir, 'none.env');
+    const { code, stdout, stderr } = await lint(['--env-file', missing, DEMO]);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(missing);
+    // Node itself looks for --env-file among a script's arguments too and, when that file is missing, exits 9 before
+    // the script runs (nodejs/node#54232); where it does not, lint says so with its usage and exits 2.
+    expect([2, 9]).toContain(code);
+    if (code === 2) expect(stderr).toContain(`lint: cannot read --env-file ${missing}: ENOENT`);
+  });
+
+  it('prints its help with --help, exit 0', async () => {
+    const { code, stdout } = await lint(['--help']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^usage: livewall-worker lint .*\n\ncheck config files/);
+    for (const option of ['--format json', '--skip-env-check', '--env-file FILE']) expect(stdout).toContain(option);
   });
 });

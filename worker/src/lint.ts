@@ -1,4 +1,8 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { parseEnv } from 'node:util';
 import type { Network } from '@livewall/contract';
+import { globSync, isDynamicPattern } from 'tinyglobby';
 import { Checker, ConfigError, parseConfig, type Path, type WorkerConfig } from './config.js';
 import { defaultComponents } from './components/index.js';
 import { compileRoutes } from './dsl/compile-routes.js';
@@ -45,11 +49,25 @@ function feedRouteProblems(configFile: ConfigFile, config: WorkerConfig, compone
   return check.problems;
 }
 
+/** One problem of a file: where it is (absent when it is the whole file's: it cannot be read) and what. */
+export interface Problem {
+  line?: number;
+  column?: number;
+  message: string;
+}
+
+/** A problem line of `file`, `file:line:column: message` or `file: message`, taken apart. */
+export function parseProblem(file: string, text: string): Problem {
+  const rest = text.startsWith(`${file}:`) ? text.slice(file.length + 1) : text;
+  const match = /^(\d+):(\d+): ([\s\S]*)$/.exec(rest);
+  return match ? { line: Number(match[1]), column: Number(match[2]), message: match[3] as string } : { message: rest.replace(/^ /, '') };
+}
+
 /** Sorts `file:line:column: message` lines by position; lines without one (an unreadable file) come first. */
 function inFileOrder(file: string, problems: string[]): string[] {
   const position = (problem: string): [number, number] => {
-    const match = /^(\d+):(\d+): /.exec(problem.slice(file.length + 1));
-    return match ? [Number(match[1]), Number(match[2])] : [0, 0];
+    const { line = 0, column = 0 } = parseProblem(file, problem);
+    return [line, column];
   };
   return [...new Set(problems)].sort((a, b) => {
     const [lineA, columnA] = position(a);
@@ -58,34 +76,114 @@ function inFileOrder(file: string, problems: string[]): string[] {
   });
 }
 
+export interface LintOptions {
+  /** Whether a `${VAR}` the environment lacks is a problem (default); false for lint --skip-env-check. */
+  checkEnv?: boolean;
+  components?: ComponentRegistry;
+}
+
 /**
  * Everything `run` would check before starting, without starting anything: the config (with the broker settings
  * required), the YAML routes, and every URI of every route against the components.
  */
-export function lintConfig(file: string, env: NodeJS.ProcessEnv = process.env, components: ComponentRegistry = defaultComponents()): LintReport {
+export function lintConfig(file: string, env: NodeJS.ProcessEnv = process.env, { checkEnv = true, components = defaultComponents() }: LintOptions = {}): LintReport {
   const configFile = readConfigFile(file);
   if (configFile.problems.length > 0) return { problems: configFile.problems, routes: 0 };
   const problems: string[] = [];
   let config: WorkerConfig | undefined;
   try {
-    config = parseConfig(configFile.text, file, env, { requireBroker: true, checkFiles: true });
+    config = parseConfig(configFile.text, file, env, { requireBroker: true, checkFiles: true, checkEnv });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     problems.push(...error.problems);
   }
-  const compiled = compileRoutes(configFile, components, defaultFunctions(config), env);
+  const compiled = compileRoutes(configFile, components, defaultFunctions(config), env, { checkEnv });
   problems.push(...compiled.problems);
   if (config) problems.push(...feedRouteProblems(configFile, config, components, env));
   return { problems: inFileOrder(file, problems), routes: (config ? feedRoutes(config).length : 0) + compiled.routes.length };
 }
 
-/** `livewall-worker lint FILE`: the problems, one a line, or `FILE: ok, N routes`. Returns the exit code. */
-export function runLint(file: string, out: { write(text: string): unknown }, env: NodeJS.ProcessEnv = process.env): number {
-  const { problems, routes } = lintConfig(file, env);
-  if (problems.length > 0) {
-    out.write(`${problems.join('\n')}\n`);
-    return 1;
+/**
+ * The files the command line names: each argument a file, or a glob (quoted, so that the shell leaves it) that
+ * expands to the files it matches, in name order. A file named twice is linted once; an argument that is an existing
+ * file is that file, whatever characters its name has. `unmatched`: a glob that matches no file.
+ */
+export function expandFiles(patterns: readonly string[], cwd: string = process.cwd()): { file: string; unmatched?: true }[] {
+  const seen = new Set<string>();
+  const targets: { file: string; unmatched?: true }[] = [];
+  for (const pattern of patterns) {
+    const glob = isDynamicPattern(pattern) && !existsSync(resolve(cwd, pattern));
+    const files = glob ? globSync(pattern, { cwd, onlyFiles: true, expandDirectories: false, absolute: isAbsolute(pattern) }).sort() : [pattern];
+    if (files.length === 0) targets.push({ file: pattern, unmatched: true });
+    for (const file of files) {
+      if (seen.has(resolve(cwd, file))) continue;
+      seen.add(resolve(cwd, file));
+      targets.push({ file });
+    }
   }
-  out.write(`${file}: ok, ${routes} route${routes === 1 ? '' : 's'}\n`);
-  return 0;
+  return targets;
+}
+
+/** What `lint --format json` prints for one file. `routes`: the routes it defines that have no problem. */
+export interface FileReport {
+  file: string;
+  ok: boolean;
+  problems: Problem[];
+  routes: number;
+}
+
+export interface LintRun extends LintOptions {
+  /** Files and globs, as the command line gives them. */
+  patterns: readonly string[];
+  env?: NodeJS.ProcessEnv;
+  format?: 'text' | 'json';
+}
+
+/** Lints each file `patterns` names; a glob that matches nothing is a problem of its own. */
+export function lintFiles({ patterns, env = process.env, ...options }: Omit<LintRun, 'format'>): FileReport[] {
+  return expandFiles(patterns).map(({ file, unmatched }) => {
+    const { problems, routes } = unmatched ? { problems: [`${file}: no file matches this pattern`], routes: 0 } : lintConfig(file, env, options);
+    return { file, ok: problems.length === 0, problems: problems.map((problem) => parseProblem(file, problem)), routes };
+  });
+}
+
+/** A problem as lint's text output writes it. */
+function problemLine(file: string, { line, column, message }: Problem): string {
+  return line === undefined ? `${file}: ${message}` : `${file}:${line}:${column}: ${message}`;
+}
+
+/**
+ * `livewall-worker lint FILE|GLOB...`: every problem of every file, one a line as `file:line:column: message`, or
+ * `FILE: ok, N routes` for a clean file; with format json, one document: `{ files: [FileReport...], problems: N }`.
+ * Returns the exit code: 1 when any file has a problem (a glob that matches nothing is one), else 0.
+ */
+export function runLint({ format = 'text', ...run }: LintRun, out: { write(text: string): unknown }): number {
+  const files = lintFiles(run);
+  const problems = files.reduce((count, file) => count + file.problems.length, 0);
+  if (format === 'json') {
+    out.write(`${JSON.stringify({ files, problems })}\n`);
+  } else {
+    const lines = files.flatMap(({ file, problems, routes }) => (problems.length > 0 ? problems.map((problem) => problemLine(file, problem)) : [`${file}: ok, ${routes} route${routes === 1 ? '' : 's'}`]));
+    out.write(`${lines.join('\n')}\n`);
+  }
+  return problems > 0 ? 1 : 0;
+}
+
+/**
+ * The environment lint reads `${VAR}` from: this process's, with the variables of each `--env-file` (dotenv format)
+ * that it lacks, as `node --env-file` does (a later file's value wins over an earlier one's). The process's own
+ * environment is left as it is. Throws when a file cannot be read.
+ */
+export function withEnvFiles(files: readonly string[], env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const fromFiles: NodeJS.ProcessEnv = {};
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new Error(`cannot read --env-file ${file}: ${(error as Error).message}`, { cause: error });
+    }
+    Object.assign(fromFiles, parseEnv(text));
+  }
+  return { ...fromFiles, ...env };
 }

@@ -6,6 +6,9 @@ import { FIELD_PATH, simpleKey, simplePredicate, simpleSplitter, simpleTransform
 const SOURCES = ['ref', 'header', 'field'] as const;
 const TESTS = ['equals', 'in', 'exists'] as const;
 
+/** An expression's source, one of these, and (a predicate's) test, one of those. */
+export { SOURCES as EXPRESSION_SOURCES, TESTS as EXPRESSION_TESTS };
+
 function operand(context: CompileContext, value: unknown, path: Path): Operand | undefined {
   if (typeof value === 'string') return context.check.string(value, path, { required: true });
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return value;

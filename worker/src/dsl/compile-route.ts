@@ -6,7 +6,14 @@ import type { CompileContext } from './context.js';
 import { compileEndpoint } from './endpoint.js';
 import { readDuration, readEnum, readInteger, readNumber } from './values.js';
 
-const ROUTE_FIELDS = ['id', 'from', 'errorHandler', 'queue', 'concurrency'] as const;
+/** The settings of a route and of its parts, as lint accepts them and config/schema.json lists them. */
+export const ROUTE_FIELDS = ['id', 'from', 'errorHandler', 'queue', 'concurrency'] as const;
+/** A route's `from` is an endpoint with the route's steps besides. */
+export const FROM_FIELDS = ['steps'] as const;
+export const ERROR_HANDLER_FIELDS = ['redelivery', 'deadLetter'] as const;
+export const REDELIVERY_FIELDS = ['attempts', 'initialDelay', 'maxDelay', 'multiplier', 'jitter'] as const;
+export const QUEUE_FIELDS = ['capacity', 'dropPolicy'] as const;
+export const DROP_POLICIES = ['drop-oldest', 'drop-newest'] as const;
 
 /** The builder's defaults, read from the builder itself so that they are written down once. */
 const DEFAULTS = from('defaults:').build();
@@ -21,11 +28,11 @@ export interface CompiledRoute {
 /** `errorHandler: { redelivery: { attempts, initialDelay, maxDelay, multiplier, jitter }, deadLetter: URI }`. */
 function compileErrorHandler(context: CompileContext, node: unknown, path: Path, builder: RouteBuilder): void {
   const { check } = context;
-  const fields = check.object(node, path, ['redelivery', 'deadLetter']);
+  const fields = check.object(node, path, ERROR_HANDLER_FIELDS);
   if (!fields) return;
   if (fields.redelivery !== undefined) {
     const at = [...path, 'redelivery'];
-    const redelivery = check.object(fields.redelivery, at, ['attempts', 'initialDelay', 'maxDelay', 'multiplier', 'jitter']);
+    const redelivery = check.object(fields.redelivery, at, REDELIVERY_FIELDS);
     if (redelivery) {
       const policy: Partial<RedeliveryPolicy> = {
         attempts: readInteger(check, redelivery.attempts, [...at, 'attempts'], { min: 1 }),
@@ -50,10 +57,10 @@ function compileErrorHandler(context: CompileContext, node: unknown, path: Path,
 export function compileRoute(context: CompileContext, node: unknown, path: Path): CompiledRoute {
   const { check } = context;
   const before = check.problems.length;
-  const fields = check.object(node, path, [...ROUTE_FIELDS]);
+  const fields = check.object(node, path, ROUTE_FIELDS);
   if (!fields) return {};
   if (fields.from === undefined) check.problem(path, 'a route needs from: { uri: SCHEME:PATH, steps: [...] }');
-  const source = fields.from === undefined ? { fields: {} } : compileEndpoint(context, fields.from, [...path, 'from'], 'consumer', ['steps']);
+  const source = fields.from === undefined ? { fields: {} } : compileEndpoint(context, fields.from, [...path, 'from'], 'consumer', FROM_FIELDS);
   const builder = from(source.uri ?? '');
 
   const id = check.string(fields.id, [...path, 'id'], { required: false });
@@ -64,10 +71,10 @@ export function compileRoute(context: CompileContext, node: unknown, path: Path)
   if (fields.errorHandler !== undefined) compileErrorHandler(context, fields.errorHandler, [...path, 'errorHandler'], builder);
 
   if (fields.queue !== undefined) {
-    const queue = check.object(fields.queue, [...path, 'queue'], ['capacity', 'dropPolicy']);
+    const queue = check.object(fields.queue, [...path, 'queue'], QUEUE_FIELDS);
     if (queue) {
       const capacity = readInteger(check, queue.capacity, [...path, 'queue', 'capacity'], { min: 1 });
-      const dropPolicy = readEnum(check, queue.dropPolicy, [...path, 'queue', 'dropPolicy'], ['drop-oldest', 'drop-newest'] as const);
+      const dropPolicy = readEnum(check, queue.dropPolicy, [...path, 'queue', 'dropPolicy'], DROP_POLICIES);
       builder.queue(capacity ?? DEFAULTS.queue.capacity, dropPolicy);
     }
   }

@@ -28,13 +28,15 @@ function feedIds(feeds: unknown): Map<string, number> {
 /**
  * The routes of a config file's `routes:` list, in the shape of Camel's YAML DSL, compiled to the same
  * RouteDefinitions the route builder makes. Names (`ref`) resolve in `functions`, URIs are checked against
- * `components`, and `${VAR}` expands from `env` as in the rest of the config. Every problem is collected.
+ * `components`, and `${VAR}` expands from `env` as in the rest of the config (`checkEnv` as Checker.checkEnv).
+ * Every problem is collected.
  */
-export function compileRoutes(configFile: ConfigFile, components: ComponentRegistry, functions: FunctionRegistry, env: NodeJS.ProcessEnv = process.env): CompiledRoutes {
+export function compileRoutes(configFile: ConfigFile, components: ComponentRegistry, functions: FunctionRegistry, env: NodeJS.ProcessEnv = process.env, { checkEnv = true }: { checkEnv?: boolean } = {}): CompiledRoutes {
   if (configFile.problems.length > 0) return { routes: [], problems: [...configFile.problems] };
   const root = asMapping(configFile.doc.toJS());
   if (root?.routes === undefined) return { routes: [], problems: [] };
   const check = new Checker(configFile.file, configFile.doc, configFile.lines, env);
+  check.checkEnv = checkEnv;
   const context: CompileContext = { check, components, functions };
 
   const list = check.list(root.routes, ['routes']);

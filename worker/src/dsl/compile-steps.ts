@@ -5,7 +5,25 @@ import { asMapping, type CompileContext } from './context.js';
 import { compileEndpoint } from './endpoint.js';
 import { readDuration, readEnum, readInteger } from './values.js';
 
-const STEP_KINDS = ['filter', 'transform', 'split', 'choice', 'idempotent', 'throttle', 'wireTap', 'to'] as const;
+export const STEP_KINDS = ['filter', 'transform', 'split', 'choice', 'idempotent', 'throttle', 'wireTap', 'to'] as const;
+
+/**
+ * The settings of each kind of step, as lint accepts them and config/schema.json lists them. `wireTap` and `to` are
+ * endpoints (a URI, or `{ uri, parameters }`): these are their settings besides.
+ */
+export const STEP_FIELDS = {
+  filter: ['expression', 'name'],
+  transform: ['expression', 'name'],
+  split: ['expression', 'name'],
+  choice: ['when', 'otherwise'],
+  idempotent: ['key', 'window', 'name'],
+  throttle: ['rate', 'period', 'mode'],
+  wireTap: ['maxInFlight'],
+  to: [],
+} as const satisfies Record<(typeof STEP_KINDS)[number], readonly string[]>;
+export const WHEN_FIELDS = ['expression', 'steps', 'name'] as const;
+export const OTHERWISE_FIELDS = ['steps'] as const;
+export const THROTTLE_MODES = ['delay', 'drop'] as const;
 
 /** What the route builder and a choice branch both offer: YAML steps are applied to one of them, in order. */
 export interface StepTarget {
@@ -59,7 +77,7 @@ function compileStep(context: CompileContext, node: unknown, path: Path, target:
     case 'filter':
     case 'transform':
     case 'split': {
-      const fields = check.object(body, at, ['expression', 'name']);
+      const fields = check.object(body, at, STEP_FIELDS[kind as 'filter' | 'transform' | 'split']);
       if (!fields) return;
       const name = readName(context, fields.name, [...at, 'name']);
       if (kind === 'filter') {
@@ -80,7 +98,7 @@ function compileStep(context: CompileContext, node: unknown, path: Path, target:
       return;
 
     case 'idempotent': {
-      const fields = check.object(body, at, ['key', 'window', 'name']);
+      const fields = check.object(body, at, STEP_FIELDS.idempotent);
       if (!fields) return;
       const key = compileExpression(context, fields.key, [...at, 'key'], 'key', 'idempotent key');
       const window = readInteger(check, fields.window, [...at, 'window'], { min: 1 });
@@ -90,19 +108,19 @@ function compileStep(context: CompileContext, node: unknown, path: Path, target:
     }
 
     case 'throttle': {
-      const fields = check.object(body, at, ['rate', 'period', 'mode']);
+      const fields = check.object(body, at, STEP_FIELDS.throttle);
       if (!fields) return;
       if (fields.rate === undefined) check.problem(at, 'throttle needs a rate: how many exchanges per period');
       const rate = readInteger(check, fields.rate, [...at, 'rate'], { min: 1 });
       const period = readDuration(check, fields.period, [...at, 'period']);
       if (period === 0) check.problem([...at, 'period'], 'period must be longer than 0ms');
-      const mode = readEnum(check, fields.mode, [...at, 'mode'], ['delay', 'drop'] as const);
+      const mode = readEnum(check, fields.mode, [...at, 'mode'], THROTTLE_MODES);
       if (rate !== undefined) target.throttle(rate, period, mode);
       return;
     }
 
     case 'wireTap': {
-      const { uri, fields } = compileEndpoint(context, body, at, 'producer', ['maxInFlight']);
+      const { uri, fields } = compileEndpoint(context, body, at, 'producer', STEP_FIELDS.wireTap);
       const maxInFlight = readInteger(check, fields.maxInFlight, [...at, 'maxInFlight'], { min: 1 });
       if (uri !== undefined) target.wireTap(uri, maxInFlight);
       return;
@@ -119,14 +137,14 @@ function compileStep(context: CompileContext, node: unknown, path: Path, target:
 /** `choice: { when: [{ expression, steps, name }], otherwise: { steps } }`: the first `when` that holds takes the exchange. */
 function compileChoice(context: CompileContext, body: unknown, path: Path, target: StepTarget): void {
   const { check } = context;
-  const fields = check.object(body, path, ['when', 'otherwise']);
+  const fields = check.object(body, path, STEP_FIELDS.choice);
   if (!fields) return;
   const whens = check.list(fields.when, [...path, 'when']);
   if (fields.when === undefined || (Array.isArray(fields.when) && whens.length === 0)) check.problem(path, 'choice needs at least one when');
   target.choice((choice) => {
     whens.forEach((node, index) => {
       const whenPath = [...path, 'when', index];
-      const when = check.object(node, whenPath, ['expression', 'steps', 'name']);
+      const when = check.object(node, whenPath, WHEN_FIELDS);
       if (!when) return;
       const predicate = compileExpression(context, when.expression, [...whenPath, 'expression'], 'predicate', 'when');
       const name = readName(context, when.name, [...whenPath, 'name']);
@@ -138,7 +156,7 @@ function compileChoice(context: CompileContext, body: unknown, path: Path, targe
       else branch(new BranchBuilder());
     });
     if (fields.otherwise !== undefined) {
-      const otherwise = check.object(fields.otherwise, [...path, 'otherwise'], ['steps']);
+      const otherwise = check.object(fields.otherwise, [...path, 'otherwise'], OTHERWISE_FIELDS);
       if (otherwise) {
         choice.otherwise((builder) => {
           compileSteps(context, otherwise.steps, [...path, 'otherwise', 'steps'], builder);

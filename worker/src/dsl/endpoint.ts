@@ -5,6 +5,9 @@ import { asMapping, type CompileContext } from './context.js';
 
 export type EndpointRole = 'consumer' | 'producer';
 
+/** An endpoint written as a mapping: its URI, and its options as a mapping (merged into the URI's). */
+export const ENDPOINT_FIELDS = ['uri', 'parameters'] as const;
+
 export interface CompiledEndpoint {
   /** The URI with `parameters` merged into its options, checked against the registry; undefined after a problem. */
   uri?: string;
@@ -32,7 +35,7 @@ function withOptions(uri: string, options: [string, string][]): string {
 export function compileEndpoint(context: CompileContext, node: unknown, path: Path, role: EndpointRole, extraFields: readonly string[] = []): CompiledEndpoint {
   const { check } = context;
   const short = typeof node === 'string';
-  const fields = short ? {} : check.object(node, path, ['uri', 'parameters', ...extraFields]);
+  const fields = short ? {} : check.object(node, path, [...ENDPOINT_FIELDS, ...extraFields]);
   if (!fields) return { fields: {} };
   const uriPath = short ? path : [...path, 'uri'];
   const raw = check.string(short ? node : fields.uri, uriPath, { required: true });
