@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@stomp/stompjs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { managementClient } from '../../../scripts/artemis-management.mjs';
 import { testBroker } from '../../../test/broker.js';
 import { collect, connectStomp } from '../../../test/stomp.js';
 import { TcpProxy } from '../../../test/tcp-proxy.js';
@@ -69,6 +70,8 @@ test('a connection cut mid-burst loses nothing: unsettled messages are sent agai
 
   expect(publisher.stats.reconnects).toBeGreaterThanOrEqual(2);
   expect(publisher.stats.accepted).toBe(count + 40);
+  // The connection carried this one address: its figures are the connection's.
+  expect(publisher.addressStats(topic)).toMatchObject({ accepted: count + 40, resent: publisher.stats.resent, inFlight: 0, queued: 0 });
   const ids = new Set<number>();
   await expect.poll(() => {
     for (const message of received.messages) ids.add(JSON.parse(message.body).n);
@@ -78,6 +81,47 @@ test('a connection cut mid-burst loses nothing: unsettled messages are sent agai
   // de-duplicates by id); nothing arrives zero times.
   expect(await publisher.close(1000)).toBe(0);
   await proxy.close();
+});
+
+test("a full address's rejections are counted for it alone, beside another address accepted on the same connection", async () => {
+  const feed = `full-${randomUUID().slice(0, 8)}`;
+  const [full, open] = [`/topic/feed.${feed}`, `/topic/feed.open-${feed}`];
+  const management = managementClient({ host: broker.host, port: broker.amqpPort, password: broker.passwords.admin });
+  // A queue nobody reads holds what reaches the address; past 4 KB the broker refuses more (FAIL), as any address
+  // over its max-size-bytes with that policy would.
+  await management.call('broker', { op: 'addAddressSettings', args: [`feed.${feed}`, JSON.stringify({ maxSizeBytes: 4096, pageSizeBytes: 1024, addressFullMessagePolicy: 'FAIL' })] });
+  await management.call('broker', { op: 'createQueue', args: [JSON.stringify({ name: `hold.${feed}`, address: `feed.${feed}`, 'routing-type': 'MULTICAST', durable: false })] });
+  const publisher = publisherTo(broker.amqpPort);
+  try {
+    publisher.start();
+    const body = JSON.stringify({ text: 'x'.repeat(1000) });
+    const results: string[] = [];
+    const reasons: string[] = [];
+    for (let n = 0; n < 12; n++) {
+      const outcome = await publisher.publish(full, `full:${n}`, body).then(
+        () => 'accepted',
+        (error: PublishError) => {
+          reasons.push(error.message);
+          return error.outcome;
+        },
+      );
+      results.push(outcome);
+    }
+    await Promise.all(Array.from({ length: 5 }, (_, n) => publisher.publish(open, `open:${n}`, body)));
+
+    const rejected = results.filter((result) => result === 'rejected').length;
+    expect(rejected).toBeGreaterThan(0);
+    expect(results.filter((result) => result !== 'rejected' && result !== 'accepted')).toEqual([]);
+    expect(reasons[0]).toMatch(new RegExp(`broker rejected full:\\d+ on ${full}: .*full`, 'i'));
+    expect(publisher.addressStats(full)).toMatchObject({ accepted: 12 - rejected, rejected, released: 0, modified: 0 });
+    expect(publisher.addressStats(open)).toMatchObject({ accepted: 5, rejected: 0, lastAcceptedAt: expect.any(Number) });
+    expect(publisher.stats).toMatchObject({ accepted: 12 - rejected + 5, rejected });
+  } finally {
+    await publisher.close(1000);
+    await management.call('broker', { op: 'destroyQueue', args: [`hold.${feed}`] }).catch(() => undefined);
+    await management.call('broker', { op: 'removeAddressSettings', args: [`feed.${feed}`] }).catch(() => undefined);
+    management.close();
+  }
 });
 
 test('publishing to an address the broker refuses fails with the broker\'s reason, and later ones fail fast', async () => {

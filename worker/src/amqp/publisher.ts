@@ -36,6 +36,25 @@ export interface PublisherOptions {
   maxAttempts?: number;
 }
 
+/** What the broker made of the messages sent to one address, counted as the outcomes arrive. */
+export interface AddressCounts {
+  accepted: number;
+  released: number;
+  rejected: number;
+  modified: number;
+  /** Messages to this address sent again after a disconnect or a released/modified outcome. */
+  resent: number;
+  /** Epoch ms the broker last accepted a message to this address; absent until it first does. */
+  lastAcceptedAt?: number;
+}
+
+/** One address's figures: its counts, and its messages in flight and waiting now. */
+export interface AddressStats extends AddressCounts {
+  inFlight: number;
+  queued: number;
+}
+
+/** The connection's figures, every address together. */
 export interface PublisherStats {
   accepted: number;
   released: number;
@@ -95,6 +114,8 @@ export class AmqpPublisher extends EventEmitter {
   /** Messages in `queues`, all addresses together: kept as they change, so that counting them costs nothing per message. */
   private queuedCount = 0;
   private readonly roomWaiters: (() => void)[] = [];
+  /** Per address, from the first publish or `declare`: the connection's figures split by where they went. */
+  private readonly counts = new Map<string, AddressCounts>();
   /** Addresses the broker refused a sender for, with why, until when publishes to them fail at once. */
   private readonly refused = new Map<string, { error: string; until: number }>();
   private everConnected = false;
@@ -200,6 +221,7 @@ export class AmqpPublisher extends EventEmitter {
     if (refusal && refusal.until > Date.now()) {
       return Promise.reject(new PublishError(`broker refused sending to ${address}: ${refusal.error}`, 'link-error'));
     }
+    this.countsOf(address);
     return new Promise((resolve, reject) => {
       this.enqueue({ id, address, body: Buffer.from(json, 'utf8'), attempts: 0, settled: false, resolve, reject }, 'back');
       this.pump(address);
@@ -246,6 +268,31 @@ export class AmqpPublisher extends EventEmitter {
     return abandoned;
   }
 
+  /** One address's figures: zeros for an address nothing was sent to yet. */
+  addressStats(address: string): AddressStats {
+    return this.addresses([address]).get(address) as AddressStats;
+  }
+
+  /** The figures of `only` these addresses, or of every address published to or declared on this publisher. */
+  addresses(only?: readonly string[]): Map<string, AddressStats> {
+    const stats = new Map<string, AddressStats>();
+    for (const address of only ?? this.counts.keys()) stats.set(address, { ...(this.counts.get(address) ?? newCounts()), inFlight: 0, queued: this.queues.get(address)?.length ?? 0 });
+    for (const entry of this.inFlight.values()) {
+      const figures = stats.get(entry.address);
+      if (figures) figures.inFlight += 1;
+    }
+    return stats;
+  }
+
+  private countsOf(address: string): AddressCounts {
+    let counts = this.counts.get(address);
+    if (!counts) {
+      counts = newCounts();
+      this.counts.set(address, counts);
+    }
+    return counts;
+  }
+
   private pendingCount(): number {
     return this.queuedCount + this.inFlight.size;
   }
@@ -266,7 +313,8 @@ export class AmqpPublisher extends EventEmitter {
     if (!connection || !this.stats.connected) return undefined;
     let sender = this.senders.get(address);
     if (!sender) {
-      sender = connection.open_sender({ target: { address }, autosettle: true });
+      // rhea reports a modified outcome as released unless told not to: counted apart, both are sent again.
+      sender = connection.open_sender({ target: { address }, autosettle: true, treat_modified_as_released: false } as rhea.SenderOptions);
       this.senders.set(address, sender);
     }
     return sender;
@@ -281,7 +329,10 @@ export class AmqpPublisher extends EventEmitter {
     while (queue.length > 0 && sender.sendable()) {
       const entry = queue.shift() as Pending;
       this.queuedCount -= 1;
-      if (entry.attempts > 0) this.stats.resent++;
+      if (entry.attempts > 0) {
+        this.stats.resent++;
+        this.countsOf(address).resent++;
+      }
       entry.attempts++;
       const delivery = sender.send({
         message_id: entry.id,
@@ -300,7 +351,10 @@ export class AmqpPublisher extends EventEmitter {
     if (!entry) return;
     this.inFlight.delete(delivery);
     this.stats[outcome]++;
+    const counts = this.countsOf(entry.address);
+    counts[outcome]++;
     if (outcome === 'accepted') {
+      counts.lastAcceptedAt = Date.now();
       this.finish(entry);
     } else if (outcome === 'rejected') {
       const error = describeError((delivery.remote_state as { error?: unknown } | undefined)?.error);
@@ -335,6 +389,7 @@ export class AmqpPublisher extends EventEmitter {
    */
   declare(address: string): void {
     this.declared.add(address);
+    this.countsOf(address);
     this.sender(address);
   }
 
@@ -432,6 +487,10 @@ function withGauges(counters: Omit<PublisherStats, 'inFlight' | 'queued'>, read:
     inFlight: { enumerable: true, get: read.inFlight },
     queued: { enumerable: true, get: read.queued },
   });
+}
+
+function newCounts(): AddressCounts {
+  return { accepted: 0, released: 0, rejected: 0, modified: 0, resent: 0 };
 }
 
 /** How long publishes to an address fail fast after the broker refused a sender for it. */
