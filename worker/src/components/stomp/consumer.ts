@@ -1,6 +1,7 @@
+import { missingDestination } from '@livewall/contract';
 import type { Clock, Consumer, Logger, Sink } from '../../engine/types.js';
 import { jitteredBackoff } from '../../engine/backoff.js';
-import { StompConnection } from './connection.js';
+import { StompConnectError, StompConnection } from './connection.js';
 import { describeTarget, type StompTarget } from './options.js';
 
 /** How long a closing subscriber waits for the broker's DISCONNECT receipt. */
@@ -17,6 +18,52 @@ function whenAborted(signal: AbortSignal): { aborted: Promise<void>; cancel: () 
   return { aborted, cancel: () => signal.removeEventListener('abort', onAbort) };
 }
 
+/** Why a subscriber is about to try again. */
+export type StompRetryCause =
+  /** It could not connect or log in. */
+  | 'unreachable'
+  /** The broker refused the subscription because the destination does not exist yet: nothing was published there. */
+  | 'not-live'
+  /** The connection ended before the broker confirmed the subscription (a refusal for another reason included). */
+  | 'connection-lost'
+  /** A subscription the broker had confirmed was lost with its connection. */
+  | 'subscription-lost';
+
+/** Where a subscriber is, for whoever shows it: the worker's log (logStompEvents), or `tap`'s lines for a person. */
+export type StompConsumerEvent =
+  | { kind: 'connecting' }
+  | { kind: 'subscribed' }
+  | {
+      kind: 'retrying';
+      cause: StompRetryCause;
+      reason: Error;
+      retryInMs: number;
+      /** Attempts in a row that did not get as far as a subscription, this one included. */
+      failures: number;
+      /** With cause not-live: the broker's name for the destination, e.g. feed.cats. */
+      notLive?: string;
+    };
+
+function retryCause(reason: Error): StompRetryCause {
+  if (reason instanceof StompConnectError) return 'unreachable';
+  return missingDestination(reason.message) === undefined ? 'connection-lost' : 'not-live';
+}
+
+/** The worker's log lines for a subscriber's events: fixed messages, the particulars in fields. */
+export function logStompEvents(log: Logger, destination: string, target: StompTarget): (event: StompConsumerEvent) => void {
+  const broker = describeTarget(target);
+  return (event) => {
+    if (event.kind === 'connecting') log.debug({ broker, destination }, 'stomp: connecting');
+    else if (event.kind === 'subscribed') log.info({ broker, destination }, 'stomp: subscribed');
+    else {
+      const fields = { broker, destination, reason: event.reason.message, retryInMs: event.retryInMs, failures: event.failures };
+      if (event.cause === 'subscription-lost') log.warn(fields, 'stomp: subscription lost; subscribing again');
+      else if (event.cause === 'not-live') log.warn({ ...fields, notLive: event.notLive }, 'stomp: the destination does not exist yet; subscribing again');
+      else log.warn(fields, 'stomp: could not subscribe; trying again');
+    }
+  };
+}
+
 /**
  * Subscribes to one destination and offers every message: a JSON body parsed, any other body as its text.
  * A subscription cannot be paused, so it is a live source. When the connection is lost it connects and
@@ -31,6 +78,8 @@ export class StompConsumer implements Consumer {
     private readonly target: StompTarget,
     private readonly clock: Clock,
     private readonly log: Logger,
+    /** Told where the subscriber is; the worker's log lines by default. */
+    private readonly report: (event: StompConsumerEvent) => void = logStompEvents(log, destination, target),
   ) {}
 
   async run(sink: Sink, signal: AbortSignal): Promise<void> {
@@ -38,17 +87,21 @@ export class StompConsumer implements Consumer {
     let failures = 0;
     while (!signal.aborted) {
       let reason: Error;
+      let cause: StompRetryCause;
       try {
         const lost = await this.subscribeUntilLost(sink, signal);
         if (signal.aborted) break;
         failures = 0;
         reason = lost ?? new Error('the connection ended');
+        cause = 'subscription-lost';
       } catch (error) {
         if (signal.aborted) break;
         reason = error as Error;
+        cause = retryCause(reason);
       }
       const delay = jitteredBackoff(failures++, 1000, 30_000);
-      this.log.warn({ broker: describeTarget(this.target), reason: reason.message, retryInMs: delay, failures }, 'stomp: subscription lost; subscribing again');
+      const notLive = cause === 'not-live' ? missingDestination(reason.message) : undefined;
+      this.report({ kind: 'retrying', cause, reason, retryInMs: delay, failures, ...(notLive === undefined ? {} : { notLive }) });
       await this.clock.sleep(delay, signal);
     }
   }
@@ -58,12 +111,13 @@ export class StompConsumer implements Consumer {
    * rejects when it could not connect or subscribe.
    */
   private async subscribeUntilLost(sink: Sink, signal: AbortSignal): Promise<Error | undefined> {
+    this.report({ kind: 'connecting' });
     const connection = await StompConnection.connect(this.target, this.clock, signal);
     const stop = whenAborted(signal);
     try {
       await Promise.race([connection.subscribe(this.destination, (body, headers) => this.deliver(sink, body, headers)), stop.aborted]);
       if (signal.aborted) return undefined;
-      this.log.info({ broker: describeTarget(this.target), destination: this.destination }, 'stomp: subscribed');
+      this.report({ kind: 'subscribed' });
       return await Promise.race([connection.closed, stop.aborted.then(() => undefined)]);
     } finally {
       stop.cancel();

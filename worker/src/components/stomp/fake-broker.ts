@@ -19,6 +19,8 @@ export class FakeStompBroker {
   private readonly heldReceipts: { socket: Socket; receipt: string }[] = [];
   /** When set, a SEND is answered with an ERROR frame with this message, and the connection is closed. */
   refuseSends: string | undefined;
+  /** When set, a SUBSCRIBE is answered the same way (as Artemis's guard answers one to an address not there yet). */
+  refuseSubscriptions: string | undefined;
   connections = 0;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
@@ -114,6 +116,11 @@ export class FakeStompBroker {
         else write(socket, 'RECEIPT', { 'receipt-id': receipt }, '');
         return;
       case 'SUBSCRIBE':
+        if (this.refuseSubscriptions !== undefined) {
+          write(socket, 'ERROR', { message: this.refuseSubscriptions }, '');
+          socket.end();
+          return;
+        }
         this.subscribers.get(socket)?.push(frame);
         break;
       case 'DISCONNECT':

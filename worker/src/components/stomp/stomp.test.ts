@@ -262,6 +262,40 @@ describe('stomp: consumer', () => {
     await running;
   });
 
+  it('says a destination that does not exist yet is not there, and that a subscription was lost only after it had one', async () => {
+    const { broker, port } = await fakeBroker();
+    broker.refuseSubscriptions = 'livewall: no such destination: feed.cats';
+    const clock = fakeClock();
+    const log = testLogger();
+    const controller = new AbortController();
+    const running = consumer(`stomp:/topic/feed.cats?port=${port}`, clock, log).run(recordingSink(), controller.signal);
+    await clock.whenSleeping(1, isBackoff);
+    const warnings = () => log.lines.filter((line) => line.level === 'warn');
+    expect(warnings()).toEqual([
+      {
+        level: 'warn',
+        message: 'stomp: the destination does not exist yet; subscribing again',
+        fields: expect.objectContaining({ destination: '/topic/feed.cats', notLive: 'feed.cats', reason: 'livewall: no such destination: feed.cats', failures: 1 }),
+      },
+    ]);
+    broker.refuseSubscriptions = 'not allowed here';
+    await clock.advance(backoffs(clock).at(-1) ?? 0);
+    await clock.whenSleeping(1, isBackoff);
+    expect(warnings()[1]).toMatchObject({ message: 'stomp: could not subscribe; trying again', fields: { reason: 'not allowed here', failures: 2 } });
+    broker.refuseSubscriptions = undefined;
+    await clock.advance(backoffs(clock).at(-1) ?? 0);
+    await subscribed(log, 1);
+    broker.cut();
+    await log.waitFor((line) => line.message === 'stomp: subscription lost; subscribing again');
+    expect(warnings().map((line) => line.message)).toEqual([
+      'stomp: the destination does not exist yet; subscribing again',
+      'stomp: could not subscribe; trying again',
+      'stomp: subscription lost; subscribing again',
+    ]);
+    controller.abort();
+    await running;
+  });
+
   it('backs off further while the broker stays away, and stops when aborted', async () => {
     const port = await freePort();
     const clock = fakeClock();
