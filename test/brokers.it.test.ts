@@ -187,6 +187,14 @@ describe.each(BROKER_PROFILE_NAMES)('on %s', (profileName) => {
     elsewhere.child.kill('SIGINT');
     expect(await elsewhere.exited).toBe(0);
 
+    // A feed no worker has published to does not exist on the broker yet: tap says so, and keeps trying; it never had
+    // a subscription, so it never says one was lost.
+    const early = cli(['tap', `b-${run}-not-yet`, '--profile', profileName, '--host', broker.info.host, '--port', String(broker.stompTcpPort)]);
+    await early.waitFor(new RegExp(`"cause":"not-live"[^\n]*"msg":"feed\\.b-${run}-not-yet is not live yet \\(no such destination\\); trying again in \\d+ s"`));
+    early.child.kill('SIGINT');
+    expect(await early.exited).toBe(0);
+    expect(early.output()).not.toContain('lost');
+
     const tap = cli(['tap', feed, '--profile', profileName, '--host', broker.info.host, '--port', String(broker.stompTcpPort), '--limit', '3', '--ndjson']);
     const items = [1, 2, 3].map((n) => ({ id: `x:${n}`, text: `item ${n}` }));
     // The broker hands a new subscriber the feed's recent items, so these arrive even if sent before it subscribed.

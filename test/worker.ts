@@ -77,7 +77,8 @@ export interface RunningWorker {
 }
 
 export function startWorker(args: string[], env: Record<string, string> = {}): RunningWorker {
-  const child = spawn(process.execPath, [join(root, 'worker/dist/cli.js'), ...args], { env: { ...process.env, ...env } });
+  // JSON lines, which tests read, whatever LOG_FORMAT the shell that runs them has.
+  const child = spawn(process.execPath, [join(root, 'worker/dist/cli.js'), ...args], { env: { ...process.env, LOG_FORMAT: 'json', ...env } });
   let output = '';
   const watchers = new Set<() => void>();
   const onData = (chunk: Buffer): void => {

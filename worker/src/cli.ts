@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { BROKER_PROFILE_NAMES, brokerProfile, DEFAULT_BROKER_PROFILE, isBrokerProfileName } from '@livewall/contract';
-import { pino } from 'pino';
+import type { Logger } from 'pino';
 import { defaultComponents } from './components/index.js';
 import { ConfigError, loadConfig, type WorkerConfig } from './config.js';
 import { runLint, withEnvFiles } from './lint.js';
 import { record, RecordError } from './record.js';
 import { StartupError } from './ops/server.js';
+import { createLogger, logSettings } from './logging.js';
 import { EXIT_ABANDONED, routesOf, runWorker, version } from './run.js';
 import { systemClock } from './engine/types.js';
 import { parseDuration } from './engine/uri.js';
@@ -43,7 +44,8 @@ as file:line:column: message and exits 1, or "FILE: ok, N routes" for each file 
   tap: {
     usage: 'livewall-worker tap FEED [--host HOST] [--port PORT] [--login USER] [--profile artemis|rabbitmq] [--limit N] [--ndjson]',
     help: `subscribe to a feed on the broker (STOMP, as an anonymous viewer unless --login) and print each item:
-readable lines on a terminal, one JSON object per line when piped or with --ndjson
+readable lines on a terminal, one JSON object per line when piped or with --ndjson; on stderr it says what it
+does: connecting, subscribed, a feed not live yet (no worker has published to it), a lost connection, the next try
 (defaults: --profile artemis, the broker kind, which decides the feed's destination; --host localhost;
 --port LIVEWALL_STOMP_TCP_PORT, else the local broker's STOMP port for that kind: ${BROKER_PROFILE_NAMES.map((name) => `${brokerProfile(name).localPorts.stomp} ${name}`).join(', ')};
 the passcode comes from LIVEWALL_TAP_PASSCODE)`,
@@ -65,7 +67,8 @@ const USAGE = `usage: ${Object.values(COMMANDS).map(({ usage }) => usage).join('
 
 ${Object.entries(COMMANDS).map(([name, { help }]) => `  ${name.padEnd(8)} ${help.replaceAll('\n', '\n           ')}`).join('\n')}
 
-Environment: LOG_LEVEL (info), and any \${VAR} the config file names.
+Environment: LOG_LEVEL (info), LOG_FORMAT (pretty on a terminal, else json), NO_COLOR, and any \${VAR} the config
+file names.
 ${EXIT_CODES}`;
 
 /** Exit code for a command line that is not one: as getopt-style tools do. */
@@ -75,13 +78,17 @@ function commandHelp(name: CommandName): string {
   return `usage: ${COMMANDS[name].usage}\n\n${COMMANDS[name].help}\n\n${EXIT_CODES}\n`;
 }
 
-/** LOG_LEVEL, or `fallback` when unset; undefined (after saying why) when it is not a level pino knows. */
-function logLevel(fallback: string): string | undefined {
-  const level = process.env.LOG_LEVEL?.trim() || fallback;
-  const known = [...Object.keys(pino.levels.values), 'silent'];
-  if (known.includes(level)) return level;
-  process.stderr.write(`livewall-worker: LOG_LEVEL must be one of ${known.join(', ')}, not ${JSON.stringify(level)}\n`);
-  return undefined;
+/**
+ * The logger of a command that logs to `fd` (1 stdout, 2 stderr), as LOG_LEVEL (else `fallbackLevel`) and LOG_FORMAT
+ * say (logSettings: readable lines on a terminal); undefined, after saying why, for a value they do not take.
+ */
+function commandLogger(name: string, fd: 1 | 2, fallbackLevel: string, options: { fields?: boolean } = {}): Logger | undefined {
+  const settings = logSettings(process.env, (fd === 1 ? process.stdout : process.stderr).isTTY === true, fallbackLevel);
+  if ('error' in settings) {
+    process.stderr.write(`livewall-worker: ${settings.error}\n`);
+    return undefined;
+  }
+  return createLogger({ name, fd, ...settings, ...options });
 }
 
 function usageError(message: string, command?: CommandName): number {
@@ -138,11 +145,9 @@ async function run(args: string[]): Promise<number> {
     process.stderr.write(`${error.message}\n`);
     return 1;
   }
-  const level = logLevel('info');
-  if (level === undefined) return 1;
-  // Written synchronously: the process exits as soon as the worker stops (a second signal or the stop deadline even
-  // sooner), and the last lines ('stopped', with what was abandoned) must not be lost. There is never a line per message.
-  const log = pino({ name: 'livewall-worker', level }, pino.destination({ dest: 1, sync: true }));
+  // Written synchronously (createLogger): the process exits as soon as the worker stops, and the last lines must not be lost.
+  const log = commandLogger('livewall-worker', 1, 'info');
+  if (!log) return 1;
   const stop = stopSignal(
     (signal) => log.info({ signal, shutdownTimeoutMs: config.shutdownTimeoutMs }, 'stopping: no new events; draining what was taken'),
     (signal) => log.warn({ signal }, 'second signal: exiting now; what was not confirmed stays in the outbox, if there is one'),
@@ -202,12 +207,11 @@ async function tapCommand(args: string[]): Promise<number> {
   const limit = values.limit === undefined ? undefined : Number(values.limit);
   if (!Number.isInteger(port) || port < 1 || port > 65535) return usageError(`tap: ${values.port !== undefined ? '--port' : 'LIVEWALL_STOMP_TCP_PORT'} must be a port number, not ${values.port ?? fromEnv}`, 'tap');
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) return usageError(`tap: --limit must be a positive whole number, not ${values.limit}`, 'tap');
-  const level = logLevel('warn');
-  if (level === undefined) return 1;
-  const log = pino({ name: 'livewall-tap', level }, pino.destination(2));
+  // What it does on stderr, as lines that say it all; the items alone on stdout, so that `tap FEED | jq` gets only items.
+  const log = commandLogger('livewall-tap', 2, 'info', { fields: false });
+  if (!log) return 1;
   const stop = stopSignal(() => undefined);
   await tap(
-    defaultComponents(),
     {
       feed,
       profile,
@@ -246,9 +250,8 @@ async function recordCommand(args: string[]): Promise<number> {
     process.stderr.write(`${error.message}\n`);
     return 1;
   }
-  const level = logLevel('info');
-  if (level === undefined) return 1;
-  const log = pino({ name: 'livewall-record', level }, pino.destination(2));
+  const log = commandLogger('livewall-record', 2, 'info');
+  if (!log) return 1;
   const stop = stopSignal(() => undefined);
   try {
     const options = { network, feed: values.feed, out: values.out, ...(limit === undefined ? {} : { limit }), ...(durationMs === undefined ? {} : { durationMs }) } as const;

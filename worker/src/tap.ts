@@ -1,6 +1,10 @@
-import { brokerProfile, type BrokerProfileName, type FeedItem } from '@livewall/contract';
-import type { ComponentRegistry } from './engine/registry.js';
-import { systemClock, type Logger } from './engine/types.js';
+import { brokerProfile, type BrokerProfileName } from '@livewall/contract';
+import { StompConsumer, type StompConsumerEvent } from './components/stomp/consumer.js';
+import { stompComponent } from './components/stomp/index.js';
+import { describeTarget, stompOptions, type StompTarget } from './components/stomp/options.js';
+import { systemClock, type Clock, type Logger } from './engine/types.js';
+import { parseUri, resolveOptions } from './engine/uri.js';
+import { prettyItem } from './item-line.js';
 
 export interface TapOptions {
   feed: string;
@@ -15,27 +19,61 @@ export interface TapOptions {
   /** Stop after this many items. */
   limit?: number;
   write: (text: string) => void;
+  /** What it waits on between tries; the system's. */
+  clock?: Clock;
 }
 
-/** One readable line for a terminal: time, author, image count, text, link. */
-export function prettyItem(item: Partial<FeedItem>): string {
-  const time = typeof item.createdAt === 'string' ? item.createdAt.slice(11, 19) : '--:--:--';
-  const images = Array.isArray(item.images) ? item.images.length : 0;
-  const text = typeof item.text === 'string' ? item.text.replace(/\s+/g, ' ') : '';
-  return `${time}  @${item.author?.handle ?? '?'}  [${images} image${images === 1 ? '' : 's'}]  ${text}  ${item.url ?? ''}`.trimEnd();
+/** A wait as a person reads it: whole seconds, at least 1. */
+function seconds(ms: number): string {
+  return `${Math.max(1, Math.round(ms / 1000))} s`;
+}
+
+/**
+ * What tap says about its subscription, as log lines whose messages a person reads (the fields hold the same for a
+ * log collector): connecting (once), subscribed, and why it tries again. A feed that does not exist yet (its worker
+ * has not published to it) is not live yet, and only a subscription the broker confirmed is ever "lost".
+ */
+export function tapEvents(log: Logger, destination: string, target: StompTarget): (event: StompConsumerEvent) => void {
+  const broker = describeTarget(target);
+  const where = `${target.host}:${target.port}`;
+  const who = target.login ?? 'an anonymous viewer';
+  let connectedBefore = false;
+  return (event) => {
+    switch (event.kind) {
+      case 'connecting':
+        // Each retry says what comes next already: say this once.
+        if (!connectedBefore) log.info({ broker, destination }, `connecting to ${where} as ${who}…`);
+        connectedBefore = true;
+        return;
+      case 'subscribed':
+        log.info({ broker, destination }, `subscribed to ${destination} as ${who} — waiting for items`);
+        return;
+      case 'retrying': {
+        const fields = { broker, destination, cause: event.cause, reason: event.reason.message, retryInMs: event.retryInMs };
+        const wait = seconds(event.retryInMs);
+        if (event.cause === 'not-live') log.info(fields, `${event.notLive ?? destination} is not live yet (no such destination); trying again in ${wait}`);
+        else if (event.cause === 'unreachable') log.warn(fields, `cannot connect to ${where}: ${(event.reason.cause as Error | undefined)?.message ?? event.reason.message}; retrying in ${wait}`);
+        else if (event.cause === 'connection-lost') log.warn(fields, `connection lost (${event.reason.message}); retrying in ${wait}`);
+        else log.warn(fields, `subscription lost (${event.reason.message}); subscribing again in ${wait}`);
+      }
+    }
+  };
 }
 
 /**
  * `livewall-worker tap FEED`: subscribes to a feed on the broker (STOMP over TCP, as a viewer) and prints each
- * item until interrupted. Uses the stomp: component's consumer, which reconnects by itself.
+ * item until interrupted. Uses the stomp: component's consumer, which reconnects by itself; what it goes through
+ * goes to `log`, as tapEvents says it.
  */
-export async function tap(registry: ComponentRegistry, options: TapOptions, log: Logger, signal: AbortSignal): Promise<number> {
+export async function tap(options: TapOptions, log: Logger, signal: AbortSignal): Promise<number> {
   const profile = brokerProfile(options.profile);
   const query = new URLSearchParams({ host: options.host, port: String(options.port) });
   if (options.login !== undefined) query.set('login', options.login);
   if (options.passcode !== undefined) query.set('passcode', options.passcode);
   if (profile.stompVirtualHost !== undefined) query.set('vhost', profile.stompVirtualHost);
-  const consumer = registry.consumer(`stomp:${profile.stompDestination(options.feed)}?${query.toString()}`, { baseDir: '.', clock: systemClock, log, settings: {} });
+  const uri = parseUri(`stomp:${profile.stompDestination(options.feed)}?${query.toString()}`);
+  const target = stompOptions(resolveOptions(stompComponent, uri), {});
+  const consumer = new StompConsumer(uri.path, target, options.clock ?? systemClock, log, tapEvents(log, uri.path, target));
   const done = new AbortController();
   signal.addEventListener('abort', () => done.abort(), { once: true });
   let count = 0;
@@ -44,7 +82,7 @@ export async function tap(registry: ComponentRegistry, options: TapOptions, log:
       offer: async (body) => {
         if (done.signal.aborted) return;
         count += 1;
-        options.write(`${options.format === 'ndjson' ? (typeof body === 'string' ? body : JSON.stringify(body)) : prettyItem(body as Partial<FeedItem>)}\n`);
+        options.write(`${options.format === 'ndjson' ? (typeof body === 'string' ? body : JSON.stringify(body)) : prettyItem(body)}\n`);
         if (options.limit !== undefined && count >= options.limit) done.abort();
       },
       reject: () => undefined,
