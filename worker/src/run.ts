@@ -46,10 +46,11 @@ export function version(): string {
 
 /**
  * Every route a config defines: the feeds' routes (see feeds.ts), then the YAML `routes:`; in a dry run, broker
- * endpoints become log:. `directory` is the running worker's view of the feeds, which a reload updates in place.
+ * endpoints become log:, and a feed's items are written as `tap` prints them. `directory` is the running worker's
+ * view of the feeds, which a reload updates in place.
  */
 export function routesOf(config: WorkerConfig, options: { dryRun: boolean; directory?: FeedDirectory }): RouteDefinition[] {
-  const feeds = feedRoutes(config, { ...(options.dryRun ? { producerUri: (topic: string) => `log:${topic}` } : {}), ...(options.directory ? { directory: options.directory } : {}) });
+  const feeds = feedRoutes(config, { ...(options.dryRun ? { producerUri: (topic: string) => `log:${topic}?format=item` } : {}), ...(options.directory ? { directory: options.directory } : {}) });
   const routes = loadRoutes(config, defaultComponents());
   return [...feeds, ...(options.dryRun ? routes.map(dryRunRoute) : routes)];
 }

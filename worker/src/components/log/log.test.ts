@@ -87,6 +87,22 @@ describe('log:', () => {
     expect(log.lines.map((line) => line.fields.body)).toEqual([expect.stringMatching(/^\[not JSON: .*circular/i), '[undefined]']);
   });
 
+  it('writes a feed item whole, its message the name and the item as tap prints it, with format=item', async () => {
+    const { producer, log } = logProducer('log:/topic/feed.cats?format=item');
+    const item = { id: 'x:1', createdAt: '2026-05-01T12:34:56Z', author: { handle: 'cat' }, images: [{ url: 'a' }], text: 'a\nloaf', url: 'https://x.com/cat/1' };
+    await producer.send(exchange(item, { feed: 'cats', password: 'p' }));
+    expect(log.lines).toEqual([
+      {
+        level: 'info',
+        message: '/topic/feed.cats  12:34:56  @cat  [1 image]  a loaf  https://x.com/cat/1',
+        fields: { endpoint: 'log:/topic/feed.cats?format=item', exchangeId: 'ex-1', headers: { feed: 'cats', password: '[redacted]' }, item },
+      },
+    ]);
+    const { producer: bodiless, log: bodilessLog } = logProducer('log:/topic/feed.cats?format=item&showBody=false');
+    await bodiless.send(exchange(item));
+    expect(bodilessLog.lines[0]?.fields).not.toHaveProperty('item');
+  });
+
   it('is always ready and abandons nothing', async () => {
     const { producer } = logProducer('log:items');
     expect(producer.ready()).toBe(true);
@@ -98,7 +114,7 @@ describe('log:', () => {
   });
 
   it('refuses unknown options, bad values and a missing name as the engine reports them', () => {
-    expect(() => endpointContext(logComponent, 'log:items?colour=red')).toThrow('unknown option "colour" for log:; it takes level, showBody, maxChars');
+    expect(() => endpointContext(logComponent, 'log:items?colour=red')).toThrow('unknown option "colour" for log:; it takes level, showBody, maxChars, format');
     expect(() => endpointContext(logComponent, 'log:items?level=error')).toThrow('option level must be one of debug, info, warn, not "error"');
     expect(() => endpointContext(logComponent, 'log:items?maxChars=0')).toThrow('option maxChars must be at least 1');
     expect(() => endpointContext(logComponent, 'log:')).toThrow('log: needs a path');

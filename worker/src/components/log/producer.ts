@@ -1,4 +1,5 @@
 import type { Exchange, Logger, Producer } from '../../engine/types.js';
+import { ITEM_FIELD, prettyItem } from '../../item-line.js';
 import type { LogOptions } from './options.js';
 import { redactHeaders } from './redact.js';
 
@@ -18,6 +19,11 @@ export class LogProducer implements Producer {
 
   async send(exchange: Exchange): Promise<void> {
     const line: Record<string, unknown> = { exchangeId: exchange.id, headers: redactHeaders(exchange.headers) };
+    if (this.options.format === 'item') {
+      if (this.options.showBody) line[ITEM_FIELD] = exchange.body;
+      this.log[this.options.level](line, `${this.name}  ${prettyItem(exchange.body)}`);
+      return;
+    }
     if (this.options.showBody) {
       const json = bodyJson(exchange.body);
       line.body = json.length > this.options.maxChars ? json.slice(0, this.options.maxChars) : json;
