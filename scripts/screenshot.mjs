@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Screenshots of a running wall in headless Chromium, for the README: desktop and phone, light and dark.
+// Screenshots of a running wall in headless Chromium, for the README and docs/: desktop and phone, light and dark.
 //   node scripts/screenshot.mjs [URL] [DOCS]     (defaults: http://localhost:8080/ docs)
 // writes DOCS/screenshots/{desktop,phone}-{light,dark}.png, and DOCS/screenshot.png (the README's hero) as a copy
 // of desktop-dark. Start the demo first (./scripts/start); each shot waits until the page is live and its tiles'

@@ -115,10 +115,11 @@ describe('worker metrics', () => {
     await completed;
   }
 
-  async function scrape(): Promise<{ samples: Sample[]; contentType: string | null }> {
+  async function scrape(): Promise<{ samples: Sample[]; contentType: string | null; text: string }> {
     const response = await fetch(`http://127.0.0.1:${server?.port}/metrics`);
     expect(response.status).toBe(200);
-    return { samples: parse(await response.text()), contentType: response.headers.get('content-type') };
+    const text = await response.text();
+    return { samples: parse(text), contentType: response.headers.get('content-type'), text };
   }
 
   it('reports the engine counters of a route that ran, with drops by reason', async () => {
@@ -195,11 +196,28 @@ describe('worker metrics', () => {
     expect(valueOf(samples, 'livewall_reconnects_total', { endpoint: 'amqp:/topic/feed.cats' })).toBeUndefined();
   });
 
-  it('includes the process metrics with the livewall_ prefix', async () => {
+  it('includes the process and Node metrics under their standard names, without the livewall_ prefix', async () => {
     await run([route('r1', 'mock:a')], {});
-    const names = new Set((await scrape()).samples.map((sample) => sample.name));
-    expect(names).toContain('livewall_process_cpu_user_seconds_total');
-    expect(names).toContain('livewall_nodejs_heap_size_used_bytes');
-    expect([...names].filter((name) => !name.startsWith('livewall_'))).toEqual([]);
+    const { samples, text } = await scrape();
+    const names = new Set(samples.map((sample) => sample.name));
+    for (const name of ['process_cpu_seconds_total', 'process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_version_info']) {
+      expect(names).toContain(name);
+    }
+    expect(text).toMatch(/^# TYPE process_cpu_seconds_total counter$/m);
+    expect(text).toMatch(/^# TYPE nodejs_eventloop_lag_seconds gauge$/m);
+    expect(text).toMatch(/^# TYPE nodejs_gc_duration_seconds histogram$/m);
+    expect([...names].filter((name) => name.startsWith('livewall_process') || name.startsWith('livewall_nodejs'))).toEqual([]);
+    expect([...names].filter((name) => !/^(livewall|process|nodejs)_/.test(name))).toEqual([]);
+  });
+
+  it('names every counter …_total and no gauge so, the process and Node ones included', async () => {
+    await run([route('r1', 'mock:a')], { r1: [2] });
+    const types = [...(await scrape()).text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(([, name, type]) => ({ name: name as string, type: type as string }));
+    expect(types.length).toBeGreaterThan(30);
+    expect(types.filter(({ type, name }) => type === 'gauge' && name.endsWith('_total'))).toEqual([]);
+    expect(types.filter(({ type, name }) => type === 'counter' && !name.endsWith('_total'))).toEqual([]);
+    // The sums prom-client names …_total are left out; their per-type gauges stay.
+    expect(types.map(({ name }) => name)).not.toContain('nodejs_active_handles_total');
+    expect(types).toContainEqual({ name: 'nodejs_active_handles', type: 'gauge' });
   });
 });

@@ -14,6 +14,12 @@ import type { WorkerInfo } from './info.js';
  * replaced by a reload starts again from 0, which Prometheus reads as a counter reset. Only the publish latency
  * histogram is fed from events (the engine keeps no latencies); its series for URIs no route sends to any more are
  * pruned at scrape time.
+ *
+ * The process's and Node's own metrics keep prom-client's standard names (`process_cpu_seconds_total`,
+ * `nodejs_eventloop_lag_seconds`, …), without the `livewall_` prefix, so that stock Node.js dashboards find them. A
+ * gauge's name never ends in `_total` (that suffix says counter): prom-client's `nodejs_active_handles_total`,
+ * `nodejs_active_requests_total` and `nodejs_active_resources_total` are left out, as they are the sums of
+ * `nodejs_active_handles{type}` and the like.
  */
 
 const PREFIX = 'livewall_';
@@ -56,7 +62,10 @@ export interface MetricsOptions {
 /** A registry of its own (not prom-client's global one) with the engine's metrics and the process's. */
 export function createMetrics(engine: Engine, options: MetricsOptions = {}): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: PREFIX });
+  collectDefaultMetrics({ register: registry });
+  for (const metric of registry.getMetricsAsArray()) {
+    if (metric instanceof Gauge && metric.name.endsWith('_total')) registry.removeSingleMetric(metric.name);
+  }
 
   routeCounter(registry, engine, 'received_total', 'Exchanges taken from the source into the route queue.', 'received');
   routeCounter(registry, engine, 'sent_total', 'Exchanges that went through every step of the route, so reached each of its to endpoints (the engine counter completed).', 'completed');

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { defaultComponents } from '../../components/index.js';
 import { parseConfig } from '../../config.js';
 import { feedRoutes } from '../../feeds.js';
@@ -13,22 +13,11 @@ import { asMapping } from '../context.js';
 import { defaultFunctions } from '../expressions.js';
 import { fencedBlocks, type CodeBlock } from './markdown.js';
 import { ROUTES_DOC } from './update-routes-doc.js';
+import { exampleConfig } from './yaml-examples.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const WORKER_SRC = join(ROOT, 'worker/src');
 const doc = readFileSync(ROUTES_DOC, 'utf8');
-
-/**
- * A YAML example as a config file: a `routes:` section as it is, a list of routes under `routes:`, and a list of
- * steps as the steps of a route.
- */
-function asConfig(block: CodeBlock): string {
-  const value: unknown = parse(block.code);
-  if (asMapping(value)?.routes !== undefined) return block.code;
-  if (!Array.isArray(value)) throw new Error(`docs/routes.md:${block.line}: a YAML example is a routes: section, a list of routes or a list of steps`);
-  if (value.every((item) => asMapping(item)?.route !== undefined)) return stringify({ routes: value });
-  return stringify({ routes: [{ route: { id: 'example', from: { uri: 'replay:x.ndjson', steps: value } } }] });
-}
 
 describe('the YAML examples in docs/routes.md', () => {
   const blocks = fencedBlocks(doc, 'yaml');
@@ -52,30 +41,30 @@ describe('the YAML examples in docs/routes.md', () => {
   });
 
   it.each(blocks.filter((block) => !isFeeds(block)).map((block) => [block.line, block] as const))('compile without a problem: the block at line %i', (_, block) => {
-    const configFile = parseConfigFile(asConfig(block), `docs/routes.md:${block.line}`);
+    const configFile = parseConfigFile(exampleConfig(block), `docs/routes.md:${block.line}`);
     const { routes, problems } = compileRoutes(configFile, defaultComponents(), defaultFunctions(), {});
     expect(problems).toEqual([]);
     expect(routes.length).toBeGreaterThan(0);
   });
 });
 
-describe('the feeds and sources example in the README', () => {
+describe('the feeds and sources example in docs/configuration.md', () => {
   it('is a valid config that makes a route per feed and per source', () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const [block] = fencedBlocks(readme, 'yaml').filter((candidate) => candidate.code.includes('sources:'));
-    if (!block) throw new Error('README.md has no yaml block with sources:');
-    const config = parseConfig(`broker: { url: "amqp://localhost:5672" }\n${block.code}`, `README.md:${block.line}`, { X_BEARER_TOKEN: 'token' });
+    const doc = readFileSync(join(ROOT, 'docs/configuration.md'), 'utf8');
+    const [block] = fencedBlocks(doc, 'yaml').filter((candidate) => candidate.code.includes('sources:'));
+    if (!block) throw new Error('docs/configuration.md has no yaml block with sources:');
+    const config = parseConfig(`broker: { url: "amqp://localhost:5672" }\n${block.code}`, `docs/configuration.md:${block.line}`, { X_BEARER_TOKEN: 'token' });
     expect(feedRoutes(config).map((route) => route.id)).toEqual(['feed:cats', 'feed:dogs', 'feed:sky-cats', 'feed:toot-cats', 'source:x', 'source:bluesky', 'source:mastodon:mastodon.social#cats']);
     expect(config.feeds.find((feed) => feed.name === 'dogs')?.rule).toBe('dog has:images -is:retweet lang:en');
   });
 });
 
-describe('the cross-region example in the README', () => {
+describe('the cross-region example in docs/regions.md', () => {
   it('is a valid broker and outbox section', () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const [block] = fencedBlocks(readme, 'yaml').filter((candidate) => candidate.code.includes('outbox:'));
-    if (!block) throw new Error('README.md has no yaml block with outbox:');
-    const config = parseConfig(`${block.code}\nfeeds:\n  - name: cats\n    keywords: [cat]\n`, `README.md:${block.line}`, { X_BEARER_TOKEN: 'token', LIVEWALL_PUBLISHER_PASSWORD: 'pw' });
+    const doc = readFileSync(join(ROOT, 'docs/regions.md'), 'utf8');
+    const [block] = fencedBlocks(doc, 'yaml').filter((candidate) => candidate.code.includes('outbox:'));
+    if (!block) throw new Error('docs/regions.md has no yaml block with outbox:');
+    const config = parseConfig(`${block.code}\nfeeds:\n  - name: cats\n    keywords: [cat]\n`, `docs/regions.md:${block.line}`, { X_BEARER_TOKEN: 'token', LIVEWALL_PUBLISHER_PASSWORD: 'pw' });
     expect(config.broker).toMatchObject({ url: 'amqps://broker-a.example:5671', failover: ['amqps://broker-b.example:5671'], idleTimeoutMs: 10_000, window: 2000 });
     expect(config.outbox).toEqual({ file: '/var/lib/livewall/outbox.db', maxItems: 100_000, maxAgeMs: 7 * 24 * 3600 * 1000 });
   });
