@@ -201,12 +201,16 @@ async function outboxMetrics(port: number): Promise<{ depth: number; oldestAgeSe
   return { depth: sample('outbox_depth'), oldestAgeSeconds: sample('outbox_oldest_age_seconds') };
 }
 
-/** The outbox's figures as /status gives them, in the stats of the route's amqp: endpoint. */
+/** The outbox's figures as /status gives them, in the stats of the connection that has it; and whether the route's amqp: endpoint is ready. */
 async function outboxStatus(port: number, route: string): Promise<{ ready: boolean; outboxDepth: number; outboxOldestAgeMs: number }> {
-  const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { routes: { id: string; endpoints: { uri: string; ready: boolean; stats: Record<string, number> }[] }[] };
+  const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as {
+    routes: { id: string; endpoints: { uri: string; ready: boolean; stats: Record<string, number> }[] }[];
+    amqpConnections: { outbox?: string; stats: Record<string, number> }[];
+  };
   const endpoint = status.routes.find((entry) => entry.id === route)?.endpoints.find((entry) => entry.uri.startsWith('amqp:'));
-  if (!endpoint) throw new Error(`no amqp: endpoint of ${route} in /status: ${JSON.stringify(status)}`);
-  return { ready: endpoint.ready, outboxDepth: endpoint.stats.outboxDepth as number, outboxOldestAgeMs: endpoint.stats.outboxOldestAgeMs as number };
+  const connection = status.amqpConnections.find((entry) => entry.outbox !== undefined);
+  if (!endpoint || !connection) throw new Error(`no amqp: endpoint of ${route}, or no connection with an outbox, in /status: ${JSON.stringify(status)}`);
+  return { ready: endpoint.ready, outboxDepth: connection.stats.outboxDepth as number, outboxOldestAgeMs: connection.stats.outboxOldestAgeMs as number };
 }
 
 test('while the broker is out of reach, /metrics and /status show the outbox filling and its oldest item ageing; once it is back, the outbox empties', { timeout: SCENARIO_LIMIT_MS }, async () => {

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,8 @@ function config(feeds: string[], recording: string, extra = ''): string {
 
 test('the ops endpoint reports real figures while the worker runs: /metrics, /readyz, /status', async () => {
   const feed = `ops-${randomUUID().slice(0, 8)}`;
+  // A second feed on the same broker connection, which gets every other post of the recording.
+  const other = `${feed}-b`;
   const port = await freePort();
   const file = join(dir, 'ops.yaml');
   // The page reads the worker's status messages as an anonymous viewer.
@@ -36,7 +38,11 @@ test('the ops endpoint reports real figures while the worker runs: /metrics, /re
   await declarePublisherTopic(statusTopic);
   const statuses = collect(page, statusTopic);
   await statuses.ready;
-  await writeFile(file, config([feed], await recordingFor(dir, feed), `ops:\n  port: ${port}\nregion: test-region\nstatus:\n  topic: ${statusTopic}\n  interval: 500ms\n`));
+  const recording = await recordingFor(dir, feed);
+  const lines = (await readFile(recording, 'utf8')).split('\r\n');
+  await writeFile(recording, lines.map((line, index) => (index % 2 ? line.replaceAll(`"tag":"${feed}"`, `"tag":"${other}"`) : line)).join('\r\n'));
+  await writeFile(file, `${config([feed, other], recording, `ops:\n  port: ${port}\nregion: test-region\nstatus:\n  topic: ${statusTopic}\n  interval: 500ms\n`)}`);
+  const started = Date.now() / 1000;
   const worker = start(['run', '--config', file], { TEST_PUBLISHER_PASSWORD: broker.passwords.publisher });
   try {
     await worker.waitFor(/ops endpoint listening/);
@@ -60,23 +66,62 @@ test('the ops endpoint reports real figures while the worker runs: /metrics, /re
     expect(metrics).toContain('livewall_build_info{version="0.1.0",region="test-region"} 1');
     expect(metrics).toContain(`livewall_reconnects_total{endpoint="amqp:/topic/feed.${feed}"} 0`);
 
+    // Each feed's broker outcomes, and when the broker last took one of its items, by feed name.
+    const sample = (name: string, labels: string): number | undefined => {
+      const line = metrics.split('\n').find((candidate) => candidate.startsWith(`${name}{${labels}} `));
+      return line === undefined ? undefined : Number(line.split(' ').at(-1));
+    };
+    expect(metrics).toMatch(/^# TYPE livewall_amqp_outcomes_total counter$/m);
+    expect(metrics).toMatch(/^# TYPE livewall_last_published_timestamp_seconds gauge$/m);
+    for (const name of [feed, other]) {
+      expect(sample('livewall_amqp_outcomes_total', `feed="${name}",outcome="accepted"`)).toBeGreaterThan(0);
+      for (const outcome of ['released', 'rejected', 'modified']) expect(sample('livewall_amqp_outcomes_total', `feed="${name}",outcome="${outcome}"`)).toBe(0);
+      expect(sample('livewall_amqp_resent_total', `feed="${name}"`)).toBe(0);
+      const published = sample('livewall_last_published_timestamp_seconds', `feed="${name}"`) as number;
+      expect(published).toBeGreaterThanOrEqual(started);
+      expect(published).toBeLessThanOrEqual(Date.now() / 1000);
+    }
+    // Node's and the process's own metrics under their standard names, for stock dashboards.
+    expect(metrics).toMatch(/^process_cpu_seconds_total \S+$/m);
+    expect(metrics).toMatch(/^# TYPE nodejs_eventloop_lag_seconds gauge$/m);
+    expect(metrics).not.toMatch(/^livewall_(process|nodejs)_/m);
+    expect(metrics).not.toMatch(/^# TYPE \S+_total gauge$/m);
+
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(ready.status).toBe(200);
+    type Figures = { accepted: number; [name: string]: number };
+    type Endpoint = { uri: string; ready: boolean; stats: Figures };
     const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as {
       region: string;
-      routes: { id: string; state: string; counters: { completed: number }; endpoints: { uri: string; ready: boolean; stats?: { accepted: number } }[] }[];
+      routes: { id: string; state: string; counters: { completed: number }; endpoints: Endpoint[] }[];
+      amqpConnections: { broker: string; connected: boolean; addresses: string[]; stats: Figures }[];
     };
     expect(status.region).toBe('test-region');
-    expect(status.routes).toEqual([expect.objectContaining({ id: `feed:${feed}`, state: 'started' }), expect.objectContaining({ id: 'source:x', state: 'started', from: expect.stringMatching(/^replay:/) })]);
+    expect(status.routes).toEqual([
+      expect.objectContaining({ id: `feed:${feed}`, state: 'started' }),
+      expect.objectContaining({ id: `feed:${other}`, state: 'started' }),
+      expect.objectContaining({ id: 'source:x', state: 'started', from: expect.stringMatching(/^replay:/) }),
+    ]);
     expect(status.routes[0]?.counters.completed).toBeGreaterThan(0);
     expect(status.routes[0]?.endpoints).toEqual([{ uri: `amqp:/topic/feed.${feed}`, ready: true, stats: expect.objectContaining({ accepted: expect.any(Number), reconnects: 0 }) }]);
+    // One connection carries both feeds and the status messages: each endpoint counts its own address's items, and
+    // the connection (apart) all of them.
+    const [first, second] = [status.routes[0]?.endpoints[0] as Endpoint, status.routes[1]?.endpoints[0] as Endpoint];
+    expect(status.amqpConnections).toEqual([{ broker: `amqp://${broker.host}:${broker.amqpPort}`, user: 'publisher', connected: true, addresses: expect.arrayContaining([`/topic/feed.${feed}`, `/topic/feed.${other}`, statusTopic]), stats: expect.objectContaining({ reconnects: 0 }) }]);
+    const connection = status.amqpConnections[0]?.stats as Figures;
+    expect(first.stats.accepted).toBeGreaterThan(0);
+    expect(second.stats.accepted).toBeGreaterThan(0);
+    expect(first.stats.accepted).toBeLessThan(connection.accepted);
+    expect(second.stats.accepted).toBeLessThan(connection.accepted);
+    // Status messages went on the same connection: the two feeds' items are not all it carried.
+    expect(first.stats.accepted + second.stats.accepted).toBeLessThan(connection.accepted);
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
 
     // The feed runs once this worker owns it, a moment after the start: the status messages list it from then on.
     const latestStatus = (): { kind: string; region: string; feeds: { feed: string; state: string; itemsPerMinute: number }[] } => JSON.parse(statuses.messages.at(-1)?.body ?? '{}') as never;
     await expect.poll(() => latestStatus().feeds?.[0]?.itemsPerMinute ?? 0, { timeout: 10_000 }).toBeGreaterThan(0);
     const latest = latestStatus();
-    expect(latest).toMatchObject({ kind: 'worker-status', region: 'test-region', feeds: [{ feed, state: 'started' }] });
+    expect(latest).toMatchObject({ kind: 'worker-status', region: 'test-region', feeds: [{ feed, state: 'started' }, { feed: other, state: 'started' }] });
     expect(latest.feeds[0]?.itemsPerMinute).toBeGreaterThan(0);
   } finally {
     worker.child.kill('SIGTERM');

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
+import { brokerProfile } from '@livewall/contract';
 import { defaultComponents } from './components/index.js';
 import { ConfigError, loadConfig, type WorkerConfig } from './config.js';
 import { dryRunRoute } from './dsl/dry-run.js';
@@ -13,9 +14,9 @@ import { newExchange } from './engine/steps.js';
 import { systemClock, type Logger, type Producer } from './engine/types.js';
 import { feedOfRoute, feedRoutes } from './feeds.js';
 import type { WorkerInfo } from './ops/info.js';
-import { outboxStats } from './components/amqp/index.js';
+import { amqpAddresses, amqpConnections, outboxStats } from './components/amqp/index.js';
 import { SqliteCursors } from './outbox/cursors.js';
-import { createMetrics, outboxMetrics, ownershipMetric, reconnectsMetric } from './ops/metrics.js';
+import { createMetrics, feedPublishingMetrics, outboxMetrics, ownershipMetric, reconnectsMetric, type FeedPublishing } from './ops/metrics.js';
 import { startOpsServer, type OpsServer } from './ops/server.js';
 import { startStatusPublisher, statusBuilder, type StatusPublisher } from './ops/status-message.js';
 import { LeaseChannel } from './ownership/channel.js';
@@ -53,6 +54,16 @@ export function routesOf(config: WorkerConfig, options: { dryRun: boolean; direc
   const feeds = feedRoutes(config, { ...(options.dryRun ? { producerUri: (topic: string) => `log:${topic}?format=item` } : {}), ...(options.directory ? { directory: options.directory } : {}) });
   const routes = loadRoutes(config, defaultComponents());
   return [...feeds, ...(options.dryRun ? routes.map(dryRunRoute) : routes)];
+}
+
+/** Each configured feed's publishing: the figures of its topic's address, for a feed sent to or declared already. */
+function feedPublishing(config: WorkerConfig): FeedPublishing[] {
+  const profile = brokerProfile(config.broker.profile);
+  const addresses = amqpAddresses();
+  return config.feeds.flatMap(({ name }) => {
+    const stats = addresses.get(profile.amqpTarget(name));
+    return stats ? [{ feed: name, ...stats }] : [];
+  });
 }
 
 /** A route that reads from a hub runs as long as the routes that feed it: it never completes by itself. */
@@ -131,7 +142,7 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
         [...route.endpoints, ...(route.source ? [route.source] : [])].flatMap(({ uri, stats }) => (stats?.reconnects === undefined ? [] : [{ endpoint: uri, reconnects: stats.reconnects }])),
       ),
     );
-    ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, engine, registry: createMetrics(engine, { info, extraMetrics: [reconnects, ...(config.outbox ? outboxMetrics(outboxStats) : []), ...(ownership ? [ownershipMetric(() => ownership.status().feeds)] : [])], ...(held ? { held } : {}) }), log, info, ...(ownership ? { ownership: () => ownership.status(), held, roleOf: (routeId: string) => ownership.roleOf(routeId) } : {}) });
+    ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, engine, registry: createMetrics(engine, { info, extraMetrics: [reconnects, ...feedPublishingMetrics(() => feedPublishing(config)), ...(config.outbox ? outboxMetrics(outboxStats) : []), ...(ownership ? [ownershipMetric(() => ownership.status().feeds)] : [])], ...(held ? { held } : {}) }), log, info, amqpConnections, ...(ownership ? { ownership: () => ownership.status(), held, roleOf: (routeId: string) => ownership.roleOf(routeId) } : {}) });
     log.info({ url: `http://${config.ops.host}:${ops.port}/` }, 'ops endpoint listening (/healthz, /readyz, /status, /metrics)');
   }
 

@@ -6,7 +6,7 @@ import { Engine } from '../engine/engine.js';
 import { ComponentRegistry } from '../engine/registry.js';
 import type { RouteState } from '../engine/route.js';
 import { systemClock, type Clock, type Exchange } from '../engine/types.js';
-import { createMetrics, reconnectsMetric } from './metrics.js';
+import { createMetrics, feedPublishingMetrics, reconnectsMetric, type FeedPublishing } from './metrics.js';
 import { startOpsServer, type OpsServer } from './server.js';
 
 /** A clock whose time moves only when the test says; sleeps (redelivery delays of 0) are real. */
@@ -74,6 +74,7 @@ describe('worker metrics', () => {
   let engine: Engine;
   let server: OpsServer | undefined;
   let reconnects: { endpoint: string; reconnects: number }[];
+  let publishing: FeedPublishing[];
 
   afterEach(async () => {
     await server?.close();
@@ -102,7 +103,8 @@ describe('worker metrics', () => {
     engine = new Engine(new ComponentRegistry().register(mockComponent), { baseDir: '.', clock, log, settings: {} });
     for (const definition of routes) engine.add(definition);
     reconnects = [{ endpoint: 'amqp:/topic/feed.cats', reconnects: 3 }];
-    const registry = createMetrics(engine, { info: { version: '1.2.3', host: 'test-host', region: 'eu' }, extraMetrics: [reconnectsMetric(() => reconnects)] });
+    publishing = [];
+    const registry = createMetrics(engine, { info: { version: '1.2.3', host: 'test-host', region: 'eu' }, extraMetrics: [reconnectsMetric(() => reconnects), ...feedPublishingMetrics(() => publishing)] });
     server = await startOpsServer({ port: 0, engine, registry, log, info: { version: '1.2.3', host: 'test-host' } });
 
     const completed = Promise.all(routes.map((definition) => whenState(engine, definition.id, 'completed')));
@@ -212,6 +214,7 @@ describe('worker metrics', () => {
 
   it('names every counter …_total and no gauge so, the process and Node ones included', async () => {
     await run([route('r1', 'mock:a')], { r1: [2] });
+    publishing = [{ feed: 'cats', accepted: 1, released: 0, rejected: 0, modified: 0, resent: 0, lastAcceptedAt: 1_700_000_000_000 }];
     const types = [...(await scrape()).text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(([, name, type]) => ({ name: name as string, type: type as string }));
     expect(types.length).toBeGreaterThan(30);
     expect(types.filter(({ type, name }) => type === 'gauge' && name.endsWith('_total'))).toEqual([]);
@@ -219,5 +222,33 @@ describe('worker metrics', () => {
     // The sums prom-client names …_total are left out; their per-type gauges stay.
     expect(types.map(({ name }) => name)).not.toContain('nodejs_active_handles_total');
     expect(types).toContainEqual({ name: 'nodejs_active_handles', type: 'gauge' });
+  });
+
+  it("reports each feed's broker outcomes and resends as counters, and when the broker last accepted one of its items", async () => {
+    await run([route('r1', 'mock:a')], {});
+    // cats: accepted items, one rejected, some released and sent again; dogs: declared, nothing accepted yet.
+    publishing = [
+      { feed: 'cats', accepted: 40, released: 3, rejected: 1, modified: 0, resent: 5, lastAcceptedAt: 1_700_000_123_456 },
+      { feed: 'dogs', accepted: 0, released: 0, rejected: 0, modified: 0, resent: 0 },
+    ];
+    const { samples, text } = await scrape();
+    expect(text).toMatch(/^# TYPE livewall_amqp_outcomes_total counter$/m);
+    expect(text).toMatch(/^# TYPE livewall_amqp_resent_total counter$/m);
+    expect(text).toMatch(/^# TYPE livewall_last_published_timestamp_seconds gauge$/m);
+    expect(valueOf(samples, 'livewall_amqp_outcomes_total', { feed: 'cats', outcome: 'accepted' })).toBe(40);
+    expect(valueOf(samples, 'livewall_amqp_outcomes_total', { feed: 'cats', outcome: 'released' })).toBe(3);
+    expect(valueOf(samples, 'livewall_amqp_outcomes_total', { feed: 'cats', outcome: 'rejected' })).toBe(1);
+    expect(valueOf(samples, 'livewall_amqp_outcomes_total', { feed: 'cats', outcome: 'modified' })).toBe(0);
+    expect(valueOf(samples, 'livewall_amqp_resent_total', { feed: 'cats' })).toBe(5);
+    expect(valueOf(samples, 'livewall_last_published_timestamp_seconds', { feed: 'cats' })).toBeCloseTo(1_700_000_123.456);
+    // A feed with nothing accepted yet: its counters at 0 (so that rate() sees the first one), no timestamp at all.
+    expect(samples.filter((sample) => sample.name === 'livewall_amqp_outcomes_total' && sample.labels.feed === 'dogs').map((sample) => sample.value)).toEqual([0, 0, 0, 0]);
+    expect(valueOf(samples, 'livewall_amqp_resent_total', { feed: 'dogs' })).toBe(0);
+    expect(valueOf(samples, 'livewall_last_published_timestamp_seconds', { feed: 'dogs' })).toBeUndefined();
+
+    // A feed gone from the config (the hook no longer returns it) has no series at the next scrape.
+    publishing = publishing.slice(1);
+    const after = (await scrape()).samples;
+    expect(after.filter((sample) => sample.labels.feed === 'cats')).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AddressCounts } from '../amqp/publisher.js';
 import type { Engine } from '../engine/engine.js';
 import type { RouteCounters, RouteState, RouteStatus } from '../engine/route.js';
 import type { WorkerInfo } from './info.js';
@@ -160,6 +161,54 @@ export function ownershipMetric(read: () => Iterable<{ feed: string; role: strin
       for (const { feed, role } of read()) yield { labels: { feed, role }, value: 1 };
     },
   };
+}
+
+/** One feed's publishing, as the publisher counts it for the feed's address: see `feedPublishingMetrics`. */
+export interface FeedPublishing extends AddressCounts {
+  feed: string;
+}
+
+const OUTCOMES = ['accepted', 'released', 'rejected', 'modified'] as const;
+
+/**
+ * The broker's word on each feed's items, per feed, from `read` (one entry per feed this worker has published to or
+ * declared since its connection opened):
+ * - `livewall_amqp_outcomes_total{feed,outcome}`: the AMQP outcome of each delivery (`accepted`, `released`,
+ *   `rejected`, `modified`); every outcome has a series from the feed's first appearance, 0 until it happens;
+ * - `livewall_amqp_resent_total{feed}`: items sent again after a disconnect or a released/modified outcome;
+ * - `livewall_last_published_timestamp_seconds{feed}`: when the broker last accepted one of its items, absent until
+ *   it first does (a worker standing by for a feed has none).
+ */
+export function feedPublishingMetrics(read: () => Iterable<FeedPublishing>): ExtraMetric[] {
+  return [
+    {
+      name: 'amqp_outcomes_total',
+      help: "The broker's outcome for each item sent to a feed's address: accepted, released, rejected or modified (released and modified ones are sent again).",
+      type: 'counter',
+      labelNames: ['feed', 'outcome'],
+      *read() {
+        for (const feed of read()) for (const outcome of OUTCOMES) yield { labels: { feed: feed.feed, outcome }, value: feed[outcome] };
+      },
+    },
+    {
+      name: 'amqp_resent_total',
+      help: "Items of a feed sent again: after a reconnect (the broker had not settled them) or a released or modified outcome.",
+      type: 'counter',
+      labelNames: ['feed'],
+      *read() {
+        for (const feed of read()) yield { labels: { feed: feed.feed }, value: feed.resent };
+      },
+    },
+    {
+      name: 'last_published_timestamp_seconds',
+      help: 'Unix time the broker last accepted an item of the feed; no series until it first does after the worker started.',
+      type: 'gauge',
+      labelNames: ['feed'],
+      *read() {
+        for (const feed of read()) if (feed.lastAcceptedAt !== undefined) yield { labels: { feed: feed.feed }, value: feed.lastAcceptedAt / 1000 };
+      },
+    },
+  ];
 }
 
 /** The durable outbox's level, age and drops (`livewall_outbox_*`), from `read` (one entry per outbox). */

@@ -152,6 +152,16 @@ describe('ops server', () => {
     expect(await (await fetch(`${without}/status`)).json()).not.toHaveProperty('ownership');
   });
 
+  it('shows on /status the broker connections apart from the routes, when the worker has any', async () => {
+    const connections = [{ broker: 'amqp://broker:5672', connected: true, addresses: ['/topic/feed.cats', '/topic/status.workers'], stats: { accepted: 12, reconnects: 1 } }];
+    await start();
+    await server.close();
+    server = await startOpsServer({ port: 0, engine, registry: createMetrics(engine), log, info, amqpConnections: () => connections });
+    const status = (await (await fetch(`http://127.0.0.1:${server.port}/status`)).json()) as Record<string, unknown>;
+    expect(status.amqpConnections).toEqual(connections);
+    expect(Object.keys(status)).toEqual(['version', 'host', 'region', 'uptimeSeconds', 'routes', 'amqpConnections']);
+  });
+
   it('serves Prometheus text on /metrics', async () => {
     const base = await start();
     await engine.start();

@@ -12,7 +12,8 @@ import type { WorkerInfo } from './info.js';
  * - `GET /healthz` — 200 `ok` while the process runs (liveness).
  * - `GET /readyz` — 200 when every route is started with its endpoints connected (but those held back because
  *   another worker owns their feed), else 503 with the routes that are not and why (readiness).
- * - `GET /status` — the worker and every route's state and counters, and who owns each feed, as JSON.
+ * - `GET /status` — the worker and every route's state and counters, the broker connections the routes' amqp:
+ *   endpoints share, and who owns each feed, as JSON.
  * - `GET /metrics` — Prometheus text.
  *
  * Plain `node:http`: four fixed GET paths need no router, middleware or body parsing, and the worker stays free of
@@ -29,6 +30,8 @@ export interface OpsServerOptions {
   registry: Registry;
   log: Logger;
   info: WorkerInfo;
+  /** The connections amqp: endpoints share, with the figures of each connection as a whole, shown in /status. */
+  amqpConnections?: () => unknown;
   /** Feed ownership (worker/src/ownership/): who owns each feed and where it runs, shown in /status. */
   ownership?: () => unknown;
   /** Routes stopped on purpose (a feed another worker owns): /readyz leaves them out, so a standby worker is ready. */
@@ -76,7 +79,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
       sendJson(response, ready ? 200 : 503, body);
     },
     '/status': (response) => {
-      const body = { version: info.version, host: info.host, region: info.region, uptimeSeconds: Math.round(process.uptime()), routes: engine.status(), ...(options.ownership ? { ownership: options.ownership() } : {}) };
+      const body = { version: info.version, host: info.host, region: info.region, uptimeSeconds: Math.round(process.uptime()), routes: engine.status(), ...(options.amqpConnections ? { amqpConnections: options.amqpConnections() } : {}), ...(options.ownership ? { ownership: options.ownership() } : {}) };
       sendJson(response, 200, body);
     },
     '/metrics': async (response) => send(response, 200, registry.contentType, await registry.metrics()),

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { AmqpPublisher } from '../../amqp/publisher.js';
+import { AmqpPublisher, type AddressStats } from '../../amqp/publisher.js';
 import { DEFAULT_WINDOW, MAX_WINDOW } from '../../amqp/window.js';
 import { OutboxForwarder } from '../../outbox/forwarder.js';
 import { Outbox, type OutboxStats } from '../../outbox/outbox.js';
@@ -30,8 +30,11 @@ export interface OutboxSettings {
 interface Shared {
   publisher: AmqpPublisher;
   users: number;
+  /** The broker URLs, as the config names them, for /status. */
+  brokers: readonly string[];
+  username?: string;
   /** With an outbox: sends go to it, and the forwarder takes them to the broker. */
-  outbox?: { store: Outbox; forwarder: OutboxForwarder };
+  outbox?: { store: Outbox; forwarder: OutboxForwarder; file: string };
 }
 
 /** The outbox figures of every shared connection, for /metrics (one outbox per broker and login). */
@@ -41,6 +44,72 @@ export function outboxStats(): OutboxStats[] {
 
 /** One connection per broker and login, shared by every amqp: endpoint of the process. */
 const connections = new Map<string, Shared>();
+
+/** One shared connection as /status shows it: what it carries, and its figures over every address together. */
+export interface AmqpConnectionStatus {
+  broker: string;
+  failover?: string[];
+  user?: string;
+  /** The outbox file its sends go through, when it has one. */
+  outbox?: string;
+  connected: boolean;
+  /** The addresses it has sent to or declared: feeds' topics, the status topic. */
+  addresses: string[];
+  /** The connection's own figures: reconnects, the broker's outcomes and resends of every address, and with an outbox its level. */
+  stats: Readonly<Record<string, number>>;
+}
+
+/** Every shared connection, for /status: the connection-level figures, which the endpoints split by address. */
+export function amqpConnections(): AmqpConnectionStatus[] {
+  return [...connections.values()].map((shared) => {
+    const { connected, ...figures } = shared.publisher.stats;
+    const [broker = '', ...failover] = shared.brokers.map(withoutPassword);
+    const outbox = shared.outbox?.store.stats();
+    return {
+      broker,
+      ...(failover.length > 0 ? { failover } : {}),
+      ...(shared.username ? { user: shared.username } : {}),
+      ...(shared.outbox ? { outbox: shared.outbox.file } : {}),
+      connected,
+      addresses: [...shared.publisher.addresses().keys()],
+      stats: outbox ? { ...figures, outboxDepth: outbox.depth, outboxOldestAgeMs: outbox.oldestAgeMs, outboxDroppedFull: outbox.droppedFull, outboxDroppedExpired: outbox.droppedExpired } : { ...figures },
+    };
+  });
+}
+
+/**
+ * Every address sent to or declared on any connection, with its figures: the connections' outcomes split by where
+ * the messages went (summed, should two connections carry one address), for the per-feed metrics.
+ */
+export function amqpAddresses(): Map<string, AddressStats> {
+  const all = new Map<string, AddressStats>();
+  for (const shared of connections.values()) {
+    for (const [address, stats] of shared.publisher.addresses()) {
+      const seen = all.get(address);
+      all.set(address, seen ? sumStats(seen, stats) : stats);
+    }
+  }
+  return all;
+}
+
+function sumStats(a: AddressStats, b: AddressStats): AddressStats {
+  const sum: AddressStats = { accepted: a.accepted + b.accepted, released: a.released + b.released, rejected: a.rejected + b.rejected, modified: a.modified + b.modified, resent: a.resent + b.resent, inFlight: a.inFlight + b.inFlight, queued: a.queued + b.queued };
+  const lastAcceptedAt = Math.max(a.lastAcceptedAt ?? -Infinity, b.lastAcceptedAt ?? -Infinity);
+  if (lastAcceptedAt > -Infinity) sum.lastAcceptedAt = lastAcceptedAt;
+  return sum;
+}
+
+/** A broker URL fit for /status: a password written into it is not shown. */
+function withoutPassword(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (!url.password) return raw;
+    url.password = '***';
+    return url.toString();
+  } catch {
+    return raw;
+  }
+}
 
 function settingsOf(context: EndpointContext): AmqpSettings {
   const settings = context.settings.amqp as AmqpSettings | undefined;
@@ -53,6 +122,8 @@ class AmqpProducer implements Producer {
   /** This endpoint's messages not yet settled, and who waits for them to be (a stop while others share the connection). */
   private unsettled = 0;
   private onSettled?: () => void;
+  /** The connection's reconnects when this endpoint started: its own link's reconnects are the ones since. */
+  private reconnectsAtStart = 0;
 
   constructor(private readonly context: EndpointContext) {}
 
@@ -82,19 +153,20 @@ class AmqpProducer implements Producer {
         log,
       );
       publisher.start();
-      shared = { publisher, users: 0 };
+      shared = { publisher, users: 0, brokers: [settings.url, ...(settings.failover ?? [])], ...(settings.username ? { username: settings.username } : {}) };
       const outbox = this.context.settings.outbox as OutboxSettings | undefined;
       if (outbox) {
         const store = new Outbox({ file: resolve(this.context.baseDir, outbox.file), maxItems: outbox.maxItems, maxAgeMs: outbox.maxAgeMs });
         const forwarder = new OutboxForwarder(store, publisher, log);
         forwarder.start();
-        shared.outbox = { store, forwarder };
+        shared.outbox = { store, forwarder, file: outbox.file };
         log.info({ file: outbox.file, waiting: store.depth }, store.depth > 0 ? 'outbox: sending what the last run left' : 'outbox: open');
       }
       connections.set(this.key, shared);
     }
     shared.users += 1;
     this.shared = shared;
+    this.reconnectsAtStart = shared.publisher.stats.reconnects;
     // The feed's (or status topic's) address exists from the worker's start, not from its first post.
     shared.publisher.declare(this.context.uri.path);
   }
@@ -139,14 +211,16 @@ class AmqpProducer implements Producer {
     return this.shared?.publisher.stats.connected ?? false;
   }
 
-  /** The shared connection's figures, for /status and /metrics. */
+  /**
+   * This endpoint's figures, for /status and /metrics: the broker's outcomes, resends, in flight and waiting of its
+   * address alone (not of the connection's other addresses), and its link's reconnects since it started. The
+   * connection's own figures are `amqpConnections()`'.
+   */
   stats(): Readonly<Record<string, number>> {
-    const stats = this.shared?.publisher.stats;
-    if (!stats) return {};
-    const { connected: _connected, ...figures } = stats;
-    const outbox = this.shared?.outbox?.store.stats();
-    if (!outbox) return figures;
-    return { ...figures, outboxDepth: outbox.depth, outboxOldestAgeMs: outbox.oldestAgeMs, outboxDroppedFull: outbox.droppedFull, outboxDroppedExpired: outbox.droppedExpired };
+    const publisher = this.shared?.publisher;
+    if (!publisher) return {};
+    const { lastAcceptedAt: _lastAcceptedAt, ...figures } = publisher.addressStats(this.context.uri.path);
+    return { ...figures, reconnects: publisher.stats.reconnects - this.reconnectsAtStart };
   }
 
   async stop(timeoutMs: number): Promise<number> {
