@@ -170,11 +170,14 @@ function parseReplay(check: Checker, node: unknown, path: Path, base: string): R
 /** A hashtag as Mastodon allows one (the `mastodon:` component checks the same). */
 const HASHTAG = /^[\p{L}\p{N}_\u00b7\u200c]{1,100}$/u;
 
+/** An entry of `sources.mastodon.instances`: a host (mastodon.social), or http://host:port for a test server. */
+export const MASTODON_INSTANCE = /^(?:https?:\/\/)?[A-Za-z0-9][A-Za-z0-9.-]*(?::\d{1,5})?\/?$/;
+
 /** Mastodon follows hashtags: each keyword of a Mastodon feed must be one, and some instance must be listed. */
 function checkMastodon(check: Checker, source: SourceConfig, feeds: readonly FeedConfig[]): void {
   if (source.instances.length === 0) check.problem(['sources', 'mastodon'], 'sources.mastodon.instances must list at least one instance (e.g. mastodon.social) for the Mastodon feeds');
   source.instances.forEach((instance, index) => {
-    if (!/^(?:https?:\/\/)?[A-Za-z0-9][A-Za-z0-9.-]*(?::\d{1,5})?\/?$/.test(instance)) {
+    if (!MASTODON_INSTANCE.test(instance)) {
       check.problem(['sources', 'mastodon', 'instances', index], `${JSON.stringify(instance)} is not an instance: write its host (mastodon.social) or, for a test server, http://host:port`);
     }
   });

@@ -78,7 +78,7 @@ describe('loadConfig on the demo config', () => {
   });
 
   it('wants the publisher password', () => {
-    expect(() => loadConfig(DEMO, {})).toThrow(new ConfigError([`${DEMO}:6:13: environment variable LIVEWALL_PUBLISHER_PASSWORD is not set (used by broker.password)`]));
+    expect(() => loadConfig(DEMO, {})).toThrow(new ConfigError([`${DEMO}:7:13: environment variable LIVEWALL_PUBLISHER_PASSWORD is not set (used by broker.password)`]));
   });
 
   it('reports a file it cannot read', () => {
