@@ -11,7 +11,11 @@ etc_dir=$1
 secrets=$2
 umask 077
 
-[ -f "$secrets" ] && . "$secrets"
+# The environment wins over the kept values: read it before the secrets file sets the same names.
+from_env_admin=${LIVEWALL_ADMIN_PASSWORD:-}
+from_env_publisher=${LIVEWALL_PUBLISHER_PASSWORD:-}
+from_env_viewer=${LIVEWALL_VIEWER_PASSWORD:-}
+if [ -f "$secrets" ]; then . "$secrets"; fi
 
 random_password() {
   head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
@@ -33,7 +37,8 @@ printf '# Written by livewall activemq/write-users.sh. user = password\n' > "$tm
 : > "$tmp_secrets"
 for user in admin publisher viewer; do
   var="LIVEWALL_$(echo "$user" | tr '[:lower:]' '[:upper:]')_PASSWORD"
-  eval "password=\${$var:-}"
+  eval "password=\${from_env_$user:-}"
+  [ -n "$password" ] || eval "password=\${$var:-}"
   [ -n "$password" ] || password=$(random_password)
   printf '%s = %s\n' "$user" "$(properties_escape "$password")" >> "$tmp_users"
   printf '%s=%s\n' "$var" "$(shell_quote "$password")" >> "$tmp_secrets"

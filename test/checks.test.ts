@@ -124,6 +124,10 @@ test('write-users.sh escapes any password for the broker and keeps it for script
     expect(first).toBe(`${tricky}|${generated[1]}`);
     await run('sh', [join(root, 'activemq/write-users.sh'), dir, secrets], { env: { PATH: process.env.PATH } });
     expect(await read()).toBe(first);
+    // A password the environment gives wins over the kept one (an operator changing it), and is kept in turn.
+    await run('sh', [join(root, 'activemq/write-users.sh'), dir, secrets], { env: { PATH: process.env.PATH, LIVEWALL_VIEWER_PASSWORD: 'changed' } });
+    expect(await read()).toBe(`${tricky}|changed`);
+    expect(await readFile(join(dir, 'artemis-users.properties'), 'utf8')).toContain('viewer = changed\n');
     expect((await stat(secrets)).mode & 0o777).toBe(0o600);
     expect((await stat(join(dir, 'artemis-users.properties'))).mode & 0o777).toBe(0o600);
   } finally {
