@@ -88,6 +88,12 @@ async function checkCommand(command: string): Promise<string[]> {
   const options = words.filter((word) => /^--[a-z][a-z-]*/.test(word)).map((word) => word.replace(/[=\]|,].*$/, ''));
   if (/^(\.\/)?scripts\//.test(words[0] as string)) {
     let path = (words[0] as string).replace(/^\.\//, '');
+    if (path.includes('*')) {
+      // A pattern in prose (`scripts/bench-*.mjs`) must match something.
+      const pattern = new RegExp(`^${path.split('/').at(-1)!.replace(/[.]/g, '\\.').replace(/\*/g, '.*')}$`);
+      const folder = join(root, dirname(path));
+      return existsSync(folder) && readdirSync(folder).some((name) => pattern.test(name)) ? [] : [`${words[0]} matches no file`];
+    }
     if (!existsSync(join(root, path))) return [`${words[0]} does not exist`];
     // A folder named in prose (`scripts/rabbitmq/`) is a path, not a command.
     if (statSync(join(root, path)).isDirectory()) return [];
@@ -151,6 +157,7 @@ describe('README.md and docs/', () => {
     expect(await checkCommand('scripts/broker restart')).toEqual(['scripts/broker has no subcommand "restart"']);
     expect(await checkCommand('./scripts/start --brokers rabbitmq')).toEqual(['./scripts/start takes no --brokers']);
     expect(await checkCommand('scripts/nothing')).toEqual(['scripts/nothing does not exist']);
+    expect(await checkCommand('scripts/nothing-*.mjs')).toEqual(['scripts/nothing-*.mjs matches no file']);
   });
 
   it('the README is the front door: what livewall is, a picture and the two commands come before anything else', () => {
