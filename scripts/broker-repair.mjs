@@ -42,7 +42,7 @@ const password = process.env.LIVEWALL_ADMIN_PASSWORD;
 if (!password) usage('LIVEWALL_ADMIN_PASSWORD is not set (scripts/broker repair takes it from the instance)');
 
 const host = process.env.LIVEWALL_REPAIR_HOST ?? '127.0.0.1';
-const port = Number(process.env.LIVEWALL_AMQP_PORT ?? 5672);
+const port = Number(process.env.LIVEWALL_AMQP_PORT || 5672);
 const broker = managementClient({ host, port, password });
 try {
   await broker.ready;

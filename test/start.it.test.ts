@@ -4,7 +4,7 @@
  * the test broker; the broker it leaves running, as documented, is stopped and removed after.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -174,26 +174,53 @@ describe.each(BROKER_PROFILE_NAMES)('scripts/start --broker %s', (profileName) =
   });
 });
 
-test('scripts/start names the part that died and shows the end of its log, exit 1', { timeout: 240_000 }, async () => {
+test('a broker on one address and a web server on every interface: pages are sent to that address; scripts/start names the part that died and shows the end of its log, exit 1', { timeout: 240_000 }, async () => {
   const logs = await mkdtemp(join(tmpdir(), 'livewall-start-dies-'));
-  const { env } = await demoEnvironment('artemis', logs);
+  const { env, ports } = await demoEnvironment('artemis', logs);
+  // The machine's address on its network (the loopback when it has none): the broker listens there only, so a page
+  // must be sent there, not to localhost.
+  const address = Object.values(networkInterfaces()).flat().find((entry) => entry && entry.family === 'IPv4' && !entry.internal)?.address ?? '127.0.0.1';
+  const name = address === '127.0.0.1' ? 'localhost' : address;
+  Object.assign(env, { LIVEWALL_WEB_HOST: '0.0.0.0', LIVEWALL_BROKER_HOST: address });
   const child = spawn(join(root, 'scripts/start'), [], { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   try {
-    await expect.poll(() => output, { timeout: 180_000, interval: 500 }).toContain('livewall is running');
+    await expect.poll(() => output, { timeout: 180_000, interval: 500 }).toContain(`livewall is running: open http://localhost:${ports.web}/`);
+    const config = (await (await fetch(`http://127.0.0.1:${ports.web}/config.json`)).json()) as { broker: { urls: string[] } };
+    expect(config.broker.urls).toEqual([`ws://${name}:${ports.stomp}`]);
+    expect(await listening(ports.stomp, address)).toBe(true);
     const worker = (await groupMembers(child.pid as number)).find(({ command }) => command.startsWith('node worker/dist/cli.js run'));
     expect(worker).toBeDefined();
     process.kill(worker!.pid, 'SIGKILL');
     expect(await exited).toBe(1);
     expect(output).toContain(`start: the worker ended by itself; the end of ${logs}/worker.log:`);
     expect(output).toMatch(/"msg":"(starting|connected to broker|progress|route [^"]+)"/);
+    // The worker reached the broker on that address too.
+    expect(output).not.toContain('nothing accepts connections');
   } finally {
     if (child.exitCode === null) process.kill(-(child.pid as number), 'SIGKILL');
     await run(join(root, 'scripts/broker'), ['stop'], { env, cwd: root }).catch(() => undefined);
     await rm(join(root, '.run', env.LIVEWALL_BROKER_NAME as string), { recursive: true, force: true });
+    await rm(logs, { recursive: true, force: true });
+  }
+});
+
+test('a web server on one other address without an https origin is refused before anything starts, exit 2', { timeout: 120_000 }, async () => {
+  const logs = await mkdtemp(join(tmpdir(), 'livewall-start-refused-'));
+  const { env } = await demoEnvironment('artemis', logs);
+  try {
+    const outcome = await run(join(root, 'scripts/start'), [], { cwd: root, env: { ...env, LIVEWALL_WEB_HOST: '192.0.2.10' } }).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
+    );
+    expect(outcome.code).toBe(2);
+    expect(outcome.stderr).toContain("start: LIVEWALL_WEB_HOST=192.0.2.10: the demo's pictures are served over http, which the page takes only from localhost");
+    // Nothing was started: no broker instance of that name.
+    await expect(stat(join(root, '.run', env.LIVEWALL_BROKER_NAME as string))).rejects.toThrow();
+  } finally {
     await rm(logs, { recursive: true, force: true });
   }
 });
