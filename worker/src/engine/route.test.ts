@@ -414,7 +414,8 @@ describe('the source', () => {
     source('in').emit(2);
     await settle();
     expect(producer('out').delivered).toEqual([1, 2]);
-    expect(route.status().counters).toMatchObject({ received: 2, completed: 2, dropped: { 'source:malformed': 2 } });
+    // Refused by the source, never received: counted apart, so that received = completed + dropped + failed.
+    expect(route.status().counters).toMatchObject({ received: 2, completed: 2, dropped: {}, rejected: { malformed: 2 } });
   });
 });
 
@@ -443,7 +444,7 @@ describe('the engine', () => {
         state: 'started',
         from: 'test:in',
         to: ['test:tap', 'test:out'],
-        counters: { received: 1, completed: 0, redelivered: 0, failed: 0, deadLettered: 0, dropped: { 'no-pictures': 1 } },
+        counters: { received: 1, completed: 0, redelivered: 0, failed: 0, deadLettered: 0, dropped: { 'no-pictures': 1 }, rejected: {} },
         inFlight: 0,
         queueDepth: 0,
         queueCapacity: 5,
@@ -542,5 +543,32 @@ describe('settlement: when the source hears that a message was dealt with', () =
     producer('out').release();
     await settle();
     expect(source('in').settled).toEqual(['a,b']);
+  });
+});
+
+describe('counters', () => {
+  it('add up: received = completed + dropped + failed + in flight + queued, and what the source refused is apart', async () => {
+    const { source, producer, route } = await running(
+      from('test:in?live=true')
+        .filter((exchange) => (exchange.body as number) % 3 !== 0, 'not-threes')
+        .idempotent((exchange) => String(exchange.body), 100, 'byBody')
+        .to('test:out')
+        .queue(4)
+        .concurrency(1)
+        .redelivery({ attempts: 1, initialDelayMs: 0, jitter: 0 }),
+    );
+    producer('out').failNext = 2;
+    // A live burst larger than the queue: some are dropped as queue-full; repeats, threes, two failures, and rejects.
+    for (const body of [1, 2, 2, 3, 4, 5, 6, 7, 7, 8, 9, 10, 11, 12, 13, 14]) source('in').emit(body);
+    source('in').reject('not-json');
+    await settle();
+    await settle();
+    const add = (status: RouteStatus): number =>
+      status.counters.completed + Object.values(status.counters.dropped).reduce((sum, count) => sum + count, 0) + status.counters.failed + status.inFlight + status.queueDepth;
+    const status = route.status();
+    expect(status.counters.received).toBe(add(status));
+    expect(status.counters.dropped['queue-full']).toBeGreaterThan(0);
+    expect(status.counters.failed).toBe(2);
+    expect(status.counters.rejected).toEqual({ 'not-json': 1 });
   });
 });

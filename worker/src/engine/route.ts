@@ -19,8 +19,14 @@ export interface RouteCounters {
   /** Failed every attempt; sent to the dead-letter endpoint when there is one. */
   failed: number;
   deadLettered: number;
-  /** By reason: filter names, queue-full, duplicate, throttled, the source's own rejects (source:<reason>). */
+  /** Received and then dropped, by reason: filter names, queue-full, duplicate, throttled. */
   dropped: Record<string, number>;
+  /**
+   * What the source refused before it became an exchange, by reason: malformed data (`not-json`), a stream's own
+   * error messages (`stream-error:<problem>`). Never received, so in none of the counters above: for a route without
+   * a split, received = completed + Σ dropped + failed + in flight + queued.
+   */
+  rejected: Record<string, number>;
 }
 
 export interface RouteStatus {
@@ -65,7 +71,7 @@ const RESTART_DELAYS_MS = [1000, 2000, 4000, 8000, 16_000, 30_000];
  */
 export class Route extends EventEmitter {
   private state: RouteState = 'stopped';
-  readonly counters: RouteCounters = { received: 0, completed: 0, redelivered: 0, failed: 0, deadLettered: 0, dropped: {} };
+  readonly counters: RouteCounters = { received: 0, completed: 0, redelivered: 0, failed: 0, deadLettered: 0, dropped: {}, rejected: {} };
   private queue: BoundedQueue<Exchange>;
   private readonly consumer: Consumer;
   private readonly producers = new Map<string, Producer>();
@@ -192,7 +198,7 @@ export class Route extends EventEmitter {
       state: this.state,
       from: redactUri(this.definition.from),
       to: [...this.producers.keys()].map(redactUri),
-      counters: { ...this.counters, dropped: { ...this.counters.dropped } },
+      counters: { ...this.counters, dropped: { ...this.counters.dropped }, rejected: { ...this.counters.rejected } },
       inFlight: this.inFlight,
       queueDepth: this.queue.depth,
       queueCapacity: this.queue.capacity,
@@ -258,7 +264,9 @@ export class Route extends EventEmitter {
           if (!this.stopping.signal.aborted) this.counters.received += 1;
         });
       },
-      reject: (reason: string) => this.drop(`source:${reason}`),
+      reject: (reason: string) => {
+        this.counters.rejected[reason] = (this.counters.rejected[reason] ?? 0) + 1;
+      },
     };
     for (let attempt = 0; !this.stopping.signal.aborted; attempt++) {
       try {

@@ -26,7 +26,7 @@ describe('filter', () => {
     source('in').emitAll([1, 2, 3, 4, 5, 6]);
     await settle();
     expect(producer('out').bodies()).toEqual([2, 6]);
-    expect(route.status().counters).toEqual({ received: 6, completed: 2, redelivered: 0, failed: 0, deadLettered: 0, dropped: { 'filter:even': 3, 'no-fours': 1 } });
+    expect(route.status().counters).toEqual({ received: 6, completed: 2, redelivered: 0, failed: 0, deadLettered: 0, dropped: { 'filter:even': 3, 'no-fours': 1 }, rejected: {} });
   });
 
   it('treats anything but true as a drop', async () => {

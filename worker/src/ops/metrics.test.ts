@@ -5,6 +5,7 @@ import { from, type RouteDefinition } from '../engine/definition.js';
 import { Engine } from '../engine/engine.js';
 import { ComponentRegistry } from '../engine/registry.js';
 import type { RouteState } from '../engine/route.js';
+import { settle, testEngine } from '../engine/testing.js';
 import { systemClock, type Clock, type Exchange } from '../engine/types.js';
 import { createMetrics, feedPublishingMetrics, reconnectsMetric, type FeedPublishing } from './metrics.js';
 import { startOpsServer, type OpsServer } from './server.js';
@@ -250,5 +251,25 @@ describe('worker metrics', () => {
     publishing = publishing.slice(1);
     const after = (await scrape()).samples;
     expect(after.filter((sample) => sample.labels.feed === 'cats')).toEqual([]);
+  });
+});
+
+describe('source rejects', () => {
+  it('are counted apart from drops, by route and reason: what a source refused was never received', async () => {
+    const { engine, source } = testEngine();
+    engine.add(from('test:in').routeId('source:x').to('test:out').build());
+    await engine.start();
+    source('in').emit('a');
+    source('in').reject('stream-error:TooManyConnections');
+    source('in').reject('not-json');
+    source('in').reject('not-json');
+    await settle();
+    const text = await createMetrics(engine).metrics();
+    expect(text).toContain('# TYPE livewall_source_rejected_total counter');
+    expect(text).toMatch(/^livewall_source_rejected_total\{route="source:x",reason="not-json"\} 2$/m);
+    expect(text).toMatch(/^livewall_source_rejected_total\{route="source:x",reason="stream-error:TooManyConnections"\} 1$/m);
+    expect(text).toMatch(/^livewall_received_total\{route="source:x"\} 1$/m);
+    expect(text).not.toMatch(/^livewall_dropped_total\{/m);
+    await engine.stop(0);
   });
 });

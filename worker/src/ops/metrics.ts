@@ -74,18 +74,8 @@ export function createMetrics(engine: Engine, options: MetricsOptions = {}): Reg
   routeCounter(registry, engine, 'failed_total', 'Exchanges that failed every attempt.', 'failed');
   routeCounter(registry, engine, 'dead_lettered_total', 'Failed exchanges the dead-letter endpoint accepted.', 'deadLettered');
 
-  new Counter({
-    name: `${PREFIX}dropped_total`,
-    help: 'Exchanges dropped, by reason: filter:<name>, queue-full, duplicate, throttled, source:<reason>, …',
-    labelNames: ['route', 'reason'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const route of engine.status()) {
-        for (const [reason, count] of Object.entries(route.counters.dropped)) this.inc({ route: route.id, reason }, count);
-      }
-    },
-  });
+  routeReasons(registry, engine, 'dropped_total', 'Exchanges received and then dropped, by reason: filter:<name>, queue-full, duplicate, throttled, …', 'dropped');
+  routeReasons(registry, engine, 'source_rejected_total', "What a route's source refused before it became an exchange, by reason: malformed data (not-json), a stream's error messages (stream-error:<problem>), …", 'rejected');
 
   routeGauge(registry, engine, 'in_flight', 'Exchanges being processed now.', (route) => route.inFlight);
   routeGauge(registry, engine, 'queue_depth', 'Exchanges waiting in the route queue.', (route) => route.queueDepth);
@@ -242,7 +232,23 @@ export function outboxMetrics(read: () => Iterable<{ depth: number; oldestAgeMs:
   ];
 }
 
-type CounterName = Exclude<keyof RouteCounters, 'dropped'>;
+type CounterName = Exclude<keyof RouteCounters, 'dropped' | 'rejected'>;
+
+/** A counter per route and reason, from one of the engine's by-reason counters. */
+function routeReasons(registry: Registry, engine: Engine, name: string, help: string, counter: 'dropped' | 'rejected'): void {
+  new Counter({
+    name: `${PREFIX}${name}`,
+    help,
+    labelNames: ['route', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const route of engine.status()) {
+        for (const [reason, count] of Object.entries(route.counters[counter])) this.inc({ route: route.id, reason }, count);
+      }
+    },
+  });
+}
 
 function routeCounter(registry: Registry, engine: Engine, name: string, help: string, counter: CounterName): void {
   new Counter({

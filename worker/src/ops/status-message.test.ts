@@ -9,7 +9,7 @@ function route(id: string, completed: number, state: RouteState = 'started'): Ro
     state,
     from: 'idle:',
     to: ['log:items'],
-    counters: { received: completed, completed, redelivered: 0, failed: 0, deadLettered: 0, dropped: {} },
+    counters: { received: completed, completed, redelivered: 0, failed: 0, deadLettered: 0, dropped: {}, rejected: {} },
     inFlight: 0,
     queueDepth: 0,
     queueCapacity: 1000,
