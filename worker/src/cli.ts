@@ -32,11 +32,11 @@ exits at once.`,
   lint: {
     usage: 'livewall-worker lint [--format text|json] [--skip-env-check] [--env-file FILE]... FILE|GLOB...',
     help: `check config files and their routes without starting anything: prints every problem of every file
-as file:line:column: message and exits 1, or "FILE: ok, N routes" for each file and exits 0
+as file:line:column: message and exits 1, or "FILE: ok, N feeds (M routes)" for each file and exits 0
   FILE|GLOB          one file or more; a quoted glob ('worker/config/*.yaml') is expanded here, and one that
                      matches no file is a problem
   --format json      one JSON document instead: {"files":[{"file","ok","problems":[{"line","column","message"}],
-                     "routes"}],"problems":N} (docs/routes.md, "Lint")
+                     "feeds","routes"}],"problems":N} (docs/routes.md, "Lint")
   --skip-env-check   a \${VAR} that is not set (and has no default) is no problem: its setting goes unchecked,
                      and so does a live source's token variable
   --env-file FILE    read variables from a dotenv file too (the environment's own win); may be repeated`,

@@ -146,7 +146,7 @@ describe('lintConfig', () => {
   });
 
   it('counts a route per feed, per source and per YAML route', () => {
-    expect(lintConfig(write('clean.yaml', CLEAN), {})).toEqual({ problems: [], routes: 4 });
+    expect(lintConfig(write('clean.yaml', CLEAN), {})).toEqual({ problems: [], feeds: 2, routes: 4 });
   });
 
   it('reports a YAML syntax error once, and a file it cannot read', () => {
@@ -157,13 +157,13 @@ describe('lintConfig', () => {
   });
 
   it('passes the demo config when its password is set', () => {
-    expect(lintConfig(DEMO, { LIVEWALL_PUBLISHER_PASSWORD: 'pw' })).toEqual({ problems: [], routes: 2 });
+    expect(lintConfig(DEMO, { LIVEWALL_PUBLISHER_PASSWORD: 'pw' })).toEqual({ problems: [], feeds: 1, routes: 2 });
   });
 });
 
 describe('lintConfig with checkEnv off (lint --skip-env-check)', () => {
   it('passes the demo config in an empty environment', () => {
-    expect(lintConfig(DEMO, {}, { checkEnv: false })).toEqual({ problems: [], routes: 2 });
+    expect(lintConfig(DEMO, {}, { checkEnv: false })).toEqual({ problems: [], feeds: 1, routes: 2 });
   });
 
   it('drops only the problems of missing variables: a setting whose value is unknown goes unchecked', () => {
@@ -176,7 +176,7 @@ describe('lintConfig with checkEnv off (lint --skip-env-check)', () => {
   it('does not ask for a live source\'s token variable', () => {
     const file = write('live.yaml', ['broker: { url: "amqp://localhost:5672" }', 'feeds: [ { name: cats, keywords: [cat] } ]']);
     expect(lintConfig(file, {}).problems).toEqual([`${file}:2:10: environment variable X_BEARER_TOKEN is not set; the live x source needs it (feeds cats), or give sources.x a replay`]);
-    expect(lintConfig(file, {}, { checkEnv: false })).toEqual({ problems: [], routes: 2 });
+    expect(lintConfig(file, {}, { checkEnv: false })).toEqual({ problems: [], feeds: 1, routes: 2 });
   });
 });
 
@@ -217,17 +217,17 @@ describe('runLint', () => {
     const routes = write('routes-at-fault.yaml', ROUTES_AT_FAULT);
     expect(lintOutput({ patterns: [atFault, clean, routes], env: {} })).toEqual({
       code: 1,
-      output: [...CONFIG_AT_FAULT_PROBLEMS.map((problem) => `${atFault}:${problem}`), `${clean}: ok, 4 routes`, ...ROUTES_AT_FAULT_PROBLEMS.map((problem) => `${routes}:${problem}`), ''].join('\n'),
+      output: [...CONFIG_AT_FAULT_PROBLEMS.map((problem) => `${atFault}:${problem}`), `${clean}: ok, 2 feeds (4 routes)`, ...ROUTES_AT_FAULT_PROBLEMS.map((problem) => `${routes}:${problem}`), ''].join('\n'),
     });
   });
 
   it('returns 0 when every file is clean', () => {
-    expect(lintOutput({ patterns: [write('clean.yaml', CLEAN), DEMO], env: {}, checkEnv: false })).toEqual({ code: 0, output: `${join(dir, 'clean.yaml')}: ok, 4 routes\n${DEMO}: ok, 2 routes\n` });
+    expect(lintOutput({ patterns: [write('clean.yaml', CLEAN), DEMO], env: {}, checkEnv: false })).toEqual({ code: 0, output: `${join(dir, 'clean.yaml')}: ok, 2 feeds (4 routes)\n${DEMO}: ok, 1 feed (2 routes)\n` });
   });
 
   it('names a glob that matches nothing, and returns 1', () => {
     const pattern = join(dir, 'nothing-here/*.yaml');
-    expect(lintOutput({ patterns: [pattern, write('clean.yaml', CLEAN)], env: {} })).toEqual({ code: 1, output: `${pattern}: no file matches this pattern\n${join(dir, 'clean.yaml')}: ok, 4 routes\n` });
+    expect(lintOutput({ patterns: [pattern, write('clean.yaml', CLEAN)], env: {} })).toEqual({ code: 1, output: `${pattern}: no file matches this pattern\n${join(dir, 'clean.yaml')}: ok, 2 feeds (4 routes)\n` });
   });
 
   it('writes one JSON document with format json: each file with its problems and routes, and the count', () => {
@@ -248,14 +248,15 @@ describe('runLint', () => {
             { line: 10, column: 54, message: 'option showBody must be true or false, not "maybe"' },
             { line: 11, column: 1, message: expect.stringMatching(/^unknown field "colour" in the top level/) as unknown },
           ],
+          feeds: 0,
           routes: 0,
         },
-        { file: clean, ok: true, problems: [], routes: 4 },
-        { file: missing, ok: false, problems: [{ message: `cannot read: ENOENT: no such file or directory, open '${missing}'` }], routes: 0 },
+        { file: clean, ok: true, problems: [], feeds: 2, routes: 4 },
+        { file: missing, ok: false, problems: [{ message: `cannot read: ENOENT: no such file or directory, open '${missing}'` }], feeds: 0, routes: 0 },
       ],
       problems: 5,
     });
-    expect(JSON.parse(lintOutput({ patterns: [clean], env: {}, format: 'json' }).output)).toEqual({ files: [{ file: clean, ok: true, problems: [], routes: 4 }], problems: 0 });
+    expect(JSON.parse(lintOutput({ patterns: [clean], env: {}, format: 'json' }).output)).toEqual({ files: [{ file: clean, ok: true, problems: [], feeds: 2, routes: 4 }], problems: 0 });
   });
 });
 
@@ -287,7 +288,7 @@ describe('livewall-worker lint FILE|GLOB... (the built CLI)', () => {
   });
 
   it('prints one ok line and exits 0 for a clean file: the demo config, with its password set', async () => {
-    expect(await lint([DEMO], { LIVEWALL_PUBLISHER_PASSWORD: 'pw' })).toEqual({ code: 0, stdout: `${DEMO}: ok, 2 routes\n`, stderr: '' });
+    expect(await lint([DEMO], { LIVEWALL_PUBLISHER_PASSWORD: 'pw' })).toEqual({ code: 0, stdout: `${DEMO}: ok, 1 feed (2 routes)\n`, stderr: '' });
   });
 
   it('lints several files and quoted globs, expanded by itself relative to where it runs, reporting every problem of every file', async () => {
@@ -299,19 +300,19 @@ describe('livewall-worker lint FILE|GLOB... (the built CLI)', () => {
     const result = await lint(['*.yaml', DEMO, '*.yml'], { LIVEWALL_PUBLISHER_PASSWORD: 'pw' }, folder);
     expect(result).toEqual({
       code: 1,
-      stdout: ['a.yaml: ok, 4 routes', ...CONFIG_AT_FAULT_PROBLEMS.map((problem) => `b.yaml:${problem}`), `${DEMO}: ok, 2 routes`, '*.yml: no file matches this pattern', ''].join('\n'),
+      stdout: ['a.yaml: ok, 2 feeds (4 routes)', ...CONFIG_AT_FAULT_PROBLEMS.map((problem) => `b.yaml:${problem}`), `${DEMO}: ok, 1 feed (2 routes)`, '*.yml: no file matches this pattern', ''].join('\n'),
       stderr: '',
     });
     // A file named twice, by name and by a glob, is linted once.
-    expect(await lint(['a.yaml', '[a].yaml'], {}, folder)).toEqual({ code: 0, stdout: 'a.yaml: ok, 4 routes\n', stderr: '' });
+    expect(await lint(['a.yaml', '[a].yaml'], {}, folder)).toEqual({ code: 0, stdout: 'a.yaml: ok, 2 feeds (4 routes)\n', stderr: '' });
   });
 
   it('passes the demo config in a fresh shell with --skip-env-check, or with its password from --env-file', async () => {
     expect(await lint([DEMO])).toMatchObject({ code: 1, stdout: expect.stringContaining('LIVEWALL_PUBLISHER_PASSWORD is not set') as unknown });
-    expect(await lint(['--skip-env-check', DEMO])).toEqual({ code: 0, stdout: `${DEMO}: ok, 2 routes\n`, stderr: '' });
+    expect(await lint(['--skip-env-check', DEMO])).toEqual({ code: 0, stdout: `${DEMO}: ok, 1 feed (2 routes)\n`, stderr: '' });
     const envFile = join(dir, 'demo.env');
     writeFileSync(envFile, 'LIVEWALL_PUBLISHER_PASSWORD=pw\n');
-    expect(await lint(['--env-file', envFile, DEMO])).toEqual({ code: 0, stdout: `${DEMO}: ok, 2 routes\n`, stderr: '' });
+    expect(await lint(['--env-file', envFile, DEMO])).toEqual({ code: 0, stdout: `${DEMO}: ok, 1 feed (2 routes)\n`, stderr: '' });
   });
 
   it('prints one JSON document with --format json, and exits as the text output does', async () => {
@@ -320,13 +321,13 @@ describe('livewall-worker lint FILE|GLOB... (the built CLI)', () => {
     expect({ code: failed.code, stderr: failed.stderr }).toEqual({ code: 1, stderr: '' });
     const report = JSON.parse(failed.stdout) as { files: FileReport[]; problems: number };
     expect(report.problems).toBe(CONFIG_AT_FAULT_PROBLEMS.length);
-    expect(report.files.map(({ file, ok, routes }) => ({ file, ok, routes }))).toEqual([
-      { file, ok: false, routes: 0 },
-      { file: DEMO, ok: true, routes: 2 },
+    expect(report.files.map(({ file, ok, feeds, routes }) => ({ file, ok, feeds, routes }))).toEqual([
+      { file, ok: false, feeds: 0, routes: 0 },
+      { file: DEMO, ok: true, feeds: 1, routes: 2 },
     ]);
     expect(report.files[0]?.problems[0]).toEqual({ line: 3, column: 13, message: 'environment variable LINT_PASSWORD is not set (used by broker.password)' });
     const passed = await lint(['--format=json', '--skip-env-check', DEMO]);
-    expect({ code: passed.code, report: JSON.parse(passed.stdout) as unknown }).toEqual({ code: 0, report: { files: [{ file: DEMO, ok: true, problems: [], routes: 2 }], problems: 0 } });
+    expect({ code: passed.code, report: JSON.parse(passed.stdout) as unknown }).toEqual({ code: 0, report: { files: [{ file: DEMO, ok: true, problems: [], feeds: 1, routes: 2 }], problems: 0 } });
   });
 
   it('exits 2 with its usage for no file, or an unknown format or option', async () => {

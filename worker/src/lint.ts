@@ -15,6 +15,8 @@ import { feedRouteId, feedRoutes } from './feeds.js';
 export interface LintReport {
   /** Every problem as `file:line:column: message`, in file order, each once. */
   problems: string[];
+  /** The feeds the file configures. */
+  feeds: number;
   /** The routes the file defines: one per feed, one per source, and each of `routes:`. */
   routes: number;
 }
@@ -88,7 +90,7 @@ export interface LintOptions {
  */
 export function lintConfig(file: string, env: NodeJS.ProcessEnv = process.env, { checkEnv = true, components = defaultComponents() }: LintOptions = {}): LintReport {
   const configFile = readConfigFile(file);
-  if (configFile.problems.length > 0) return { problems: configFile.problems, routes: 0 };
+  if (configFile.problems.length > 0) return { problems: configFile.problems, feeds: 0, routes: 0 };
   const problems: string[] = [];
   let config: WorkerConfig | undefined;
   try {
@@ -100,7 +102,7 @@ export function lintConfig(file: string, env: NodeJS.ProcessEnv = process.env, {
   const compiled = compileRoutes(configFile, components, defaultFunctions(config), env, { checkEnv });
   problems.push(...compiled.problems);
   if (config) problems.push(...feedRouteProblems(configFile, config, components, env));
-  return { problems: inFileOrder(file, problems), routes: (config ? feedRoutes(config).length : 0) + compiled.routes.length };
+  return { problems: inFileOrder(file, problems), feeds: config?.feeds.length ?? 0, routes: (config ? feedRoutes(config).length : 0) + compiled.routes.length };
 }
 
 /**
@@ -124,11 +126,12 @@ export function expandFiles(patterns: readonly string[], cwd: string = process.c
   return targets;
 }
 
-/** What `lint --format json` prints for one file. `routes`: the routes it defines that have no problem. */
+/** What `lint --format json` prints for one file. `feeds` and `routes`: what it defines, when it has no problem. */
 export interface FileReport {
   file: string;
   ok: boolean;
   problems: Problem[];
+  feeds: number;
   routes: number;
 }
 
@@ -142,9 +145,16 @@ export interface LintRun extends LintOptions {
 /** Lints each file `patterns` names; a glob that matches nothing is a problem of its own. */
 export function lintFiles({ patterns, env = process.env, ...options }: Omit<LintRun, 'format'>): FileReport[] {
   return expandFiles(patterns).map(({ file, unmatched }) => {
-    const { problems, routes } = unmatched ? { problems: [`${file}: no file matches this pattern`], routes: 0 } : lintConfig(file, env, options);
-    return { file, ok: problems.length === 0, problems: problems.map((problem) => parseProblem(file, problem)), routes };
+    const { problems, feeds, routes } = unmatched ? { problems: [`${file}: no file matches this pattern`], feeds: 0, routes: 0 } : lintConfig(file, env, options);
+    return { file, ok: problems.length === 0, problems: problems.map((problem) => parseProblem(file, problem)), feeds, routes };
   });
+}
+
+const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
+/** What a clean file defines: `2 feeds (3 routes)`, or `3 routes` for a file of routes only. */
+function summary(feeds: number, routes: number): string {
+  return feeds > 0 ? `${count(feeds, 'feed')} (${count(routes, 'route')})` : count(routes, 'route');
 }
 
 /** A problem as lint's text output writes it. */
@@ -154,7 +164,7 @@ function problemLine(file: string, { line, column, message }: Problem): string {
 
 /**
  * `livewall-worker lint FILE|GLOB...`: every problem of every file, one a line as `file:line:column: message`, or
- * `FILE: ok, N routes` for a clean file; with format json, one document: `{ files: [FileReport...], problems: N }`.
+ * `FILE: ok, N feeds (M routes)` for a clean file; with format json, one document: `{ files: [FileReport...], problems: N }`.
  * Returns the exit code: 1 when any file has a problem (a glob that matches nothing is one), else 0.
  */
 export function runLint({ format = 'text', ...run }: LintRun, out: { write(text: string): unknown }): number {
@@ -163,7 +173,7 @@ export function runLint({ format = 'text', ...run }: LintRun, out: { write(text:
   if (format === 'json') {
     out.write(`${JSON.stringify({ files, problems })}\n`);
   } else {
-    const lines = files.flatMap(({ file, problems, routes }) => (problems.length > 0 ? problems.map((problem) => problemLine(file, problem)) : [`${file}: ok, ${routes} route${routes === 1 ? '' : 's'}`]));
+    const lines = files.flatMap(({ file, problems, feeds, routes }) => (problems.length > 0 ? problems.map((problem) => problemLine(file, problem)) : [`${file}: ok, ${summary(feeds, routes)}`]));
     out.write(`${lines.join('\n')}\n`);
   }
   return problems > 0 ? 1 : 0;
