@@ -95,14 +95,15 @@ describe('the connection in Chromium', () => {
     for (let index = 0; index < seen.length; index++) {
       if (!seen[index]!.label.startsWith('Reconnecting in') || seen[index - 1]?.label.startsWith('Reconnecting')) continue;
       const attempt = seen.findIndex((entry, at) => at > index && entry.label === 'Connecting…');
-      const seconds = seen.slice(index, attempt).map((entry) => Number(/^Reconnecting in (\d+) s$/.exec(entry.label)?.[1]));
+      // "Reconnecting…" is the moment between a wait's end and the attempt: 0 s left.
+      const seconds = seen.slice(index, attempt).map((entry) => (entry.label === 'Reconnecting…' ? 0 : Number(/^Reconnecting in (\d+) s$/.exec(entry.label)?.[1])));
       waits.push({ first: seen[index]!.label, seconds, lasted: seen[attempt]!.at - seen[index]!.at });
     }
     expect(waits.map((wait) => wait.first)).toEqual(['Reconnecting in 1 s', 'Reconnecting in 2 s', 'Reconnecting in 4 s']);
     waits.forEach((wait, index) => {
-      // Counts down, one label per remaining second at most, never below 1 s, and the attempt comes no earlier than
-      // the wait's whole length.
-      expect(wait.seconds.every((second, at) => second >= 1 && (at === 0 || second < wait.seconds[at - 1]!)), `${wait.first}: ${wait.seconds.join(', ')}`).toBe(true);
+      // Counts down, one label per remaining second at most (then at most a moment of "Reconnecting…"), and the
+      // attempt comes no earlier than the wait's whole length.
+      expect(wait.seconds.every((second, at) => second >= 0 && (at === 0 || second < wait.seconds[at - 1]!)), `${wait.first}: ${wait.seconds.join(', ')}`).toBe(true);
       expect(wait.lasted, wait.first).toBeGreaterThanOrEqual(2 ** index * 1000 - 50);
     });
     expect(seen.at(-1)!.label).toBe('Live');
