@@ -4,6 +4,7 @@ import { BoundedQueue } from './queue.js';
 import { redactUri } from './uri.js';
 import { Settlement } from './settlement.js';
 import type { ComponentRegistry, EndpointEnvironment } from './registry.js';
+import { MemoryIdempotentRepository, type IdempotentRepositories } from './idempotent.js';
 import { compileSteps, newExchange, producerUris, type Next } from './steps.js';
 import type { Clock, Consumer, Exchange, Producer } from './types.js';
 
@@ -104,6 +105,8 @@ export class Route extends EventEmitter {
         drop: (reason) => this.drop(reason),
         sent: (uri, ms) => this.emit('sent', { route: this.id, uri: this.redacted(uri), ms }),
         signal: this.stopping.signal,
+        // Whoever runs the engine may keep the repositories (by `<route id>/<step name>`); else each step has its own.
+        repository: (name, window) => (environment.settings.idempotent as IdempotentRepositories | undefined)?.repository(`${definition.id}/${name}`, window) ?? new MemoryIdempotentRepository(window),
       },
       // Reaching the end of the steps is what `completed` counts: a filtered exchange never gets here.
       () => {

@@ -1,4 +1,5 @@
 import type { StepDefinition } from './definition.js';
+import type { IdempotentRepository } from './idempotent.js';
 import type { Clock, Exchange, Producer } from './types.js';
 
 /**
@@ -23,6 +24,8 @@ export interface StepContext {
   sent(uri: string, ms: number): void;
   /** Aborts waits when the route stops. */
   signal: AbortSignal;
+  /** The repository of the route's `idempotent` step called `name` (see idempotent.ts). */
+  repository(name: string, window: number): IdempotentRepository;
 }
 
 let exchangeCounter = 0;
@@ -81,26 +84,16 @@ function compileStep(step: StepDefinition, context: StepContext, next: Next): Ne
     }
 
     case 'idempotent': {
-      // The window is a ring of the last `window` keys; `seen` maps each key to the number of the add that put
-      // it there, so evicting a slot removes its key only if that add is still the key's current one. O(1) per key.
-      const seen = new Map<string, number>();
-      const ring: (string | undefined)[] = new Array<string | undefined>(step.window);
-      let adds = 0;
+      const repository = context.repository(step.name, step.window);
       return (exchange) => {
         const key = step.key(exchange);
-        if (seen.has(key)) {
+        if (!repository.add(key)) {
           context.drop('duplicate');
           return;
         }
-        const number = adds++;
-        const slot = number % step.window;
-        const evicted = ring[slot];
-        if (evicted !== undefined && seen.get(evicted) === number - step.window) seen.delete(evicted);
-        ring[slot] = key;
-        seen.set(key, number);
         // Not done after all when the rest fails: a redelivery of the same key must get through.
         const forget = (error: unknown): never => {
-          if (seen.get(key) === number) seen.delete(key);
+          repository.remove(key);
           throw error;
         };
         let done: void | Promise<void>;
