@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Outbox } from './outbox.js';
+import { recentlyPut } from './recent.js';
 
 /** The built module, compiled from the sources by test/build-setup.ts: the child process is plain Node. */
 const BUILT = fileURLToPath(new URL('../../dist/outbox/outbox.js', import.meta.url));
@@ -48,7 +49,7 @@ describe('Outbox', () => {
     outbox.close();
   });
 
-  it('keeps every message put before a kill -9 of its process', async () => {
+  it('keeps every message put before a kill -9 of its process, and its id', async () => {
     const file = join(dir, 'killed.db');
     const script = `
       const { Outbox } = await import(${JSON.stringify(BUILT)});
@@ -66,5 +67,43 @@ describe('Outbox', () => {
     expect(entries.map((entry) => entry.messageId)).toEqual(Array.from({ length: 500 }, (_, i) => `id-${i + 1}`));
     expect(reopened.depth).toBe(500);
     reopened.close();
+    expect(recentlyPut(file, '/topic/feed.cats', 10_000)).toEqual(entries.map((entry) => entry.messageId));
   });
+
+  it('remembers the ids put lately per address, after they left for the broker and across a reopen', () => {
+    const file = join(dir, 'recent.db');
+    const outbox = new Outbox({ file, maxItems: 100, maxAgeMs: 60_000 });
+    for (const id of ['a', 'b', 'c']) outbox.remove(outbox.put('/topic/feed.cats', id, '{}'));
+    outbox.put('/topic/feed.dogs', 'd', '{}');
+    expect(outbox.depth).toBe(1);
+    expect(outbox.recentIds('/topic/feed.cats', 10)).toEqual(['a', 'b', 'c']);
+    expect(outbox.recentIds('/topic/feed.cats', 2)).toEqual(['b', 'c']);
+    outbox.close();
+    expect(recentlyPut(file, '/topic/feed.cats', 10)).toEqual(['a', 'b', 'c']);
+    expect(recentlyPut(file, '/topic/feed.dogs', 10)).toEqual(['d']);
+    expect(recentlyPut(file, '/topic/feed.birds', 10)).toEqual([]);
+    expect(recentlyPut(join(dir, 'none-yet.db'), '/topic/feed.cats', 10)).toEqual([]);
+    const reopened = new Outbox({ file, maxItems: 100, maxAgeMs: 60_000 });
+    expect(reopened.recentIds('/topic/feed.cats', 10)).toEqual(['a', 'b', 'c']);
+    reopened.close();
+  });
+
+  it('keeps the newest recentPerAddress ids of each address, none older than maxAge', () => {
+    let now = 1_000_000;
+    const outbox = new Outbox({ file: ':memory:', maxItems: 100, maxAgeMs: 10_000, recentPerAddress: 3, now: () => now });
+    for (let i = 1; i <= 5; i++) {
+      outbox.remove(outbox.put('/topic/feed.cats', `cat-${i}`, '{}'));
+      now += 1000;
+    }
+    outbox.remove(outbox.put('/topic/feed.dogs', 'dog-1', '{}'));
+    outbox.expire();
+    expect(outbox.recentIds('/topic/feed.cats', 10)).toEqual(['cat-3', 'cat-4', 'cat-5']);
+    expect(outbox.recentIds('/topic/feed.dogs', 10)).toEqual(['dog-1']);
+    now += 7_500;
+    outbox.expire();
+    expect(outbox.recentIds('/topic/feed.cats', 10)).toEqual(['cat-4', 'cat-5']);
+    expect(outbox.recentIds('/topic/feed.dogs', 10)).toEqual(['dog-1']);
+    outbox.close();
+  });
+
 });
