@@ -44,4 +44,18 @@ describe('Watermark', () => {
     expect(seen).toHaveLength(Math.ceil(5000 / 7));
     expect(watermark.pending).toBe(0);
   });
+
+  it('tells who waits once every position tracked so far has settled', async () => {
+    const watermark = new Watermark<number>(() => undefined);
+    await watermark.whenSettled();
+    const [first, second] = [1, 2].map((position) => watermark.track(position)) as (() => void)[];
+    let settled = false;
+    const waiting = watermark.whenSettled().then(() => (settled = true));
+    second?.();
+    await Promise.resolve();
+    expect(settled).toBe(false);
+    first?.();
+    await waiting;
+    expect(settled).toBe(true);
+  });
 });

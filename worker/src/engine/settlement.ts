@@ -41,6 +41,8 @@ export class Watermark<Position> {
   private head = 0;
   /** How many entries compaction has removed from the front: an entry's number minus this is its index. */
   private offset = 0;
+  /** Who waits for every tracked position to settle. */
+  private waiting: (() => void)[] = [];
 
   constructor(private readonly advanced: (position: Position) => void) {}
 
@@ -61,6 +63,12 @@ export class Watermark<Position> {
     return this.positions.length - this.head;
   }
 
+  /** Resolves once every position tracked so far has settled (at once when none is pending). */
+  whenSettled(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
   private settle(index: number): void {
     this.settled[index] = true;
     if (index !== this.head) return;
@@ -77,5 +85,6 @@ export class Watermark<Position> {
       this.head = 0;
     }
     this.advanced(last);
+    if (this.pending === 0 && this.waiting.length > 0) for (const resolve of this.waiting.splice(0)) resolve();
   }
 }

@@ -3,6 +3,7 @@ import type { Clock, Consumer, Logger, Sink } from '../../engine/types.js';
 import { jitteredBackoff } from '../../engine/backoff.js';
 import { Watermark } from '../../engine/settlement.js';
 import { CursorFile } from './cursor-file.js';
+import { SeenFile } from './seen-file.js';
 import { subscribeUrl, type JetstreamOptions } from './options.js';
 import { SeenEvents, eventKey } from './seen.js';
 
@@ -10,6 +11,8 @@ import { SeenEvents, eventKey } from './seen.js';
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Jetstream messages are a few KB; anything near this is not one. */
 const MAX_MESSAGE_BYTES = 1 << 20;
+/** At a stop, how long the source waits for what it offered to be dealt with before it keeps its place as it is. */
+const STOP_SETTLE_MS = 10_000;
 
 /**
  * Why one connection ended. `cause` is a fixed word for logs: `failed` (no WebSocket handshake), `lost` (closed
@@ -33,16 +36,26 @@ function textOf(data: WebSocket.RawData): string {
  * each time to the next endpoint of the list, asking for events from the last offered time_us minus `rewind`,
  * and skips the ones it already offered. A connection that goes silent (half-open TCP, a proxy that stopped
  * forwarding) is noticed by pinging it every `pingInterval`: neither a message nor a pong for `idleTimeout` ends
- * it like any other loss. The cursor survives a restart when `cursorFile` is set: it is the time up to which
- * every event was dealt with (with an outbox: stored there), written once a second; a restart forgets what it offered, so it may offer again up to `rewind` (plus the last second) of events: item ids are
- * stable (`bluesky:<did>/<rkey>`) for whoever needs exactly once.
+ * it like any other loss.
+ *
+ * The place survives a restart when `cursorFile` is set: the file holds the time up to which every event was dealt
+ * with (with an outbox: is in it), written once a second and, at a stop, once what was offered is dealt with (or
+ * after STOP_SETTLE_MS). Beside it (`<cursorFile>.seen`, seen-file.ts) a stop keeps the events dealt with by then,
+ * so that a restart, which rewinds, skips them as a reconnect does: a clean stop repeats nothing. After a crash the
+ * restart offers again what came after `cursor − rewind` (up to `rewind` plus the last second before the crash);
+ * with an outbox, the feeds' de-duplication, seeded from what the outbox took (outbox/recent.ts), publishes none of
+ * it twice.
  */
 export class JetstreamConsumer implements Consumer {
   readonly live = true;
   private cursorUs: number | undefined;
   private readonly seen: SeenEvents;
   private readonly cursorFile: CursorFile | undefined;
-  private readonly settledUs: Watermark<number> | undefined;
+  private readonly seenFile: SeenFile | undefined;
+  /** Per run: a stop that abandoned messages leaves them unsettled for good, and the next run starts afresh. */
+  private settledUs: Watermark<number> | undefined;
+  /** The time up to which every event offered was dealt with. */
+  private settledUpToUs: number | undefined;
   private readonly figures = { reconnects: 0, idleReconnects: 0 };
 
   constructor(
@@ -54,8 +67,7 @@ export class JetstreamConsumer implements Consumer {
     // Twice the rewind: another instance's time_us for the same event may differ from the one remembered.
     this.seen = new SeenEvents(2 * options.rewindMs * 1000);
     this.cursorFile = cursorPath === undefined ? undefined : new CursorFile(cursorPath, clock, log);
-    const file = this.cursorFile;
-    this.settledUs = file && new Watermark<number>((timeUs) => file.update(timeUs));
+    this.seenFile = cursorPath === undefined ? undefined : new SeenFile(`${cursorPath}.seen`, log);
   }
 
   /**
@@ -67,7 +79,15 @@ export class JetstreamConsumer implements Consumer {
   }
 
   async run(sink: Sink, signal: AbortSignal): Promise<void> {
-    if (this.cursorUs === undefined && this.cursorFile) this.cursorUs = await this.cursorFile.read();
+    if (this.cursorUs === undefined && this.cursorFile) {
+      this.cursorUs = await this.cursorFile.read();
+      for (const [key, timeUs] of (await this.seenFile?.read()) ?? []) this.seen.repeat(key, timeUs);
+    }
+    const file = this.cursorFile;
+    this.settledUs = file && new Watermark<number>((timeUs) => {
+      this.settledUpToUs = timeUs;
+      file.update(timeUs);
+    });
     let endpointIndex = 0;
     /** Attempts in a row that did not get as far as a handshake. */
     let failures = 0;
@@ -93,8 +113,20 @@ export class JetstreamConsumer implements Consumer {
         await this.clock.sleep(delay, signal);
       }
     } finally {
-      await this.cursorFile?.flush();
+      await this.keepPlace();
     }
+  }
+
+  /** At a stop: once what was offered is dealt with, writes the cursor and the events seen up to it. */
+  private async keepPlace(): Promise<void> {
+    const settled = this.settledUs;
+    if (!settled || !this.cursorFile) return;
+    const waited = new AbortController();
+    await Promise.race([settled.whenSettled(), this.clock.sleep(STOP_SETTLE_MS, waited.signal)]);
+    waited.abort();
+    await this.cursorFile.flush();
+    const upTo = this.settledUpToUs;
+    if (upTo !== undefined) await this.seenFile?.write(this.seen.upTo(upTo));
   }
 
   /** One connection, until it closes, goes silent, or `signal` aborts; never rejects. */

@@ -74,6 +74,8 @@ function start(uri: string, options: { baseDir?: string; clock?: FakeClock; hold
   return { sink, clock, log, consumer, stop, reconnecting };
 }
 
+/** The time_us of the events a `.seen` file keeps. */
+const seenTimes = (text: string) => (JSON.parse(text) as { events: [string, number][] }).events.map(([, timeUs]) => timeUs);
 const offeredTimes = (sink: RecordingSink) => sink.offers.map((offer) => offer.headers?.timeUs);
 const timesOf = (events: readonly ScriptedEvent[]) => events.map((event) => event.time_us);
 const SUBSCRIBE = '/subscribe?wantedCollections=app.bsky.feed.post';
@@ -269,9 +271,10 @@ describe('jetstream: idle watchdog', () => {
 });
 
 describe('jetstream: cursor file', () => {
-  it('keeps the last offered time_us, and a restart resumes from it minus the rewind', async () => {
+  it('keeps the last offered time_us, and a restart resumes from it minus the rewind, skipping what it offered before the stop', async () => {
     const dir = await temporaryDir();
-    const events = scriptedEvents(6);
+    const [next, ...events] = scriptedEvents(7).reverse();
+    events.reverse();
     const { fake, url } = await fakeJetstream(events);
     const uri = `jetstream:?endpoints=${url}&cursorFile=state/bluesky.cursor&rewind=1ms`;
 
@@ -282,10 +285,27 @@ describe('jetstream: cursor file', () => {
     expect(await readFile(join(dir, 'state/bluesky.cursor'), 'utf8')).toBe(`${last}\n`);
 
     const second = start(uri, { baseDir: dir });
-    await second.sink.offered(2);
+    await fake.whenRequested(2);
     expect(fake.cursorOf(1)).toBe(last - 1000);
-    // A restart forgets what it offered: the rewound event comes again (at least once, never a gap).
-    expect(offeredTimes(second.sink)).toEqual([events[4]?.time_us, last]);
+    // The rewound events come again, and are skipped as a reconnect would skip them: only the new one is offered.
+    fake.send(next as ScriptedEvent);
+    await second.sink.offered(1);
+    expect(offeredTimes(second.sink)).toEqual([next?.time_us]);
+  });
+
+  it('after a crash (no stop: the events seen are not kept) a restart offers the rewound events again', async () => {
+    const dir = await temporaryDir();
+    const events = scriptedEvents(6);
+    const { fake, url } = await fakeJetstream(events);
+    const uri = `jetstream:?endpoints=${url}&cursorFile=cursor&rewind=1ms`;
+    const first = start(uri, { baseDir: dir });
+    await first.sink.offered(6);
+    await first.stop();
+    await rm(join(dir, 'cursor.seen'));
+    const second = start(uri, { baseDir: dir });
+    await second.sink.offered(2);
+    expect(fake.cursorOf(1)).toBe((events[5]?.time_us ?? 0) - 1000);
+    expect(offeredTimes(second.sink)).toEqual([events[4]?.time_us, events[5]?.time_us]);
   });
 
   it('writes only the time up to which every event was dealt with (with an outbox: is in it)', async () => {
@@ -294,10 +314,33 @@ describe('jetstream: cursor file', () => {
     const { url } = await fakeJetstream(events);
     const first = start(`jetstream:?endpoints=${url}&cursorFile=cursor`, { baseDir: dir, holdSettlement: true });
     await first.sink.offered(4);
-    // The route has dealt with the first, second and fourth; the third still waits in a queue.
+    // The route has dealt with the first, second and fourth; the third still waits in a queue, and never leaves it.
     for (const index of [0, 1, 3]) first.sink.held[index]?.();
-    await first.stop();
+    // A stop waits a while (10 s) for it, then keeps the place as it is.
+    let stopped = false;
+    void first.stop().then(() => (stopped = true));
+    while (!stopped) await first.clock.advance(1000);
+    expect(first.clock.now()).toBeGreaterThanOrEqual(10_000);
     expect(await readFile(join(dir, 'cursor'), 'utf8')).toBe(`${events[1]?.time_us ?? 0}\n`);
+    expect(seenTimes(await readFile(join(dir, 'cursor.seen'), 'utf8'))).toEqual(timesOf(events.slice(0, 2)));
+  });
+
+  it('at a stop, keeps its place once what it offered is dealt with', async () => {
+    const dir = await temporaryDir();
+    const events = scriptedEvents(3);
+    const { url } = await fakeJetstream(events);
+    // Pings of another length than the stop's wait (10 s), which is the one sleep of 10 s.
+    const first = start(`jetstream:?endpoints=${url}&cursorFile=cursor&pingInterval=1s&idleTimeout=3s`, { baseDir: dir, holdSettlement: true });
+    await first.sink.offered(3);
+    first.sink.held[0]?.();
+    const stopped = first.stop();
+    await first.clock.whenSleeping(1, (ms) => ms === 10_000);
+    // The route drains after its source stopped: the rest is dealt with then.
+    first.sink.held[2]?.();
+    first.sink.held[1]?.();
+    await stopped;
+    expect(await readFile(join(dir, 'cursor'), 'utf8')).toBe(`${events[2]?.time_us ?? 0}\n`);
+    expect(seenTimes(await readFile(join(dir, 'cursor.seen'), 'utf8'))).toEqual(timesOf(events));
   });
 
   it('reads live, and says so, when the cursor file holds no time_us', async () => {

@@ -26,6 +26,11 @@ export class SeenEvents {
   get size(): number {
     return this.keys.size;
   }
+
+  /** The events remembered up to `timeUs`, as `[key, time_us]`, in the order first seen. */
+  *upTo(timeUs: number): Iterable<readonly [string, number]> {
+    for (const entry of this.keys) if (entry[1] <= timeUs) yield entry;
+  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
