@@ -159,9 +159,9 @@ ops: { port: ${opsPort} }
   expect(summary.msg).toBe('stopped');
   expect(Object.keys(summary.routes).sort()).toEqual([`feed:${cats}`, `feed:${dogs}`, `feed:${sky}`, `feed:${toots}`, 'source:bluesky', `source:mastodon:127.0.0.1:${mastodonPort}#cats`, 'source:x'].sort());
   // Posts without pictures were dropped once, at their network's source route, and counted; Jetstream's other events
-  // (identity, deletes) too. The Mastodon timeline is asked for statuses with media only: the text status never came.
+  // (identity, deletes) too, each under its kind. The Mastodon timeline is asked for statuses with media only: the text status never came.
   expect(summary.routes['source:x']?.dropped).toEqual({ 'no-media': 4, 'invalid:not-json': 1 });
-  expect(summary.routes['source:bluesky']?.dropped).toEqual({ 'no-media': 1, other: 3 });
+  expect(summary.routes['source:bluesky']?.dropped).toEqual({ 'no-media': 1, other: 1, identity: 2 });
   expect(summary.routes[`source:mastodon:127.0.0.1:${mastodonPort}#cats`]).toMatchObject({ received: 5, dropped: {} });
   // Each feed route saw its network's posts with pictures and kept its own.
   expect(summary.routes[`feed:${dogs}`]).toMatchObject({ received: 52, completed: xDogs.length, dropped: { 'other-feed': 52 - xDogs.length } });

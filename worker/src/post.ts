@@ -10,7 +10,8 @@ export interface Post {
   nativeId: string;
   /** https permalink. */
   url: string;
-  author: { handle: string; name?: string; url?: string };
+  /** `id`: the network's own id for the account when the handle may come later (Bluesky: the DID). */
+  author: { id?: string; handle: string; name?: string; url?: string };
   /** As the network sent it (X escapes &, < and > as entities). */
   text: string;
   createdAt: string;

@@ -51,7 +51,7 @@ describe('decodeJetstreamEvent survives garbage', () => {
     fc.assert(
       fc.property(anyText, (text) => {
         const event = decodeJetstreamEvent(text);
-        expect(['post', 'other', 'invalid']).toContain(event.kind);
+        expect(['post', 'identity', 'other', 'invalid']).toContain(event.kind);
         if (event.kind === 'invalid') {
           expect(event.reason).toMatch(/^[a-z-]{3,20}$/);
           return;

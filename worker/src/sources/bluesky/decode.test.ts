@@ -20,7 +20,7 @@ describe('decodeJetstreamEvent: posts', () => {
         network: 'bluesky',
         nativeId: `${DID}/3l3qo2vuowo2b`,
         url: `https://bsky.app/profile/${DID}/post/3l3qo2vuowo2b`,
-        author: { handle: DID, url: `https://bsky.app/profile/${DID}` },
+        author: { id: DID, handle: DID, url: `https://bsky.app/profile/${DID}` },
         text: 'Monday mood #caturday 🐈',
         createdAt: '2024-09-09T19:46:02.102Z',
         media: [
@@ -90,11 +90,22 @@ describe('decodeJetstreamEvent: other events keep their time_us', () => {
   it.each([
     ['a delete', deletePost],
     ['another collection', likeCommit],
-    ['an identity event', identityEvent],
     ['an account event', accountEvent],
     ['an update', altered(imagesPost, (copy) => Object.assign(copy.commit, { operation: 'update' }))],
   ])('%s', (_name, event) => {
     expect(decode(event)).toEqual({ kind: 'other', timeUs: event.time_us });
+  });
+});
+
+describe('decodeJetstreamEvent: identity events', () => {
+  it('keeps the DID and its new handle, for the profile cache', () => {
+    expect(decode(identityEvent)).toEqual({ kind: 'identity', did: DID, handle: 'tabby.bsky.social', timeUs: identityEvent.time_us });
+  });
+
+  it('keeps one without a handle (the account has none now), and the handle as sent (handle.invalid)', () => {
+    expect(decode({ ...identityEvent, identity: { did: DID, seq: 1, time: '2024-09-09T19:46:02.790Z' } })).toEqual({ kind: 'identity', did: DID, timeUs: identityEvent.time_us });
+    expect(decode({ ...identityEvent, identity: 'broken' })).toEqual({ kind: 'identity', did: DID, timeUs: identityEvent.time_us });
+    expect(decode({ ...identityEvent, identity: { ...identityEvent.identity, handle: 'handle.invalid' } })).toMatchObject({ kind: 'identity', handle: 'handle.invalid' });
   });
 });
 

@@ -5,11 +5,14 @@ import { feedMatcher, type FeedKeywords } from './feeds.js';
  * Decodes one message of Bluesky's Jetstream (`/subscribe?wantedCollections=app.bsky.feed.post`), the JSON
  * Jetstream makes of the firehose: `{did, time_us, kind: "commit" | "identity" | "account", commit?: {…}}`.
  *
- * Every well-formed event carries `time_us`, the cursor a client resumes from, so `other` keeps it too. Anything
+ * Posts' authors are DIDs (`author.id`, and the handle until the route's `appview:` step looks them up); `identity`
+ * events are kept for that step's cache. Every well-formed event carries `time_us`, the cursor a client resumes from, so `other` keeps it too. Anything
  * malformed is `invalid` with a short fixed reason that is used as a counter label, so it stays low-cardinality.
  */
 export type BlueskyEvent =
   | { kind: 'post'; post: Post; timeUs: number }
+  /** An account's handle changed: `handle` is the new one, as the relay verified it (`handle.invalid` when it did not). */
+  | { kind: 'identity'; did: string; handle?: string; timeUs: number }
   | { kind: 'other'; timeUs: number }
   | { kind: 'invalid'; reason: string };
 
@@ -94,6 +97,10 @@ export function decodeJetstreamEvent(text: string, feeds: readonly FeedKeywords[
   if (typeof event.did !== 'string' || !DID.test(event.did)) return { kind: 'invalid', reason: 'bad-did' };
   const did = event.did;
 
+  if (event.kind === 'identity') {
+    const identity = isRecord(event.identity) ? event.identity : {};
+    return typeof identity.handle === 'string' ? { kind: 'identity', did, handle: identity.handle, timeUs } : { kind: 'identity', did, timeUs };
+  }
   if (event.kind !== 'commit') return { kind: 'other', timeUs };
   const commit = event.commit;
   if (!isRecord(commit)) return { kind: 'invalid', reason: 'bad-commit' };
@@ -117,8 +124,8 @@ export function decodeJetstreamEvent(text: string, feeds: readonly FeedKeywords[
     network: 'bluesky',
     nativeId: `${did}/${rkey}`,
     url: `https://bsky.app/profile/${did}/post/${rkey}`,
-    // Jetstream carries the DID only; the handle would need a lookup (identity events or the AppView) per author.
-    author: { handle: did, url: `https://bsky.app/profile/${did}` },
+    // Jetstream carries the DID only: the route's appview: step looks up the handle and display name.
+    author: { id: did, handle: did, url: `https://bsky.app/profile/${did}` },
     text: postText,
     createdAt,
     media,
