@@ -50,7 +50,8 @@ describe('the sources: section', () => {
     const config = parsed(edit({}));
     expect(config.sources).toEqual({
       x: { network: 'x', options: { tokenEnv: 'X_TOKEN' }, instances: [] },
-      bluesky: { network: 'bluesky', options: { cursorFile: 'state/bluesky.cursor' }, instances: [] },
+      // The live Bluesky source looks authors up unless its section says profiles: false.
+      bluesky: { network: 'bluesky', options: { cursorFile: 'state/bluesky.cursor' }, instances: [], profiles: {} },
       mastodon: { network: 'mastodon', options: {}, instances: ['mastodon.social', 'http://127.0.0.1:1234'] },
     });
     expect(config.feeds.map(({ name, network, keywords }) => ({ name, network, keywords }))).toEqual([
@@ -142,6 +143,20 @@ describe('the sources: section', () => {
     ]);
     expect(problemsOf(edit({ 9: ['    instances: [mastodon.social]', '    interval: ${POLL:-30}'] }))).toEqual([
       'feeds.yaml:10:15: sources.mastodon.interval must be a duration with a unit, such as 500ms or 10s, not 30',
+    ]);
+  });
+
+  it("reads Bluesky's profiles: the appview: options, true for the defaults, false for none; a replay only when asked", () => {
+    const bluesky = (lines: string[]) => parsed(edit({ 7: lines })).sources.bluesky;
+    expect(bluesky(['    profiles: { url: "http://127.0.0.1:2583", maxWait: 200ms, cacheSize: 500 }'])?.profiles).toEqual({ url: 'http://127.0.0.1:2583', maxWait: '200ms', cacheSize: '500' });
+    expect(bluesky(['    profiles: true'])?.profiles).toEqual({});
+    expect(bluesky(['    profiles: false'])).not.toHaveProperty('profiles');
+    expect(bluesky(['    replay: { file: sky.ndjson }'])).not.toHaveProperty('profiles');
+    expect(bluesky(['    replay: { file: sky.ndjson }', '    profiles: { maxWait: 1s }'])).toMatchObject({ replay: { file: resolve('sky.ndjson') }, profiles: { maxWait: '1s' } });
+    expect(problemsOf(edit({ 7: ['    profiles: { url: "ftp://appview.example", maxWait: 500, cacheTtl: soon, size: 5 }'] }))).toEqual([
+      'feeds.yaml:7:77: unknown field "size" in sources.bluesky.profiles; expected one of url, maxWait, batchWindow, cacheSize, cacheTtl, requestTimeout',
+      'feeds.yaml:7:56: sources.bluesky.profiles.maxWait must be a duration with a unit, such as 500ms or 10s, not 500',
+      'feeds.yaml:7:22: sources.bluesky.profiles: option url must be an https:// or http:// URL, not "ftp://appview.example"',
     ]);
   });
 

@@ -28,6 +28,11 @@ export interface SourceConfig {
   options: Record<string, string>;
   /** Mastodon: the instances whose hashtag timelines are followed (`host`, or `http://host:port` for a test server). */
   instances: string[];
+  /**
+   * Bluesky: the `appview:` options (as strings) that give authors their handles and names; undefined: authors stay
+   * DIDs. On by default for the live source; a replay resolves only when its section says `profiles`.
+   */
+  profiles?: Record<string, string>;
 }
 
 export interface ReplaySourceConfig {
@@ -46,10 +51,20 @@ export type SourcesConfig = Partial<Record<Network, SourceConfig>>;
 /** The component each network's live source is, and the section keys that are not its URI options. */
 export const LIVE: Readonly<Record<Network, { scheme: string; sectionOnly: readonly string[]; derived: readonly string[] }>> = {
   x: { scheme: 'x', sectionOnly: [], derived: [] },
-  bluesky: { scheme: 'jetstream', sectionOnly: [], derived: [] },
+  // `profiles` (authors' handles and names) holds the options of the appview: step, and applies to a replay too.
+  bluesky: { scheme: 'jetstream', sectionOnly: ['profiles'], derived: [] },
   // The tag comes from each feed's keywords, the instance and scheme from `instances`.
   mastodon: { scheme: 'mastodon', sectionOnly: ['instances'], derived: ['tag', 'scheme'] },
 };
+
+/** The section key of Bluesky's author lookups, and the component it configures. */
+export const PROFILES = { key: 'profiles', scheme: 'appview' } as const;
+
+/** The `appview:` URI of a Bluesky source's `profiles` settings (its options, as strings). */
+export function profilesUri(profiles: Readonly<Record<string, string>>): string {
+  const query = new URLSearchParams(profiles).toString();
+  return `${PROFILES.scheme}:${query ? `?${query}` : ''}`;
+}
 
 /** Options whose values name an environment variable that must be set for the live source to start. */
 const TOKEN_OPTIONS = ['tokenEnv'];
@@ -99,27 +114,18 @@ function parseSource(check: Checker, network: Network, node: unknown, base: stri
   const section = check.object(node, path, ['replay', ...live.sectionOnly, ...liveKeys]);
   if (!section) return undefined;
   const source: SourceConfig = { network, options: {}, instances: [] };
+  if (network === 'bluesky') {
+    const profiles = parseProfiles(check, section[PROFILES.key], [...path, PROFILES.key], section.replay === undefined);
+    if (profiles) source.profiles = profiles;
+  }
   if (section.replay !== undefined) {
-    const others = Object.keys(section).filter((key) => key !== 'replay');
+    const others = Object.keys(section).filter((key) => key !== 'replay' && key !== PROFILES.key);
     if (others.length > 0) check.problem([...path, others[0] as string], `sources.${network} has a replay, so the live setting ${others[0]} would not be used; remove one of them`, true);
     const replay = parseReplay(check, section.replay, [...path, 'replay'], base);
     if (replay) source.replay = replay;
     return source;
   }
-  for (const key of liveKeys) {
-    if (section[key] === undefined) continue;
-    const value = Array.isArray(section[key])
-      ? check.list(section[key], [...path, key]).map((entry, index) => check.string(entry, [...path, key, index], { required: true }) ?? '').join(',')
-      : typeof section[key] === 'boolean'
-        ? String(section[key])
-        : check.string(section[key], [...path, key], { required: true });
-    // Elsewhere in the config a bare number is seconds, in a URI milliseconds: here a duration needs its unit.
-    if (value !== undefined && component.options[key]?.type === 'duration' && /^\s*\d+(?:\.\d+)?\s*$/.test(value)) {
-      check.problem([...path, key], `sources.${network}.${key} must be a duration with a unit, such as 500ms or 10s, not ${value}`);
-      continue;
-    }
-    if (value !== undefined) source.options[key] = value;
-  }
+  source.options = optionStrings(check, section, path, component, liveKeys);
   // Where Bluesky's cursor is kept must be writable before the source runs.
   const cursorProblem = source.options.cursorFile === undefined || !check.checkFiles ? undefined : unwritable(resolve(base, source.options.cursorFile));
   if (cursorProblem) check.problem([...path, 'cursorFile'], `sources.${network}.cursorFile: ${cursorProblem}`);
@@ -136,6 +142,49 @@ function parseSource(check: Checker, network: Network, node: unknown, base: stri
     check.problem(option !== undefined && section[option] !== undefined ? [...path, option] : path, `sources.${network}: ${(error as Error).message}`);
   }
   return source;
+}
+
+/**
+ * The URI options (as strings) a section gives `component`: lists joined with commas, booleans and numbers as
+ * written, durations with their unit.
+ */
+function optionStrings(check: Checker, section: Record<string, unknown>, path: Path, component: Component, keys: readonly string[]): Record<string, string> {
+  const options: Record<string, string> = {};
+  for (const key of keys) {
+    if (section[key] === undefined) continue;
+    const value = Array.isArray(section[key])
+      ? check.list(section[key], [...path, key]).map((entry, index) => check.string(entry, [...path, key, index], { required: true }) ?? '').join(',')
+      : typeof section[key] === 'boolean'
+        ? String(section[key])
+        : check.string(section[key], [...path, key], { required: true });
+    // Elsewhere in the config a bare number is seconds, in a URI milliseconds: here a duration needs its unit.
+    if (value !== undefined && component.options[key]?.type === 'duration' && /^\s*\d+(?:\.\d+)?\s*$/.test(value)) {
+      check.problem([...path, key], `${path.join('.')}.${key} must be a duration with a unit, such as 500ms or 10s, not ${value}`);
+      continue;
+    }
+    if (value !== undefined) options[key] = value;
+  }
+  return options;
+}
+
+/**
+ * `sources.bluesky.profiles`: false (authors stay DIDs), true (the defaults) or the `appview:` options. Unset: on for
+ * the live source, off for a replay (a recording plays offline).
+ */
+function parseProfiles(check: Checker, node: unknown, path: Path, live: boolean): Record<string, string> | undefined {
+  if (node === undefined) return live ? {} : undefined;
+  if (typeof node === 'boolean') return node ? {} : undefined;
+  const component = defaultComponents().get(PROFILES.scheme) as Component;
+  const section = check.object(node, path, Object.keys(component.options));
+  if (!section) return undefined;
+  const options = optionStrings(check, section, path, component, Object.keys(component.options));
+  try {
+    defaultComponents().check(profilesUri(options), 'producer');
+  } catch (error) {
+    const option = error instanceof UriError ? error.option : undefined;
+    check.problem(option !== undefined && section[option] !== undefined ? [...path, option] : path, `${path.join('.')}: ${(error as Error).message}`);
+  }
+  return options;
 }
 
 function parseReplay(check: Checker, node: unknown, path: Path, base: string): ReplaySourceConfig | undefined {

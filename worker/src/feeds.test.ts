@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,6 +13,8 @@ import { routeSignature } from './engine/reload.js';
 import { systemClock } from './engine/types.js';
 import { DEFAULT_WINDOW } from './amqp/window.js';
 import { feedRoutes, sourceEndpoints, sourceRoutes } from './feeds.js';
+import { appviewProfile, FakeAppview } from './sources/bluesky/fake-appview.js';
+import { identityEvent, imagesPost } from './sources/bluesky/testing.js';
 import { photoStatus } from './sources/mastodon/fake-statuses.js';
 
 afterEach(() => resetMocks());
@@ -96,9 +101,20 @@ describe('feedRoutes', () => {
 
   it('decodes in the source routes, and sends rejected events to the dead letter when there is one', () => {
     const routes = byId(feedRoutes(configOf(configText())));
-    const sourceSteps = (network: string) => ['transform:decode', { choice: [{ rejected: ['transform:rejection', 'to:file:rejected.ndjson'] }], otherwise: [] }, 'filter:post', 'transform:post', 'filter:pictures', `to:hub:${network}`];
+    const rejected = { choice: [{ rejected: ['transform:rejection', 'to:file:rejected.ndjson'] }], otherwise: [] };
+    const sourceSteps = (network: string) => ['transform:decode', rejected, 'filter:post', 'transform:post', 'filter:pictures', `to:hub:${network}`];
     expect(shape(routes.get('source:x')!.steps)).toEqual(sourceSteps('x'));
-    expect(shape(routes.get('source:bluesky')!.steps)).toEqual(sourceSteps('bluesky'));
+    // Bluesky's authors get their handles and names from the AppView, whose cache identity events keep up to date.
+    expect(shape(routes.get('source:bluesky')!.steps)).toEqual([
+      'transform:decode',
+      rejected,
+      { choice: [{ identity: ['to:appview:'] }], otherwise: [] },
+      'filter:post',
+      'transform:post',
+      'filter:pictures',
+      'to:appview:',
+      'to:hub:bluesky',
+    ]);
     expect(shape(routes.get('source:mastodon:127.0.0.1:1234#cats')!.steps)).toEqual(sourceSteps('mastodon'));
     expect(shape(routes.get('feed:sky-cats')!.steps)).toEqual([
       'filter:feed',
@@ -117,6 +133,16 @@ describe('feedRoutes', () => {
     const withoutDeadLetter = byId(feedRoutes(configOf(configText({ deadLetter: false }))));
     expect(shape(withoutDeadLetter.get('source:x')!.steps)).toEqual(['transform:decode', 'filter:post', 'transform:post', 'filter:pictures', 'to:hub:x']);
     expect(withoutDeadLetter.get('feed:cats')).not.toHaveProperty('deadLetter');
+  });
+
+  it("looks Bluesky authors up as sources.bluesky.profiles says: on live by default, off with false, on for a replay that asks", () => {
+    const blueskySteps = (section: string) => shape(byId(feedRoutes(configOf(configText({ deadLetter: false }).replace('bluesky: { cursorFile: state/bluesky.cursor }', `bluesky: ${section}`)))).get('source:bluesky')!.steps);
+    const appview = (uri: string) => ['transform:decode', { choice: [{ identity: [`to:${uri}`] }], otherwise: [] }, 'filter:post', 'transform:post', 'filter:pictures', `to:${uri}`, 'to:hub:bluesky'];
+    const withoutProfiles = ['transform:decode', 'filter:post', 'transform:post', 'filter:pictures', 'to:hub:bluesky'];
+    expect(blueskySteps('{ profiles: { url: "http://127.0.0.1:2583", maxWait: 200ms } }')).toEqual(appview('appview:?url=http%3A%2F%2F127.0.0.1%3A2583&maxWait=200ms'));
+    expect(blueskySteps('{ profiles: false }')).toEqual(withoutProfiles);
+    expect(blueskySteps('{ replay: { file: sky.ndjson } }')).toEqual(withoutProfiles);
+    expect(blueskySteps('{ replay: { file: sky.ndjson }, profiles: true }')).toEqual(appview('appview:'));
   });
 
   it('has the feeds of a recording hold its source back instead of dropping', () => {
@@ -232,5 +258,47 @@ describe('feed and source routes running together', () => {
     // A post that matched both feeds is an item of each.
     const catIds = new Set(items('/topic/feed.cats').map((item) => item.id));
     expect(items('/topic/feed.dogs').some((item) => catIds.has(item.id))).toBe(true);
+  });
+});
+
+describe('a Bluesky recording played with profiles on', () => {
+  it("publishes its posts in order, each author with the handle and display name the AppView gives, or the newer handle of an identity event", async () => {
+    const alice = 'did:plc:aliceaaaaaaaaaaaaaaaaaaa';
+    const bob = 'did:plc:bobaaaaaaaaaaaaaaaaaaaaa';
+    const post = (author: string, index: number) => ({ ...imagesPost, did: author, time_us: imagesPost.time_us + index, commit: { ...imagesPost.commit, rkey: `3l3qo2vuow${index}ab` } });
+    const renamed = { ...identityEvent, did: alice, time_us: imagesPost.time_us + 3, identity: { ...identityEvent.identity, did: alice, handle: 'alice.example.com' } };
+    const events = [post(alice, 0), post(bob, 1), post(alice, 2), renamed, post(alice, 4), post(bob, 5)];
+    const dir = mkdtempSync(join(tmpdir(), 'livewall-sky-replay-'));
+    const appview = new FakeAppview([appviewProfile(alice, 'alice.bsky.social', 'Alice'), appviewProfile(bob, 'handle.invalid', 'Bob')]);
+    try {
+      writeFileSync(join(dir, 'sky.ndjson'), `${events.map((event) => JSON.stringify(event)).join('\n')}\n`);
+      const url = await appview.listen();
+      const config = parseConfig(
+        ['broker: { url: "amqp://localhost:5672" }', 'sources:', `  bluesky: { replay: { file: sky.ndjson }, profiles: { url: "${url}", maxWait: 5s } }`, 'feeds:', '  - { name: sky-cats, network: bluesky, keywords: ["#caturday"] }'].join('\n'),
+        join(dir, 'worker.yaml'),
+        {},
+      );
+      const engine = new Engine(defaultComponents().register(mockComponent), { baseDir: dir, clock: systemClock, log: pino({ level: 'silent' }), settings: {} });
+      for (const route of feedRoutes(config, { producerUri: (topic) => `mock:${topic}` })) engine.add(route);
+      const sourceDone = new Promise<void>((resolve) => engine.on('state', ({ route, state }: { route: string; state: string }) => route === 'source:bluesky' && state === 'completed' && resolve()));
+      await engine.start();
+      await sourceDone;
+      await engine.stop(5000);
+
+      const items = mockEndpoint('/topic/feed.sky-cats').received.map((exchange) => exchange.body as { id: string; author: unknown });
+      const aliceAs = (handle: string) => ({ handle, name: 'Alice', url: `https://bsky.app/profile/${handle}` });
+      const bobAuthor = { handle: bob, name: 'Bob', url: `https://bsky.app/profile/${bob}` };
+      // The identity event came while the lookup was out: it is newer than the AppView's answer.
+      expect(items.map((item) => item.author)).toEqual([aliceAs('alice.example.com'), bobAuthor, aliceAs('alice.example.com'), aliceAs('alice.example.com'), bobAuthor]);
+      expect(items.map((item) => item.id)).toEqual([0, 1, 2, 4, 5].map((index) => `bluesky:${index % 2 === 0 ? alice : bob}/3l3qo2vuow${index}ab`));
+      // Every post came within one batch window: one request for both authors.
+      expect(appview.requests).toEqual([[alice, bob]]);
+      const source = engine.route('source:bluesky')!.status();
+      expect(source.counters.dropped).toEqual({ identity: 1 });
+      expect(source.endpoints.find((endpoint) => endpoint.uri.startsWith('appview:'))?.stats).toMatchObject({ resolved: 5, hit: 0, lookups: 1, identityUpdates: 1, cached: 2 });
+    } finally {
+      await appview.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { brokerProfile, type Network } from '@livewall/contract';
-import { mastodonInstance, mastodonTag, type ReplaySourceConfig, type SourceConfig } from './config-sources.js';
+import { mastodonInstance, mastodonTag, profilesUri, type ReplaySourceConfig, type SourceConfig } from './config-sources.js';
 import { DEFAULT_WINDOW } from './amqp/window.js';
 import type { WorkerConfig } from './config.js';
 import { feedPipeline } from './dsl/feed-pipeline.js';
@@ -75,7 +75,8 @@ function pipelineFor(config: WorkerConfig, source: SourceConfig | undefined, dir
 
 /**
  * A network's source routes: raw events → decode → (rejected events to the dead-letter endpoint, when there is one)
- * → posts → with pictures → `hub:<network>`. Every drop is counted with its reason. Feeds' keywords are not part
+ * → posts → with pictures → (Bluesky, unless `profiles: false`: each author's handle and name from `appview:`, which
+ * identity events keep up to date) → `hub:<network>`. Every drop is counted with its reason. Feeds' keywords are not part
  * of a source route's signature: a reload that changes them keeps the stream connected (X reconciles its rules,
  * Bluesky and Mastodon match the new keywords as posts arrive).
  */
@@ -85,16 +86,15 @@ export function sourceRoutes(config: WorkerConfig, network: Network, options: Fe
   const steps = pipelineFor(config, source, options.directory);
   const decode = { x: steps.decodeX, bluesky: steps.decodeBluesky, mastodon: steps.decodeMastodon }[network];
   const deadLetter = config.deadLetter;
+  const profiles = source.profiles && profilesUri(source.profiles);
   return sourceEndpoints(config, source).map(({ id, uri }) => {
-    const signature = JSON.stringify({ uri, replay: source.replay, imageHosts: config.imageHostEntries, videoPreviews: config.videoPreviews, deadLetter });
+    const signature = JSON.stringify({ uri, replay: source.replay, imageHosts: config.imageHostEntries, videoPreviews: config.videoPreviews, deadLetter, profiles });
     const route = from(uri).routeId(id).startupOrder(SOURCE_STARTUP_ORDER).signature(signature).transform(decode, 'decode');
     if (deadLetter) route.choice((choice) => choice.when(steps.isRejected, (branch) => branch.transform(steps.rejection, 'rejection').to(deadLetter), 'rejected'));
-    return route
-      .filter(steps.isPost, 'post')
-      .transform(steps.post, 'post')
-      .filter(steps.hasPictures, 'pictures')
-      .to(`hub:${network}`)
-      .build();
+    if (profiles) route.choice((choice) => choice.when(steps.isIdentity, (branch) => branch.to(profiles), 'identity'));
+    route.filter(steps.isPost, 'post').transform(steps.post, 'post').filter(steps.hasPictures, 'pictures');
+    if (profiles) route.to(profiles);
+    return route.to(`hub:${network}`).build();
   });
 }
 

@@ -54,7 +54,7 @@ const ROUTES_AT_FAULT_PROBLEMS = [
   '13:11: route id "feed:cats" is taken by the feed at feeds[0]',
   '15:14: unknown option "pase" for replay:; it takes pace, loop, startOffset',
   '17:13: unknown step "filtr"; expected one of filter, transform, split, choice, idempotent, throttle, wireTap, to',
-  '18:42: unknown expression "isPots"; known: isRejected, isPost, hasPictures, isMapped, meetsContract',
+  '18:42: unknown expression "isPots"; known: isRejected, isIdentity, isPost, hasPictures, isMapped, meetsContract',
   '19:42: period must be a duration with a unit, such as 500ms or 10s, not "soon"',
   '19:54: mode must be one of delay, drop, not "slow"',
   '20:17: environment variable LINT_TOPIC is not set (used by routes[0].route.from.steps[3].to)',

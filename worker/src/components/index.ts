@@ -1,5 +1,6 @@
 import { ComponentRegistry } from '../engine/registry.js';
 import { amqpComponent } from './amqp/index.js';
+import { appviewComponent } from './appview/index.js';
 import { fileComponent } from './file/index.js';
 import { hubComponent } from './hub/index.js';
 import { jetstreamComponent } from './jetstream/index.js';
@@ -16,6 +17,7 @@ export function defaultComponents(): ComponentRegistry {
     .register(xComponent)
     .register(jetstreamComponent)
     .register(mastodonComponent)
+    .register(appviewComponent)
     .register(amqpComponent)
     .register(stompComponent)
     .register(fileComponent)

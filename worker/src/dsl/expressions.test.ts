@@ -38,6 +38,7 @@ describe('defaultFunctions', () => {
       'transform decodeMastodon',
       'predicate isRejected',
       'transform rejection',
+      'predicate isIdentity',
       'predicate isPost',
       'transform post',
       'predicate hasPictures',

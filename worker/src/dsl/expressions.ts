@@ -109,6 +109,7 @@ export function defaultFunctions(config?: WorkerConfig): FunctionRegistry {
     .transform(steps.decodeMastodon, 'A Mastodon status as JSON (or a recording of one) → the event it carries; posts go to the Mastodon feeds that follow its hashtag.')
     .predicate(steps.isRejected, 'True for raw events the decoder could not use: route them to a dead-letter endpoint in a choice.')
     .transform(steps.rejection, 'A rejected event as a dead-letter record: `{ rejected, network, raw, at }`.')
+    .predicate(steps.isIdentity, "True for Jetstream's identity events (a handle changed): send them to appview: in a choice, to refresh its cache.")
     .predicate(steps.isPost, 'Keeps posts; drops keep-alives, other events and invalid ones (invalid:<reason>), each under its own reason.')
     .transform(steps.post, 'A post event → the post, with `sources.x.replay`\'s `rewriteMedia` and `restamp` applied when set.')
     .predicate(steps.hasPictures, 'Keeps posts with a picture the wall can show; drops no-media, no-photo, no-usable-image.')

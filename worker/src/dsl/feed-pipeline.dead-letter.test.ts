@@ -63,7 +63,7 @@ describe('the dead-letter endpoint of the live sources', () => {
     cleanups.push(() => jetstream.close());
     const dir = await temporaryDir();
     const { deadLettered } = await running(
-      ['broker: { url: "amqp://localhost:5672" }', 'sources:', `  bluesky: { endpoints: [${url}] }`, 'feeds:', '  - { name: sky-cats, network: bluesky, keywords: ["#caturday"] }', 'deadLetter: file:rejected.ndjson'].join('\n'),
+      ['broker: { url: "amqp://localhost:5672" }', 'sources:', `  bluesky: { endpoints: [${url}], profiles: false }`, 'feeds:', '  - { name: sky-cats, network: bluesky, keywords: ["#caturday"] }', 'deadLetter: file:rejected.ndjson'].join('\n'),
       dir,
     );
     const feed = mockEndpoint('/topic/feed.sky-cats');

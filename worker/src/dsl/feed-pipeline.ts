@@ -49,7 +49,8 @@ function statusInstance(value: unknown): string {
 /**
  * The steps of the source and feed routes (see feeds.ts) as small named functions, one per step, so that a route
  * written in YAML can name them (`{ ref: isPost }`) and a route written in TypeScript can use them directly.
- * A source route: decodeX | decodeBluesky | decodeMastodon → (isRejected → rejection → dead letter) → isPost → post.
+ * A source route: decodeX | decodeBluesky | decodeMastodon → (isRejected → rejection → dead letter) → (Bluesky:
+ * isIdentity → appview:) → isPost → post.
  * A feed route: hasPictures → feedItem → isMapped → stamp → meetsContract, keyed by itemKey.
  * A predicate returns true to keep the exchange, or the reason it is dropped (a counter label).
  */
@@ -111,6 +112,11 @@ export function feedPipeline(settings: PipelineSettings) {
   function rejection(exchange: Exchange): RejectedEvent {
     const event = exchange.body as Extract<SourceEvent, { kind: 'invalid' }>;
     return { rejected: event.reason, network: exchange.headers.network as Network, raw: event.raw ?? '', at: now().toISOString() };
+  }
+
+  /** True for Jetstream's identity events (a handle changed), which the Bluesky source route sends to `appview:`. */
+  function isIdentity(exchange: Exchange): boolean {
+    return (exchange.body as SourceEvent | undefined)?.kind === 'identity';
   }
 
   /** Keeps posts; drops keep-alives, other events and invalid ones (`invalid:<reason>`), each under its own reason. */
@@ -184,5 +190,5 @@ export function feedPipeline(settings: PipelineSettings) {
     return (exchange) => ({ ...(exchange.body as Post), feeds: [feed] });
   }
 
-  return { decodeX, decodeBluesky, decodeMastodon, isRejected, rejection, isPost, post, hasPictures, byFeed, feedItem, isMapped, stamp, meetsContract, itemKey, forFeed, asFeed };
+  return { decodeX, decodeBluesky, decodeMastodon, isRejected, rejection, isIdentity, isPost, post, hasPictures, byFeed, feedItem, isMapped, stamp, meetsContract, itemKey, forFeed, asFeed };
 }

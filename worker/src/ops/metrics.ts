@@ -201,6 +201,57 @@ export function feedPublishingMetrics(read: () => Iterable<FeedPublishing>): Ext
   ];
 }
 
+/** How a Bluesky post's author came out, as the `appview:` endpoints count them (their stats' keys). */
+const PROFILE_OUTCOMES = { hit: 'hit', resolved: 'resolved', unknown: 'unknown', late: 'late', failed: 'failed', rateLimited: 'rate-limited' } as const;
+
+/**
+ * Bluesky authors' profiles, summed over the `appview:` endpoints' stats that `read` gives:
+ * - `livewall_bluesky_profiles_total{outcome}`: posts by how their author came out: `hit` (from the cache),
+ *   `resolved` (looked up in time), `unknown` (the AppView has no such account), and the misses that went out with the
+ *   DID: `late` (past maxWait), `failed`, `rate-limited`. The hit ratio is hit over the sum;
+ * - `livewall_bluesky_profile_lookups_total` (getProfiles requests) and `livewall_bluesky_profile_lookup_errors_total{reason}`
+ *   (`failed`, `rate-limited`: an HTTP 429);
+ * - `livewall_bluesky_profile_cache_entries`: profiles cached now.
+ */
+export function blueskyProfilesMetrics(read: () => Iterable<Readonly<Record<string, number>>>): ExtraMetric[] {
+  const sum = (key: string): number => {
+    let value = 0;
+    for (const stats of read()) value += stats[key] ?? 0;
+    return value;
+  };
+  return [
+    {
+      name: 'bluesky_profiles_total',
+      help: "Bluesky posts by how their author's handle and name came out: hit (cache), resolved (AppView, in time), unknown (no such account); late, failed, rate-limited: shown as the DID.",
+      type: 'counter',
+      labelNames: ['outcome'],
+      *read() {
+        for (const [key, outcome] of Object.entries(PROFILE_OUTCOMES)) yield { labels: { outcome }, value: sum(key) };
+      },
+    },
+    {
+      name: 'bluesky_profile_lookups_total',
+      help: "Requests to the AppView's app.bsky.actor.getProfiles (up to 25 authors each).",
+      type: 'counter',
+      labelNames: [],
+      *read() {
+        yield { labels: {}, value: sum('lookups') };
+      },
+    },
+    {
+      name: 'bluesky_profile_lookup_errors_total',
+      help: 'getProfiles requests that failed (network, timeout, HTTP error) or were refused by the rate limit (HTTP 429).',
+      type: 'counter',
+      labelNames: ['reason'],
+      *read() {
+        yield { labels: { reason: 'failed' }, value: sum('lookupsFailed') };
+        yield { labels: { reason: 'rate-limited' }, value: sum('lookupsRateLimited') };
+      },
+    },
+    { name: 'bluesky_profile_cache_entries', help: 'Bluesky profiles cached now.', type: 'gauge', labelNames: [], *read() { yield { labels: {}, value: sum('cached') }; } },
+  ];
+}
+
 /** The durable outbox's level, age and drops (`livewall_outbox_*`), from `read` (one entry per outbox). */
 export function outboxMetrics(read: () => Iterable<{ depth: number; oldestAgeMs: number; droppedFull: number; droppedExpired: number }>): ExtraMetric[] {
   const total = (pick: (stats: { depth: number; oldestAgeMs: number; droppedFull: number; droppedExpired: number }) => number, max = false): number => {

@@ -2,7 +2,7 @@ import { BROKER_PROFILE_NAMES, FEED_NAME, NETWORKS, type Network } from '@livewa
 import { MAX_WINDOW } from '../amqp/window.js';
 import { defaultComponents } from '../components/index.js';
 import { CONFIG_FIELDS } from '../config.js';
-import { LIVE, liveOptions, MASTODON_INSTANCE, REPLAY_FIELDS } from '../config-sources.js';
+import { LIVE, liveOptions, MASTODON_INSTANCE, PROFILES, REPLAY_FIELDS } from '../config-sources.js';
 import { EXPRESSION_SOURCES, EXPRESSION_TESTS } from '../dsl/compile-expression.js';
 import { DROP_POLICIES, ERROR_HANDLER_FIELDS, FROM_FIELDS, QUEUE_FIELDS, REDELIVERY_FIELDS, ROUTE_FIELDS } from '../dsl/compile-route.js';
 import { OTHERWISE_FIELDS, STEP_FIELDS, STEP_KINDS, THROTTLE_MODES, WHEN_FIELDS } from '../dsl/compile-steps.js';
@@ -207,13 +207,24 @@ function source(network: Network, components: ComponentRegistry): JsonSchema {
     rewriteMedia: mapping({ from: TEXT, to: TEXT }, ['from', 'to']),
   };
   const sectionOnly: Record<string, JsonSchema> =
-    network === 'mastodon' ? { instances: described('the instances whose hashtag timelines are followed: mastodon.social, or http://host:port', list(orEnv({ type: 'string', pattern: MASTODON_INSTANCE.source }))) } : {};
+    network === 'mastodon'
+      ? { instances: described('the instances whose hashtag timelines are followed: mastodon.social, or http://host:port', list(orEnv({ type: 'string', pattern: MASTODON_INSTANCE.source }))) }
+      : network === 'bluesky'
+        ? { [PROFILES.key]: profiles(components) }
+        : {};
   const live = Object.fromEntries(liveOptions(network, component).map(([name, spec]) => [name, optionSchema(spec, true)]));
   return described(`where the ${network} feeds read from: the live ${component.scheme}: source, or a recording (replay)`, {
     ...mapping({ replay: mapping(replay, ['file']), ...sectionOnly, ...live }),
-    // A replay stands for the live source: no live setting beside it.
-    dependencies: { replay: { maxProperties: 1 } },
+    // A replay stands for the live source: no live setting beside it (Bluesky's profiles apply to both).
+    dependencies: { replay: network === 'bluesky' ? { propertyNames: { enum: ['replay', PROFILES.key] } } : { maxProperties: 1 } },
   });
+}
+
+/** `sources.bluesky.profiles`: false, true, or the options of the `appview:` step. */
+function profiles(components: ComponentRegistry): JsonSchema {
+  const component = components.get(PROFILES.scheme) as Component;
+  const options = Object.fromEntries(Object.entries(component.options).map(([name, spec]) => [name, optionSchema(spec, true)]));
+  return described("authors' handles and display names from Bluesky's AppView: false keeps DIDs (default: on live, off for a replay)", { anyOf: [{ type: 'boolean' }, mapping(options)] });
 }
 
 /** The schema of a worker config file, from the registries lint uses. */
