@@ -1,8 +1,15 @@
-import { MemoryIdempotentRepository, type IdempotentRepositories, type IdempotentRepository } from './engine/idempotent.js';
-import { feedOfRoute } from './feeds.js';
+import { MemoryIdempotentRepository, type IdempotentRepositories } from './engine/idempotent.js';
+import { feedOfRoute, feedRouteId } from './feeds.js';
 
 /** The name of a feed route's `idempotent` step (feeds.ts), which drops the items the feed published already. */
 const FEED_STEP = 'id';
+/** That step's window (feeds.ts). */
+const FEED_WINDOW = 10_000;
+
+/** The repository name of a feed route's de-duplication step. */
+function feedStep(feed: string): string {
+  return `${feedRouteId(feed)}/${FEED_STEP}`;
+}
 
 /** The feed whose route's de-duplication step a repository name (`feed:<name>/id`) is, if it is one. */
 function feedOfStep(name: string): string | undefined {
@@ -27,7 +34,7 @@ export class PublishedItems implements IdempotentRepositories {
 
   constructor(private readonly seed: (feed: string) => Iterable<string> = () => []) {}
 
-  repository(name: string, window: number): IdempotentRepository {
+  repository(name: string, window: number): MemoryIdempotentRepository {
     let repository = this.repositories.get(name);
     if (repository === undefined) {
       repository = new MemoryIdempotentRepository(window);
@@ -36,5 +43,28 @@ export class PublishedItems implements IdempotentRepositories {
       this.repositories.set(name, repository);
     }
     return repository;
+  }
+
+  /**
+   * The ids `feed` published last here, newest last: at most `limit`, and together at most `maxChars` long (they
+   * travel in a lease message, which has a size limit).
+   */
+  recent(feed: string, limit: number, maxChars: number): string[] {
+    const prefix = feedItemKey(feed, '');
+    const ids: string[] = [];
+    let chars = 0;
+    for (const key of (this.repositories.get(feedStep(feed))?.recent(limit) ?? []).reverse()) {
+      const id = key.slice(prefix.length);
+      chars += id.length + 3;
+      if (chars > maxChars) break;
+      ids.push(id);
+    }
+    return ids.reverse();
+  }
+
+  /** Ids `feed` published elsewhere (the previous owner's, at a handover): its route here will not publish them again. */
+  learn(feed: string, ids: readonly string[]): void {
+    const repository = this.repository(feedStep(feed), FEED_WINDOW);
+    for (const id of ids) repository.add(feedItemKey(feed, id));
   }
 }

@@ -22,6 +22,15 @@ describe('MemoryIdempotentRepository', () => {
     expect(repository.add('b')).toBe(false);
     expect(repository.size).toBe(2);
   });
+
+  it('lists the last keys it remembers, newest last', () => {
+    const repository = new MemoryIdempotentRepository(3);
+    expect(repository.recent(5)).toEqual([]);
+    for (const key of ['a', 'b', 'c', 'd']) repository.add(key);
+    repository.remove('c');
+    expect(repository.recent(5)).toEqual(['b', 'd']);
+    expect(repository.recent(1)).toEqual(['d']);
+  });
 });
 
 describe('idempotent steps with the engine\'s repositories', () => {

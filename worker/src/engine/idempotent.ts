@@ -49,4 +49,14 @@ export class MemoryIdempotentRepository implements IdempotentRepository {
   get size(): number {
     return this.seen.size;
   }
+
+  /** The last `limit` keys added and still remembered, newest last. */
+  recent(limit: number): string[] {
+    const keys: string[] = [];
+    for (let number = this.adds - 1; number >= Math.max(0, this.adds - this.window) && keys.length < limit; number--) {
+      const key = this.ring[number % this.window];
+      if (key !== undefined && this.seen.get(key) === number) keys.push(key);
+    }
+    return keys.reverse();
+  }
 }

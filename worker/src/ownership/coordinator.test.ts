@@ -15,7 +15,8 @@ import { feedRoutes } from '../feeds.js';
 import { FeedDirectory } from '../sources/feed-directory.js';
 import type { LeaseBus, LeaseBusEvents } from './channel.js';
 import { Ownership } from './coordinator.js';
-import { LeaseCursors } from './cursors.js';
+import { feedItemKey, PublishedItems } from '../published.js';
+import { LeaseCursors, PUBLISHED } from './cursors.js';
 import type { LeaseMessage } from './messages.js';
 
 /**
@@ -141,7 +142,8 @@ async function startWorker(clock: FakeClock, broker: FakeLeaseBroker, host: stri
   const config = options.config ?? baseConfig;
   const endpoints = testEndpoints(clock);
   const cursors = new LeaseCursors();
-  const engine = new Engine(defaultComponents().register(endpoints.component), { baseDir: dir, clock, log, settings: { cursors, feeds: new FeedDirectory(config.feeds) } });
+  const publishedItems = new PublishedItems();
+  const engine = new Engine(defaultComponents().register(endpoints.component), { baseDir: dir, clock, log, settings: { cursors, feeds: new FeedDirectory(config.feeds), idempotent: publishedItems } });
   for (const route of feedRoutes(config, { producerUri: (topic) => `test:${topic}` })) engine.add(route);
   const bus = new FakeBus(broker);
   if (options.hold) bus.hold(options.hold);
@@ -149,6 +151,7 @@ async function startWorker(clock: FakeClock, broker: FakeLeaseBroker, host: stri
     engine,
     bus,
     cursors,
+    published: publishedItems,
     me: { id: `${host}:1:aaaaaa`, host, pid: 1 },
     feeds: config.feeds,
     timings: { leaseMs: 1000, renewMs: 200, settleMs: 300 },
@@ -165,6 +168,7 @@ async function startWorker(clock: FakeClock, broker: FakeLeaseBroker, host: stri
     engine,
     ownership,
     bus,
+    publishedItems,
     /** What of this worker waits on the fake clock when it has nothing to do: its ownership ticker, its replay. */
     parked: () => (ticking ? 1 : 0) + (engine.route('source:x')?.status().state === 'started' ? 1 : 0),
     /** Gone without a word: no more renewals, no release. */
@@ -253,6 +257,26 @@ describe('Ownership', () => {
     const all = [...first.published().slice(0, beforeTakeover), ...taker.published(), ...first.published().slice(beforeTakeover)];
     // Nothing missing, nothing twice: each worker went on exactly where the other stopped.
     expect(all).toEqual(recording.ids);
+    await first.stop();
+  });
+
+  it('a yield and a release hand over the ids the feed published last, which the next owner will not publish again', async () => {
+    const clock = fakeClock(START);
+    const broker = new FakeLeaseBroker();
+    const first = await startWorker(clock, broker, 'server', false);
+    await until(clock, 'the first worker published', () => first.published().length >= 20);
+    const taker = await startWorker(clock, broker, 'laptop', true);
+    await until(clock, 'the taker runs the feed', () => taker.engine.route('feed:cats')?.status().state === 'started');
+    const handed = (kind: string) => broker.replay('cats').filter((message) => message.kind === kind).at(-1)?.cursors?.[PUBLISHED];
+    // The newest 100 (in order), as the yield went out: after the drain, so the last one is the last published.
+    expect(handed('yield')).toEqual(first.published().slice(-100));
+    const taken = taker.publishedItems.repository('feed:cats/id', 10_000);
+    expect(first.published().slice(-100).every((id) => !taken.add(feedItemKey('cats', id)))).toBe(true);
+    await until(clock, 'the taker published', () => taker.published().length >= 10);
+    await taker.stop();
+    expect(handed('release')).toEqual([...first.published(), ...taker.published()].slice(-100));
+    await until(clock, 'the first worker runs the feed again', () => first.engine.route('feed:cats')?.status().state === 'started', 5000);
+    expect(taker.published().every((id) => !first.publishedItems.repository('feed:cats/id', 10_000).add(feedItemKey('cats', id)))).toBe(true);
     await first.stop();
   });
 

@@ -5,7 +5,7 @@ import type { Route } from '../engine/route.js';
 import type { Clock, Logger } from '../engine/types.js';
 import { feedOfRoute, feedRouteId } from '../feeds.js';
 import type { LeaseBus } from './channel.js';
-import { comparePlaces, cursorKeyOf, earlier, later, portableKey, type LeaseCursors } from './cursors.js';
+import { comparePlaces, cursorKeyOf, earlier, later, portableKey, PUBLISHED, PUBLISHED_HANDOVER, type LeaseCursors } from './cursors.js';
 import { FeedLease, type Handover, type LeaseEffects, type LeaseRole, type LeaseTimings, type RoleChange } from './lease.js';
 import { describeOwner, type LeaseMessage, type OwnerInfo } from './messages.js';
 
@@ -34,6 +34,11 @@ export interface OwnershipOptions {
   engine: Engine;
   bus: LeaseBus;
   cursors: LeaseCursors;
+  /**
+   * What each feed published lately here (the feed routes' de-duplication): handed over with the places, and told
+   * what the previous owner published.
+   */
+  published?: { recent(feed: string, limit: number, maxChars: number): string[]; learn(feed: string, ids: readonly string[]): void };
   me: OwnerInfo;
   feeds: readonly OwnedFeed[];
   timings: LeaseTimings;
@@ -189,7 +194,7 @@ export class Ownership {
   private drop(name: string): void {
     const lease = this.leases.get(name);
     if (!lease) return;
-    lease.release(lease.active ? this.cursorsOf(this.networks.get(name) as Network) : undefined, this.now());
+    lease.release(lease.active ? this.handoverOf(name) : undefined, this.now());
     this.leases.delete(name);
     this.networks.delete(name);
     this.toActivate.delete(name);
@@ -230,7 +235,7 @@ export class Ownership {
     const released: string[] = [];
     for (const lease of this.leases.values()) {
       if (lease.active) released.push(lease.feed);
-      lease.release(lease.active ? this.cursorsOf(this.networks.get(lease.feed) as Network) : undefined, this.now());
+      lease.release(lease.active ? this.handoverOf(lease.feed) : undefined, this.now());
     }
     if (released.length > 0) this.options.log.info({ feeds: released }, `ownership: released ${released.join(', ')}`);
     await this.options.bus.close();
@@ -260,7 +265,7 @@ export class Ownership {
         this.toActivate.delete(feed);
         this.toDeactivate.add(feed);
       },
-      cursors: () => this.cursorsOf(this.networks.get(feed) as Network),
+      cursors: () => this.handoverOf(feed),
       changed: (change) => this.logChange(change),
     };
   }
@@ -336,7 +341,7 @@ export class Ownership {
         await Promise.all(leaving.map((feed) => this.stopRoute(feedRouteId(feed))));
         cursors = this.cursorsOf(network);
       }
-      for (const feed of leaving) this.leases.get(feed)?.yielded(cursors, this.now());
+      for (const feed of leaving) this.leases.get(feed)?.yielded(this.withPublished(feed, cursors), this.now());
     }
   }
 
@@ -353,7 +358,10 @@ export class Ownership {
       // Where the previous owners got to, per source: the earliest, so that none of the arriving feeds misses anything.
       const adopted = new Map<string, unknown>();
       for (const [feed, handed] of entries) {
-        for (const [portable, handedPlace] of Object.entries(handed?.cursors ?? {})) {
+        const { [PUBLISHED]: published, ...places } = handed?.cursors ?? {};
+        // Before the feed's route starts: what the previous owner published, this one does not publish again.
+        if (Array.isArray(published)) this.options.published?.learn(feed, published.filter((id): id is string => typeof id === 'string'));
+        for (const [portable, handedPlace] of Object.entries(places)) {
           const key = keys.get(portable);
           if (key === undefined) {
             log.warn({ feed, source: portable, here: [...keys.keys()] }, `feed ${feed}: the previous owner read ${portable}, which this worker does not; its sources start from their own place`);
@@ -403,6 +411,16 @@ export class Ownership {
 
   private sourceRoutes(network: Network): Route[] {
     return this.options.engine.list().filter((route) => this.networkOfSource(route.id) === network);
+  }
+
+  /** What a feed's owner hands over and renews: where its network's sources got to, and what it published last. */
+  private handoverOf(feed: string): Record<string, unknown> | undefined {
+    return this.withPublished(feed, this.cursorsOf(this.networks.get(feed) as Network));
+  }
+
+  private withPublished(feed: string, cursors: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+    const published = this.options.published?.recent(feed, PUBLISHED_HANDOVER.ids, PUBLISHED_HANDOVER.chars) ?? [];
+    return published.length === 0 ? cursors : { ...cursors, [PUBLISHED]: published };
   }
 
   /** Where the network's sources got to (only those with a cursor), by portable key. */

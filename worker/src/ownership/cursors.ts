@@ -1,5 +1,6 @@
 import { basename, resolve } from 'node:path';
 import { parseUri } from '../engine/uri.js';
+import { JETSTREAM_CURSOR_KEY } from '../components/jetstream/cursor-file.js';
 import type { CursorStore } from '../outbox/cursors.js';
 
 /**
@@ -47,10 +48,21 @@ export class LeaseCursors implements CursorStore {
 }
 
 /**
- * The cursor key of a source route's `from` URI, as the replay component keys its place (`replay:<absolute file>`);
- * undefined for a source without a place.
+ * Beside the sources' places, what a feed's owner hands over (and renews) holds, under this key, the item ids the
+ * feed published last, newest last: the next owner's feed route does not publish them again when its sources
+ * resume a little before the place (Jetstream's rewind) or from an earlier one (a place that was not yet committed).
+ * Not a place: no source reads it.
+ */
+export const PUBLISHED = 'published';
+/** At most this many ids, together at most this many characters: a lease message is at most 16 KiB. */
+export const PUBLISHED_HANDOVER = { ids: 100, chars: 8 * 1024 } as const;
+
+/**
+ * The cursor key of a source route's `from` URI, as its component keys its place (a replay: `replay:<absolute file>`;
+ * Jetstream: JETSTREAM_CURSOR_KEY); undefined for a source without a place.
  */
 export function cursorKeyOf(from: string, baseDir: string): string | undefined {
+  if (from.startsWith('jetstream:')) return JETSTREAM_CURSOR_KEY;
   if (!from.startsWith('replay:')) return undefined;
   return `replay:${resolve(baseDir, parseUri(from).path)}`;
 }
