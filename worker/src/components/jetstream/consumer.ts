@@ -2,7 +2,8 @@ import WebSocket from 'ws';
 import type { Clock, Consumer, Logger, Sink } from '../../engine/types.js';
 import { jitteredBackoff } from '../../engine/backoff.js';
 import { Watermark } from '../../engine/settlement.js';
-import { CursorFile } from './cursor-file.js';
+import type { CursorStore } from '../../outbox/cursors.js';
+import { CursorFile, JETSTREAM_CURSOR_KEY } from './cursor-file.js';
 import { SeenFile } from './seen-file.js';
 import { subscribeUrl, type JetstreamOptions } from './options.js';
 import { SeenEvents, eventKey } from './seen.js';
@@ -63,6 +64,8 @@ export class JetstreamConsumer implements Consumer {
     cursorPath: string | undefined,
     private readonly clock: Clock,
     private readonly log: Logger,
+    /** Where the worker's sources keep their places (settings.cursors): beside the outbox, handed between owners. */
+    private readonly places?: CursorStore,
   ) {
     // Twice the rewind: another instance's time_us for the same event may differ from the one remembered.
     this.seen = new SeenEvents(2 * options.rewindMs * 1000);
@@ -79,14 +82,20 @@ export class JetstreamConsumer implements Consumer {
   }
 
   async run(sink: Sink, signal: AbortSignal): Promise<void> {
+    // The place the worker holds (this source's own, or one handed over by the previous owner of the feeds) wins;
+    // else the file's, at the first start.
+    const place = this.places?.get(JETSTREAM_CURSOR_KEY);
     if (this.cursorUs === undefined && this.cursorFile) {
       this.cursorUs = await this.cursorFile.read();
       for (const [key, timeUs] of (await this.seenFile?.read()) ?? []) this.seen.repeat(key, timeUs);
     }
+    if (typeof place === 'number' && Number.isSafeInteger(place)) this.cursorUs = place;
     const file = this.cursorFile;
-    this.settledUs = file && new Watermark<number>((timeUs) => {
+    const places = this.places;
+    this.settledUs = (file || places) && new Watermark<number>((timeUs) => {
       this.settledUpToUs = timeUs;
-      file.update(timeUs);
+      file?.update(timeUs);
+      places?.set(JETSTREAM_CURSOR_KEY, timeUs);
     });
     let endpointIndex = 0;
     /** Attempts in a row that did not get as far as a handshake. */
@@ -120,11 +129,11 @@ export class JetstreamConsumer implements Consumer {
   /** At a stop: once what was offered is dealt with, writes the cursor and the events seen up to it. */
   private async keepPlace(): Promise<void> {
     const settled = this.settledUs;
-    if (!settled || !this.cursorFile) return;
+    if (!settled) return;
     const waited = new AbortController();
     await Promise.race([settled.whenSettled(), this.clock.sleep(STOP_SETTLE_MS, waited.signal)]);
     waited.abort();
-    await this.cursorFile.flush();
+    await this.cursorFile?.flush();
     const upTo = this.settledUpToUs;
     if (upTo !== undefined) await this.seenFile?.write(this.seen.upTo(upTo));
   }

@@ -5,6 +5,12 @@ import type { Clock, Logger } from '../../engine/types.js';
 const WRITE_EVERY_MS = 1000;
 
 /**
+ * The key of Jetstream's place (a time_us) among the sources' places (settings.cursors): kept there beside the
+ * outbox, and handed from one owner of the Bluesky feeds to the next (ownership/).
+ */
+export const JETSTREAM_CURSOR_KEY = 'jetstream:bluesky';
+
+/**
  * The Jetstream cursor (a time_us) kept in a file, so a restart resumes where the last run stopped. Written
  * atomically (a temporary file renamed over it) at most once a second, and once more on `flush`.
  */

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Component } from '../../engine/types.js';
+import type { CursorStore } from '../../outbox/cursors.js';
 import { JetstreamConsumer } from './consumer.js';
 import { jetstreamOptions, jetstreamOptionsSchema } from './options.js';
 
@@ -16,6 +17,7 @@ export const jetstreamComponent: Component = {
   createConsumer(context) {
     const options = jetstreamOptions(context.options);
     const cursorPath = options.cursorFile === undefined ? undefined : resolve(context.baseDir, options.cursorFile);
-    return new JetstreamConsumer(options, cursorPath, context.clock, context.log.child({ endpoint: context.uri.raw }));
+    const cursors = context.settings.cursors as CursorStore | undefined;
+    return new JetstreamConsumer(options, cursorPath, context.clock, context.log.child({ endpoint: context.uri.raw }), cursors);
   },
 };

@@ -13,7 +13,8 @@ import { contractVerdict } from '../../pipeline/testing.js';
 import { endpointContext, fakeClock, recordingSink, testLogger, type FakeClock, type RecordingSink, type TestLogger } from '../testing.js';
 import { jitteredBackoff } from '../../engine/backoff.js';
 import { JetstreamConsumer } from './consumer.js';
-import { CursorFile } from './cursor-file.js';
+import type { CursorStore } from '../../outbox/cursors.js';
+import { CursorFile, JETSTREAM_CURSOR_KEY } from './cursor-file.js';
 import { jetstreamComponent } from './index.js';
 import { PUBLIC_JETSTREAMS, jetstreamOptions } from './options.js';
 
@@ -48,10 +49,11 @@ interface Running {
 
 const RECONNECTING = 'jetstream: connection lost; reconnecting';
 
-function start(uri: string, options: { baseDir?: string; clock?: FakeClock; holdSettlement?: boolean } = {}): Running {
+function start(uri: string, options: { baseDir?: string; clock?: FakeClock; holdSettlement?: boolean; places?: CursorStore } = {}): Running {
   const clock = options.clock ?? fakeClock();
   const log = testLogger();
-  const consumer: Consumer = jetstreamComponent.createConsumer!(endpointContext(jetstreamComponent, uri, { clock, log, baseDir: options.baseDir ?? process.cwd() }));
+  const settings = options.places ? { cursors: options.places } : {};
+  const consumer: Consumer = jetstreamComponent.createConsumer!(endpointContext(jetstreamComponent, uri, { clock, log, baseDir: options.baseDir ?? process.cwd(), settings }));
   const sink = recordingSink({ holdSettlement: options.holdSettlement ?? false });
   const controller = new AbortController();
   const run = consumer.run(sink, controller.signal);
@@ -341,6 +343,24 @@ describe('jetstream: cursor file', () => {
     await stopped;
     expect(await readFile(join(dir, 'cursor'), 'utf8')).toBe(`${events[2]?.time_us ?? 0}\n`);
     expect(seenTimes(await readFile(join(dir, 'cursor.seen'), 'utf8'))).toEqual(timesOf(events));
+  });
+
+  it("keeps its place among the worker's places too, and starts from the one held there (handed over by the feeds' previous owner) rather than its file's", async () => {
+    const dir = await temporaryDir();
+    const events = scriptedEvents(6);
+    const { fake, url } = await fakeJetstream(events);
+    const held = new Map<string, unknown>();
+    const places: CursorStore = { get: (key) => held.get(key), set: (key, value) => held.set(key, value), close: () => undefined };
+    const uri = `jetstream:?endpoints=${url}&cursorFile=cursor&rewind=1ms`;
+    const first = start(uri, { baseDir: dir, places });
+    await first.sink.offered(6);
+    await first.stop();
+    expect(held.get(JETSTREAM_CURSOR_KEY)).toBe(events[5]?.time_us);
+    // The place the previous owner of the feeds handed over.
+    held.set(JETSTREAM_CURSOR_KEY, events[2]?.time_us);
+    start(uri, { baseDir: dir, places });
+    await fake.whenRequested(2);
+    expect(fake.cursorOf(1)).toBe((events[2]?.time_us ?? 0) - 1000);
   });
 
   it('reads live, and says so, when the cursor file holds no time_us', async () => {
