@@ -42,8 +42,8 @@ export const RECENT_PER_ADDRESS = 10_000;
  * mode: a `kill -9` of the worker loses nothing put), and leaves it when the broker accepted it (`remove`). Bounded
  * by count and by age, dropping the oldest, counted.
  *
- * It also remembers which ids it took lately, per address (the `recent` table, in the same transaction as the put,
- * and kept after the message left for the broker): what was put before a stop or a crash, so that the next run does
+ * It also remembers which ids it took lately, per address (the `recent` table, written in the same statement as the
+ * put, and kept after the message left for the broker): what was put before a stop or a crash, so that the next run does
  * not put it again (see recent.ts). The newest `recentPerAddress` of each address are kept, none older than maxAge.
  */
 export class Outbox {
@@ -70,14 +70,9 @@ export class Outbox {
     )`);
     createRecentTable(this.db);
     this.now = options.now ?? Date.now;
-    const putMessage = this.db.prepare<[string, string, string, number]>('INSERT INTO outbox (address, message_id, body, enqueued_at) VALUES (?, ?, ?, ?)');
-    const putRecent = this.db.prepare<[string, string, number]>('INSERT INTO recent (address, message_id, at) VALUES (?, ?, ?)');
     this.statements = {
-      // One commit (one append to the log) for the message and its id: a crash keeps both or neither.
-      put: this.db.transaction((address: string, messageId: string, body: string, at: number) => {
-        putRecent.run(address, messageId, at);
-        return putMessage.run(address, messageId, body, at);
-      }),
+      // The trigger of recent.ts notes the id in the same statement.
+      put: this.db.prepare<[string, string, string, number]>('INSERT INTO outbox (address, message_id, body, enqueued_at) VALUES (?, ?, ?, ?)'),
       after: this.db.prepare<[number, number]>('SELECT seq, address, message_id AS messageId, body, enqueued_at AS enqueuedAt FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?'),
       remove: this.db.prepare<[number]>('DELETE FROM outbox WHERE seq = ?'),
       count: this.db.prepare('SELECT COUNT(*) AS n FROM outbox'),
@@ -94,7 +89,7 @@ export class Outbox {
 
   /** Stores a message; when it returns, the message survives a crash. Returns its position. */
   put(address: string, messageId: string, body: string): number {
-    const seq = Number(this.statements.put(address, messageId, body, this.now()).lastInsertRowid);
+    const seq = Number(this.statements.put.run(address, messageId, body, this.now()).lastInsertRowid);
     this.count += 1;
     if (this.count > this.options.maxItems) {
       const excess = this.count - this.options.maxItems;
