@@ -9,6 +9,7 @@ import { declareFeed, testBroker } from '../test/broker.js';
 import { freePort } from '../test/ports.js';
 import { collect, connectStomp } from '../test/stomp.js';
 import { root, startWorker } from '../test/worker.js';
+import { appviewProfile, FakeAppview } from './src/sources/bluesky/fake-appview.js';
 import { FakeJetstream } from './src/sources/bluesky/fake-jetstream.js';
 import { DID, imagesPost, scriptedEvents, textOnlyPost } from './src/sources/bluesky/testing.js';
 import { photoStatusWithId, textStatus } from './src/sources/mastodon/fake-statuses.js';
@@ -25,6 +26,7 @@ let dir: string;
 let viewer: Client;
 const x = new FakeXServer();
 let jetstream: FakeJetstream;
+const appview = new FakeAppview([appviewProfile(DID, 'tabby.bsky.social', 'Tabby 🐈')]);
 const mastodon = new FakeMastodon();
 
 beforeAll(async () => {
@@ -33,7 +35,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await viewer.deactivate();
-  await Promise.all([x.close(), jetstream?.close(), mastodon.close()]);
+  await Promise.all([x.close(), jetstream?.close(), appview.close(), mastodon.close()]);
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -71,7 +73,7 @@ test('one config runs two X feeds, a Bluesky feed and a Mastodon feed, each post
   const statuses = ['113500000000000001', '113500000000000002', '113500000000000003', '113500000000000004', '113500000000000005'].map((statusId) => photoStatusWithId(statusId));
   for (const status of [...statuses, { ...textStatus, id: '113500000000000006' }]) mastodon.post(status);
 
-  const [xUrl, jetstreamUrl, mastodonPort, opsPort] = await Promise.all([x.listen(), jetstream.listen(), mastodon.listen(), freePort()]);
+  const [xUrl, jetstreamUrl, appviewUrl, mastodonPort, opsPort] = await Promise.all([x.listen(), jetstream.listen(), appview.listen(), mastodon.listen(), freePort()]);
   const config = join(dir, 'all-sources.yaml');
   const rejected = join(dir, 'rejected.ndjson');
   await writeFile(
@@ -87,6 +89,7 @@ sources:
     tokenEnv: TEST_X_TOKEN
   bluesky:
     endpoints: [${jetstreamUrl}]
+    profiles: { url: ${appviewUrl} }
   mastodon:
     instances: [http://127.0.0.1:${mastodonPort}]
     interval: 1s
@@ -134,8 +137,17 @@ ops: { port: ${opsPort} }
 
     const skyItem = itemOf((received[sky] as ReturnType<typeof collect>).messages[0]?.body as string);
     expect(skyItem).toMatchObject({ network: 'bluesky', feed: sky, images: [{ alt: 'A tabby cat asleep on a keyboard' }, {}] });
+    // Bluesky's author is the handle and display name the AppView gave for the DID, asked for once.
+    const skyAuthors = (received[sky] as ReturnType<typeof collect>).messages.map((message) => itemOf(message.body).author);
+    expect(new Set(skyAuthors.map((author) => JSON.stringify(author)))).toEqual(new Set([JSON.stringify({ handle: 'tabby.bsky.social', name: 'Tabby 🐈', url: 'https://bsky.app/profile/tabby.bsky.social' })]));
+    expect(appview.requests).toEqual([[DID]]);
     // The source's reconnect shows in /status and /metrics; the broken line went to the dead-letter file.
-    const status = (await (await fetch(`http://127.0.0.1:${opsPort}/status`)).json()) as { routes: { id: string; source?: { uri: string; stats: Record<string, number> } }[] };
+    const status = (await (await fetch(`http://127.0.0.1:${opsPort}/status`)).json()) as {
+      routes: { id: string; endpoints: { uri: string; stats?: Record<string, number> }[]; source?: { uri: string; stats: Record<string, number> } }[];
+    };
+    const profiles = status.routes.find((route) => route.id === 'source:bluesky')?.endpoints.find((endpoint) => endpoint.uri.startsWith('appview:'))?.stats;
+    expect(profiles).toMatchObject({ lookups: 1, lookupsFailed: 0, late: 0, failed: 0, rateLimited: 0, cached: 1 });
+    expect((profiles?.hit ?? 0) + (profiles?.resolved ?? 0)).toBe(expectedSky.length);
     const xSource = status.routes.find((route) => route.id === 'source:x');
     expect(xSource?.source).toEqual({ uri: expect.stringMatching(/^x:stream\?/), stats: { reconnects: 1, network: 1, http: 0, rateLimited: 0 } });
     const metrics = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
