@@ -129,6 +129,22 @@ describe('appview: batching and the cache', () => {
     expect(exchanges.map((exchange) => authorOf(exchange).handle)).toEqual([...authors.map((_, index) => `cat${index}.bsky.social`), 'cat0.bsky.social']);
   });
 
+  it('has at most two requests out: the authors that come meanwhile go together once one returns', async () => {
+    const authors = Array.from({ length: 60 }, (_, index) => did(`many${'bcdefghijklmnopqrstuvwxyz'[index % 25]}${'xyz'[Math.floor(index / 25)]}`));
+    const { appview, send, clock } = await setup(authors.map((author, index) => appviewProfile(author, `many${index}.bsky.social`)));
+    appview.holding = true;
+    const sent = authors.slice(0, 55).map((author) => send(postBy(author)));
+    await appview.whenRequested(2);
+    await clock.advance(BATCH_MS);
+    const more = authors.slice(55).map((author) => send(postBy(author)));
+    await clock.advance(BATCH_MS);
+    await settle();
+    expect(appview.requests.map((actors) => actors.length)).toEqual([25, 25]);
+    appview.release();
+    await Promise.all([...sent, ...more]);
+    expect(appview.requests.map((actors) => actors.length)).toEqual([25, 25, 10]);
+  });
+
   it('costs a busy author one lookup, asks again after the TTL, and forgets the least recently used past cacheSize', async () => {
     const { appview, send, lookup, clock, producer } = await setup([appviewProfile(ALICE, 'alice.bsky.social'), appviewProfile(BOB, 'bob.bsky.social'), appviewProfile(CAROL, 'carol.bsky.social')], '&cacheSize=2&cacheTtl=10m');
     const first = Promise.all([send(postBy(ALICE)), send(postBy(ALICE)), send(postBy(BOB))]);

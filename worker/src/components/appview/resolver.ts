@@ -29,6 +29,12 @@ function withIdentity(profile: Profile | undefined, identity: Pending['identity'
 const UNKNOWN_TTL_MS = 60_000;
 /** A 429 without a reset time: wait this long. */
 const DEFAULT_RATE_LIMIT_WAIT_MS = 60_000;
+/**
+ * Requests out at once. The others' authors wait in the queue and go together once one returns: under load batches
+ * grow rather than requests multiply, which keeps a busy wall within the AppView's rate limit; a second one in flight
+ * keeps one slow answer from holding up every new author.
+ */
+const MAX_REQUESTS_IN_FLIGHT = 2;
 /** After a failed request, the next waits 1 s, doubling to this (jittered). */
 const MAX_FAILURE_BACKOFF_MS = 30_000;
 
@@ -65,6 +71,7 @@ export class ProfileResolver {
   /** DIDs not yet in a request, in the order they were asked for. */
   private queued: string[] = [];
   private batchScheduled = false;
+  private requestsInFlight = 0;
   /** No request before this time (epoch ms), because of `blockedBy`. */
   private blockedUntil = 0;
   private blockedBy: 'rate-limited' | 'failed' = 'failed';
@@ -144,13 +151,23 @@ export class ProfileResolver {
     return promise;
   }
 
-  /** Sends what is queued, 25 DIDs a request. */
+  /** Sends what is queued, 25 DIDs a request, as far as MAX_REQUESTS_IN_FLIGHT allows; the rest when one returns. */
   private sendBatches(): void {
-    while (this.queued.length > 0) void this.request(this.queued.splice(0, MAX_ACTORS_PER_REQUEST));
+    while (this.queued.length > 0 && this.requestsInFlight < MAX_REQUESTS_IN_FLIGHT) {
+      const dids = this.queued.splice(0, MAX_ACTORS_PER_REQUEST);
+      if (this.clock.now() < this.blockedUntil) {
+        this.settleAll(dids, { outcome: this.blockedBy });
+        continue;
+      }
+      this.requestsInFlight++;
+      void this.request(dids).finally(() => {
+        this.requestsInFlight--;
+        if (!this.stopping.signal.aborted) this.sendBatches();
+      });
+    }
   }
 
   private async request(dids: string[]): Promise<void> {
-    if (this.clock.now() < this.blockedUntil) return this.settleAll(dids, { outcome: this.blockedBy });
     this.figures.lookups++;
     const answer = await getProfiles(this.options.url, dids, this.options.requestTimeoutMs, this.clock.now(), this.stopping.signal);
     if (this.stopping.signal.aborted) return;
