@@ -42,10 +42,12 @@ function textOf(data: WebSocket.RawData): string {
  * The place survives a restart when `cursorFile` is set: the file holds the time up to which every event was dealt
  * with (with an outbox: is in it), written once a second and, at a stop, once what was offered is dealt with (or
  * after STOP_SETTLE_MS). Beside it (`<cursorFile>.seen`, seen-file.ts) a stop keeps the events dealt with by then,
- * so that a restart, which rewinds, skips them as a reconnect does: a clean stop repeats nothing. After a crash the
- * restart offers again what came after `cursor − rewind` (up to `rewind` plus the last second before the crash);
- * with an outbox, the feeds' de-duplication, seeded from what the outbox took (outbox/recent.ts), publishes none of
- * it twice.
+ * so that a restart, which rewinds, skips them as a reconnect does: a clean stop repeats nothing. The same place is
+ * one of the worker's places (settings.cursors, JETSTREAM_CURSOR_KEY): kept beside the outbox, and handed from one
+ * owner of the feeds to the next, with the ids the feeds published (ownership/), and a start resumes from the one
+ * held there first. After a crash the restart offers again what came after `place − rewind`; the feeds'
+ * de-duplication, seeded from what the outbox took (outbox/recent.ts) or from the previous owner's ids, publishes
+ * none of it twice (docs/operations.md, What repeats, says what is left).
  */
 export class JetstreamConsumer implements Consumer {
   readonly live = true;

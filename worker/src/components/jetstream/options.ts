@@ -17,12 +17,12 @@ export const jetstreamOptionsSchema = {
   },
   cursorFile: {
     type: 'string',
-    doc: 'File (relative to the config) that keeps the time_us of the last event offered, written atomically at most once a second, so that a restart resumes there. Default: none; a start reads live.',
+    doc: "File (relative to the config) that keeps the time_us up to which every event was dealt with (with an outbox: is in it), written atomically at most once a second and at a stop, so that a restart resumes there; beside it, `<cursorFile>.seen` keeps the events a stop had dealt with, which the restart skips. Default: none; a start reads live, or from the place the feeds' previous owner handed over.",
   },
   rewind: {
     type: 'duration',
     default: '5s',
-    doc: 'How far before the cursor a reconnect resumes, to cover events in flight and clock differences between instances; repeats are skipped.',
+    doc: 'How far before the cursor a reconnect, a restart or a handover resumes, to cover events in flight and clock differences between instances; what was dealt with before is skipped (see operations.md, What repeats).',
   },
   maxBackoff: { type: 'duration', default: '30s', doc: 'The longest wait between reconnect attempts (1 s doubling, ±20 % jitter).' },
   pingInterval: {
