@@ -16,10 +16,12 @@ import { sendOnce, type AmqpLogin } from './amqp.js';
 import { freePort } from './ports.js';
 import { PrivateBroker } from './private-broker.js';
 import { collect, connectStomp, reconnectingSubscription, type StompLogin } from './stomp.js';
+import { FakeJetstream } from '../worker/src/sources/bluesky/fake-jetstream.js';
+import { caturdayPosts, postId } from '../worker/src/sources/bluesky/testing.js';
 import { count, demoOrigin, loggedAt, recordingFor, root, startWorker, statusOf, workerConfig, type RunningWorker } from './worker.js';
 
 const run = randomBytes(3).toString('hex');
-const FEEDS = ['worker', 'backfill', 'viewer-send', 'anon-send', 'tap', 'takeover', 'restart', 'page'] as const;
+const FEEDS = ['worker', 'backfill', 'viewer-send', 'anon-send', 'tap', 'takeover', 'restart', 'no-repeats', 'page'] as const;
 const feedName = (label: (typeof FEEDS)[number]): string => `b-${run}-${label}`;
 
 // The page's build, its server and Chromium, shared by both profiles; each profile serves the page for its broker.
@@ -247,6 +249,41 @@ describe.each(BROKER_PROFILE_NAMES)('on %s', (profileName) => {
       expect(await server.exited, server.output()).toBe(0);
     } finally {
       await viewer.stop();
+    }
+  });
+
+  test('a worker stopped and started again publishes nothing twice, though Bluesky resumes 5 s before its cursor', async () => {
+    const feed = feedName('no-repeats');
+    const first = caturdayPosts(6, 'a', Date.now() * 1000 - 2_000_000);
+    const later = caturdayPosts(3, 'b', (first.at(-1)?.time_us ?? 0) + 1000);
+    const jetstream = new FakeJetstream(first);
+    const url = await jetstream.listen();
+    const viewer = collect(await stomp(), profile.stompDestination(feed));
+    await viewer.ready;
+    const config = join(dir, `${profileName}-no-repeats.yaml`);
+    await writeFile(
+      config,
+      `broker: { url: "amqp://${broker.info.host}:${broker.info.amqpPort}", username: publisher, password: "\${TEST_PUBLISHER_PASSWORD}", profile: ${profileName} }
+sources: { bluesky: { endpoints: [${url}], cursorFile: ${profileName}-no-repeats.cursor, profiles: false } }
+feeds: [ { name: ${feed}, network: bluesky, keywords: ["#caturday"] } ]
+ownership: { lease: 1500ms, renew: 300ms }
+status: { enabled: false }
+`,
+    );
+    try {
+      const worker = cli(['run', '--config', config]);
+      await viewer.waitFor(first.length, 20_000);
+      worker.child.kill('SIGTERM');
+      expect(await worker.exited, worker.output()).toBe(0);
+      const again = cli(['run', '--config', config]);
+      await jetstream.whenRequested(2);
+      for (const event of later) jetstream.send(event);
+      await viewer.waitFor(first.length + later.length, 20_000);
+      again.child.kill('SIGTERM');
+      expect(await again.exited, again.output()).toBe(0);
+      expect(viewer.messages.map((message) => (JSON.parse(message.body) as FeedItem).id)).toEqual([...first, ...later].map(postId));
+    } finally {
+      await jetstream.close();
     }
   });
 

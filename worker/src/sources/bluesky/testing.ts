@@ -157,3 +157,19 @@ export function scriptedEvents(count: number, startUs = 1_725_911_000_000_000): 
     return { ...imagesPost, time_us, commit: { ...imagesPost.commit, rkey: `3l3qo2v${i}ow2b`, rev: `3l3qo2w${i}tw2b` } };
   });
 }
+
+/**
+ * `count` image posts about #caturday, one millisecond apart from `startUs` (well within a 5 s rewind), their rkeys
+ * (and so their item ids) told apart by `series`, one letter: posts of one series never share an id with another's.
+ */
+export function caturdayPosts(count: number, series: string, startUs: number): (typeof imagesPost)[] {
+  return Array.from({ length: count }, (_, i) => {
+    const n = String(i).padStart(3, '0');
+    return { ...imagesPost, time_us: startUs + i * 1000, commit: { ...imagesPost.commit, rkey: `3l${series}${n}qow2b`, rev: `3l${series}${n}wtw2b` } };
+  });
+}
+
+/** The item id of a post event. */
+export function postId(event: typeof imagesPost): string {
+  return `bluesky:${event.did}/${event.commit.rkey}`;
+}
