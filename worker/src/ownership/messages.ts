@@ -38,7 +38,8 @@ export interface LeaseMessage {
   to?: OwnerInfo;
   /**
    * renew, yield, release: where the feed's sources had got to, by portable cursor key (see cursors.ts): everything
-   * before it was dealt with — published, filtered out or dead-lettered. Absent for sources without a place (live ones).
+   * before it was dealt with — published, filtered out or dead-lettered; absent for sources without a place (X,
+   * Mastodon). Under `published` (cursors.ts, PUBLISHED), the ids the feed published last, newest last.
    */
   cursors?: Record<string, unknown>;
   /** When the sender sent it, by its clock: for people reading logs, never for deciding. */
