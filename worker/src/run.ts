@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { brokerProfile } from '@livewall/contract';
 import { defaultComponents } from './components/index.js';
 import { ConfigError, loadConfig, type WorkerConfig } from './config.js';
+import { PROFILES } from './config-sources.js';
 import { dryRunRoute } from './dsl/dry-run.js';
 import { loadRoutes } from './dsl/load.js';
 import type { RouteDefinition } from './engine/definition.js';
@@ -16,12 +17,15 @@ import { feedOfRoute, feedRoutes } from './feeds.js';
 import type { WorkerInfo } from './ops/info.js';
 import { amqpAddresses, amqpConnections, outboxStats } from './components/amqp/index.js';
 import { SqliteCursors } from './outbox/cursors.js';
-import { createMetrics, feedPublishingMetrics, outboxMetrics, ownershipMetric, reconnectsMetric, type FeedPublishing } from './ops/metrics.js';
+import { RECENT_PER_ADDRESS } from './outbox/outbox.js';
+import { recentlyPut } from './outbox/recent.js';
+import { blueskyProfilesMetrics, createMetrics, feedPublishingMetrics, outboxMetrics, ownershipMetric, reconnectsMetric, type FeedPublishing } from './ops/metrics.js';
 import { startOpsServer, type OpsServer } from './ops/server.js';
 import { startStatusPublisher, statusBuilder, type StatusPublisher } from './ops/status-message.js';
 import { LeaseChannel } from './ownership/channel.js';
 import { ownerIdentity, Ownership } from './ownership/coordinator.js';
 import { LeaseCursors } from './ownership/cursors.js';
+import { PublishedItems } from './published.js';
 import { settleFor } from './ownership/lease.js';
 import { FeedDirectory } from './sources/feed-directory.js';
 import { serialized, watchConfig } from './watch.js';
@@ -98,15 +102,20 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
   const components = defaultComponents();
   // The feeds as sources read them while running: a reload updates it, and X reconciles its rules on the change.
   const directory = new FeedDirectory(config.feeds);
-  // Sources keep their place beside the outbox (not in a dry run, which sends nothing there).
-  const cursors = config.outbox && !options.dryRun ? new SqliteCursors(config.outbox.file) : undefined;
+  // The outbox file, relative to the config as the amqp: component opens it (not in a dry run, which sends nothing there).
+  const outboxFile = config.outbox && !options.dryRun ? resolve(dirname(config.file), config.outbox.file) : undefined;
+  // Sources keep their place beside the outbox.
+  const cursors = outboxFile === undefined ? undefined : new SqliteCursors(outboxFile);
+  // The feeds' de-duplication outlives their routes, and starts from what the outbox took before this process.
+  const profile = brokerProfile(config.broker.profile);
+  const published = new PublishedItems((feed) => (outboxFile ? recentlyPut(outboxFile, profile.amqpTarget(feed), RECENT_PER_ADDRESS) : []));
   // With a broker, each feed runs where its owner is (ownership/), and the sources' places go with it.
   const leaseCursors = options.dryRun ? undefined : new LeaseCursors(cursors);
   const engine = new Engine(components, {
     baseDir: dirname(config.file),
     clock: systemClock,
     log,
-    settings: { amqp: config.broker, feeds: directory, ...(config.outbox ? { outbox: config.outbox } : {}), ...(leaseCursors ? { cursors: leaseCursors } : {}) },
+    settings: { amqp: config.broker, feeds: directory, idempotent: published, ...(config.outbox ? { outbox: config.outbox } : {}), ...(leaseCursors ? { cursors: leaseCursors } : {}) },
   });
   for (const route of routesOf(config, { ...options, directory })) engine.add(route);
   // One line per state change; never one per message at info level.
@@ -121,6 +130,7 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
       engine,
       bus: new LeaseChannel({ urls: [config.broker.url, ...(config.broker.failover ?? [])], profile: config.broker.profile, username: config.broker.username, password: config.broker.password, idleTimeoutMs: config.broker.idleTimeoutMs, containerId: `livewall-owner-${process.pid}` }, log),
       cursors: leaseCursors,
+      published,
       me: ownerIdentity(info.host, config.region),
       feeds: config.feeds,
       timings: { leaseMs, renewMs, settleMs: settleFor(renewMs) },
@@ -142,7 +152,9 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
         [...route.endpoints, ...(route.source ? [route.source] : [])].flatMap(({ uri, stats }) => (stats?.reconnects === undefined ? [] : [{ endpoint: uri, reconnects: stats.reconnects }])),
       ),
     );
-    ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, engine, registry: createMetrics(engine, { info, extraMetrics: [reconnects, ...feedPublishingMetrics(() => feedPublishing(config)), ...(config.outbox ? outboxMetrics(outboxStats) : []), ...(ownership ? [ownershipMetric(() => ownership.status().feeds)] : [])], ...(held ? { held } : {}) }), log, info, amqpConnections, ...(ownership ? { ownership: () => ownership.status(), held, roleOf: (routeId: string) => ownership.roleOf(routeId) } : {}) });
+    // The appview: endpoints' figures (Bluesky authors' profiles), from the source routes that send to one.
+    const profiles = blueskyProfilesMetrics(() => engine.status().flatMap((route) => route.endpoints.flatMap(({ uri, stats }) => (uri.startsWith(`${PROFILES.scheme}:`) && stats ? [stats] : []))));
+    ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, engine, registry: createMetrics(engine, { info, extraMetrics: [reconnects, ...profiles, ...feedPublishingMetrics(() => feedPublishing(config)), ...(config.outbox ? outboxMetrics(outboxStats) : []), ...(ownership ? [ownershipMetric(() => ownership.status().feeds)] : [])], ...(held ? { held } : {}) }), log, info, amqpConnections, ...(ownership ? { ownership: () => ownership.status(), held, roleOf: (routeId: string) => ownership.roleOf(routeId) } : {}) });
     log.info({ url: `http://${config.ops.host}:${ops.port}/` }, 'ops endpoint listening (/healthz, /readyz, /status, /metrics)');
   }
 
