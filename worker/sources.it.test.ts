@@ -152,6 +152,9 @@ ops: { port: ${opsPort} }
     expect(xSource?.source).toEqual({ uri: expect.stringMatching(/^x:stream\?/), stats: { reconnects: 1, network: 1, http: 0, rateLimited: 0 } });
     const metrics = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
     expect(metrics).toContain(`livewall_reconnects_total{endpoint="${xSource?.source?.uri}"} 1`);
+    expect(metrics).toContain('livewall_bluesky_profile_lookups_total 1\n');
+    expect(metrics).toContain(`livewall_bluesky_profiles_total{outcome="resolved"} ${profiles?.resolved ?? 0}\n`);
+    expect(metrics).toContain('livewall_bluesky_profiles_total{outcome="late"} 0\n');
     await expect.poll(async () => (await readFile(rejected, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as unknown)).toEqual([
       { rejected: 'not-json', network: 'x', raw: '{"data":{"id":"1",', at: expect.any(String) },
     ]);
