@@ -18,7 +18,17 @@ export interface Post {
   media: Media[];
   /** The feeds the source matched the post to (X: the tags of its matching rules). */
   feeds: string[];
+  /**
+   * Set when the network flags the post as sensitive (adult or graphic media), with the network's own words for why:
+   * X `possibly_sensitive`, Bluesky's self-label values (`porn`, `graphic-media`, …), Mastodon `sensitive`. Absent: not
+   * flagged. Each feed's `sensitive:` setting decides whether such a post reaches its wall.
+   */
+  sensitive?: { reasons: string[] };
 }
+
+/** What a feed does with posts flagged sensitive (its `sensitive:` setting); the first is the default. */
+export const SENSITIVE_MEDIA = ['drop', 'show'] as const;
+export type SensitiveMedia = (typeof SENSITIVE_MEDIA)[number];
 
 export interface Media {
   kind: 'photo' | 'video' | 'gif';

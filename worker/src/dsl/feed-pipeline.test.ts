@@ -199,7 +199,7 @@ describe('the source routes\' decoders', () => {
       { decode: pipeline.decodeX, network: 'x', raw: 'not json' },
       { decode: pipeline.decodeBluesky, network: 'bluesky', raw: '{"did":"did:plc:x"}' },
       { decode: pipeline.decodeMastodon, network: 'mastodon', raw: '{"id":"1"' },
-      { decode: pipeline.decodeMastodon, network: 'mastodon', raw: JSON.stringify({ ...photoStatus, sensitive: true }) },
+      { decode: pipeline.decodeMastodon, network: 'mastodon', raw: JSON.stringify({ ...photoStatus, reblog: photoStatus }) },
     ];
     const rejections = cases.map(({ decode, raw }) => {
       const exchange: Exchange = { id: 'ex-1', body: raw, headers: {} };
@@ -212,7 +212,7 @@ describe('the source routes\' decoders', () => {
       { rejected: expect.any(String), network: 'x', raw: 'not json', at: '2026-11-22T10:00:00.000Z' },
       { rejected: 'no-time', network: 'bluesky', raw: '{"did":"did:plc:x"}', at: '2026-11-22T10:00:00.000Z' },
       { rejected: 'not-json', network: 'mastodon', raw: '{"id":"1"', at: '2026-11-22T10:00:00.000Z' },
-      { rejected: 'sensitive', network: 'mastodon', raw: cases[3]!.raw, at: '2026-11-22T10:00:00.000Z' },
+      { rejected: 'reblog', network: 'mastodon', raw: cases[3]!.raw, at: '2026-11-22T10:00:00.000Z' },
     ]);
     expect(Object.keys(rejections[0]!)).toEqual(['rejected', 'network', 'raw', 'at']);
   });

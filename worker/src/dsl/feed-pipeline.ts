@@ -2,7 +2,7 @@ import { validateFeedItem, type FeedItem, type ImageAllowList, type Network } fr
 import type { Exchange } from '../engine/types.js';
 import { dropReason } from '../pipeline/filter.js';
 import { toFeedItem, type MapResult } from '../pipeline/mapper.js';
-import type { Post } from '../post.js';
+import type { Post, SensitiveMedia } from '../post.js';
 import { decodeJetstreamEvent } from '../sources/bluesky/decode.js';
 import { matchFeeds } from '../sources/bluesky/feeds.js';
 import type { DirectoryFeed } from '../sources/feed-directory.js';
@@ -33,8 +33,6 @@ export interface PipelineSettings {
   restamp: boolean;
   /** The time posts are received and published at; a test passes a fixed one. */
   now?: () => Date;
-  /** From `sources.mastodon.sensitive`: keep the statuses marked sensitive that the `mastodon:` source offers. */
-  sensitive?: boolean;
   /** Each network's feeds as configured now (Bluesky and Mastodon posts are matched to feeds by keyword). */
   feeds?: (network: Network) => readonly DirectoryFeed[];
 }
@@ -51,7 +49,7 @@ function statusInstance(value: unknown): string {
  * written in YAML can name them (`{ ref: isPost }`) and a route written in TypeScript can use them directly.
  * A source route: decodeX | decodeBluesky | decodeMastodon → (isRejected → rejection → dead letter) → (Bluesky:
  * isIdentity → appview:) → isPost → post.
- * A feed route: hasPictures → feedItem → isMapped → stamp → meetsContract, keyed by itemKey.
+ * A feed route: forFeed → asFeed → shows(sensitive) → feedItem → isMapped → stamp → meetsContract, keyed by itemKey.
  * A predicate returns true to keep the exchange, or the reason it is dropped (a counter label).
  */
 export function feedPipeline(settings: PipelineSettings) {
@@ -94,7 +92,7 @@ export function feedPipeline(settings: PipelineSettings) {
       return { kind: 'invalid', reason: 'not-json', raw };
     }
     const instance = typeof exchange.headers.instance === 'string' ? exchange.headers.instance : statusInstance(value);
-    const event = decodeMastodonStatus(value, instance, { sensitive: settings.sensitive === true });
+    const event = decodeMastodonStatus(value, instance);
     if (event.kind !== 'post') return invalid(event, raw);
     const feeds = feedsOf('mastodon');
     const tag = typeof exchange.headers.tag === 'string' ? exchange.headers.tag.toLowerCase() : undefined;
@@ -190,5 +188,16 @@ export function feedPipeline(settings: PipelineSettings) {
     return (exchange) => ({ ...(exchange.body as Post), feeds: [feed] });
   }
 
-  return { decodeX, decodeBluesky, decodeMastodon, isRejected, rejection, isIdentity, isPost, post, hasPictures, byFeed, feedItem, isMapped, stamp, meetsContract, itemKey, forFeed, asFeed };
+  /**
+   * Keeps the posts a feed may show: with `drop`, a post its network flagged sensitive is dropped as
+   * `sensitive:<network>`, so the counters say which network's flag kept what off the wall.
+   */
+  function shows(sensitive: SensitiveMedia): (exchange: Exchange) => boolean | string {
+    return (exchange) => {
+      const candidate = exchange.body as Post;
+      return sensitive === 'drop' && candidate.sensitive ? `sensitive:${candidate.network}` : true;
+    };
+  }
+
+  return { decodeX, decodeBluesky, decodeMastodon, isRejected, rejection, isIdentity, isPost, post, hasPictures, byFeed, feedItem, isMapped, stamp, meetsContract, itemKey, forFeed, asFeed, shows };
 }

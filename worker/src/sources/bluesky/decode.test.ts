@@ -73,6 +73,16 @@ describe('decodeJetstreamEvent: posts', () => {
     expect(event).toMatchObject({ kind: 'post', post: { media: [{ kind: 'photo', alt: 'legacy' }] } });
   });
 
+  it('marks a post whose author self-labelled it adult or graphic, with the values; other self-labels are not', () => {
+    const labelled = (values: string[]) =>
+      decode(altered(imagesPost, (copy) => Object.assign(copy.commit.record, { labels: { $type: 'com.atproto.label.defs#selfLabels', values: values.map((val) => ({ val })) } })));
+    const porn = labelled(['porn']);
+    expect(porn.kind === 'post' && porn.post.sensitive).toEqual({ reasons: ['porn'] });
+    const several = labelled(['!no-unauthenticated', 'graphic-media', 'gore', 'nudity', 'sexual', 'gore']);
+    expect(several.kind === 'post' && several.post.sensitive).toEqual({ reasons: ['graphic-media', 'gore', 'nudity', 'sexual'] });
+    for (const event of [labelled(['!no-unauthenticated']), labelled([]), decode(imagesPost)]) expect(event.kind === 'post' && 'sensitive' in event.post).toBe(false);
+  });
+
   it('fills feeds by keyword when given them', () => {
     const event = decodeJetstreamEvent(JSON.stringify(imagesPost), [{ name: 'cats', keywords: ['#caturday'] }, { name: 'dogs', keywords: ['dog'] }]);
     expect(event).toMatchObject({ kind: 'post', post: { feeds: ['cats'] } });

@@ -63,6 +63,22 @@ function embeddedImages(embed: unknown): unknown[] {
   return [];
 }
 
+/**
+ * The self-label values that mark adult or graphic media (`gore` on older posts); others, such as
+ * `!no-unauthenticated`, say nothing about the media.
+ */
+const SENSITIVE_LABELS = new Set(['porn', 'sexual', 'nudity', 'graphic-media', 'gore']);
+
+/**
+ * The sensitive values among a record's self-labels (`{$type: "com.atproto.label.defs#selfLabels", values: [{val}]}`),
+ * each once. Jetstream carries the author's own labels only, not those Bluesky's moderation services apply later.
+ */
+function sensitiveSelfLabels(labels: unknown): string[] {
+  if (!isRecord(labels) || labels.$type !== 'com.atproto.label.defs#selfLabels' || !Array.isArray(labels.values)) return [];
+  const values = labels.values.map((label: unknown) => (isRecord(label) ? label.val : undefined));
+  return [...new Set(values.filter((value): value is string => typeof value === 'string' && SENSITIVE_LABELS.has(value)))];
+}
+
 function decodeImage(did: string, raw: unknown): Media | undefined {
   if (!isRecord(raw) || !isRecord(raw.image)) return undefined;
   const blob = raw.image;
@@ -131,5 +147,7 @@ export function decodeJetstreamEvent(text: string, feeds: readonly FeedKeywords[
     media,
     feeds: feeds.length === 0 ? [] : feedMatcher(feeds)(postText),
   };
+  const labels = sensitiveSelfLabels(record.labels);
+  if (labels.length > 0) post.sensitive = { reasons: labels };
   return { kind: 'post', post, timeUs };
 }

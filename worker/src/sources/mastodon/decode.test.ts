@@ -76,9 +76,11 @@ describe('decodeMastodonStatus', () => {
     expect(decodeMastodonStatus(reblogStatus, 'mastodon.social')).toEqual({ kind: 'invalid', reason: 'reblog' });
   });
 
-  it('skips sensitive statuses unless asked to keep them', () => {
-    expect(decodeMastodonStatus(sensitiveStatus, 'mastodon.social')).toEqual({ kind: 'invalid', reason: 'sensitive' });
-    expect(decodeMastodonStatus(sensitiveStatus, 'mastodon.social', { sensitive: true }).kind).toBe('post');
+  it('marks a status its author flagged sensitive, and only such a one', () => {
+    const flagged = decodeMastodonStatus(sensitiveStatus, 'mastodon.social');
+    expect(flagged.kind === 'post' && flagged.post.sensitive).toEqual({ reasons: ['sensitive'] });
+    const plain = decodeMastodonStatus(photoStatus, 'mastodon.social');
+    expect(plain.kind === 'post' && 'sensitive' in plain.post).toBe(false);
   });
 
   it('falls back to uri when url is missing or not https', () => {

@@ -8,14 +8,12 @@ import { decodeEntities } from '../../pipeline/text.js';
  *
  * Reblogs are skipped (`reblog`): a tag timeline carries the original status itself when it has the tag, so
  * unwrapping the boost would show the same picture twice, under the booster's timestamp. Sensitive statuses (media
- * behind a content warning) are skipped (`sensitive`) unless `options.sensitive` allows them: a wall shows its
- * pictures unblurred to everyone in the room.
+ * behind a content warning) are decoded with `sensitive` set: each feed's `sensitive:` setting decides, as for the
+ * other networks' flags.
  */
 export type MastodonEvent = { kind: 'post'; post: Post } | { kind: 'invalid'; reason: string };
 
 export interface MastodonDecodeOptions {
-  /** Keep statuses marked sensitive. Default false. */
-  sensitive?: boolean;
   /** The feeds the post belongs to (the route knows; a status does not). Default none. */
   feeds?: string[];
 }
@@ -133,7 +131,6 @@ export function decodeMastodonStatus(value: unknown, instance: string, options: 
   if (typeof value.content !== 'string') return { kind: 'invalid', reason: 'bad-content' };
   const account = value.account;
   if (!isRecord(account) || typeof account.acct !== 'string' || !ACCT.test(account.acct)) return { kind: 'invalid', reason: 'no-author' };
-  if (value.sensitive === true && !options.sensitive) return { kind: 'invalid', reason: 'sensitive' };
 
   const attachments = Array.isArray(value.media_attachments) ? value.media_attachments : [];
   if (attachments.length > MAX_MEDIA) return { kind: 'invalid', reason: 'too-many-media' };
@@ -150,6 +147,8 @@ export function decodeMastodonStatus(value: unknown, instance: string, options: 
     media,
     feeds: [...(options.feeds ?? [])],
   };
+  // The author's own flag (a content warning on the media); the instance's moderators' later actions are not in it.
+  if (value.sensitive === true) post.sensitive = { reasons: ['sensitive'] };
   const name = optionalString(account.display_name);
   if (name) post.author.name = name.replace(LONE_SURROGATE, '\uFFFD');
   // A status and its author live on one instance; the contract refuses a profile link elsewhere, so the post keeps

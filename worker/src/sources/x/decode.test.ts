@@ -57,6 +57,7 @@ describe('decodeXLine on the recorded sample', () => {
     const counts: Record<string, number> = {};
     for (const e of events) counts[e.kind] = (counts[e.kind] ?? 0) + 1;
     expect(counts).toEqual({ 'keep-alive': 5, post: 56 });
+    expect(posts.filter((post) => post.sensitive)).toEqual([]);
     expect(events.map((e, index) => (e.kind === 'keep-alive' ? index : -1)).filter((index) => index >= 0)).toEqual([6, 23, 52, 54, 58]);
   });
 
@@ -242,6 +243,12 @@ describe('decodeXLine on everything else', () => {
     );
     expect(post.feeds).toEqual(['dogs', 'cats']);
     expect(postOf(decodeXLine(event((raw) => delete raw.matching_rules))).feeds).toEqual([]);
+  });
+
+  it('marks a post X flags possibly_sensitive; false or absent (as in the recording) is not flagged', () => {
+    expect(postOf(decodeXLine(event((raw) => (raw.data.possibly_sensitive = true)))).sensitive).toEqual({ reasons: ['possibly_sensitive'] });
+    expect('sensitive' in postOf(decodeXLine(event((raw) => (raw.data.possibly_sensitive = false))))).toBe(false);
+    expect('sensitive' in postOf(decodeXLine(event()))).toBe(false);
   });
 
   it('leaves out an empty author name', () => {

@@ -196,5 +196,7 @@ export function decodeXLine(line: string): XStreamEvent {
   };
   const name = optionalString(author.name);
   if (name) post.author.name = name;
+  // X's own guess (the account's settings, reports); absent, as in posts fetched without the field, is not flagged.
+  if (data.possibly_sensitive === true) post.sensitive = { reasons: ['possibly_sensitive'] };
   return { kind: 'post', post };
 }

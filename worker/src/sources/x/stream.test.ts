@@ -68,7 +68,7 @@ describe('x stream: reading', () => {
       expansions: 'attachments.media_keys,author_id',
       'media.fields': 'url,preview_image_url,type,width,height,alt_text',
       'user.fields': 'username,name',
-      'tweet.fields': 'created_at',
+      'tweet.fields': 'created_at,possibly_sensitive',
     });
   });
 

@@ -6,12 +6,12 @@ import type { XClient } from './client.js';
 import { ReconnectBackoff, type FailureClass } from './backoff.js';
 import { decodeXLine, streamProblem, type StreamProblem, type XStreamEvent } from './decode.js';
 
-/** What each post brings along: its images (and video previews), its author, its time. */
+/** What each post brings along: its images (and video previews), its author, its time, whether X thinks it sensitive. */
 export const X_STREAM_PARAMS = {
   expansions: 'attachments.media_keys,author_id',
   'media.fields': 'url,preview_image_url,type,width,height,alt_text',
   'user.fields': 'username,name',
-  'tweet.fields': 'created_at',
+  'tweet.fields': 'created_at,possibly_sensitive',
 };
 
 export interface XStreamOptions {
