@@ -118,7 +118,7 @@ describe('parseConfig', () => {
 
   it('reports an unknown top-level key where the key is', () => {
     expect(problemsOf(edit({ 13: ['brokers:', '  url: amqp://x', 'feeds:'] }))).toEqual([
-      'feeds.yaml:13:1: unknown field "brokers" in the top level; expected one of broker, outbox, imageHosts, videoPreviews, shutdownTimeout, source, sources, feeds, deadLetter, ops, region, ownership, status, routes',
+      'feeds.yaml:13:1: unknown field "brokers" in the top level; expected one of broker, outbox, imageHosts, videoPreviews, shutdownTimeout, source, sources, feeds, deadLetter, ops, region, ownership, status, moderation, routes',
     ]);
   });
 
@@ -199,7 +199,7 @@ describe('parseConfig', () => {
     expect(problemsOf(edit({ 14: ['  - name: Cats'] }))).toEqual(['feeds.yaml:14:11: feed name "Cats" must match [a-z0-9-]{1,32}']);
     expect(problemsOf(edit({ 14: ['  - cats'] }))).toEqual(['feeds.yaml:14:5: feeds[0] must be a mapping']);
     expect(problemsOf(edit({ 14: ['  - title: cats'] }))).toEqual([
-      'feeds.yaml:14:5: unknown field "title" in feeds[0]; expected one of name, network, keywords, rule, deadLetter',
+      'feeds.yaml:14:5: unknown field "title" in feeds[0]; expected one of name, network, keywords, rule, deadLetter, moderation',
       'feeds.yaml:14:5: feeds[0].name is required',
     ]);
   });

@@ -5,6 +5,8 @@ import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node }
 import { MAX_WINDOW } from './amqp/window.js';
 import { fileOfUri, unwritable } from './config-files.js';
 import { parseSources, type SourcesConfig } from './config-sources.js';
+import { parseModeration } from './moderation/config.js';
+import type { ModerationConfig } from './moderation/rules.js';
 
 export type { ReplaySourceConfig, SourceConfig, SourcesConfig } from './config-sources.js';
 
@@ -37,6 +39,8 @@ export interface WorkerConfig {
   ownership: { leaseMs: number; renewMs: number };
   /** The status message the worker publishes for the page. */
   status: { topic: string; intervalMs: number; enabled: boolean };
+  /** The automatic moderation rules of every feed (`moderation:`); each feed's own add to them (moderation/rules.ts). */
+  moderation?: ModerationConfig;
 }
 
 export interface FeedConfig {
@@ -47,6 +51,8 @@ export interface FeedConfig {
   /** X only: the operator's own stream rule, used instead of the one made from the keywords. */
   rule?: string;
   deadLetter?: string;
+  /** The feed's own moderation rules, added to the global ones. */
+  moderation?: ModerationConfig;
   /** Where the feed is in the file's `feeds:` list, for problems found later. */
   index: number;
 }
@@ -65,13 +71,14 @@ type Path = (string | number)[];
  * is generated from these lists (schema/config-schema.ts), so an editor offers what lint takes.
  */
 export const CONFIG_FIELDS = {
-  top: ['broker', 'outbox', 'imageHosts', 'videoPreviews', 'shutdownTimeout', 'source', 'sources', 'feeds', 'deadLetter', 'ops', 'region', 'ownership', 'status', 'routes'],
+  top: ['broker', 'outbox', 'imageHosts', 'videoPreviews', 'shutdownTimeout', 'source', 'sources', 'feeds', 'deadLetter', 'ops', 'region', 'ownership', 'status', 'moderation', 'routes'],
   broker: ['url', 'username', 'password', 'idleTimeout', 'window', 'profile'],
-  feed: ['name', 'network', 'keywords', 'rule', 'deadLetter'],
+  feed: ['name', 'network', 'keywords', 'rule', 'deadLetter', 'moderation'],
   outbox: ['file', 'maxItems', 'maxAge'],
   ownership: ['lease', 'renew'],
   ops: ['port', 'host'],
   status: ['topic', 'interval', 'enabled'],
+  moderation: ['blockedWords', 'blockedAuthors', 'allowedAuthors', 'profanity', 'perAuthor'],
 } as const;
 
 export type { Path };
@@ -195,7 +202,7 @@ export class Checker {
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** `500ms`, `10s`, `2m`, `12h`, `7d`; a bare number is seconds. */
-function parseDuration(text: string): number | undefined {
+export function parseDuration(text: string): number | undefined {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
   if (!match) return undefined;
   return Number(match[1]) * (DURATION_UNITS[match[2] ?? 's'] as number);
@@ -303,13 +310,15 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     const deadLetter = check.string(feed.deadLetter, ['feeds', index, 'deadLetter'], { required: false });
     checkWritableUri(check, deadLetter, ['feeds', index, 'deadLetter'], base);
     const rule = check.string(feed.rule, ['feeds', index, 'rule'], { required: false });
+    const moderation = parseModeration(check, feed.moderation, ['feeds', index, 'moderation']);
     if (rule !== undefined && network !== 'x') check.problem(['feeds', index, 'rule'], `feeds[${index}].rule is an X stream rule; feed ${name} is on ${network}`);
 
     if (!FEED_NAME.test(name)) check.problem(['feeds', index, 'name'], `feed name ${JSON.stringify(name)} must match [a-z0-9-]{1,32}`);
     else if (feeds.some((other) => other.name === name)) check.problem(['feeds', index, 'name'], `feed ${JSON.stringify(name)} is defined twice`);
-    else feeds.push({ name, network: network as FeedConfig['network'], keywords, ...(rule === undefined ? {} : { rule }), ...(deadLetter === undefined ? {} : { deadLetter }), index });
+    else feeds.push({ name, network: network as FeedConfig['network'], keywords, ...(rule === undefined ? {} : { rule }), ...(deadLetter === undefined ? {} : { deadLetter }), ...(moderation === undefined ? {} : { moderation }), index });
   });
   const sources = parseSources(check, root.sources, base, feeds, env);
+  const moderation = parseModeration(check, root.moderation, ['moderation']);
 
   let outbox: WorkerConfig['outbox'];
   if (root.outbox !== undefined) {
@@ -374,5 +383,6 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     ...(region === undefined ? {} : { region }),
     ownership: { leaseMs: leaseMs ?? 5000, renewMs: renewMs ?? 1000 },
     status: { topic: statusTopic, intervalMs: statusIntervalMs, enabled: statusEnabled },
+    ...(moderation === undefined ? {} : { moderation }),
   };
 }

@@ -119,6 +119,7 @@ describe('feedRoutes', () => {
     expect(shape(routes.get('feed:sky-cats')!.steps)).toEqual([
       'filter:feed',
       'transform:feed',
+      'filter:moderation',
       'transform:map',
       'filter:mapped',
       'transform:stamp',

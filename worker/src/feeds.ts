@@ -4,6 +4,8 @@ import { DEFAULT_WINDOW } from './amqp/window.js';
 import type { WorkerConfig } from './config.js';
 import { feedPipeline } from './dsl/feed-pipeline.js';
 import { from, type RouteDefinition } from './engine/definition.js';
+import { feedsToModerate } from './moderation/config.js';
+import { moderated, ModerationBook } from './moderation/rules.js';
 import type { FeedDirectory } from './sources/feed-directory.js';
 
 /**
@@ -32,6 +34,8 @@ export interface FeedRouteOptions {
   producerUri?: (topic: string) => string;
   /** The feeds as the running worker knows them (a reload updates it in place); default: the config's. */
   directory?: FeedDirectory;
+  /** Every feed's moderation rules as the running worker knows them (a reload swaps them in place); default: the config's. */
+  moderation?: ModerationBook;
 }
 
 /** The replay URI of a recording: `replay:FILE?pace=2/s&loop=true`. */
@@ -99,7 +103,7 @@ export function sourceRoutes(config: WorkerConfig, network: Network, options: Fe
 }
 
 /**
- * A feed as a route: its network's posts with pictures (from the hub) → this feed's → feed items that meet the
+ * A feed as a route: its network's posts with pictures (from the hub) → this feed's → past its moderation rules → feed items that meet the
  * contract → the feed's topic. The steps are the pipeline's named functions (dsl/feed-pipeline.ts), the same ones a
  * YAML route names.
  */
@@ -123,6 +127,7 @@ export function feedRoute(config: WorkerConfig, feed: { name: string; network: N
     .concurrency(concurrency)
     .filter(steps.forFeed(feed.name), 'feed')
     .transform(steps.asFeed(feed.name), 'feed')
+    .filter(moderated(options.moderation ?? new ModerationBook(config.moderation, feedsToModerate(config)), feed.name), 'moderation')
     .transform(steps.feedItem, 'map')
     .filter(steps.isMapped, 'mapped')
     .transform(steps.stamp, 'stamp')
@@ -135,7 +140,9 @@ export function feedRoute(config: WorkerConfig, feed: { name: string; network: N
 
 /** Every route the config's feeds make: the feed routes, then the source routes that feed them. */
 export function feedRoutes(config: WorkerConfig, options: FeedRouteOptions = {}): RouteDefinition[] {
-  const feeds = config.feeds.map((feed) => feedRoute(config, feed, options));
+  // One book for all the feed routes: each feed's rules compiled once.
+  const moderation = options.moderation ?? new ModerationBook(config.moderation, feedsToModerate(config));
+  const feeds = config.feeds.map((feed) => feedRoute(config, feed, { ...options, moderation }));
   const sources = (['x', 'bluesky', 'mastodon'] as const).flatMap((network) => sourceRoutes(config, network, options));
   return [...feeds, ...sources];
 }

@@ -83,7 +83,7 @@ const CONFIG_AT_FAULT_PROBLEMS = [
   '3:13: environment variable LINT_PASSWORD is not set (used by broker.password)',
   '7:21: sources.x.replay.pace must be a rate such as 5/s or 120/min, not "fast"',
   '10:54: option showBody must be true or false, not "maybe"',
-  '11:1: unknown field "colour" in the top level; expected one of broker, outbox, imageHosts, videoPreviews, shutdownTimeout, source, sources, feeds, deadLetter, ops, region, ownership, status, routes',
+  '11:1: unknown field "colour" in the top level; expected one of broker, outbox, imageHosts, videoPreviews, shutdownTimeout, source, sources, feeds, deadLetter, ops, region, ownership, status, moderation, routes',
 ];
 
 const CLEAN = [

@@ -28,6 +28,8 @@ import { LeaseCursors } from './ownership/cursors.js';
 import { PublishedItems } from './published.js';
 import { settleFor } from './ownership/lease.js';
 import { FeedDirectory } from './sources/feed-directory.js';
+import { feedsToModerate } from './moderation/config.js';
+import { ModerationBook } from './moderation/rules.js';
 import { serialized, watchConfig } from './watch.js';
 
 export interface RunOptions {
@@ -52,10 +54,10 @@ export function version(): string {
 /**
  * Every route a config defines: the feeds' routes (see feeds.ts), then the YAML `routes:`; in a dry run, broker
  * endpoints become log:, and a feed's items are written as `tap` prints them. `directory` is the running worker's
- * view of the feeds, which a reload updates in place.
+ * view of the feeds and `moderation` its feeds' moderation rules, which a reload updates in place.
  */
-export function routesOf(config: WorkerConfig, options: { dryRun: boolean; directory?: FeedDirectory }): RouteDefinition[] {
-  const feeds = feedRoutes(config, { ...(options.dryRun ? { producerUri: (topic: string) => `log:${topic}?format=item` } : {}), ...(options.directory ? { directory: options.directory } : {}) });
+export function routesOf(config: WorkerConfig, options: { dryRun: boolean; directory?: FeedDirectory; moderation?: ModerationBook }): RouteDefinition[] {
+  const feeds = feedRoutes(config, { ...(options.dryRun ? { producerUri: (topic: string) => `log:${topic}?format=item` } : {}), ...(options.directory ? { directory: options.directory } : {}), ...(options.moderation ? { moderation: options.moderation } : {}) });
   const routes = loadRoutes(config, defaultComponents());
   return [...feeds, ...(options.dryRun ? routes.map(dryRunRoute) : routes)];
 }
@@ -102,6 +104,8 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
   const components = defaultComponents();
   // The feeds as sources read them while running: a reload updates it, and X reconciles its rules on the change.
   const directory = new FeedDirectory(config.feeds);
+  // Each feed's moderation rules as its route reads them: a reload swaps them without restarting a route.
+  const moderation = new ModerationBook(config.moderation, feedsToModerate(config));
   // The outbox file, relative to the config as the amqp: component opens it (not in a dry run, which sends nothing there).
   const outboxFile = config.outbox && !options.dryRun ? resolve(dirname(config.file), config.outbox.file) : undefined;
   // Sources keep their place beside the outbox.
@@ -117,7 +121,7 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
     log,
     settings: { amqp: config.broker, feeds: directory, idempotent: published, ...(config.outbox ? { outbox: config.outbox } : {}), ...(leaseCursors ? { cursors: leaseCursors } : {}) },
   });
-  for (const route of routesOf(config, { ...options, directory })) engine.add(route);
+  for (const route of routesOf(config, { ...options, directory, moderation })) engine.add(route);
   // One line per state change; never one per message at info level.
   engine.on('state', ({ route, state, previous }) => log.info({ route, state, previous }, `route ${route} ${state}`));
   engine.on('retry', ({ route, error, delayMs }) => log.warn({ route, err: error, retryInMs: delayMs }, `route ${route} retrying`));
@@ -178,7 +182,7 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
       let routes: RouteDefinition[];
       try {
         next = loadConfig(config.file, process.env, { requireBroker: !options.dryRun });
-        routes = routesOf(next, { ...options, directory });
+        routes = routesOf(next, { ...options, directory, moderation });
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         log.error({ config: config.file, problems: error.problems }, 'config changed but is invalid; the running routes carry on');
@@ -186,6 +190,7 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
       }
       // First the feeds (X reconciles its rules while streaming), then the routes that changed.
       directory.update(next.feeds);
+      moderation.update(next.moderation, feedsToModerate(next));
       // New feeds are claimed like the first ones; a feed's routes start only where it is owned.
       ownership?.claimNew(next.feeds);
       const result = await applyRoutes(engine, routes, next.shutdownTimeoutMs, (definition) => !ownership?.isManaged(definition.id) || ownership.mayRun(definition.id));

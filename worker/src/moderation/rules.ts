@@ -1,5 +1,6 @@
 import type { Network } from '@livewall/contract';
 import { englishDataset, englishRecommendedTransformers, RegExpMatcher } from 'obscenity';
+import type { Exchange } from '../engine/types.js';
 import type { Post } from '../post.js';
 import { foldText, WordMatcher } from './words.js';
 
@@ -15,11 +16,14 @@ export interface ModerationConfig {
   allowedAuthors: AuthorLists;
   /** The stock English profanity filter (obscenity); undefined: as the global rules say, or on. */
   profanity?: boolean;
-  /** At most `posts` posts of one author per `perMs` in a feed; false for no limit; undefined: as the global rules say, or 3 per 10 minutes. */
+  /**
+   * At most `posts` posts of one author per `perMs` in a feed; false for no limit; undefined: as the global rules say,
+   * or 3 per 10 minutes for a live feed and none for a replayed recording (which repeats its few authors on purpose).
+   */
   perAuthor?: { posts: number; perMs: number } | false;
 }
 
-/** What a feed gets when neither it nor the global rules say otherwise. */
+/** What a live feed gets when neither it nor the global rules say otherwise. */
 export const DEFAULT_PER_AUTHOR = { posts: 3, perMs: 10 * 60_000 } as const;
 
 export function emptyAuthorLists(): AuthorLists {
@@ -27,7 +31,7 @@ export function emptyAuthorLists(): AuthorLists {
 }
 
 /** A feed's rules: the global ones with the feed's added (lists joined; the feed's profanity and perAuthor win). */
-export function feedRules(global: ModerationConfig | undefined, feed: ModerationConfig | undefined): Required<ModerationConfig> {
+export function feedRules(global: ModerationConfig | undefined, feed: ModerationConfig | undefined, live = true): Required<ModerationConfig> {
   const join = (key: 'blockedAuthors' | 'allowedAuthors'): AuthorLists => {
     const lists = emptyAuthorLists();
     for (const network of ['x', 'bluesky', 'mastodon'] as const) lists[network] = [...(global?.[key][network] ?? []), ...(feed?.[key][network] ?? [])];
@@ -38,7 +42,7 @@ export function feedRules(global: ModerationConfig | undefined, feed: Moderation
     blockedAuthors: join('blockedAuthors'),
     allowedAuthors: join('allowedAuthors'),
     profanity: feed?.profanity ?? global?.profanity ?? true,
-    perAuthor: feed?.perAuthor ?? global?.perAuthor ?? { ...DEFAULT_PER_AUTHOR },
+    perAuthor: feed?.perAuthor ?? global?.perAuthor ?? (live ? { ...DEFAULT_PER_AUTHOR } : false),
   };
 }
 
@@ -125,6 +129,13 @@ export class FeedModeration {
   }
 }
 
+/** A feed as the moderation book takes it: its name, its own rules, and whether it reads a live source (not a recording). */
+export interface ModeratedFeed {
+  name: string;
+  moderation?: ModerationConfig;
+  live?: boolean;
+}
+
 /**
  * Every feed's compiled rules, as the feed routes read them while they run. A config reload swaps a feed's rules in
  * place (its route keeps running, its source stays connected); a feed's count of recent posts per author carries
@@ -133,7 +144,7 @@ export class FeedModeration {
 export class ModerationBook {
   private readonly byFeed = new Map<string, { key: string; moderation: FeedModeration }>();
 
-  constructor(global?: ModerationConfig, feeds: readonly { name: string; moderation?: ModerationConfig }[] = []) {
+  constructor(global?: ModerationConfig, feeds: readonly ModeratedFeed[] = []) {
     this.update(global, feeds);
   }
 
@@ -142,10 +153,10 @@ export class ModerationBook {
   }
 
   /** Takes the rules of a new config; returns the feeds whose rules changed. */
-  update(global: ModerationConfig | undefined, feeds: readonly { name: string; moderation?: ModerationConfig }[]): string[] {
+  update(global: ModerationConfig | undefined, feeds: readonly ModeratedFeed[]): string[] {
     const changed: string[] = [];
     for (const feed of feeds) {
-      const rules = feedRules(global, feed.moderation);
+      const rules = feedRules(global, feed.moderation, feed.live ?? true);
       const key = JSON.stringify(rules);
       const current = this.byFeed.get(feed.name);
       if (current?.key === key) continue;
@@ -157,4 +168,9 @@ export class ModerationBook {
     for (const name of this.byFeed.keys()) if (!feeds.some((feed) => feed.name === name)) this.byFeed.delete(name);
     return changed;
   }
+}
+
+/** The feed route's moderation step: keeps the posts that pass `feed`'s rules as they are now, drops the rest under the rule's reason. */
+export function moderated(book: ModerationBook, feed: string, now: () => number = Date.now): (exchange: Exchange) => boolean | string {
+  return (exchange) => book.of(feed)?.check(exchange.body as Post, now()) ?? true;
 }

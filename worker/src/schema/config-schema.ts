@@ -246,6 +246,7 @@ export function configSchema(components: ComponentRegistry = defaultComponents()
     keywords: described('what the live source matches for this feed', list(TEXT)),
     rule: described('X only: a stream rule of your own, instead of the one made from the keywords', TEXT),
     deadLetter: described("where the feed's items go after their last failed attempt", ref('producerUri')),
+    moderation: described("the feed's moderation rules, added to the global ones", ref('moderation')),
   };
   const outbox: Fields<typeof CONFIG_FIELDS.outbox> = {
     file: described('the SQLite file (relative to this file), or :memory:', TEXT),
@@ -265,6 +266,16 @@ export function configSchema(components: ComponentRegistry = defaultComponents()
     interval: CONFIG_DURATION,
     enabled: { type: 'boolean' },
   };
+  const authors = (what: string): JsonSchema => described(what, mapping({ x: described('handles or ids', list(TEXT)), bluesky: described('handles or DIDs', list(TEXT)), mastodon: described('user@instance', list(TEXT)) }));
+  const moderation: Fields<typeof CONFIG_FIELDS.moderation> = {
+    blockedWords: described("words and phrases whose posts are dropped (text and images' alt text): whole words, in any case, with accents, look-alike letters and zero-width characters folded", list(TEXT)),
+    blockedAuthors: authors('authors whose posts are dropped'),
+    allowedAuthors: authors('authors whose posts always pass the rules'),
+    profanity: described("the stock English profanity filter (obscenity); default on", { type: 'boolean' }),
+    perAuthor: described('at most this many posts of one author per feed in a sliding window (default 3 per 10m); false for no limit', {
+      anyOf: [{ const: false }, mapping({ posts: { type: 'integer', minimum: 1 }, per: CONFIG_DURATION }, ['posts', 'per'])],
+    }),
+  };
   // `source` is known to lint only to say that it is now `sources`.
   const top: Record<Exclude<(typeof CONFIG_FIELDS.top)[number], 'source'>, JsonSchema> = {
     broker: described('the AMQP 1.0 broker the feeds publish to', mapping(broker, ['url'])),
@@ -279,6 +290,7 @@ export function configSchema(components: ComponentRegistry = defaultComponents()
     region: described('where this worker runs, shown in its status messages', TEXT),
     ownership: mapping(ownership),
     status: described('the status messages the page shows', mapping(status)),
+    moderation: described("every feed's moderation rules (a feed's own add to them)", ref('moderation')),
     routes: described('routes of your own, after Camel\'s YAML DSL (docs/routes.md)', list(route())),
   };
   return {
@@ -295,6 +307,7 @@ export function configSchema(components: ComponentRegistry = defaultComponents()
       consumerUri: uri(all, 'consumer'),
       producerUri: uri(all, 'producer'),
       parameters: parametersOf(all),
+      moderation: mapping(moderation),
       configDuration: orEnv({ type: 'number', minimum: 0 }, { type: 'string', pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)?\\s*$' }),
       duration: orEnv({ type: 'string', pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|min|h)\\s*$' }),
       ...Object.fromEntries(EXPRESSION_KINDS.map((kind) => [kind, expression(functions, kind)])),
