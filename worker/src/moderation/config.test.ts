@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, type WorkerConfig } from '../config.js';
 import { routeSignature } from '../engine/reload.js';
@@ -82,5 +83,14 @@ describe('moderation: in the config', () => {
     book.update(after.moderation, feedsToModerate(after));
     expect(routeSignature(cats(after))).toBe(routeSignature(route));
     expect(moderate('a fish')).toBe('blocked-word');
+  });
+
+  it('takes the example of docs/configuration.md', () => {
+    const doc = readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8');
+    const example = /```yaml\n(moderation:[\s\S]*?)```/.exec(doc)?.[1];
+    expect(example).toBeDefined();
+    const config = parseConfig(`${HEAD.join('\n')}\n${example}`, 'docs/configuration.md', {});
+    expect(config.moderation?.blockedAuthors.x).toEqual(['spammer42', '1234567890']);
+    expect(config.feeds[0]?.moderation?.blockedWords).toEqual(['dog']);
   });
 });
