@@ -195,11 +195,19 @@ describe('parseConfig', () => {
     expect(problemsOf(edit({ 11: ['      pace: 0/s'] }))).toEqual(['feeds.yaml:11:13: sources.x.replay.pace must be a rate such as 5/s or 120/min, not "0/s"']);
   });
 
+  it("takes a feed's sensitive: drop or show, unset by default, and refuses anything else where it is written", () => {
+    expect(parsed(edit({ 14: ['  - name: cats'] })).feeds[0]).not.toHaveProperty('sensitive');
+    expect(parsed(edit({ 14: ['  - name: cats', '    sensitive: show'] })).feeds[0]!.sensitive).toBe('show');
+    expect(parsed(edit({ 14: ['  - name: cats', '    sensitive: drop'] })).feeds[0]!.sensitive).toBe('drop');
+    expect(problemsOf(edit({ 14: ['  - name: cats', '    sensitive: blur'] }))).toEqual(['feeds.yaml:15:16: feeds[0].sensitive must be drop or show, not "blur"']);
+    expect(problemsOf(edit({ 14: ['  - name: cats', '    sensitive: true'] }))).toEqual(['feeds.yaml:15:16: feeds[0].sensitive must be drop or show, not "true"']);
+  });
+
   it('reports a bad feed name', () => {
     expect(problemsOf(edit({ 14: ['  - name: Cats'] }))).toEqual(['feeds.yaml:14:11: feed name "Cats" must match [a-z0-9-]{1,32}']);
     expect(problemsOf(edit({ 14: ['  - cats'] }))).toEqual(['feeds.yaml:14:5: feeds[0] must be a mapping']);
     expect(problemsOf(edit({ 14: ['  - title: cats'] }))).toEqual([
-      'feeds.yaml:14:5: unknown field "title" in feeds[0]; expected one of name, network, keywords, rule, deadLetter, moderation',
+      'feeds.yaml:14:5: unknown field "title" in feeds[0]; expected one of name, network, keywords, rule, deadLetter, sensitive, moderation',
       'feeds.yaml:14:5: feeds[0].name is required',
     ]);
   });

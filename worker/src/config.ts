@@ -7,6 +7,7 @@ import { fileOfUri, unwritable } from './config-files.js';
 import { parseSources, type SourcesConfig } from './config-sources.js';
 import { parseModeration } from './moderation/config.js';
 import type { ModerationConfig } from './moderation/rules.js';
+import { SENSITIVE_MEDIA, type SensitiveMedia } from './post.js';
 
 export type { ReplaySourceConfig, SourceConfig, SourcesConfig } from './config-sources.js';
 
@@ -53,6 +54,12 @@ export interface FeedConfig {
   deadLetter?: string;
   /** The feed's own moderation rules, added to the global ones. */
   moderation?: ModerationConfig;
+  /**
+   * What the feed does with posts their network flags as sensitive (adult or graphic media): `drop` them (counted as
+   * `sensitive:<network>`) or `show` them. Unset: drop, unless the older `sources.mastodon.sensitive: true` asks
+   * a Mastodon feed to show them (see sensitiveOf in feeds.ts).
+   */
+  sensitive?: SensitiveMedia;
   /** Where the feed is in the file's `feeds:` list, for problems found later. */
   index: number;
 }
@@ -73,7 +80,7 @@ type Path = (string | number)[];
 export const CONFIG_FIELDS = {
   top: ['broker', 'outbox', 'imageHosts', 'videoPreviews', 'shutdownTimeout', 'source', 'sources', 'feeds', 'deadLetter', 'ops', 'region', 'ownership', 'status', 'moderation', 'routes'],
   broker: ['url', 'username', 'password', 'idleTimeout', 'window', 'profile'],
-  feed: ['name', 'network', 'keywords', 'rule', 'deadLetter', 'moderation'],
+  feed: ['name', 'network', 'keywords', 'rule', 'deadLetter', 'sensitive', 'moderation'],
   outbox: ['file', 'maxItems', 'maxAge'],
   ownership: ['lease', 'renew'],
   ops: ['port', 'host'],
@@ -312,10 +319,15 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     const rule = check.string(feed.rule, ['feeds', index, 'rule'], { required: false });
     const moderation = parseModeration(check, feed.moderation, ['feeds', index, 'moderation']);
     if (rule !== undefined && network !== 'x') check.problem(['feeds', index, 'rule'], `feeds[${index}].rule is an X stream rule; feed ${name} is on ${network}`);
+    // `sensitive: true` is what a reader of the old sources.mastodon option would write: say which words it takes.
+    const sensitive = typeof feed.sensitive === 'boolean' ? String(feed.sensitive) : check.string(feed.sensitive, ['feeds', index, 'sensitive'], { required: false });
+    if (sensitive !== undefined && !(SENSITIVE_MEDIA as readonly string[]).includes(sensitive)) {
+      check.problem(['feeds', index, 'sensitive'], `feeds[${index}].sensitive must be drop or show, not ${JSON.stringify(sensitive)}`);
+    }
 
     if (!FEED_NAME.test(name)) check.problem(['feeds', index, 'name'], `feed name ${JSON.stringify(name)} must match [a-z0-9-]{1,32}`);
     else if (feeds.some((other) => other.name === name)) check.problem(['feeds', index, 'name'], `feed ${JSON.stringify(name)} is defined twice`);
-    else feeds.push({ name, network: network as FeedConfig['network'], keywords, ...(rule === undefined ? {} : { rule }), ...(deadLetter === undefined ? {} : { deadLetter }), ...(moderation === undefined ? {} : { moderation }), index });
+    else feeds.push({ name, network: network as FeedConfig['network'], keywords, ...(rule === undefined ? {} : { rule }), ...(deadLetter === undefined ? {} : { deadLetter }), ...(sensitive === 'drop' || sensitive === 'show' ? { sensitive } : {}), ...(moderation === undefined ? {} : { moderation }), index });
   });
   const sources = parseSources(check, root.sources, base, feeds, env);
   const moderation = parseModeration(check, root.moderation, ['moderation']);

@@ -12,7 +12,7 @@ import { Engine } from './engine/engine.js';
 import { routeSignature } from './engine/reload.js';
 import { systemClock } from './engine/types.js';
 import { DEFAULT_WINDOW } from './amqp/window.js';
-import { feedRoutes, sourceEndpoints, sourceRoutes } from './feeds.js';
+import { feedRoutes, sensitiveOf, sourceEndpoints, sourceRoutes } from './feeds.js';
 import { appviewProfile, FakeAppview } from './sources/bluesky/fake-appview.js';
 import { identityEvent, imagesPost } from './sources/bluesky/testing.js';
 import { photoStatus } from './sources/mastodon/fake-statuses.js';
@@ -53,13 +53,24 @@ function shape(steps: readonly StepDefinition[]): unknown[] {
   });
 }
 
+/** Runs `config`'s routes (a Bluesky recording in `dir`, feeds to mock: topics) until the recording is played, then stops. */
+async function playedToTheEnd(config: WorkerConfig, dir: string): Promise<Engine> {
+  const engine = new Engine(defaultComponents().register(mockComponent), { baseDir: dir, clock: systemClock, log: pino({ level: 'silent' }), settings: {} });
+  for (const route of feedRoutes(config, { producerUri: (topic) => `mock:${topic}` })) engine.add(route);
+  const sourceDone = new Promise<void>((resolve) => engine.on('state', ({ route, state }: { route: string; state: string }) => route === 'source:bluesky' && state === 'completed' && resolve()));
+  await engine.start();
+  await sourceDone;
+  await engine.stop(5000);
+  return engine;
+}
+
 const byId = (routes: RouteDefinition[]): Map<string, RouteDefinition> => new Map(routes.map((route) => [route.id, route]));
 
 const MASTODON_ENDPOINTS = [
-  { id: 'source:mastodon:mastodon.social#cats', uri: 'mastodon:mastodon.social?tag=cats' },
-  { id: 'source:mastodon:mastodon.social#caturday', uri: 'mastodon:mastodon.social?tag=caturday' },
-  { id: 'source:mastodon:127.0.0.1:1234#cats', uri: 'mastodon:127.0.0.1:1234?tag=cats&scheme=http' },
-  { id: 'source:mastodon:127.0.0.1:1234#caturday', uri: 'mastodon:127.0.0.1:1234?tag=caturday&scheme=http' },
+  { id: 'source:mastodon:mastodon.social#cats', uri: 'mastodon:mastodon.social?tag=cats&sensitive=true' },
+  { id: 'source:mastodon:mastodon.social#caturday', uri: 'mastodon:mastodon.social?tag=caturday&sensitive=true' },
+  { id: 'source:mastodon:127.0.0.1:1234#cats', uri: 'mastodon:127.0.0.1:1234?tag=cats&scheme=http&sensitive=true' },
+  { id: 'source:mastodon:127.0.0.1:1234#caturday', uri: 'mastodon:127.0.0.1:1234?tag=caturday&scheme=http&sensitive=true' },
 ];
 
 describe('sourceEndpoints', () => {
@@ -120,6 +131,7 @@ describe('feedRoutes', () => {
       'filter:feed',
       'transform:feed',
       'filter:moderation',
+      'filter:sensitive',
       'transform:map',
       'filter:mapped',
       'transform:stamp',
@@ -182,11 +194,69 @@ describe('the Mastodon source routes', () => {
     return decode.fn({ id: 'ex-1', body: JSON.stringify(status), headers: { instance: 'mastodon.social', tag: 'cats' } });
   }
 
-  it('decode the sensitive statuses the source offers flagged, for the feed routes to judge', () => {
+  it('are offered the statuses marked sensitive too, and decode them flagged: the feed routes decide', () => {
     const sensitive = { ...photoStatus, sensitive: true, spoiler_text: 'vet visit' };
-    const allowing = configOf(configText().replace('mastodon: { instances', 'mastodon: { sensitive: true, instances'));
-    expect(sourceEndpoints(allowing, allowing.sources.mastodon!)[0]!.uri).toBe('mastodon:mastodon.social?sensitive=true&tag=cats');
-    expect(decodedBy(allowing, sensitive)).toMatchObject({ kind: 'post', post: { nativeId: photoStatus.id, feeds: ['toot-cats'], sensitive: { reasons: ['sensitive'] } } });
+    const config = configOf(configText());
+    expect(sourceEndpoints(config, config.sources.mastodon!)[0]!.uri).toBe('mastodon:mastodon.social?tag=cats&sensitive=true');
+    expect(decodedBy(config, sensitive)).toMatchObject({ kind: 'post', post: { nativeId: photoStatus.id, feeds: ['toot-cats'], sensitive: { reasons: ['sensitive'] } } });
+  });
+});
+
+describe("a feed's sensitive setting", () => {
+  const feedWith = (setting: string, sources = '  mastodon: { instances: [mastodon.social] }') =>
+    configOf(['broker: { url: "amqp://localhost:5672" }', 'sources:', sources, 'feeds:', `  - { name: toot-cats, network: mastodon, keywords: [cats]${setting} }`].join('\n'));
+
+  it('is drop unless the feed says show; the older sources.mastodon.sensitive: true still shows on Mastodon feeds that say nothing', () => {
+    const legacy = '  mastodon: { instances: [mastodon.social], sensitive: true }';
+    expect(sensitiveOf(feedWith(''), { network: 'mastodon' })).toBe('drop');
+    expect(sensitiveOf(feedWith(', sensitive: show'), { network: 'mastodon', sensitive: 'show' })).toBe('show');
+    expect(sensitiveOf(feedWith('', legacy), { network: 'mastodon' })).toBe('show');
+    expect(sensitiveOf(feedWith('', legacy), { network: 'mastodon', sensitive: 'drop' })).toBe('drop');
+    expect(sensitiveOf(feedWith('', legacy), { network: 'x' })).toBe('drop');
+    expect(feedWith(', sensitive: show').feeds[0]!.sensitive).toBe('show');
+  });
+
+  it('changes the feed route\'s signature: a reload that changes it rebuilds the route', () => {
+    const [drop] = feedRoutes(feedWith(''));
+    const [show] = feedRoutes(feedWith(', sensitive: show'));
+    expect(routeSignature(drop!)).not.toBe(routeSignature(show!));
+  });
+
+  it('drops posts flagged sensitive from a feed by default, counted as sensitive:<network>, and shows them where the feed says show', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'livewall-sensitive-'));
+    const labelled = (values: string[]) => ({ $type: 'com.atproto.label.defs#selfLabels', values: values.map((val) => ({ val })) });
+    // Each post by its own author: one author's burst is a matter for the feed's other rules.
+    const post = (index: number, labels?: unknown) => ({
+      ...imagesPost,
+      did: `did:plc:sensitive${index}aaaaaaaaaaaaaa`,
+      time_us: imagesPost.time_us + index,
+      commit: { ...imagesPost.commit, rkey: `3l3qo2vuow${index}ab`, record: { ...imagesPost.commit.record, ...(labels ? { labels } : {}) } },
+    });
+    const events = [post(0), post(1, labelled(['porn'])), post(2, labelled(['!no-unauthenticated'])), post(3, labelled(['graphic-media'])), post(4)];
+    try {
+      writeFileSync(join(dir, 'sky.ndjson'), `${events.map((event) => JSON.stringify(event)).join('\n')}\n`);
+      const config = parseConfig(
+        [
+          'broker: { url: "amqp://localhost:5672" }',
+          'sources:',
+          '  bluesky: { replay: { file: sky.ndjson }, profiles: false }',
+          'feeds:',
+          '  - { name: sky-cats, network: bluesky, keywords: ["#caturday"] }',
+          '  - { name: sky-all, network: bluesky, keywords: ["#caturday"], sensitive: show }',
+        ].join('\n'),
+        join(dir, 'worker.yaml'),
+        {},
+      );
+      const engine = await playedToTheEnd(config, dir);
+
+      const rkeys = (topic: string) => mockEndpoint(topic).received.map((exchange) => (exchange.body as { id: string }).id.slice(-4, -2));
+      expect(rkeys('/topic/feed.sky-cats')).toEqual(['w0', 'w2', 'w4']);
+      expect(rkeys('/topic/feed.sky-all')).toEqual(['w0', 'w1', 'w2', 'w3', 'w4']);
+      expect(engine.route('feed:sky-cats')!.status().counters.dropped).toEqual({ 'sensitive:bluesky': 2 });
+      expect(engine.route('feed:sky-all')!.status().counters.dropped).toEqual({});
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -278,12 +348,7 @@ describe('a Bluesky recording played with profiles on', () => {
         join(dir, 'worker.yaml'),
         {},
       );
-      const engine = new Engine(defaultComponents().register(mockComponent), { baseDir: dir, clock: systemClock, log: pino({ level: 'silent' }), settings: {} });
-      for (const route of feedRoutes(config, { producerUri: (topic) => `mock:${topic}` })) engine.add(route);
-      const sourceDone = new Promise<void>((resolve) => engine.on('state', ({ route, state }: { route: string; state: string }) => route === 'source:bluesky' && state === 'completed' && resolve()));
-      await engine.start();
-      await sourceDone;
-      await engine.stop(5000);
+      const engine = await playedToTheEnd(config, dir);
 
       const items = mockEndpoint('/topic/feed.sky-cats').received.map((exchange) => exchange.body as { id: string; author: unknown });
       const aliceAs = (handle: string) => ({ handle, name: 'Alice', url: `https://bsky.app/profile/${handle}` });

@@ -1,7 +1,8 @@
 import { brokerProfile, type Network } from '@livewall/contract';
 import { mastodonInstance, mastodonTag, profilesUri, type ReplaySourceConfig, type SourceConfig } from './config-sources.js';
 import { DEFAULT_WINDOW } from './amqp/window.js';
-import type { WorkerConfig } from './config.js';
+import type { FeedConfig, WorkerConfig } from './config.js';
+import type { SensitiveMedia } from './post.js';
 import { feedPipeline } from './dsl/feed-pipeline.js';
 import { from, type RouteDefinition } from './engine/definition.js';
 import { feedsToModerate } from './moderation/config.js';
@@ -58,11 +59,22 @@ export function sourceEndpoints(config: WorkerConfig, source: SourceConfig): { i
   };
   if (network === 'x') return [{ id: 'source:x', uri: `x:stream${query()}` }];
   if (network === 'bluesky') return [{ id: 'source:bluesky', uri: `jetstream:${query()}` }];
+  // The source offers the statuses marked sensitive too: each feed route decides (sensitiveOf).
+  const mastodonQuery = (extra: Record<string, string>): string => query({ ...extra, sensitive: 'true' });
   const tags = [...new Set(config.feeds.filter((feed) => feed.network === 'mastodon').flatMap((feed) => feed.keywords.map(mastodonTag)))];
   return source.instances.flatMap((entry) => {
     const { host, scheme } = mastodonInstance(entry);
-    return tags.map((tag) => ({ id: `source:mastodon:${host}#${tag}`, uri: `mastodon:${host}${query({ tag, ...(scheme === 'http' ? { scheme } : {}) })}` }));
+    return tags.map((tag) => ({ id: `source:mastodon:${host}#${tag}`, uri: `mastodon:${host}${mastodonQuery({ tag, ...(scheme === 'http' ? { scheme } : {}) })}` }));
   });
+}
+
+/**
+ * What `feed` does with posts flagged sensitive: its own `sensitive:`, else `show` for a Mastodon feed while the
+ * older `sources.mastodon.sensitive: true` is set (what that option did before feeds had a say), else `drop`.
+ */
+export function sensitiveOf(config: WorkerConfig, feed: Pick<FeedConfig, 'network' | 'sensitive'>): SensitiveMedia {
+  if (feed.sensitive) return feed.sensitive;
+  return feed.network === 'mastodon' && config.sources.mastodon?.options.sensitive === 'true' ? 'show' : 'drop';
 }
 
 function pipelineFor(config: WorkerConfig, source: SourceConfig | undefined, directory: FeedDirectory | undefined) {
@@ -72,7 +84,6 @@ function pipelineFor(config: WorkerConfig, source: SourceConfig | undefined, dir
     videoPreviews: config.videoPreviews,
     restamp: replay?.restamp ?? false,
     ...(replay?.rewriteMedia ? { rewriteMedia: replay.rewriteMedia } : {}),
-    ...(source?.options.sensitive === 'true' ? { sensitive: true } : {}),
     feeds: (network) => directory?.of(network) ?? config.feeds.filter((feed) => feed.network === network),
   });
 }
@@ -103,11 +114,11 @@ export function sourceRoutes(config: WorkerConfig, network: Network, options: Fe
 }
 
 /**
- * A feed as a route: its network's posts with pictures (from the hub) → this feed's → past its moderation rules → feed items that meet the
- * contract → the feed's topic. The steps are the pipeline's named functions (dsl/feed-pipeline.ts), the same ones a
- * YAML route names.
+ * A feed as a route: its network's posts with pictures (from the hub) → this feed's → past its moderation rules → not
+ * flagged sensitive, unless the feed shows such posts (`sensitive: show`) → feed items that meet the contract → the
+ * feed's topic. The steps are the pipeline's named functions (dsl/feed-pipeline.ts), the same ones a YAML route names.
  */
-export function feedRoute(config: WorkerConfig, feed: { name: string; network: Network; deadLetter?: string }, options: FeedRouteOptions = {}): RouteDefinition {
+export function feedRoute(config: WorkerConfig, feed: Pick<FeedConfig, 'name' | 'network' | 'deadLetter' | 'sensitive'>, options: FeedRouteOptions = {}): RouteDefinition {
   const source = config.sources[feed.network];
   const steps = pipelineFor(config, source, options.directory);
   // Where this kind of broker takes a feed's items (contract/src/profiles.ts).
@@ -120,7 +131,8 @@ export function feedRoute(config: WorkerConfig, feed: { name: string; network: N
   // As many exchanges at once as the publisher has room in flight: each waits for the broker's acceptance, so fewer
   // would cap a feed at (concurrency ÷ round trip) items a second across a slow link.
   const concurrency = config.broker.window ?? DEFAULT_WINDOW;
-  const signature = JSON.stringify({ feed: feed.name, network: feed.network, live, imageHosts: config.imageHostEntries, videoPreviews: config.videoPreviews, to: producerUri(topic), deadLetter, concurrency });
+  const sensitive = sensitiveOf(config, feed);
+  const signature = JSON.stringify({ feed: feed.name, network: feed.network, live, sensitive, imageHosts: config.imageHostEntries, videoPreviews: config.videoPreviews, to: producerUri(topic), deadLetter, concurrency });
   const route = from(`hub:${feed.network}${live ? '?live=true' : ''}`)
     .routeId(feedRouteId(feed.name))
     .signature(signature)
@@ -128,6 +140,7 @@ export function feedRoute(config: WorkerConfig, feed: { name: string; network: N
     .filter(steps.forFeed(feed.name), 'feed')
     .transform(steps.asFeed(feed.name), 'feed')
     .filter(moderated(options.moderation ?? new ModerationBook(config.moderation, feedsToModerate(config)), feed.name), 'moderation')
+    .filter(steps.shows(sensitive), 'sensitive')
     .transform(steps.feedItem, 'map')
     .filter(steps.isMapped, 'mapped')
     .transform(steps.stamp, 'stamp')

@@ -2,6 +2,7 @@ import { BROKER_PROFILE_NAMES, FEED_NAME, NETWORKS, type Network } from '@livewa
 import { MAX_WINDOW } from '../amqp/window.js';
 import { defaultComponents } from '../components/index.js';
 import { CONFIG_FIELDS } from '../config.js';
+import { SENSITIVE_MEDIA } from '../post.js';
 import { LIVE, liveOptions, MASTODON_INSTANCE, PROFILES, REPLAY_FIELDS } from '../config-sources.js';
 import { EXPRESSION_SOURCES, EXPRESSION_TESTS } from '../dsl/compile-expression.js';
 import { DROP_POLICIES, ERROR_HANDLER_FIELDS, FROM_FIELDS, QUEUE_FIELDS, REDELIVERY_FIELDS, ROUTE_FIELDS } from '../dsl/compile-route.js';
@@ -247,6 +248,7 @@ export function configSchema(components: ComponentRegistry = defaultComponents()
     rule: described('X only: a stream rule of your own, instead of the one made from the keywords', TEXT),
     deadLetter: described("where the feed's items go after their last failed attempt", ref('producerUri')),
     moderation: described("the feed's moderation rules, added to the global ones", ref('moderation')),
+    sensitive: described('posts their network flags as sensitive (X possibly_sensitive, Bluesky adult/graphic self-labels, Mastodon sensitive): drop (default) or show', oneOfValues(SENSITIVE_MEDIA)),
   };
   const outbox: Fields<typeof CONFIG_FIELDS.outbox> = {
     file: described('the SQLite file (relative to this file), or :memory:', TEXT),

@@ -21,7 +21,7 @@ export const mastodonOptionsSchema = {
     doc: 'Streaming only: silence longer than this (not even the :thump heartbeat Mastodon sends every 15 s) means the connection is dead: the source drops it, connects again and backfills. Keep it well above 15 s.',
   },
   scheme: { type: 'enum', values: ['https', 'http'], default: 'https', doc: 'http only for a local test server.' },
-  sensitive: { type: 'boolean', default: false, doc: 'Also offer statuses marked sensitive (media behind a content warning). Decode them with sensitive: true too.' },
+  sensitive: { type: 'boolean', default: false, doc: 'Also offer statuses marked sensitive (media behind a content warning), flagged. The feeds always ask for them and each feed decides with its sensitive: setting; set in sources.mastodon, true makes show the default of Mastodon feeds that do not say.' },
 } as const satisfies OptionsSchema;
 
 /** `host` or `host:port`: the instance, never a URL with a path or credentials. */
