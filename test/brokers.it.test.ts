@@ -266,6 +266,8 @@ describe.each(BROKER_PROFILE_NAMES)('on %s', (profileName) => {
       `broker: { url: "amqp://${broker.info.host}:${broker.info.amqpPort}", username: publisher, password: "\${TEST_PUBLISHER_PASSWORD}", profile: ${profileName} }
 sources: { bluesky: { endpoints: [${url}], cursorFile: ${profileName}-no-repeats.cursor, profiles: false } }
 feeds: [ { name: ${feed}, network: bluesky, keywords: ["#caturday"] } ]
+# One author writes every post: no limit per author.
+moderation: { perAuthor: false }
 ownership: { lease: 1500ms, renew: 300ms }
 status: { enabled: false }
 `,

@@ -98,6 +98,8 @@ feeds:
   - { name: ${dogs}, network: x, keywords: [dog, puppy] }
   - { name: ${sky}, network: bluesky, keywords: ["#caturday"] }
   - { name: ${toots}, network: mastodon, keywords: [cats] }
+# Each network's fake writes its posts as one author: no limit per author.
+moderation: { perAuthor: false }
 status: { enabled: false }
 deadLetter: file:${rejected}
 ops: { port: ${opsPort} }
