@@ -57,21 +57,30 @@ test('one config runs two X feeds, a Bluesky feed and a Mastodon feed, each post
   const events = lines.map((line) => JSON.parse(line) as { data: { id: string; attachments?: unknown }; matching_rules: { tag: string }[] });
   const expectedX = (feed: string): string[] =>
     events.filter((event) => event.data.attachments && event.matching_rules.some((rule) => rule.tag === feed)).map((event) => `x:${event.data.id}`);
+  // A cats post with pictures that X flags possibly_sensitive: the feed drops it (sensitive: drop by default).
+  const pictured = JSON.parse(lines.find((line) => line.includes('"media_keys"') && line.includes(`"tag":"${cats}"`)) as string) as { data: Record<string, unknown> };
+  const sensitiveX = JSON.stringify({ ...pictured, data: { ...pictured.data, id: '2116999999999999999', possibly_sensitive: true }, matching_rules: [{ id: '1', tag: cats }] });
 
   // Bluesky: image posts about #caturday, one image post about something else, a text-only post, other events.
   const skyEvents = [
     ...scriptedEvents(12),
     { ...imagesPost, time_us: 1_725_911_100_000_000, commit: { ...imagesPost.commit, rkey: '3l3qo2zzzzz2b', record: { ...imagesPost.commit.record, text: 'A dog at the beach' } } },
     { ...textOnlyPost, time_us: 1_725_911_100_001_000 },
+    // About #caturday, with pictures, self-labelled porn by its author: the feed drops it.
+    {
+      ...imagesPost,
+      time_us: 1_725_911_100_002_000,
+      commit: { ...imagesPost.commit, rkey: '3l3qo2zzzzz3b', record: { ...imagesPost.commit.record, labels: { $type: 'com.atproto.label.defs#selfLabels', values: [{ val: 'porn' }] } } },
+    },
   ];
   const expectedSky = skyEvents
-    .filter((event) => (event as typeof imagesPost).commit?.record?.text === imagesPost.commit.record.text && (event as typeof imagesPost).commit.operation === 'create')
+    .filter((event) => (event as typeof imagesPost).commit?.record?.text === imagesPost.commit.record.text && (event as typeof imagesPost).commit.operation === 'create' && !('labels' in (event as typeof imagesPost).commit.record))
     .map((event) => `bluesky:${DID}/${(event as typeof imagesPost).commit.rkey}`);
   jetstream = new FakeJetstream(skyEvents);
 
-  // Mastodon: the #cats timeline with five photo statuses and a text-only one.
+  // Mastodon: the #cats timeline with five photo statuses, a text-only one and one its author marked sensitive.
   const statuses = ['113500000000000001', '113500000000000002', '113500000000000003', '113500000000000004', '113500000000000005'].map((statusId) => photoStatusWithId(statusId));
-  for (const status of [...statuses, { ...textStatus, id: '113500000000000006' }]) mastodon.post(status);
+  for (const status of [...statuses, { ...textStatus, id: '113500000000000006' }, { ...photoStatusWithId('113500000000000007'), sensitive: true }]) mastodon.post(status);
 
   const [xUrl, jetstreamUrl, appviewUrl, mastodonPort, opsPort] = await Promise.all([x.listen(), jetstream.listen(), appview.listen(), mastodon.listen(), freePort()]);
   const config = join(dir, 'all-sources.yaml');
@@ -127,7 +136,7 @@ ops: { port: ${opsPort} }
     await stream.write('{"data":{"id":"1",\r\n');
     stream.destroy();
     const again = await x.connection(2);
-    for (const line of lines.slice(half)) await again.write(`${line}\r\n`);
+    for (const line of [...lines.slice(half), sensitiveX]) await again.write(`${line}\r\n`);
 
     const ids = async (feed: string, count: number): Promise<string[]> => (await (received[feed] as ReturnType<typeof collect>).waitFor(count, 20_000)).map((message) => itemOf(message.body).id);
     // The recording has posts that matched both rules: each goes to both feeds.
@@ -149,7 +158,8 @@ ops: { port: ${opsPort} }
     };
     const profiles = status.routes.find((route) => route.id === 'source:bluesky')?.endpoints.find((endpoint) => endpoint.uri.startsWith('appview:'))?.stats;
     expect(profiles).toMatchObject({ lookups: 1, lookupsFailed: 0, late: 0, failed: 0, rateLimited: 0, cached: 1 });
-    expect((profiles?.hit ?? 0) + (profiles?.resolved ?? 0)).toBe(expectedSky.length);
+    // The flagged post was looked up too: the source route does not know which feeds show such posts.
+    expect((profiles?.hit ?? 0) + (profiles?.resolved ?? 0)).toBe(expectedSky.length + 1);
     const xSource = status.routes.find((route) => route.id === 'source:x');
     expect(xSource?.source).toEqual({ uri: expect.stringMatching(/^x:stream\?/), stats: { reconnects: 1, network: 1, http: 0, rateLimited: 0 } });
     const metrics = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
@@ -157,6 +167,9 @@ ops: { port: ${opsPort} }
     expect(metrics).toContain('livewall_bluesky_profile_lookups_total 1\n');
     expect(metrics).toContain(`livewall_bluesky_profiles_total{outcome="resolved"} ${profiles?.resolved ?? 0}\n`);
     expect(metrics).toContain('livewall_bluesky_profiles_total{outcome="late"} 0\n');
+    // The sensitive posts each feed dropped, by network.
+    await expect.poll(async () => await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text()).toContain(`livewall_dropped_total{route="feed:${toots}",reason="sensitive:mastodon"} 1\n`);
+    for (const [feed, network] of [[cats, 'x'], [sky, 'bluesky']]) expect(metrics).toContain(`livewall_dropped_total{route="feed:${feed}",reason="sensitive:${network}"} 1\n`);
     await expect.poll(async () => (await readFile(rejected, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as unknown)).toEqual([
       { rejected: 'not-json', network: 'x', raw: '{"data":{"id":"1",', at: expect.any(String) },
     ]);
@@ -179,10 +192,12 @@ ops: { port: ${opsPort} }
   // (identity, deletes) too, each under its kind. The Mastodon timeline is asked for statuses with media only: the text status never came.
   expect(summary.routes['source:x']?.dropped).toEqual({ 'no-media': 4, 'invalid:not-json': 1 });
   expect(summary.routes['source:bluesky']?.dropped).toEqual({ 'no-media': 1, other: 1, identity: 2 });
-  expect(summary.routes[`source:mastodon:127.0.0.1:${mastodonPort}#cats`]).toMatchObject({ received: 5, dropped: {} });
-  // Each feed route saw its network's posts with pictures and kept its own.
-  expect(summary.routes[`feed:${dogs}`]).toMatchObject({ received: 52, completed: xDogs.length, dropped: { 'other-feed': 52 - xDogs.length } });
-  expect(summary.routes[`feed:${sky}`]).toMatchObject({ received: expectedSky.length + 1, completed: expectedSky.length, dropped: { 'other-feed': 1 } });
+  expect(summary.routes[`source:mastodon:127.0.0.1:${mastodonPort}#cats`]).toMatchObject({ received: 6, dropped: {} });
+  // Each feed route saw its network's posts with pictures and kept its own, less those flagged sensitive.
+  expect(summary.routes[`feed:${cats}`]).toMatchObject({ received: 53, completed: xCats.length, dropped: { 'sensitive:x': 1 } });
+  expect(summary.routes[`feed:${dogs}`]).toMatchObject({ received: 53, completed: xDogs.length, dropped: { 'other-feed': 53 - xDogs.length } });
+  expect(summary.routes[`feed:${sky}`]).toMatchObject({ received: expectedSky.length + 2, completed: expectedSky.length, dropped: { 'other-feed': 1, 'sensitive:bluesky': 1 } });
+  expect(summary.routes[`feed:${toots}`]).toMatchObject({ received: 6, completed: statuses.length, dropped: { 'sensitive:mastodon': 1 } });
 });
 
 test('run --watch: changed keywords change the X rules on the open stream, only by the difference', async () => {
