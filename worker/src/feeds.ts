@@ -114,8 +114,8 @@ export function sourceRoutes(config: WorkerConfig, network: Network, options: Fe
 }
 
 /**
- * A feed as a route: its network's posts with pictures (from the hub) → this feed's → past its moderation rules → not
- * flagged sensitive, unless the feed shows such posts (`sensitive: show`) → feed items that meet the contract → the
+ * A feed as a route: its network's posts with pictures (from the hub) → this feed's → not flagged sensitive, unless
+ * the feed shows such posts (`sensitive: show`) → past its moderation rules → feed items that meet the contract → the
  * feed's topic. The steps are the pipeline's named functions (dsl/feed-pipeline.ts), the same ones a YAML route names.
  */
 export function feedRoute(config: WorkerConfig, feed: Pick<FeedConfig, 'name' | 'network' | 'deadLetter' | 'sensitive'>, options: FeedRouteOptions = {}): RouteDefinition {
@@ -139,8 +139,9 @@ export function feedRoute(config: WorkerConfig, feed: Pick<FeedConfig, 'name' | 
     .concurrency(concurrency)
     .filter(steps.forFeed(feed.name), 'feed')
     .transform(steps.asFeed(feed.name), 'feed')
-    .filter(moderated(options.moderation ?? new ModerationBook(config.moderation, feedsToModerate(config)), feed.name), 'moderation')
+    // Before the moderation rules: a post the feed will not show uses none of its author's share of the feed.
     .filter(steps.shows(sensitive), 'sensitive')
+    .filter(moderated(options.moderation ?? new ModerationBook(config.moderation, feedsToModerate(config)), feed.name), 'moderation')
     .transform(steps.feedItem, 'map')
     .filter(steps.isMapped, 'mapped')
     .transform(steps.stamp, 'stamp')
