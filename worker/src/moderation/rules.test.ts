@@ -28,6 +28,10 @@ describe('moderation rules', () => {
     expect(cats?.check(post(), 0)).toBe(true);
     expect(cats?.check(post({ author: { id: 'did:plc:bad', handle: 'bad.bsky.social' } }), 0)).toBe('blocked-author');
     expect(cats?.check(post({ network: 'mastodon', author: { handle: 'troll@example.social' } }), 0)).toBe('blocked-author');
+    const xBook = new ModerationBook(rules({ blockedAuthors: { ...emptyAuthorLists(), x: ['@Spammer', '755109284'] } }), [{ name: 'cats' }]).of('cats');
+    expect(xBook?.check(post({ network: 'x', author: { handle: 'spammer' } }), 0)).toBe('blocked-author');
+    expect(xBook?.check(post({ network: 'x', author: { id: '755109284', handle: 'renamed' } }), 0)).toBe('blocked-author');
+    expect(xBook?.check(post({ network: 'bluesky', author: { handle: 'spammer' } }), 0)).toBe(true);
     expect(cats?.check(post({ media: [{ kind: 'photo', alt: 'a DОG' }] }), 0)).toBe('blocked-word');
     expect(cats?.check(post({ text: 'what the fuck' }), 0)).toBe('profanity');
     expect(cats?.check(post({ text: 'Scunthorpe classic assassin' }), 0)).toBe(true);

@@ -78,7 +78,7 @@ describe('decodeXLine on the recorded sample', () => {
       network: 'x',
       nativeId: '2116862840200253479',
       url: 'https://x.com/midnightzoomies/status/2116862840200253479',
-      author: { handle: 'midnightzoomies', name: 'Midnight Zoomies', url: 'https://x.com/midnightzoomies' },
+      author: { id: '755109284', handle: 'midnightzoomies', name: 'Midnight Zoomies', url: 'https://x.com/midnightzoomies' },
       // Text is left as X sent it: cleaning is the pipeline's job.
       text: 'A ball of yarn &lt; a cardboard box &lt; the bag the yarn came in. Cat logic. 🧶📦',
       createdAt: '2026-11-01T12:00:05.000Z',
@@ -253,7 +253,7 @@ describe('decodeXLine on everything else', () => {
 
   it('leaves out an empty author name', () => {
     const post = postOf(decodeXLine(event((raw) => (raw.includes.users[0].name = ''))));
-    expect(post.author).toEqual({ handle: 'midnightzoomies', url: 'https://x.com/midnightzoomies' });
+    expect(post.author).toEqual({ id: '755109284', handle: 'midnightzoomies', url: 'https://x.com/midnightzoomies' });
   });
 
   it('reports an error the stream sends before it disconnects', () => {

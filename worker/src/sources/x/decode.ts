@@ -188,7 +188,8 @@ export function decodeXLine(line: string): XStreamEvent {
     network: 'x',
     nativeId: data.id,
     url: `https://x.com/${author.username}/status/${data.id}`,
-    author: { handle: author.username, url: `https://x.com/${author.username}` },
+    // The account id too: a moderation rule may name it, and it stays when the handle changes.
+    author: { id: String(data.author_id), handle: author.username, url: `https://x.com/${author.username}` },
     text: data.text,
     createdAt,
     media,
