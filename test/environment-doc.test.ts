@@ -5,7 +5,7 @@
  * behind by a variable nothing reads any more, fails here with the files and lines to look at.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 
@@ -237,15 +237,5 @@ describe('docs/environment.md', () => {
     expect(broken, 'rows with other than 3 cells (a | inside a cell?)').toEqual([]);
   });
 
-  test('its links lead to files and headings that exist', () => {
-    const links = [...docText.matchAll(/\]\((?!https?:|#)([^)#]+)(?:#[^)]*)?\)/g)].map((match) => match[1] as string);
-    expect(links.length).toBeGreaterThan(0);
-    const existing = new Set([...walk('docs'), 'README.md'].map((file) => relative(root, join(root, file))));
-    const broken = links.filter((link) => !existing.has(relative(root, join(root, 'docs', link))));
-    expect(broken).toEqual([]);
-    // Links within the page lead to its headings (GitHub's anchors: lower case, punctuation dropped, spaces as -).
-    const anchors = new Set([...docText.matchAll(/^#+ (.*)$/gm)].map((match) => (match[1] as string).toLowerCase().replace(/[^a-z0-9 _-]/g, '').replace(/ /g, '-')));
-    const lost = [...docText.matchAll(/\]\(#([^)]+)\)/g)].map((match) => match[1] as string).filter((anchor) => !anchors.has(anchor));
-    expect(lost).toEqual([]);
-  });
+  // Its links and headings are checked with the rest of docs/ by test/docs.test.ts.
 });
