@@ -5,3 +5,4 @@ export * from './plain-url.js';
 export * from './profiles.js';
 export * from './validate.js';
 export * from './page-settings.js';
+export * from './moderation.js';

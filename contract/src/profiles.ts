@@ -1,4 +1,5 @@
 import { feedTopic } from './feed-item.js';
+import { MODERATION_LOG } from './moderation.js';
 
 /**
  * Broker profiles: the one place that knows which broker livewall talks to. The worker (config `broker.profile`)
@@ -80,6 +81,30 @@ export interface BrokerProfile {
   backfill: string;
   /** Feed ownership's lease channel. */
   leases: LeaseChannelProfile;
+  /** Where moderation travels (contract/src/moderation.ts, docs/operations.md "Moderating a wall"). */
+  moderation: ModerationProfile;
+}
+
+/**
+ * Moderation's destinations on a broker. Moderators' clients use STOMP on the private STOMP port (Artemis) or Web-STOMP
+ * (RabbitMQ) with the `moderator` login; the worker reads the log over STOMP too and sends pending items over AMQP.
+ */
+export interface ModerationProfile {
+  /** The STOMP destination a moderator sends a feed's takedowns and approved items to: the feed's topic. */
+  feedSendDestination(feed: string): string;
+  /** The moderation log's STOMP destination, for sending and for reading it from its start. */
+  logDestination: string;
+  /** Extra SUBSCRIBE headers that read the log from its start (besides `ack: client-individual`). */
+  logSubscribeHeaders: Readonly<Record<string, string>>;
+  /** The AMQP 1.0 target a worker sends a feed's items to when the feed waits for approval. */
+  pendingAmqpTarget(feed: string): string;
+  /** The STOMP destination a moderator reads a feed's pending items from (and puts an item back to). */
+  pendingDestination(feed: string): string;
+}
+
+/** `pending.<feed>`: the durable queue of a feed's items waiting for approval; refuses what is not a feed name. */
+function pendingName(feed: string): string {
+  return `pending.${feedTopic(feed).slice('/topic/feed.'.length)}`;
 }
 
 /** `owner.<feed>`: the address (Artemis) or exchange (RabbitMQ) of a feed's leases; refuses what is not a feed name. */
@@ -108,6 +133,14 @@ const artemis: BrokerProfile = {
     replay: `retroactive address: every new subscription on owner.<name> first gets its last ${LEASE_HISTORY} messages (retroactive-message-count)`,
     setup: () => 'give the publisher role send, consume and createNonDurableQueue on owner.# and send on /topic/owner.# (activemq/broker.xml)',
   },
+  moderation: {
+    feedSendDestination: feedTopic,
+    // A non-destructive queue: every consumer reads it from its start and acknowledging removes nothing.
+    logDestination: `/queue/${MODERATION_LOG}`,
+    logSubscribeHeaders: {},
+    pendingAmqpTarget: (feed) => `/queue/${pendingName(feed)}`,
+    pendingDestination: (feed) => `/queue/${pendingName(feed)}`,
+  },
 };
 
 const rabbitmq: BrokerProfile = {
@@ -130,6 +163,15 @@ const rabbitmq: BrokerProfile = {
     replay: `recent-history exchange: owner.<name> (type x-recent-history, x-recent-history-length ${LEASE_HISTORY}, bound to amq.topic with key owner.<name>) hands every new binding its last ${LEASE_HISTORY} messages`,
     setup: (feed) =>
       `declare the feed on the node (scripts/broker --broker rabbitmq declare ${feed}: exchange ${ownerName(feed)}, type x-recent-history, bound to amq.topic with key ${ownerName(feed)}) and let the publisher read it (scripts/rabbitmq/definitions.mjs)`,
+  },
+  moderation: {
+    // amq.topic with key feed.<name>, bound to the feed's recent-history exchange: after the item in its backfill.
+    feedSendDestination: feedTopic,
+    // A stream queue (declared by the node's definitions): read from its first entry; /amq/queue/ names an existing queue.
+    logDestination: `/amq/queue/${MODERATION_LOG}`,
+    logSubscribeHeaders: { 'x-stream-offset': 'first', 'prefetch-count': '100' },
+    pendingAmqpTarget: (feed) => `/amq/queue/${pendingName(feed)}`,
+    pendingDestination: (feed) => `/amq/queue/${pendingName(feed)}`,
   },
 };
 

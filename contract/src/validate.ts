@@ -14,17 +14,18 @@ const MARKUP = /<\/?[a-z!][^>]*>/i;
 
 const encoder = new TextEncoder();
 
-class Invalid extends Error {}
+/** A check that failed; its message is the reason (shared with ./moderation.ts). */
+export class Invalid extends Error {}
 
-function fail(reason: string): never {
+export function fail(reason: string): never {
   throw new Invalid(reason);
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function onlyKeys(value: Record<string, unknown>, allowed: Set<string>, where: string): void {
+export function onlyKeys(value: Record<string, unknown>, allowed: Set<string>, where: string): void {
   for (const key of Object.keys(value)) {
     if (!allowed.has(key)) fail(`${where} has unknown field ${JSON.stringify(key)}`);
   }
@@ -57,7 +58,7 @@ function hasControlOrLoneSurrogate(text: string): boolean {
   return false;
 }
 
-function plainText(value: unknown, where: string, maxChars: number, { required }: { required: boolean }): string {
+export function plainText(value: unknown, where: string, maxChars: number, { required }: { required: boolean }): string {
   if (typeof value !== 'string') fail(`${where} must be a string`);
   if (required && value.trim() === '') fail(`${where} must not be empty`);
   // A string has at least as many UTF-16 units as code points: count only when the units are over the limit.
@@ -100,7 +101,7 @@ function link(value: unknown, where: string, network: Network): string {
   return host;
 }
 
-function timestamp(value: unknown, where: string): string {
+export function timestamp(value: unknown, where: string): string {
   if (typeof value !== 'string' || !ISO_UTC.test(value) || !isRealDateTime(value)) {
     fail(`${where} must be an ISO-8601 UTC timestamp such as 2026-01-31T12:00:00.000Z`);
   }
@@ -197,23 +198,27 @@ export function validateFeedItem(value: unknown, imageHosts: ImageAllowList): Va
 
 /** Parses a message body (UTF-8 JSON) and validates it: what the page does with every frame it receives. */
 export function parseFeedItem(body: string | Uint8Array, imageHosts: ImageAllowList): Validation {
+  const json = parseJsonBody(body, LIMITS.itemBytes);
+  return json.ok ? validateFeedItem(json.value, imageHosts) : json;
+}
+
+/** A message body (UTF-8 JSON of at most `maxBytes`) parsed, or why it could not be. */
+export function parseJsonBody(body: string | Uint8Array, maxBytes: number): { ok: true; value: unknown } | { ok: false; reason: string } {
   let text: string;
   if (typeof body === 'string') {
     text = body;
   } else {
-    if (body.byteLength > LIMITS.itemBytes) return { ok: false, reason: `body is ${body.byteLength} bytes, more than ${LIMITS.itemBytes}` };
+    if (body.byteLength > maxBytes) return { ok: false, reason: `body is ${body.byteLength} bytes, more than ${maxBytes}` };
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(body);
     } catch {
       return { ok: false, reason: 'body is not valid UTF-8' };
     }
   }
-  if (text.length > LIMITS.itemBytes) return { ok: false, reason: `body is longer than ${LIMITS.itemBytes} bytes` };
-  let value: unknown;
+  if (text.length > maxBytes) return { ok: false, reason: `body is longer than ${maxBytes} bytes` };
   try {
-    value = JSON.parse(text);
+    return { ok: true, value: JSON.parse(text) as unknown };
   } catch {
     return { ok: false, reason: 'body is not JSON' };
   }
-  return validateFeedItem(value, imageHosts);
 }
