@@ -5,9 +5,16 @@ import rhea, { type Connection, type Delivery, type EventContext, type Sender } 
 import { jitteredBackoff } from '../engine/backoff.js';
 import { connectionFailure, describeError } from './connection-failure.js';
 import type { Logger } from '../engine/types.js';
+import type { PublishGate } from '../moderation/gate.js';
 
 /** What the broker said about one message, by AMQP 1.0 outcome. */
 export type Outcome = 'accepted' | 'released' | 'rejected' | 'modified';
+
+/**
+ * How a publish ended well: the broker accepted the message, or the moderation gate dropped it (a hidden item, a
+ * blocked author's post, an item a full pending queue refused), counted there and never sent (again).
+ */
+export type PublishResult = 'accepted' | 'dropped';
 
 export interface PublisherOptions {
   /** `amqp://host:port` or `amqps://host:port`. */
@@ -84,7 +91,7 @@ interface Pending {
   body: Buffer;
   attempts: number;
   settled: boolean;
-  resolve: () => void;
+  resolve: (result: PublishResult) => void;
   reject: (error: PublishError) => void;
 }
 
@@ -126,6 +133,8 @@ export class AmqpPublisher extends EventEmitter {
   private nextRetryMs = 0;
   /** Our own retry, when rhea gives up after a refused login (it never reconnects after a SASL failure). */
   private retryTimer: NodeJS.Timeout | undefined;
+  /** The moderation gate every message passes right before it is sent (see setGate). */
+  private gate: PublishGate | undefined;
   /** Counters kept as things happen; `inFlight` and `queued` are read when asked for (a scrape), not kept per message. */
   readonly stats: PublisherStats = withGauges(
     { accepted: 0, released: 0, rejected: 0, modified: 0, resent: 0, reconnects: 0, connected: false },
@@ -214,8 +223,20 @@ export class AmqpPublisher extends EventEmitter {
     return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
-  /** Sends `json` to `address` with `message_id` = `id`; resolves when the broker accepts it. */
-  publish(address: string, id: string, json: string): Promise<void> {
+  /**
+   * Puts every message, right before it is sent (the first time and every time again), past `gate`: it may hold
+   * it, or drop it (the publish resolves as `dropped`). A gate's release sends what it held.
+   */
+  setGate(gate: PublishGate): void {
+    if (this.gate === gate) return;
+    this.gate = gate;
+    gate.onRelease(() => {
+      for (const address of this.queues.keys()) this.pump(address);
+    });
+  }
+
+  /** Sends `json` to `address` with `message_id` = `id`; resolves when the broker accepts it, or the gate drops it. */
+  publish(address: string, id: string, json: string): Promise<PublishResult> {
     if (this.closing) return Promise.reject(new PublishError(`publisher is closing; ${id} not sent`, 'closed'));
     const refusal = this.refused.get(address);
     if (refusal && refusal.until > Date.now()) {
@@ -327,8 +348,17 @@ export class AmqpPublisher extends EventEmitter {
     const sender = this.sender(address);
     if (!sender) return;
     while (queue.length > 0 && sender.sendable()) {
-      const entry = queue.shift() as Pending;
+      const entry = queue[0] as Pending;
+      const verdict = this.gate ? this.gate.check(address, entry.id, entry.body) : 'send';
+      // Held: it and those after it wait, in order, for the gate's release.
+      if (verdict === 'hold') return;
+      queue.shift();
       this.queuedCount -= 1;
+      if (verdict !== 'send') {
+        this.finish(entry, undefined, 'dropped');
+        this.emitIfIdle();
+        continue;
+      }
       if (entry.attempts > 0) {
         this.stats.resent++;
         this.countsOf(address).resent++;
@@ -356,6 +386,9 @@ export class AmqpPublisher extends EventEmitter {
     if (outcome === 'accepted') {
       counts.lastAcceptedAt = Date.now();
       this.finish(entry);
+    } else if ((outcome === 'rejected' || entry.attempts >= this.options.maxAttempts) && this.gate?.refused(entry.address)) {
+      // A full pending queue (approval mode): counted as overflow by the gate and dropped, not tried again.
+      this.finish(entry, undefined, 'dropped');
     } else if (outcome === 'rejected') {
       const error = describeError((delivery.remote_state as { error?: unknown } | undefined)?.error);
       this.finish(entry, new PublishError(`broker rejected ${entry.id} on ${entry.address}: ${error}`, 'rejected'));
@@ -368,11 +401,11 @@ export class AmqpPublisher extends EventEmitter {
     this.emitIfIdle();
   }
 
-  private finish(entry: Pending, error?: PublishError): void {
+  private finish(entry: Pending, error?: PublishError, result: PublishResult = 'accepted'): void {
     if (entry.settled) return;
     entry.settled = true;
     if (error) entry.reject(error);
-    else entry.resolve();
+    else entry.resolve(result);
     this.wakeRoomWaiters();
   }
 

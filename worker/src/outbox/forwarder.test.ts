@@ -70,7 +70,7 @@ describe('OutboxForwarder', () => {
     for (const entry of publisher.sent.slice(2)) entry.settle('accepted');
     await forwarder.stop(1000);
     expect(outbox.depth).toBe(0);
-    expect(forwarder.stats).toEqual({ forwarded: 4, refused: 0 });
+    expect(forwarder.stats).toEqual({ forwarded: 4, refused: 0, dropped: 0 });
   });
 
   it('drops a refused message (counted), keeps one a shutdown interrupted, and sends what is left after a restart', async () => {
@@ -87,7 +87,7 @@ describe('OutboxForwarder', () => {
     // Closing the connection fails what was in flight with `closed`.
     for (const entry of first.sent.slice(2)) entry.settle('closed');
     await stopped;
-    expect(forwarder.stats).toEqual({ forwarded: 1, refused: 1 });
+    expect(forwarder.stats).toEqual({ forwarded: 1, refused: 1, dropped: 0 });
     // c and d were in flight (or not sent yet) when the connection closed: both wait for the next start.
     expect(outbox.after(0, 10).map((entry) => entry.messageId)).toEqual(['c', 'd']);
 

@@ -1,9 +1,11 @@
+import type { PublishResult } from '../amqp/publisher.js';
 import type { Logger } from '../engine/types.js';
 import type { Outbox } from './outbox.js';
 
 /** The part of the AMQP publisher the forwarder drives: a window of messages in flight, each settled by the broker. */
 export interface WindowedPublisher {
-  publish(address: string, id: string, json: string): Promise<void>;
+  /** Resolves `dropped` when the moderation gate kept the message off the broker (void: accepted). */
+  publish(address: string, id: string, json: string): Promise<PublishResult | void>;
   hasRoom(): boolean;
   room(): Promise<void>;
 }
@@ -13,6 +15,8 @@ export interface ForwarderStats {
   forwarded: number;
   /** The broker refused for good (rejected): removed from the outbox and counted, never retried forever. */
   refused: number;
+  /** Kept off the broker by the moderation gate (a hidden item, a blocked author's, a full pending queue): removed and counted. */
+  dropped: number;
 }
 
 /**
@@ -30,7 +34,7 @@ export class OutboxForwarder {
   private loop: Promise<void> | undefined;
   private idle: (() => void) | undefined;
   private expiry: NodeJS.Timeout | undefined;
-  readonly stats: ForwarderStats = { forwarded: 0, refused: 0 };
+  readonly stats: ForwarderStats = { forwarded: 0, refused: 0, dropped: 0 };
 
   constructor(
     private readonly outbox: Outbox,
@@ -94,9 +98,10 @@ export class OutboxForwarder {
         this.handedOut = entry.seq;
         this.inFlight += 1;
         this.publisher.publish(entry.address, entry.messageId, entry.body).then(
-          () => {
+          (result) => {
             this.outbox.remove(entry.seq);
-            this.stats.forwarded += 1;
+            if (result === 'dropped') this.stats.dropped += 1;
+            else this.stats.forwarded += 1;
             this.settled();
           },
           (error: Error & { outcome?: string }) => {

@@ -5,6 +5,7 @@ import { OutboxForwarder } from '../../outbox/forwarder.js';
 import { Outbox, type OutboxStats } from '../../outbox/outbox.js';
 import { settledWithin } from '../../engine/route.js';
 import type { Component, EndpointContext, Exchange, Producer } from '../../engine/types.js';
+import type { PublishGate } from '../../moderation/gate.js';
 
 /** Broker settings the config gives every amqp: endpoint (`settings.amqp`). */
 export interface AmqpSettings {
@@ -164,6 +165,9 @@ class AmqpProducer implements Producer {
       }
       connections.set(this.key, shared);
     }
+    // The moderation gate (`settings.publishGate`): a feed's items pass it right before they are sent, whoever shares the connection.
+    const gate = this.context.settings.publishGate as PublishGate | undefined;
+    if (gate) shared.publisher.setGate(gate);
     shared.users += 1;
     this.shared = shared;
     this.reconnectsAtStart = shared.publisher.stats.reconnects;
@@ -198,7 +202,7 @@ class AmqpProducer implements Producer {
     }
     this.unsettled += 1;
     const sent = publisher.hasRoom() ? publisher.publish(address, id, json) : publisher.room().then(() => publisher.publish(address, id, json));
-    return sent.finally(this.settled);
+    return sent.then(noResult).finally(this.settled);
   }
 
   /** One function for every message, not a closure each. */
@@ -249,6 +253,9 @@ class AmqpProducer implements Producer {
     return shared.publisher.close(timeoutMs);
   }
 }
+
+/** A send resolves with nothing: what the gate dropped it counts itself. */
+function noResult(): void {}
 
 export const amqpComponent: Component = {
   scheme: 'amqp',
