@@ -48,6 +48,7 @@ beforeAll(async () => {
     LIVEWALL_ADMIN_PASSWORD: '',
     LIVEWALL_PUBLISHER_PASSWORD: '',
     LIVEWALL_VIEWER_PASSWORD: '',
+    LIVEWALL_MODERATOR_PASSWORD: '',
     LIVEWALL_CLUSTER_PASSWORD: '',
   };
   for (const role of roles) {

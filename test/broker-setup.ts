@@ -19,6 +19,7 @@ const env: NodeJS.ProcessEnv = {
   LIVEWALL_ADMIN_PASSWORD: '',
   LIVEWALL_PUBLISHER_PASSWORD: '',
   LIVEWALL_VIEWER_PASSWORD: '',
+  LIVEWALL_MODERATOR_PASSWORD: '',
 };
 
 async function broker(command: string): Promise<string> {
@@ -36,6 +37,7 @@ function passwordsFrom(shell: string): TestBroker['passwords'] {
     admin: value('LIVEWALL_ADMIN_PASSWORD'),
     publisher: value('LIVEWALL_PUBLISHER_PASSWORD'),
     viewer: value('LIVEWALL_VIEWER_PASSWORD'),
+    moderator: value('LIVEWALL_MODERATOR_PASSWORD'),
   };
 }
 

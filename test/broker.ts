@@ -11,9 +11,10 @@ export interface TestBroker {
   wsUrl: string;
   /** The operators' private STOMP acceptor: plain TCP (`tap`, the stomp: component) or WebSocket, every login. */
   stompTcpPort: number;
-  /** STOMP over WebSocket on the operators' acceptor: for tests that log in as admin or publisher over STOMP. */
+  /** STOMP over WebSocket on the operators' acceptor: for tests that log in as admin, publisher or moderator over STOMP. */
   operatorWsUrl: string;
-  passwords: { admin: string; publisher: string; viewer: string };
+  /** Each login's password; `moderator` takes down and approves items, on the private STOMP port only. */
+  passwords: { admin: string; publisher: string; viewer: string; moderator: string };
 }
 
 declare module 'vitest' {

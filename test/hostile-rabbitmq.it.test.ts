@@ -8,6 +8,7 @@
  * connections, 40 WebSockets, 160 subscriber queues) and a 5 s WebSocket idle timeout; the page heart-beats every
  * second, as a real page does every 10 s against the default 90 s.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -274,6 +275,11 @@ describe('anonymous clients against RabbitMQ', () => {
       '/amq/queue/stomp-subscription-guessed',
       // A queue the client names itself outside the subscriber names.
       `/exchange/feed.${feed}\nx-queue-name:mine`,
+      // Moderation: the log (from its start, as a worker reads it) and the feed's pending queue are not a visitor's.
+      `${profile.moderation.logDestination}\nx-stream-offset:first\nprefetch-count:10\nack:client-individual`,
+      profile.moderation.logDestination,
+      profile.moderation.pendingDestination(feed),
+      `/topic/pending.${feed}`,
     ];
     for (const transport of ['ws', 'tcp'] as const) {
       for (const destination of destinations) {
@@ -300,6 +306,10 @@ describe('anonymous clients against RabbitMQ', () => {
       '/amq/queue/stomp-subscription-guessed',
       '/temp-queue/reply',
       '/exchange/amq.direct/x',
+      // Moderation: a visitor can neither take an item down through the log nor slip one into approval.
+      profile.moderation.logDestination,
+      profile.moderation.pendingDestination(feed),
+      profile.moderation.pendingAmqpTarget(feed),
     ];
     for (const transport of ['ws', 'tcp'] as const) {
       for (const destination of destinations) {
@@ -308,7 +318,7 @@ describe('anonymous clients against RabbitMQ', () => {
     }
   });
 
-  test(`queues made to outlive their subscriber are deleted ${QUEUE_EXPIRES_MS / 1000} s after it leaves; streams cannot be made`, async () => {
+  test(`queues made to outlive their subscriber are deleted ${QUEUE_EXPIRES_MS / 1000} s after it leaves; a stream is held to a few MB until the sweep`, async () => {
     const before = await subscriberQueues();
     const leftovers: Record<string, string>[] = [
       { id: 'durable-1', persistent: 'true' },
@@ -330,14 +340,27 @@ describe('anonymous clients against RabbitMQ', () => {
     const named = async (): Promise<unknown> => ((await management('queues/%2F/stomp-subscription-mine')) as { effective_policy_definition?: unknown }).effective_policy_definition;
     await expect.poll(named, { timeout: 8000, interval: 500 }).toMatchObject({ 'max-length': 500, expires: QUEUE_EXPIRES_MS });
 
+    // The node has streams (the moderation log is one), so a visitor can declare a stream too. A stream ignores
+    // expires and max-length, but the policy's max-length-bytes and segment size win over the client's own: it keeps
+    // a few MB, whatever x-max-length-bytes it asked for, until the sweep every start runs deletes it.
     const streams: Record<string, string>[] = [
       { id: 'stream', durable: 'true', 'auto-delete': 'false', 'x-queue-type': 'stream', ack: 'client', 'prefetch-count': '10', destination: profile.stompDestination(feed) },
-      { id: 'stream-q', 'x-queue-type': 'stream', destination: '/queue/stomp-subscription-stream' },
+      { id: 'stream-q', 'x-queue-type': 'stream', 'x-max-length-bytes': '100000000000', ack: 'client', 'prefetch-count': '10', destination: '/queue/stomp-subscription-stream' },
     ];
-    for (const stream of streams) {
-      expect(await attempt('ws', 'SUBSCRIBE', stream), stream.id).toMatch(/^(ERROR|closed)/);
+    for (const stream of streams) expect(await attempt('ws', 'SUBSCRIBE', stream), stream.id).toBe('RECEIPT');
+    const visitorStreams = async (): Promise<string[]> =>
+      ((await management('queues/%2F?columns=name,type')) as { name: string; type: string }[])
+        .filter((queue) => queue.type === 'stream' && queue.name.startsWith('stomp-subscription-'))
+        .map((queue) => queue.name);
+    await expect.poll(async () => (await visitorStreams()).length, { timeout: 5000 }).toBe(streams.length);
+    for (const stream of await visitorStreams()) {
+      const policy = async (): Promise<unknown> => ((await management(`queues/%2F/${encodeURIComponent(stream)}`)) as { effective_policy_definition?: unknown }).effective_policy_definition;
+      await expect.poll(policy, { timeout: 8000, interval: 500 }).toMatchObject({ 'max-length-bytes': 4 * 1024 * 1024, 'stream-max-segment-size-bytes': 1024 * 1024 });
     }
-    await expect.poll(subscriberQueues, { timeout: QUEUE_EXPIRES_MS + 8000, interval: 500 }).toEqual(before);
+    // The other queues expire; the streams stay until the sweep.
+    await expect.poll(async () => (await subscriberQueues()).filter((queue) => !before.includes(queue)).sort(), { timeout: QUEUE_EXPIRES_MS + 8000, interval: 500 }).toEqual((await visitorStreams()).sort());
+    await new Promise<void>((resolve, reject) => execFile(`${root}/scripts/broker`, ['--broker', 'rabbitmq', 'sweep'], { env: broker.environment }, (error) => (error ? reject(error) : resolve())));
+    expect(await subscriberQueues()).toEqual(before);
   });
 
   test(`thousands of subscriptions on one connection: the broker cuts it at the vhost's ${4 * MAX_VIEWERS} queues and its queues go`, async () => {

@@ -39,6 +39,7 @@ export class PrivateBroker {
       LIVEWALL_ADMIN_PASSWORD: passwords.admin ?? '',
       LIVEWALL_PUBLISHER_PASSWORD: passwords.publisher ?? '',
       LIVEWALL_VIEWER_PASSWORD: passwords.viewer ?? '',
+      LIVEWALL_MODERATOR_PASSWORD: passwords.moderator ?? '',
       LIVEWALL_AMQP_PORT: String(amqp),
       LIVEWALL_STOMP_PORT: String(stomp),
       LIVEWALL_CORE_PORT: String(core),
@@ -59,12 +60,17 @@ export class PrivateBroker {
       stompTcpPort: stompTcp,
       // RabbitMQ has no operators' WebSocket listener of its own: its one Web-STOMP listener takes every login.
       operatorWsUrl: profile === 'rabbitmq' ? brokerProfile(profile).webSocketUrl('127.0.0.1', stomp) : `ws://127.0.0.1:${stompTcp}`,
-      passwords: { admin: '', publisher: '', viewer: '' },
+      passwords: { admin: '', publisher: '', viewer: '', moderator: '' },
     });
     await broker.script('start');
     const { stdout } = await broker.script('env');
     const value = (key: string): string => (new RegExp(`^${key}='(.*)'$`, 'm').exec(stdout)?.[1] ?? '').replaceAll(`'\\''`, `'`);
-    broker.info.passwords = { admin: value('LIVEWALL_ADMIN_PASSWORD'), publisher: value('LIVEWALL_PUBLISHER_PASSWORD'), viewer: value('LIVEWALL_VIEWER_PASSWORD') };
+    broker.info.passwords = {
+      admin: value('LIVEWALL_ADMIN_PASSWORD'),
+      publisher: value('LIVEWALL_PUBLISHER_PASSWORD'),
+      viewer: value('LIVEWALL_VIEWER_PASSWORD'),
+      moderator: value('LIVEWALL_MODERATOR_PASSWORD'),
+    };
     // RabbitMQ declared them as it started (LIVEWALL_FEEDS); Artemis's feeds appear with their publisher.
     if (profile === 'artemis' && options.feeds?.length) await broker.declareFeeds(...options.feeds);
     return broker;

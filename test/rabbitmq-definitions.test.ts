@@ -24,6 +24,7 @@ interface Definitions {
   permissions: { user: string; configure: string; write: string; read: string }[];
   topic_permissions: { user: string; exchange: string; write: string; read: string }[];
   exchanges: { name: string; type: string; durable: boolean; arguments: Record<string, unknown> }[];
+  queues: { name: string; vhost: string; durable: boolean; auto_delete: boolean; arguments: Record<string, unknown> }[];
   bindings: { source: string; destination: string; destination_type: string; routing_key: string }[];
   policies: { pattern: string; 'apply-to': string; definition: Record<string, unknown> }[];
 }
@@ -56,6 +57,8 @@ function hashes(hash: string, password: string): boolean {
 
 /** The exchange a STOMP destination or AMQP source `/exchange/X` reads, and the routing key of an AMQP target `/topic/K`. */
 const exchangeOf = (address: string): string => address.replace(/^\/exchange\//, '');
+/** The queue a STOMP destination `/amq/queue/Q` names. */
+const queueOf = (destination: string): string => destination.replace(/^\/amq\/queue\//, '');
 const routingKeyOf = (target: string): string => target.replace(/^\/topic\//, '');
 
 describe('scripts/rabbitmq/definitions.mjs write', () => {
@@ -78,7 +81,7 @@ describe('scripts/rabbitmq/definitions.mjs write', () => {
         arguments: { 'x-recent-history-length': history },
       })),
     );
-    expect(definitions.bindings).toEqual(
+    expect(definitions.bindings.filter((binding) => binding.destination_type === 'exchange')).toEqual(
       expected.map(({ exchange, key }) => ({
         source: 'amq.topic',
         vhost: '/',
@@ -95,7 +98,50 @@ describe('scripts/rabbitmq/definitions.mjs write', () => {
         'apply-to': 'queues',
         definition: { 'max-length': 500, 'max-length-bytes': 4 * 1024 * 1024, overflow: 'drop-head', expires: 10_000 },
       }),
+      // A visitor's own stream (which the first policy cannot reach) keeps 4 MiB, in 1 MiB segments.
+      expect.objectContaining({
+        pattern: '^stomp-subscription-',
+        'apply-to': 'queues',
+        definition: { 'max-length-bytes': 4 * 1024 * 1024, 'stream-max-segment-size-bytes': 1024 * 1024 },
+      }),
     ]);
+  });
+
+  it('declares the moderation log as a bounded stream, and per feed a bounded pending queue the worker’s AMQP target reaches', async () => {
+    const { definitions } = await write({ LIVEWALL_FEEDS: 'cats,sky-cats' });
+    const moderation = rabbitmq.moderation;
+    expect(queueOf(moderation.logDestination)).toBe('moderation.log');
+    // Read from its first entry: a stream, with an offset and a prefetch (streams need both, and acks for credit).
+    expect(moderation.logSubscribeHeaders).toEqual({ 'x-stream-offset': 'first', 'prefetch-count': '100' });
+    expect(definitions.queues).toEqual([
+      {
+        name: 'moderation.log',
+        vhost: '/',
+        durable: true,
+        auto_delete: false,
+        arguments: { 'x-queue-type': 'stream', 'x-max-length-bytes': 100 * 1024 * 1024, 'x-stream-max-segment-size-bytes': 10 * 1024 * 1024 },
+      },
+      ...['cats', 'sky-cats'].map((feed) => ({
+        name: queueOf(moderation.pendingDestination(feed)),
+        vhost: '/',
+        durable: true,
+        auto_delete: false,
+        // A full queue refuses the worker's publish (Artemis: max-size-messages 10000, FAIL) instead of dropping its oldest.
+        arguments: { 'x-max-length': 10_000, 'x-overflow': 'reject-publish' },
+      })),
+    ]);
+    // The worker publishes pending items to amq.topic (AMQP 1.0 target /topic/pending.F), bound to the queue.
+    expect(definitions.bindings.filter((binding) => binding.destination_type === 'queue')).toEqual(
+      ['cats', 'sky-cats'].map((feed) => ({
+        source: 'amq.topic',
+        vhost: '/',
+        destination: queueOf(moderation.pendingDestination(feed)),
+        destination_type: 'queue',
+        routing_key: routingKeyOf(moderation.pendingAmqpTarget(feed)),
+        arguments: {},
+      })),
+    );
+    expect(moderation.pendingAmqpTarget('cats')).toBe('/topic/pending.cats');
   });
 
   it('limits the visitors, by LIVEWALL_MAX_VIEWERS: connections and channels per user, subscriber queues on the vhost', async () => {
@@ -119,7 +165,7 @@ describe('scripts/rabbitmq/definitions.mjs write', () => {
   it('keeps passwords: the environment first, then the kept file, else new ones; the files are the owner’s only', async () => {
     const first = await write({ LIVEWALL_ADMIN_PASSWORD: `it's "secret"` });
     expect(secret(first.secrets, 'admin')).toBe(`it's "secret"`);
-    for (const user of ['publisher', 'viewer', 'anonymous']) expect(secret(first.secrets, user)).toMatch(/^[0-9a-f]{36}$/);
+    for (const user of ['publisher', 'viewer', 'moderator', 'anonymous']) expect(secret(first.secrets, user)).toMatch(/^[0-9a-f]{36}$/);
     for (const file of ['definitions.json', 'livewall.env']) expect((await stat(join(dir, file))).mode & 0o777).toBe(0o600);
     for (const user of first.definitions.users) {
       expect(user.hashing_algorithm).toBe('rabbit_password_hashing_sha256');
@@ -137,13 +183,14 @@ describe('scripts/rabbitmq/definitions.mjs write', () => {
 
   it('gives each user exactly what its Artemis role allows', async () => {
     const { definitions } = await write({});
-    expect(definitions.users.map((user) => [user.name, user.tags])).toEqual([['admin', ['administrator']], ['publisher', []], ['viewer', []], ['anonymous', []]]);
+    expect(definitions.users.map((user) => [user.name, user.tags])).toEqual([['admin', ['administrator']], ['publisher', []], ['viewer', []], ['moderator', []], ['anonymous', []]]);
     const vhost = (user: string) => definitions.permissions.find((permission) => permission.user === user);
     const topic = (user: string) => definitions.topic_permissions.find((permission) => permission.user === user && permission.exchange === 'amq.topic');
     const matches = (pattern: string | undefined, name: string): boolean => new RegExp(pattern ?? '^$').test(name);
 
-    // The publisher writes feed items, status and leases to amq.topic, and nothing else anywhere.
-    for (const key of ['feed.cats', 'status.workers', 'owner.cats']) expect(matches(topic('publisher')?.write, key)).toBe(true);
+    // The publisher writes feed items, status, leases and pending items to amq.topic, and nothing else anywhere: not
+    // to the default exchange, through which it could write to the moderation log.
+    for (const key of ['feed.cats', 'status.workers', 'owner.cats', 'pending.cats']) expect(matches(topic('publisher')?.write, key)).toBe(true);
     for (const key of ['other', 'feedx.cats', 'statusx']) expect(matches(topic('publisher')?.write, key)).toBe(false);
     expect(matches(vhost('publisher')?.write, 'amq.topic')).toBe(true);
     for (const exchange of ['feed.cats', 'owner.cats', 'amq.direct', 'amq.default']) expect(matches(vhost('publisher')?.write, exchange)).toBe(false);
@@ -154,6 +201,22 @@ describe('scripts/rabbitmq/definitions.mjs write', () => {
     expect(matches(vhost('publisher')?.configure, 'amq.gen-Xy3')).toBe(true);
     expect(matches(vhost('publisher')?.write, 'amq.gen-Xy3')).toBe(true);
     for (const exchange of ['feed.cats', 'ownerx', 'amq.topic']) expect(matches(vhost('publisher')?.read, exchange)).toBe(false);
+    // It reads the moderation log, and consumes no pending queue.
+    expect(matches(vhost('publisher')?.read, 'moderation.log')).toBe(true);
+    expect(matches(vhost('publisher')?.read, 'pending.cats')).toBe(false);
+
+    // The moderator sends takedowns and approved items with a feed's key on amq.topic, and to the log and the pending
+    // queues through the default exchange (STOMP /amq/queue/); reads the log and the pending queues; subscribes as
+    // a viewer does; declares nothing but its subscription queues; never touches leases or status.
+    expect(matches(vhost('moderator')?.write, 'amq.default')).toBe(true);
+    expect(matches(vhost('moderator')?.write, 'amq.topic')).toBe(true);
+    for (const exchange of ['feed.cats', 'owner.cats', 'amq.direct']) expect(matches(vhost('moderator')?.write, exchange)).toBe(false);
+    expect(matches(topic('moderator')?.write, 'feed.cats')).toBe(true);
+    for (const key of ['feed.#', 'status.workers', 'owner.cats', 'pending.cats', 'other']) expect(matches(topic('moderator')?.write, key), key).toBe(false);
+    for (const queue of ['moderation.log', 'pending.cats', 'feed.cats', 'stomp-subscription-Ab3']) expect(matches(vhost('moderator')?.read, queue), queue).toBe(true);
+    for (const name of ['owner.cats', 'amq.gen-Xy3']) expect(matches(vhost('moderator')?.read, name), name).toBe(false);
+    for (const name of ['moderation.log', 'pending.cats', 'amq.gen-Xy3']) expect(matches(vhost('moderator')?.configure, name), name).toBe(false);
+    for (const key of ['owner.cats', '#', 'feed.#']) expect(matches(topic('moderator')?.read, key), key).toBe(false);
 
     // Viewers and anonymous visitors subscribe (their own stomp-subscription-… queues) and write nowhere else.
     for (const user of ['viewer', 'anonymous']) {
@@ -165,7 +228,10 @@ describe('scripts/rabbitmq/definitions.mjs write', () => {
       expect(matches(topic(user)?.read, 'owner.cats')).toBe(false);
       // One feed or the status key per binding: no wildcard takes in keys nobody declared.
       for (const key of ['#', '*', 'feed.#', 'feed.*', 'feed.cats.#', 'status.#', 'status.*', '*.cats', 'other']) expect(matches(topic(user)?.read, key), key).toBe(false);
-      // Nor can they hear or tell who owns a feed.
+      // Nor can they hear or tell who owns a feed, read the moderation log or a pending queue, or write to either.
+      for (const queue of ['moderation.log', 'pending.cats']) expect(matches(vhost(user)?.read, queue), queue).toBe(false);
+      expect(matches(vhost(user)?.write, 'amq.default')).toBe(false);
+      expect(matches(topic(user)?.write, 'pending.cats')).toBe(false);
       expect(matches(vhost(user)?.read, 'owner.cats')).toBe(false);
       expect(matches(vhost(user)?.write, 'owner.cats')).toBe(false);
       expect(matches(topic(user)?.write, 'owner.cats')).toBe(false);
@@ -200,12 +266,12 @@ describe('scripts/broker --broker rabbitmq start', () => {
 });
 
 describe('scripts/rabbitmq/broker', () => {
-  it('starts a new node without streams, which no policy lets expire, and with the user limits on', async () => {
+  it('starts a new node with streams (the moderation log is one) and with the user limits on', async () => {
     const broker = await readFile(join(root, 'scripts/rabbitmq/broker'), 'utf8');
     const flags = (/^export RABBITMQ_FEATURE_FLAGS=(.+)$/m.exec(broker)?.[1] ?? '').split(',');
     expect(flags).toContain('user_limits');
     expect(flags).toContain('quorum_queue');
-    expect(flags).not.toContain('stream_queue');
+    expect(flags).toContain('stream_queue');
     // A restart sweeps the durable queues visitors declared.
     expect(broker).toMatch(/^start\(\) \{[\s\S]*?^ {2}sweep\n\}$/m);
   });

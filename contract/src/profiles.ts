@@ -170,7 +170,9 @@ const rabbitmq: BrokerProfile = {
     // A stream queue (declared by the node's definitions): read from its first entry; /amq/queue/ names an existing queue.
     logDestination: `/amq/queue/${MODERATION_LOG}`,
     logSubscribeHeaders: { 'x-stream-offset': 'first', 'prefetch-count': '100' },
-    pendingAmqpTarget: (feed) => `/amq/queue/${pendingName(feed)}`,
+    // amq.topic with key pending.<name>, bound to the queue (scripts/rabbitmq/definitions.mjs): the publisher's topic
+    // permissions allow that key, while the default exchange (/amq/queue/) would reach any queue, the log included.
+    pendingAmqpTarget: (feed) => `/topic/${pendingName(feed)}`,
     pendingDestination: (feed) => `/amq/queue/${pendingName(feed)}`,
   },
 };

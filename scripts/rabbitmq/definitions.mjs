@@ -1,14 +1,14 @@
 #!/usr/bin/env node
-// What livewall keeps on a RabbitMQ node: its users and their permissions, the policy for subscribers' queues, and
-// two recent-history exchanges per feed (its items, its ownership leases). Used by scripts/rabbitmq/broker; safe to
-// run by hand.
+// What livewall keeps on a RabbitMQ node: its users and their permissions, the policy for subscribers' queues, the
+// moderation log (a stream), and per feed two recent-history exchanges (its items, its ownership leases) and a
+// pending queue (approval mode). Used by scripts/rabbitmq/broker; safe to run by hand.
 //
 //   definitions.mjs write DIR          DIR/definitions.json (imported by the node on every start) and DIR/livewall.env
 //   definitions.mjs declare FEED...    declares feeds on a running node through its management API
 //   definitions.mjs sweep              deletes the durable subscriber queues visitors declared; prints how many
 //
-// write: each of admin, publisher and viewer gets LIVEWALL_<USER>_PASSWORD from the environment, else the value an
-// earlier run kept in DIR/livewall.env, else a new random one (anonymous: kept or random); the feeds are
+// write: each of admin, publisher, viewer and moderator gets LIVEWALL_<USER>_PASSWORD from the environment, else the
+// value an earlier run kept in DIR/livewall.env, else a new random one (anonymous: kept or random); the feeds are
 // LIVEWALL_FEEDS (`name` or `name:Title`, comma-separated, as the web server reads it); LIVEWALL_MAX_VIEWERS (default
 // 1000) sizes the visitors' limits. Both files are readable by their owner only; passwords are never printed.
 // declare, sweep: LIVEWALL_MANAGEMENT_URL (default http://127.0.0.1:15673) and LIVEWALL_ADMIN_PASSWORD.
@@ -19,7 +19,13 @@
 //   the page subscribes to /exchange/feed.F: a queue of its own bound to feed.F, first given those 24 messages;
 //   the workers send the feed's leases to amq.topic with key owner.F (AMQP 1.0 target /topic/owner.F), and exchange
 //   owner.F, type x-recent-history, keeps the last 16 and is bound to amq.topic with key owner.F; each worker listens
-//   on /exchange/owner.F (worker/src/ownership/), first given those 16, so it learns the feed's owner at once.
+//   on /exchange/owner.F (worker/src/ownership/), first given those 16, so it learns the feed's owner at once;
+//   queue pending.F (durable, at most 10000 messages, x-overflow reject-publish) holds the feed's items in approval
+//   mode: the worker publishes them to amq.topic with key pending.F (AMQP 1.0 target /topic/pending.F), bound to the
+//   queue; a moderator reads /amq/queue/pending.F and puts an item back there (the default exchange).
+// Moderation (contract/src/moderation.ts): the stream queue moderation.log (durable, its oldest entries dropped past
+// 100 MB) that moderators write to and moderators and workers read from its first entry (/amq/queue/moderation.log,
+// x-stream-offset: first); moderators send takedowns to amq.topic with key feed.F, as the worker sends items.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,8 +44,18 @@ const SUBSCRIBER_QUEUE_EXPIRES = 10_000;
 const QUEUES_PER_VIEWER = 2;
 /** Names of the queues a STOMP subscription declares; viewers and visitors may declare no other. */
 const SUBSCRIBER_QUEUES = '^stomp-subscription-';
-const USERS = ['admin', 'publisher', 'viewer', 'anonymous'];
+const USERS = ['admin', 'publisher', 'viewer', 'moderator', 'anonymous'];
 const VHOST = '/';
+/** The moderation log (MODERATION_LOG in the contract): a stream, so every reader starts from its first entry. */
+const MODERATION_LOG = 'moderation.log';
+/** What the log keeps: past this, its oldest segments are dropped (a takedown is a few hundred bytes). */
+const MODERATION_LOG_BYTES = 100 * 1024 * 1024;
+/** The log's segment size: retention drops whole segments, so the log holds between 90 and 100 MB once full. */
+const MODERATION_LOG_SEGMENT_BYTES = 10 * 1024 * 1024;
+/** Items one feed's pending queue holds; the next ones are refused (x-overflow reject-publish), as Artemis's FAIL. */
+const PENDING_ITEMS = 10_000;
+/** A stream a visitor declares is held to SUBSCRIBER_QUEUE_BYTES in segments of this size (the policy wins). */
+const SUBSCRIBER_STREAM_SEGMENT_BYTES = 1024 * 1024;
 
 /**
  * A feed's recent-history exchanges, each named as the routing key it is published with on amq.topic: `feed.F`, which
@@ -55,6 +71,28 @@ function feedExchanges(feed) {
     binding: { source: 'amq.topic', vhost: VHOST, destination: name, destination_type: 'exchange', routing_key: name, arguments: {} },
   }));
 }
+
+/**
+ * A feed's pending queue (approval mode), named as the routing key the worker publishes its items with on amq.topic,
+ * and that binding. Durable and bounded: a full queue refuses the publish instead of dropping its oldest item.
+ */
+function pendingQueue(feed) {
+  if (!FEED_NAME.test(feed)) throw new Error(`invalid feed name ${JSON.stringify(feed)}: expected [a-z0-9-]{1,32}`);
+  const name = `pending.${feed}`;
+  return {
+    queue: { name, vhost: VHOST, durable: true, auto_delete: false, arguments: { 'x-max-length': PENDING_ITEMS, 'x-overflow': 'reject-publish' } },
+    binding: { source: 'amq.topic', vhost: VHOST, destination: name, destination_type: 'queue', routing_key: name, arguments: {} },
+  };
+}
+
+/** The moderation log: a durable stream queue, bounded in bytes. */
+const moderationLog = {
+  name: MODERATION_LOG,
+  vhost: VHOST,
+  durable: true,
+  auto_delete: false,
+  arguments: { 'x-queue-type': 'stream', 'x-max-length-bytes': MODERATION_LOG_BYTES, 'x-stream-max-segment-size-bytes': MODERATION_LOG_SEGMENT_BYTES },
+};
 
 /** RabbitMQ's default password hash (rabbit_password_hashing_sha256): base64(salt ++ sha256(salt ++ password)). */
 function passwordHash(password) {
@@ -93,16 +131,29 @@ function definitions(passwords, feeds, maxViewers) {
     parameters: [{ vhost: VHOST, component: 'vhost-limits', name: 'limits', value: limits.vhost }],
     permissions: [
       { user: 'admin', vhost: VHOST, configure: '.*', write: '.*', read: '.*' },
-      // Publishes to amq.topic only, and (topic permissions below) only with the feeds', status and lease keys. The
-      // feed ownership leases (worker/src/ownership/) are also read: an AMQP 1.0 receiver on /exchange/owner.F is a
-      // server-named queue, amq.gen-…, bound to the exchange owner.F.
-      { user: 'publisher', vhost: VHOST, configure: '^amq\\.gen-.+$', write: '^(amq\\.topic|amq\\.gen-.+)$', read: '^(amq\\.gen-.+|owner\\..+)$' },
+      // Publishes to amq.topic only, and (topic permissions below) only with the feeds', status, lease and pending
+      // keys: never to the default exchange, so never to the moderation log. The feed ownership leases
+      // (worker/src/ownership/) are also read: an AMQP 1.0 receiver on /exchange/owner.F is a server-named queue,
+      // amq.gen-…, bound to the exchange owner.F. It reads the moderation log (STOMP /amq/queue/moderation.log) but
+      // no pending queue.
+      { user: 'publisher', vhost: VHOST, configure: '^amq\\.gen-.+$', write: '^(amq\\.topic|amq\\.gen-.+)$', read: '^(amq\\.gen-.+|owner\\..+|moderation\\.log)$' },
       { user: 'viewer', vhost: VHOST, ...SUBSCRIBE_ONLY },
+      // Subscribes as a viewer does; reads the log and the pending queues; writes to amq.topic (takedowns and approved
+      // items, feed keys only) and to the default exchange (amq.default: STOMP /amq/queue/X), which reaches any queue
+      // by its name — RabbitMQ checks no permission on the queue itself (docs/security-rabbitmq.md).
+      {
+        user: 'moderator',
+        vhost: VHOST,
+        configure: SUBSCRIBE_ONLY.configure,
+        write: '^(amq\\.topic|amq\\.default|stomp-subscription-.+)$',
+        read: '^(amq\\.topic|feed\\..+|stomp-subscription-.+|moderation\\.log|pending\\..+)$',
+      },
       { user: 'anonymous', vhost: VHOST, ...SUBSCRIBE_ONLY },
     ],
     topic_permissions: [
-      { user: 'publisher', vhost: VHOST, exchange: 'amq.topic', write: '^(feed|status|owner)\\..+', read: '^$' },
+      { user: 'publisher', vhost: VHOST, exchange: 'amq.topic', write: '^(feed|status|owner|pending)\\..+', read: '^$' },
       { user: 'viewer', vhost: VHOST, exchange: 'amq.topic', ...SUBSCRIBE_ONLY_TOPICS },
+      { user: 'moderator', vhost: VHOST, exchange: 'amq.topic', write: '^feed\\.[a-z0-9-]{1,32}$', read: SUBSCRIBE_ONLY_TOPICS.read },
       { user: 'anonymous', vhost: VHOST, exchange: 'amq.topic', ...SUBSCRIBE_ONLY_TOPICS },
     ],
     policies: [
@@ -116,9 +167,22 @@ function definitions(passwords, feeds, maxViewers) {
         // expires removes the queues a client declared to outlive it (auto-delete:false, durable, /queue/…).
         definition: { 'max-length': SUBSCRIBER_QUEUE_LENGTH, 'max-length-bytes': SUBSCRIBER_QUEUE_BYTES, overflow: 'drop-head', expires: SUBSCRIBER_QUEUE_EXPIRES },
       },
+      {
+        // A stream a visitor declares (x-queue-type: stream; the node has streams for the moderation log). RabbitMQ
+        // applies a policy only to the queue types that know all of its keys: the one above never reaches a stream
+        // (expires, max-length, overflow), and this one only streams (segment size). On a stream the policy wins
+        // over the client's arguments, so it keeps at most a few MB until the sweep at the next start deletes it.
+        vhost: VHOST,
+        name: 'livewall-subscriber-streams',
+        pattern: SUBSCRIBER_QUEUES,
+        'apply-to': 'queues',
+        priority: 0,
+        definition: { 'max-length-bytes': SUBSCRIBER_QUEUE_BYTES, 'stream-max-segment-size-bytes': SUBSCRIBER_STREAM_SEGMENT_BYTES },
+      },
     ],
+    queues: [moderationLog, ...feeds.map((feed) => pendingQueue(feed).queue)],
     exchanges: feeds.flatMap(feedExchanges).map(({ exchange }) => exchange),
-    bindings: feeds.flatMap(feedExchanges).map(({ binding }) => binding),
+    bindings: [...feeds.flatMap(feedExchanges).map(({ binding }) => binding), ...feeds.map((feed) => pendingQueue(feed).binding)],
   };
 }
 
@@ -177,6 +241,11 @@ async function declare(feeds, env) {
     const { name, type, durable, auto_delete, internal, arguments: args } = exchange;
     await call('PUT', `exchanges/${vhost}/${encodeURIComponent(name)}`, { type, durable, auto_delete, internal, arguments: args });
     await call('POST', `bindings/${vhost}/e/${encodeURIComponent(binding.source)}/e/${encodeURIComponent(binding.destination)}`, { routing_key: binding.routing_key, arguments: {} });
+  }
+  for (const { queue, binding } of feeds.map(pendingQueue)) {
+    const { name, durable, auto_delete, arguments: args } = queue;
+    await call('PUT', `queues/${vhost}/${encodeURIComponent(name)}`, { durable, auto_delete, arguments: args });
+    await call('POST', `bindings/${vhost}/e/${encodeURIComponent(binding.source)}/q/${encodeURIComponent(binding.destination)}`, { routing_key: binding.routing_key, arguments: {} });
   }
 }
 
