@@ -11,7 +11,8 @@ import { createLogger, logSettings } from './logging.js';
 import { EXIT_ABANDONED, routesOf, runWorker, version } from './run.js';
 import { systemClock } from './engine/types.js';
 import { parseDuration } from './engine/uri.js';
-import { tap } from './tap.js';
+import { tap, tapModeration } from './tap.js';
+import { actionLine, isModerateAction, listModeration, listText, ModerateError, ModerateUsageError, moderationAction, sendModeration, type ModerateTarget } from './moderate.js';
 
 /** Each command's usage line and its help, as `COMMAND --help` prints them; `--help` alone prints them all. */
 const COMMANDS = {
@@ -42,13 +43,34 @@ as file:line:column: message and exits 1, or "FILE: ok, N feeds (M routes)" for 
   --env-file FILE    read variables from a dotenv file too (the environment's own win); may be repeated`,
   },
   tap: {
-    usage: 'livewall-worker tap FEED [--host HOST] [--port PORT] [--login USER] [--profile artemis|rabbitmq] [--limit N] [--ndjson]',
-    help: `subscribe to a feed on the broker (STOMP, as an anonymous viewer unless --login) and print each item:
+    usage: 'livewall-worker tap FEED|--moderation [FEED] [--host HOST] [--port PORT] [--login USER] [--profile artemis|rabbitmq] [--limit N] [--ndjson]',
+    help: `subscribe to a feed on the broker (STOMP, as an anonymous viewer unless --login) and print each item;
+with --moderation, read the moderation log from its start instead (every feed's actions, or FEED's: who, what,
+when, why), then its new entries as they come; the log needs a login that may read it (--login publisher or
+moderator). Either way:
 readable lines on a terminal, one JSON object per line when piped or with --ndjson; on stderr it says what it
 does: connecting, subscribed, a feed not live yet (no worker has published to it), a lost connection, the next try
 (defaults: --profile artemis, the broker kind, which decides the feed's destination; --host localhost;
 --port LIVEWALL_STOMP_TCP_PORT, else the local broker's STOMP port for that kind: ${BROKER_PROFILE_NAMES.map((name) => `${brokerProfile(name).localPorts.stomp} ${name}`).join(', ')};
 the passcode comes from LIVEWALL_TAP_PASSCODE)`,
+  },
+  moderate: {
+    usage: 'livewall-worker moderate hide|unhide FEED ITEM_ID | block|unblock FEED NETWORK:HANDLE | list FEED [--reason TEXT] [--host HOST] [--port PORT] [--login USER] [--profile artemis|rabbitmq] [--json]',
+    help: `take a post or an author off a feed's wall, or put them back, as a moderator (STOMP, the moderator login):
+  hide FEED ITEM_ID          hide one post (its id as the feed item has it, e.g. x:1234) on every open page,
+                             and keep workers from publishing it again
+  unhide FEED ITEM_ID        let it be published again (pages do not bring back a card they removed)
+  block FEED NETWORK:HANDLE  remove every card of an author (e.g. bluesky:someone.bsky.social, x:someone,
+                             mastodon:user@instance) and keep their later posts off the feed
+  unblock FEED NETWORK:HANDLE  end the block
+  list FEED                  the feed's hidden posts and blocked authors now, and the moderation log's entries
+                             for it (when, who, what, why); --json prints them as one JSON object
+  --reason TEXT              why, in a few words, kept in the moderation log (hide and block)
+Each action goes to the moderation log first (durable: every worker reads it, also one that is stopped now), then
+to the feed's topic (open pages act on it within a second); each send waits for the broker's receipt.
+Defaults: --login moderator, whose password comes from LIVEWALL_MODERATOR_PASSWORD; --profile artemis; --host
+localhost; --port LIVEWALL_STOMP_TCP_PORT, else the local broker's STOMP port for that kind: ${BROKER_PROFILE_NAMES.map((name) => `${brokerProfile(name).localPorts.stomp} ${name}`).join(', ')}.
+Exits 1 when the broker cannot be reached, refuses the login or the action, 2 for a command line that is not one.`,
   },
   record: {
     usage: 'livewall-worker record --config FILE --source x|bluesky|mastodon --feed FEED --out FILE [--limit N] [--duration D]',
@@ -193,11 +215,12 @@ async function tapCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { host: { type: 'string' }, port: { type: 'string' }, login: { type: 'string' }, profile: { type: 'string' }, limit: { type: 'string' }, ndjson: { type: 'boolean' } },
+    options: { host: { type: 'string' }, port: { type: 'string' }, login: { type: 'string' }, profile: { type: 'string' }, limit: { type: 'string' }, ndjson: { type: 'boolean' }, moderation: { type: 'boolean' } },
     strict: true,
   });
+  const moderation = values.moderation === true;
   const [feed] = positionals;
-  if (!feed || positionals.length > 1) return usageError('tap: name one feed', 'tap');
+  if (positionals.length > 1 || (!feed && !moderation)) return usageError(moderation ? 'tap: --moderation takes one feed at most' : 'tap: name one feed', 'tap');
   const profile = values.profile ?? DEFAULT_BROKER_PROFILE;
   if (!isBrokerProfileName(profile)) return usageError(`tap: --profile must be one of ${BROKER_PROFILE_NAMES.join(', ')}, not ${profile}`, 'tap');
   // The plain STOMP port of the broker scripts/broker runs (its `env` prints LIVEWALL_STOMP_TCP_PORT), else the
@@ -211,21 +234,66 @@ async function tapCommand(args: string[]): Promise<number> {
   const log = commandLogger('livewall-tap', 2, 'info', { fields: false });
   if (!log) return 1;
   const stop = stopSignal(() => undefined);
-  await tap(
-    {
-      feed,
-      profile,
-      host: values.host ?? 'localhost',
-      port,
-      ...(values.login === undefined ? {} : { login: values.login, passcode: process.env.LIVEWALL_TAP_PASSCODE ?? '' }),
-      format: values.ndjson || !process.stdout.isTTY ? 'ndjson' : 'pretty',
-      ...(limit === undefined ? {} : { limit }),
-      write: (text) => process.stdout.write(text),
-    },
-    log,
-    stop,
-  );
+  const common = {
+    profile,
+    host: values.host ?? 'localhost',
+    port,
+    ...(values.login === undefined ? {} : { login: values.login, passcode: process.env.LIVEWALL_TAP_PASSCODE ?? '' }),
+    format: values.ndjson || !process.stdout.isTTY ? ('ndjson' as const) : ('pretty' as const),
+    ...(limit === undefined ? {} : { limit }),
+    write: (text: string) => process.stdout.write(text),
+  };
+  if (moderation) await tapModeration({ ...common, ...(feed === undefined ? {} : { feed }), line: actionLine }, log, stop);
+  else await tap({ ...common, feed: feed as string }, log, stop);
   return 0;
+}
+
+/** The STOMP port a command talks to: --port, else LIVEWALL_STOMP_TCP_PORT, else the local broker's of that kind. */
+function stompPort(option: string | undefined, profile: Parameters<typeof brokerProfile>[0]): { port: number; from: string } {
+  const fromEnv = process.env.LIVEWALL_STOMP_TCP_PORT?.trim();
+  if (option !== undefined) return { port: Number(option), from: `--port ${option}` };
+  if (fromEnv) return { port: Number(fromEnv), from: `LIVEWALL_STOMP_TCP_PORT ${fromEnv}` };
+  return { port: brokerProfile(profile).localPorts.stomp, from: 'the default' };
+}
+
+async function moderateCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { host: { type: 'string' }, port: { type: 'string' }, login: { type: 'string' }, profile: { type: 'string' }, reason: { type: 'string' }, json: { type: 'boolean' } },
+    strict: true,
+  });
+  const [action, feed, target, ...extra] = positionals;
+  if (action === undefined) return usageError('moderate: name an action: hide, unhide, block, unblock or list', 'moderate');
+  if (action !== 'list' && !isModerateAction(action)) return usageError(`moderate: unknown action ${JSON.stringify(action)}; expected hide, unhide, block, unblock or list`, 'moderate');
+  const wants = action === 'list' ? 'FEED' : action === 'hide' || action === 'unhide' ? 'FEED ITEM_ID' : 'FEED NETWORK:HANDLE';
+  const count = action === 'list' ? 1 : 2;
+  if ([feed, target].filter((value) => value !== undefined).length !== count || extra.length > 0) return usageError(`moderate ${action}: expected ${wants}`, 'moderate');
+  if (values.reason !== undefined && action !== 'hide' && action !== 'block') return usageError(`moderate ${action}: --reason goes with hide and block`, 'moderate');
+  if (values.json && action !== 'list') return usageError('moderate: --json goes with list', 'moderate');
+  const profile = values.profile ?? DEFAULT_BROKER_PROFILE;
+  if (!isBrokerProfileName(profile)) return usageError(`moderate: --profile must be one of ${BROKER_PROFILE_NAMES.join(', ')}, not ${profile}`, 'moderate');
+  const { port, from } = stompPort(values.port, profile);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return usageError(`moderate: ${from} is not a port number`, 'moderate');
+  const passcode = process.env.LIVEWALL_MODERATOR_PASSWORD;
+  if (!passcode) return usageError('moderate: LIVEWALL_MODERATOR_PASSWORD is not set: it holds the moderator login\'s password (scripts/broker env prints it)', 'moderate');
+  const broker: ModerateTarget = { profile, host: values.host ?? 'localhost', port, login: values.login ?? 'moderator', passcode };
+  try {
+    if (action === 'list') {
+      const list = await listModeration(feed as string, broker);
+      process.stdout.write(values.json ? `${JSON.stringify(list)}\n` : listText(list));
+      return 0;
+    }
+    const moderation = moderationAction(action, feed as string, target as string, broker.login, values.reason);
+    const { topic } = await sendModeration(moderation, broker);
+    process.stdout.write(`${action} ${moderation.itemId ?? `${moderation.author?.network}:${moderation.author?.handle}`} on feed ${moderation.feed}: recorded in the moderation log and sent to ${topic} (action ${moderation.actionId})\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof ModerateUsageError) return usageError(`moderate ${error.message}`, 'moderate');
+    if (!(error instanceof ModerateError)) throw error;
+    process.stderr.write(`livewall-worker moderate ${action}: ${error.message}\n`);
+    return 1;
+  }
 }
 
 async function recordCommand(args: string[]): Promise<number> {
@@ -285,6 +353,8 @@ async function main(argv: string[]): Promise<number> {
         return await tapCommand(rest);
       case 'record':
         return await recordCommand(rest);
+      case 'moderate':
+        return await moderateCommand(rest);
       case undefined:
       case 'help':
       case '-h':

@@ -5,7 +5,7 @@ import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node }
 import { MAX_WINDOW } from './amqp/window.js';
 import { fileOfUri, unwritable } from './config-files.js';
 import { parseSources, type SourcesConfig } from './config-sources.js';
-import { parseModeration } from './moderation/config.js';
+import { parseModeration, parseModerationMode } from './moderation/config.js';
 import type { ModerationConfig } from './moderation/rules.js';
 import { SENSITIVE_MEDIA, type SensitiveMedia } from './post.js';
 
@@ -19,7 +19,11 @@ export type { ReplaySourceConfig, SourceConfig, SourcesConfig } from './config-s
 export interface WorkerConfig {
   file: string;
   /** `profile`: which kind of broker this is (contract/src/profiles.ts), default artemis. */
-  broker: { url: string; failover?: string[]; username?: string; password?: string; idleTimeoutMs?: number; window?: number; profile: BrokerProfileName };
+  /**
+   * `stomp`: the broker's STOMP port, where the worker reads the moderation log (with the same login); without it the
+   * worker knows only the takedowns its local state kept.
+   */
+  broker: { url: string; failover?: string[]; username?: string; password?: string; idleTimeoutMs?: number; window?: number; profile: BrokerProfileName; stomp?: { url: string; host: string; port: number } };
   /** The durable outbox between the routes and the broker; without one, routes wait for the broker's acceptance. */
   outbox?: { file: string; maxItems: number; maxAgeMs: number };
   imageHosts: ImageAllowList;
@@ -55,6 +59,12 @@ export interface FeedConfig {
   /** The feed's own moderation rules, added to the global ones. */
   moderation?: ModerationConfig;
   /**
+   * `moderation.mode`: `auto` (the default) publishes what passes the rules to the feed's topic; `manual` sends it to
+   * the feed's pending queue instead, where a moderator approves or rejects it (allowed authors still go straight to
+   * the topic).
+   */
+  moderationMode?: ModerationMode;
+  /**
    * What the feed does with posts their network flags as sensitive (adult or graphic media): `drop` them (counted as
    * `sensitive:<network>`) or `show` them. Unset: drop, unless the older `sources.mastodon.sensitive: true` asks
    * a Mastodon feed to show them (see sensitiveOf in feeds.ts).
@@ -63,6 +73,9 @@ export interface FeedConfig {
   /** Where the feed is in the file's `feeds:` list, for problems found later. */
   index: number;
 }
+
+export const MODERATION_MODES = ['auto', 'manual'] as const;
+export type ModerationMode = (typeof MODERATION_MODES)[number];
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -79,13 +92,15 @@ type Path = (string | number)[];
  */
 export const CONFIG_FIELDS = {
   top: ['broker', 'outbox', 'imageHosts', 'videoPreviews', 'shutdownTimeout', 'source', 'sources', 'feeds', 'deadLetter', 'ops', 'region', 'ownership', 'status', 'moderation', 'routes'],
-  broker: ['url', 'username', 'password', 'idleTimeout', 'window', 'profile'],
+  broker: ['url', 'username', 'password', 'idleTimeout', 'window', 'profile', 'stomp'],
   feed: ['name', 'network', 'keywords', 'rule', 'deadLetter', 'sensitive', 'moderation'],
   outbox: ['file', 'maxItems', 'maxAge'],
   ownership: ['lease', 'renew'],
   ops: ['port', 'host'],
   status: ['topic', 'interval', 'enabled'],
   moderation: ['blockedWords', 'blockedAuthors', 'allowedAuthors', 'profanity', 'perAuthor'],
+  /** A feed's `moderation:` takes the same keys, and its mode. */
+  feedModeration: ['blockedWords', 'blockedAuthors', 'allowedAuthors', 'profanity', 'perAuthor', 'mode'],
 } as const;
 
 export type { Path };
@@ -284,6 +299,13 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   }
   const username = check.string(brokerNode.username, ['broker', 'username'], { required: false });
   const password = check.string(brokerNode.password, ['broker', 'password'], { required: false });
+  const stomp = check.string(brokerNode.stomp, ['broker', 'stomp'], { required: false });
+  if (stomp !== undefined) {
+    const match = /^stomp:\/\/(\[[^\]]+\]|[^/:[\]]+)(?::(\d{1,5}))?\/?$/.exec(stomp.trim());
+    const port = match ? Number(match[2] ?? 61613) : NaN;
+    if (!match || !(port >= 1 && port <= 65535)) check.problem(['broker', 'stomp'], `broker.stomp must look like stomp://host:61613 (the broker's STOMP port, where the worker reads the moderation log), not ${JSON.stringify(stomp)}`);
+    else broker.stomp = { url: stomp.trim(), host: (match[1] as string).replace(/^\[|\]$/g, ''), port };
+  }
   if (username !== undefined) broker.username = username;
   if (password !== undefined) broker.password = password;
 
@@ -317,7 +339,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     const deadLetter = check.string(feed.deadLetter, ['feeds', index, 'deadLetter'], { required: false });
     checkWritableUri(check, deadLetter, ['feeds', index, 'deadLetter'], base);
     const rule = check.string(feed.rule, ['feeds', index, 'rule'], { required: false });
-    const moderation = parseModeration(check, feed.moderation, ['feeds', index, 'moderation']);
+    const moderation = parseModeration(check, feed.moderation, ['feeds', index, 'moderation'], CONFIG_FIELDS.feedModeration);
+    const moderationMode = parseModerationMode(check, feed.moderation, ['feeds', index, 'moderation']);
     if (rule !== undefined && network !== 'x') check.problem(['feeds', index, 'rule'], `feeds[${index}].rule is an X stream rule; feed ${name} is on ${network}`);
     // `sensitive: true` is what a reader of the old sources.mastodon option would write: say which words it takes.
     const sensitive = typeof feed.sensitive === 'boolean' ? String(feed.sensitive) : check.string(feed.sensitive, ['feeds', index, 'sensitive'], { required: false });
@@ -327,7 +350,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
 
     if (!FEED_NAME.test(name)) check.problem(['feeds', index, 'name'], `feed name ${JSON.stringify(name)} must match [a-z0-9-]{1,32}`);
     else if (feeds.some((other) => other.name === name)) check.problem(['feeds', index, 'name'], `feed ${JSON.stringify(name)} is defined twice`);
-    else feeds.push({ name, network: network as FeedConfig['network'], keywords, ...(rule === undefined ? {} : { rule }), ...(deadLetter === undefined ? {} : { deadLetter }), ...(sensitive === 'drop' || sensitive === 'show' ? { sensitive } : {}), ...(moderation === undefined ? {} : { moderation }), index });
+    else feeds.push({ name, network: network as FeedConfig['network'], keywords, ...(rule === undefined ? {} : { rule }), ...(deadLetter === undefined ? {} : { deadLetter }), ...(sensitive === 'drop' || sensitive === 'show' ? { sensitive } : {}), ...(moderation === undefined ? {} : { moderation }), ...(moderationMode === undefined ? {} : { moderationMode }), index });
   });
   const sources = parseSources(check, root.sources, base, feeds, env);
   const moderation = parseModeration(check, root.moderation, ['moderation']);

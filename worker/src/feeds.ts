@@ -7,6 +7,7 @@ import { feedPipeline } from './dsl/feed-pipeline.js';
 import { from, type RouteDefinition } from './engine/definition.js';
 import { feedsToModerate } from './moderation/config.js';
 import { moderated, ModerationBook } from './moderation/rules.js';
+import { isAllowedAuthor, markAllowed } from './moderation/approval.js';
 import type { FeedDirectory } from './sources/feed-directory.js';
 
 /**
@@ -118,11 +119,14 @@ export function sourceRoutes(config: WorkerConfig, network: Network, options: Fe
  * the feed shows such posts (`sensitive: show`) → past its moderation rules → feed items that meet the contract → the
  * feed's topic. The steps are the pipeline's named functions (dsl/feed-pipeline.ts), the same ones a YAML route names.
  */
-export function feedRoute(config: WorkerConfig, feed: Pick<FeedConfig, 'name' | 'network' | 'deadLetter' | 'sensitive'>, options: FeedRouteOptions = {}): RouteDefinition {
+export function feedRoute(config: WorkerConfig, feed: Pick<FeedConfig, 'name' | 'network' | 'deadLetter' | 'sensitive' | 'moderationMode'>, options: FeedRouteOptions = {}): RouteDefinition {
   const source = config.sources[feed.network];
   const steps = pipelineFor(config, source, options.directory);
   // Where this kind of broker takes a feed's items (contract/src/profiles.ts).
-  const topic = brokerProfile(config.broker.profile).amqpTarget(feed.name);
+  const profile = brokerProfile(config.broker.profile);
+  const topic = profile.amqpTarget(feed.name);
+  // Approval mode: the feed's items wait in its pending queue for a moderator, but an allowed author's go straight on.
+  const pending = feed.moderationMode === 'manual' ? profile.moderation.pendingAmqpTarget(feed.name) : undefined;
   const producerUri = options.producerUri ?? ((address: string) => `amqp:${address}`);
   // A live stream must not wait for a slow feed: its feed routes drop (counted) instead of holding up the others.
   const live = !source?.replay;
@@ -132,7 +136,8 @@ export function feedRoute(config: WorkerConfig, feed: Pick<FeedConfig, 'name' | 
   // would cap a feed at (concurrency ÷ round trip) items a second across a slow link.
   const concurrency = config.broker.window ?? DEFAULT_WINDOW;
   const sensitive = sensitiveOf(config, feed);
-  const signature = JSON.stringify({ feed: feed.name, network: feed.network, live, sensitive, imageHosts: config.imageHostEntries, videoPreviews: config.videoPreviews, to: producerUri(topic), deadLetter, concurrency });
+  const signature = JSON.stringify({ feed: feed.name, network: feed.network, live, sensitive, imageHosts: config.imageHostEntries, videoPreviews: config.videoPreviews, to: producerUri(topic), ...(pending ? { pending: producerUri(pending) } : {}), deadLetter, concurrency });
+  const book = options.moderation ?? new ModerationBook(config.moderation, feedsToModerate(config));
   const route = from(`hub:${feed.network}${live ? '?live=true' : ''}`)
     .routeId(feedRouteId(feed.name))
     .signature(signature)
@@ -141,13 +146,16 @@ export function feedRoute(config: WorkerConfig, feed: Pick<FeedConfig, 'name' | 
     .transform(steps.asFeed(feed.name), 'feed')
     // Before the moderation rules: a post the feed will not show uses none of its author's share of the feed.
     .filter(steps.shows(sensitive), 'sensitive')
-    .filter(moderated(options.moderation ?? new ModerationBook(config.moderation, feedsToModerate(config)), feed.name), 'moderation')
+    .filter(moderated(book, feed.name), 'moderation');
+  if (pending) route.transform(markAllowed(book, feed.name), 'approval');
+  route
     .transform(steps.feedItem, 'map')
     .filter(steps.isMapped, 'mapped')
     .transform(steps.stamp, 'stamp')
     .filter(steps.meetsContract, 'contract')
-    .idempotent(steps.itemKey, 10_000, 'id')
-    .to(producerUri(topic));
+    .idempotent(steps.itemKey, 10_000, 'id');
+  if (pending) route.choice((choice) => choice.when(isAllowedAuthor, (branch) => branch.to(producerUri(topic)), 'allowed-author').otherwise((branch) => branch.to(producerUri(pending))));
+  else route.to(producerUri(topic));
   if (deadLetter) route.deadLetter(deadLetter);
   return route.build();
 }

@@ -30,6 +30,7 @@ import { settleFor } from './ownership/lease.js';
 import { FeedDirectory } from './sources/feed-directory.js';
 import { feedsToModerate } from './moderation/config.js';
 import { ModerationBook } from './moderation/rules.js';
+import { LiveModeration } from './moderation/live.js';
 import { serialized, watchConfig } from './watch.js';
 
 export interface RunOptions {
@@ -115,11 +116,14 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
   const published = new PublishedItems((feed) => (outboxFile ? recentlyPut(outboxFile, profile.amqpTarget(feed), RECENT_PER_ADDRESS) : []));
   // With a broker, each feed runs where its owner is (ownership/), and the sources' places go with it.
   const leaseCursors = options.dryRun ? undefined : new LeaseCursors(cursors);
+  // Live takedowns: kept beside the outbox, read from the moderation log (broker.stomp), applied right before every send.
+  const live = new LiveModeration(config, { dryRun: options.dryRun, ...(outboxFile ? { stateFile: outboxFile } : {}), clock: systemClock, log });
+  live.start();
   const engine = new Engine(components, {
     baseDir: dirname(config.file),
     clock: systemClock,
     log,
-    settings: { amqp: config.broker, feeds: directory, idempotent: published, ...(config.outbox ? { outbox: config.outbox } : {}), ...(leaseCursors ? { cursors: leaseCursors } : {}) },
+    settings: { amqp: config.broker, publishGate: live.gate, feeds: directory, idempotent: published, ...(config.outbox ? { outbox: config.outbox } : {}), ...(leaseCursors ? { cursors: leaseCursors } : {}) },
   });
   for (const route of routesOf(config, { ...options, directory, moderation })) engine.add(route);
   // One line per state change; never one per message at info level.
@@ -158,7 +162,7 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
     );
     // The appview: endpoints' figures (Bluesky authors' profiles), from the source routes that send to one.
     const profiles = blueskyProfilesMetrics(() => engine.status().flatMap((route) => route.endpoints.flatMap(({ uri, stats }) => (uri.startsWith(`${PROFILES.scheme}:`) && stats ? [stats] : []))));
-    ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, engine, registry: createMetrics(engine, { info, extraMetrics: [reconnects, ...profiles, ...feedPublishingMetrics(() => feedPublishing(config)), ...(config.outbox ? outboxMetrics(outboxStats) : []), ...(ownership ? [ownershipMetric(() => ownership.status().feeds)] : [])], ...(held ? { held } : {}) }), log, info, amqpConnections, ...(ownership ? { ownership: () => ownership.status(), held, roleOf: (routeId: string) => ownership.roleOf(routeId) } : {}) });
+    ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, engine, registry: createMetrics(engine, { info, extraMetrics: [reconnects, ...profiles, ...feedPublishingMetrics(() => feedPublishing(config)), ...(config.outbox ? outboxMetrics(outboxStats) : []), ...(ownership ? [ownershipMetric(() => ownership.status().feeds)] : [])], ...(held ? { held } : {}), extraDropped: () => live.dropped() }), log, info, amqpConnections, moderation: () => live.status(), ...(ownership ? { ownership: () => ownership.status(), held, roleOf: (routeId: string) => ownership.roleOf(routeId) } : {}) });
     log.info({ url: `http://${config.ops.host}:${ops.port}/` }, 'ops endpoint listening (/healthz, /readyz, /status, /metrics)');
   }
 
@@ -191,6 +195,7 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
       // First the feeds (X reconciles its rules while streaming), then the routes that changed.
       directory.update(next.feeds);
       moderation.update(next.moderation, feedsToModerate(next));
+      live.setFeeds(next.feeds.map((feed) => feed.name));
       // New feeds are claimed like the first ones; a feed's routes start only where it is owned.
       ownership?.claimNew(next.feeds);
       const result = await applyRoutes(engine, routes, next.shutdownTimeoutMs, (definition) => !ownership?.isManaged(definition.id) || ownership.mayRun(definition.id));
@@ -237,6 +242,7 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
   // Drained: the feeds go to whoever claims them next, from where their sources got to.
   await ownership?.release();
   await status?.producer.stop(1000);
+  await live.stop();
   cursors?.close();
   await ops?.close();
   const routes = Object.fromEntries(engine.status().map((route) => [route.id, route.counters]));

@@ -1,10 +1,11 @@
-import { brokerProfile, type BrokerProfileName } from '@livewall/contract';
+import { brokerProfile, type BrokerProfileName, type ModerationAction } from '@livewall/contract';
 import { StompConsumer, type StompConsumerEvent } from './components/stomp/consumer.js';
 import { stompComponent } from './components/stomp/index.js';
 import { describeTarget, stompOptions, type StompTarget } from './components/stomp/options.js';
 import { systemClock, type Clock, type Logger } from './engine/types.js';
 import { parseUri, resolveOptions } from './engine/uri.js';
 import { prettyItem } from './item-line.js';
+import { ModerationLogFollower } from './moderation/log-follower.js';
 
 export interface TapOptions {
   feed: string;
@@ -90,4 +91,50 @@ export async function tap(options: TapOptions, log: Logger, signal: AbortSignal)
     done.signal,
   );
   return count;
+}
+
+export interface TapModerationOptions extends Omit<TapOptions, 'feed'> {
+  /** Only this feed's actions; every feed's without. */
+  feed?: string;
+  /** The readable line of an action (moderate.ts's actionLine). */
+  line: (action: ModerationAction) => string;
+}
+
+/**
+ * `livewall-worker tap --moderation [FEED]`: reads the moderation log from its start (STOMP, with a login that may
+ * read it), then its new entries as they come, and prints each action (a feed's alone with FEED) until interrupted:
+ * the JSON action per line (ndjson) or a readable line. After a lost connection it reads the log again from its
+ * start and prints only what it had not printed (actions are told apart by their actionId).
+ */
+export async function tapModeration(options: TapModerationOptions, log: Logger, signal: AbortSignal): Promise<number> {
+  const profile = brokerProfile(options.profile);
+  const target: StompTarget = {
+    host: options.host,
+    port: options.port,
+    heartbeatMs: 10_000,
+    ...(options.login === undefined ? {} : { login: options.login }),
+    ...(options.passcode === undefined ? {} : { passcode: options.passcode }),
+    ...(profile.stompVirtualHost === undefined ? {} : { vhost: profile.stompVirtualHost }),
+  };
+  const printed = new Set<string>();
+  const done = new AbortController();
+  signal.addEventListener('abort', () => done.abort(), { once: true });
+  const follower = new ModerationLogFollower({
+    target,
+    destination: profile.moderation.logDestination,
+    headers: profile.moderation.logSubscribeHeaders,
+    clock: options.clock ?? systemClock,
+    log,
+    onAction: (action) => {
+      if (done.signal.aborted || printed.has(action.actionId) || (options.feed !== undefined && action.feed !== options.feed)) return;
+      printed.add(action.actionId);
+      options.write(`${options.format === 'ndjson' ? JSON.stringify(action) : options.line(action)}\n`);
+      if (options.limit !== undefined && printed.size >= options.limit) done.abort();
+    },
+  });
+  follower.on('caught-up', () => log.info({ destination: profile.moderation.logDestination, printed: printed.size }, `read the moderation log to its end (${printed.size} action${printed.size === 1 ? '' : 's'}${options.feed ? ` for ${options.feed}` : ''}); waiting for new ones`));
+  follower.start();
+  await new Promise<void>((resolve) => (done.signal.aborted ? resolve() : done.signal.addEventListener('abort', () => resolve(), { once: true })));
+  await follower.stop();
+  return printed.size;
 }

@@ -59,7 +59,7 @@ describe('moderation: in the config', () => {
   it('reports each wrong setting at its file:line:col', () => {
     expect(problemsOf(['moderation:', '  blockedWords: "spam"', '  blockedAuthors: { threads: [a] }', '  profanity: sometimes', '  perAuthor: { posts: 0, per: soon }', 'feeds: [{ name: cats, network: bluesky, keywords: [cat], moderation: { blockedWords: ["!!"], colour: red } }]'])).toEqual([
       // The feeds are read before the global rules.
-      'worker.yaml:9:94: unknown field "colour" in feeds[0].moderation; expected one of blockedWords, blockedAuthors, allowedAuthors, profanity, perAuthor',
+      'worker.yaml:9:94: unknown field "colour" in feeds[0].moderation; expected one of blockedWords, blockedAuthors, allowedAuthors, profanity, perAuthor, mode',
       'worker.yaml:9:87: feeds[0].moderation.blockedWords[0] has no letter or digit to match',
       'worker.yaml:5:17: moderation.blockedWords must be a list',
       'worker.yaml:6:21: unknown field "threads" in moderation.blockedAuthors; expected one of x, bluesky, mastodon',

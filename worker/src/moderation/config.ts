@@ -1,5 +1,5 @@
 import { NETWORKS } from '@livewall/contract';
-import { CONFIG_FIELDS, parseDuration, type Checker, type Path, type WorkerConfig } from '../config.js';
+import { CONFIG_FIELDS, MODERATION_MODES, parseDuration, type Checker, type ModerationMode, type Path, type WorkerConfig } from '../config.js';
 import { emptyAuthorLists, type AuthorLists, type ModeratedFeed, type ModerationConfig } from './rules.js';
 
 /** The config's feeds as the moderation book takes them: a feed whose network plays a recording is not live. */
@@ -12,9 +12,9 @@ export function feedsToModerate(config: Pick<WorkerConfig, 'feeds' | 'sources'>)
  * `blockedWords`, `blockedAuthors` and `allowedAuthors` (a list per network), `profanity` (true or false) and
  * `perAuthor` (`{ posts: 3, per: 10m }`, or false). Problems go to `check` at their file:line:col.
  */
-export function parseModeration(check: Checker, value: unknown, path: Path): ModerationConfig | undefined {
+export function parseModeration(check: Checker, value: unknown, path: Path, fields: readonly string[] = CONFIG_FIELDS.moderation): ModerationConfig | undefined {
   if (value === undefined) return undefined;
-  const node = check.object(value, path, CONFIG_FIELDS.moderation);
+  const node = check.object(value, path, fields);
   if (!node) return undefined;
   const label = path.map((part) => (typeof part === 'number' ? `[${part}]` : part)).join('.').replace(/\.\[/g, '[');
   const strings = (entry: unknown, at: Path): string[] => check.list(entry, at).flatMap((item, index) => check.string(item, [...at, index], { required: true }) ?? []);
@@ -41,4 +41,20 @@ export function parseModeration(check: Checker, value: unknown, path: Path): Mod
     if (typeof posts === 'number' && perMs !== undefined) rules.perAuthor = { posts, perMs };
   }
   return rules;
+}
+
+/**
+ * A feed's `moderation.mode`: `auto` or `manual` (approval mode); undefined when not written. Problems go to `check`
+ * at their file:line:col (the section's other keys are parseModeration's).
+ */
+export function parseModerationMode(check: Checker, value: unknown, path: Path): ModerationMode | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const mode = check.string((value as Record<string, unknown>).mode, [...path, 'mode'], { required: false });
+  if (mode === undefined) return undefined;
+  if (!(MODERATION_MODES as readonly string[]).includes(mode)) {
+    const label = path.map((part) => (typeof part === 'number' ? `[${part}]` : part)).join('.').replace(/\.\[/g, '[');
+    check.problem([...path, 'mode'], `${label}.mode must be auto or manual, not ${JSON.stringify(mode)}`);
+    return undefined;
+  }
+  return mode as ModerationMode;
 }

@@ -58,6 +58,11 @@ export interface MetricsOptions {
   extraMetrics?: readonly ExtraMetric[];
   /** Routes stopped on purpose (a feed another worker owns), which `livewall_ready` leaves out as /readyz does. */
   held?: (routeId: string) => boolean;
+  /**
+   * Drops made outside a route's steps, added to `livewall_dropped_total{route,reason}`: the moderation gate's, right
+   * before a feed's item is sent (hidden, blocked-author, overflow), under the feed's route.
+   */
+  extraDropped?: () => Iterable<{ route: string; reason: string; count: number }>;
 }
 
 /** A registry of its own (not prom-client's global one) with the engine's metrics and the process's. */
@@ -74,7 +79,7 @@ export function createMetrics(engine: Engine, options: MetricsOptions = {}): Reg
   routeCounter(registry, engine, 'failed_total', 'Exchanges that failed every attempt.', 'failed');
   routeCounter(registry, engine, 'dead_lettered_total', 'Failed exchanges the dead-letter endpoint accepted.', 'deadLettered');
 
-  routeReasons(registry, engine, 'dropped_total', 'Exchanges received and then dropped, by reason: filter:<name>, queue-full, duplicate, throttled, …', 'dropped');
+  routeReasons(registry, engine, 'dropped_total', 'Exchanges received and then dropped, by reason: filter:<name>, queue-full, duplicate, throttled, …; for a feed, also what the moderation gate kept off the broker (hidden, blocked-author, overflow)', 'dropped', options.extraDropped);
   routeReasons(registry, engine, 'source_rejected_total', "What a route's source refused before it became an exchange, by reason: malformed data (not-json), a stream's error messages (stream-error:<problem>), …", 'rejected');
 
   routeGauge(registry, engine, 'in_flight', 'Exchanges being processed now.', (route) => route.inFlight);
@@ -286,7 +291,7 @@ export function outboxMetrics(read: () => Iterable<{ depth: number; oldestAgeMs:
 type CounterName = Exclude<keyof RouteCounters, 'dropped' | 'rejected'>;
 
 /** A counter per route and reason, from one of the engine's by-reason counters. */
-function routeReasons(registry: Registry, engine: Engine, name: string, help: string, counter: 'dropped' | 'rejected'): void {
+function routeReasons(registry: Registry, engine: Engine, name: string, help: string, counter: 'dropped' | 'rejected', extra?: () => Iterable<{ route: string; reason: string; count: number }>): void {
   new Counter({
     name: `${PREFIX}${name}`,
     help,
@@ -297,6 +302,7 @@ function routeReasons(registry: Registry, engine: Engine, name: string, help: st
       for (const route of engine.status()) {
         for (const [reason, count] of Object.entries(route.counters[counter])) this.inc({ route: route.id, reason }, count);
       }
+      for (const { route, reason, count } of extra?.() ?? []) if (count > 0) this.inc({ route, reason }, count);
     },
   });
 }

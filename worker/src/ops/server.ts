@@ -34,6 +34,8 @@ export interface OpsServerOptions {
   amqpConnections?: () => unknown;
   /** Feed ownership (worker/src/ownership/): who owns each feed and where it runs, shown in /status. */
   ownership?: () => unknown;
+  /** The moderation log and gate (worker/src/moderation/): the log's state, each feed's takedowns and drops, shown in /status. */
+  moderation?: () => unknown;
   /** Routes stopped on purpose (a feed another worker owns): /readyz leaves them out, so a standby worker is ready. */
   held?: (routeId: string) => boolean;
   /** The ownership role of a managed route's feed (`listening`: not known yet), named in /readyz's reasons. */
@@ -79,7 +81,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
       sendJson(response, ready ? 200 : 503, body);
     },
     '/status': (response) => {
-      const body = { version: info.version, host: info.host, region: info.region, uptimeSeconds: Math.round(process.uptime()), routes: engine.status(), ...(options.amqpConnections ? { amqpConnections: options.amqpConnections() } : {}), ...(options.ownership ? { ownership: options.ownership() } : {}) };
+      const body = { version: info.version, host: info.host, region: info.region, uptimeSeconds: Math.round(process.uptime()), routes: engine.status(), ...(options.amqpConnections ? { amqpConnections: options.amqpConnections() } : {}), ...(options.ownership ? { ownership: options.ownership() } : {}), ...(options.moderation ? { moderation: options.moderation() } : {}) };
       sendJson(response, 200, body);
     },
     '/metrics': async (response) => send(response, 200, registry.contentType, await registry.metrics()),

@@ -1,7 +1,7 @@
 import { BROKER_PROFILE_NAMES, FEED_NAME, NETWORKS, type Network } from '@livewall/contract';
 import { MAX_WINDOW } from '../amqp/window.js';
 import { defaultComponents } from '../components/index.js';
-import { CONFIG_FIELDS } from '../config.js';
+import { CONFIG_FIELDS, MODERATION_MODES } from '../config.js';
 import { SENSITIVE_MEDIA } from '../post.js';
 import { LIVE, liveOptions, MASTODON_INSTANCE, PROFILES, REPLAY_FIELDS } from '../config-sources.js';
 import { EXPRESSION_SOURCES, EXPRESSION_TESTS } from '../dsl/compile-expression.js';
@@ -240,6 +240,7 @@ export function configSchema(components: ComponentRegistry = defaultComponents()
     idleTimeout: described('at least 1s', CONFIG_DURATION),
     window: described('messages in flight to the broker at most', { type: 'integer', minimum: 1, maximum: MAX_WINDOW }),
     profile: described('which kind of broker this is', oneOfValues(BROKER_PROFILE_NAMES)),
+    stomp: described("the broker's STOMP port, stomp://host:61613, where the worker reads the moderation log (same login); without it only the takedowns kept in the outbox file apply", orEnv({ type: 'string', pattern: '^stomp://[^/]+/?$' })),
   };
   const feed: Fields<typeof CONFIG_FIELDS.feed> = {
     name: described('the feed: its topic is /topic/feed.NAME', orEnv({ type: 'string', pattern: FEED_NAME.source }, { type: 'integer', minimum: 0 })),
@@ -247,7 +248,7 @@ export function configSchema(components: ComponentRegistry = defaultComponents()
     keywords: described('what the live source matches for this feed', list(TEXT)),
     rule: described('X only: a stream rule of your own, instead of the one made from the keywords', TEXT),
     deadLetter: described("where the feed's items go after their last failed attempt", ref('producerUri')),
-    moderation: described("the feed's moderation rules, added to the global ones", ref('moderation')),
+    moderation: described("the feed's moderation rules, added to the global ones, and its mode", ref('feedModeration')),
     sensitive: described('posts their network flags as sensitive (X possibly_sensitive, Bluesky adult/graphic self-labels, Mastodon sensitive): drop (default) or show', oneOfValues(SENSITIVE_MEDIA)),
   };
   const outbox: Fields<typeof CONFIG_FIELDS.outbox> = {
@@ -277,6 +278,10 @@ export function configSchema(components: ComponentRegistry = defaultComponents()
     perAuthor: described('at most this many posts of one author per feed in a sliding window (default 3 per 10m); false for no limit', {
       anyOf: [{ const: false }, mapping({ posts: { type: 'integer', minimum: 1 }, per: CONFIG_DURATION }, ['posts', 'per'])],
     }),
+  };
+  const feedModeration: Fields<typeof CONFIG_FIELDS.feedModeration> = {
+    ...moderation,
+    mode: described("auto (default): what passes the rules goes to the feed's topic; manual: to its pending queue, for a moderator to approve (allowed authors go straight to the topic)", oneOfValues(MODERATION_MODES)),
   };
   // `source` is known to lint only to say that it is now `sources`.
   const top: Record<Exclude<(typeof CONFIG_FIELDS.top)[number], 'source'>, JsonSchema> = {
@@ -310,6 +315,7 @@ export function configSchema(components: ComponentRegistry = defaultComponents()
       producerUri: uri(all, 'producer'),
       parameters: parametersOf(all),
       moderation: mapping(moderation),
+      feedModeration: mapping(feedModeration),
       configDuration: orEnv({ type: 'number', minimum: 0 }, { type: 'string', pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)?\\s*$' }),
       duration: orEnv({ type: 'string', pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|min|h)\\s*$' }),
       ...Object.fromEntries(EXPRESSION_KINDS.map((kind) => [kind, expression(functions, kind)])),

@@ -68,6 +68,13 @@ export class StompReceiptError extends Error {
   }
 }
 
+/** How a subscription takes its messages: more SUBSCRIBE headers (a stream's offset), and who acknowledges. */
+export interface SubscribeOptions {
+  headers?: Readonly<Record<string, string>>;
+  /** `client-individual`: each message is acknowledged once `onMessage` returned. Default `auto`. */
+  ack?: 'auto' | 'client-individual';
+}
+
 /**
  * One STOMP session over TCP (stompit), connected. It does not reconnect: it reports its end through `closed`
  * and whoever holds it decides. Every send asked to wait for a RECEIPT fails when the session ends without it —
@@ -152,21 +159,25 @@ export class StompConnection {
    * Subscribes with automatic acknowledgement and resolves once the broker confirmed it (a RECEIPT), so that
    * whatever is sent from then on arrives. `onMessage` gets each body as text, in order, with its headers.
    */
-  subscribe(destination: string, onMessage: (body: string, headers: Record<string, string | undefined>) => void): Promise<void> {
+  subscribe(destination: string, onMessage: (body: string, headers: Record<string, string | undefined>) => void, options: SubscribeOptions = {}): Promise<void> {
     if (!this.open) return Promise.reject(new Error(`not connected to ${describeTarget(this.target)}`));
     const id = this.nextSubscriptionId++;
+    const ack = options.ack ?? 'auto';
     // stompit's subscribe() cannot ask for a receipt: register the listener, then send SUBSCRIBE ourselves.
-    this.client.setImplicitSubscription(id, 'auto', (error, message) => {
+    this.client.setImplicitSubscription(id, ack, (error, message) => {
       if (error) return; // the session ended: `closed` reports it
       const frame = message as IncomingFrame;
       frame.readString('utf-8', (readError, body) => {
-        if (!readError) onMessage(body ?? '', frame.headers);
+        if (readError) return;
+        onMessage(body ?? '', frame.headers);
+        // Acknowledged once handled: a stream (RabbitMQ) grants more credit for what was acknowledged.
+        if (ack !== 'auto' && this.open) this.client.ack(message as Client.Message);
       });
     });
     return new Promise((resolve, reject) => {
       const fail = (reason: Error): void => reject(reason);
       this.awaitingReceipt.add(fail);
-      this.client.sendFrame('SUBSCRIBE', { destination, id, ack: 'auto' }, this.receiptOptions(() => {
+      this.client.sendFrame('SUBSCRIBE', { ...options.headers, destination, id, ack }, this.receiptOptions(() => {
         this.awaitingReceipt.delete(fail);
         resolve();
       })).end();
