@@ -3,6 +3,7 @@ import { defineConfig } from 'vite';
 // The page imports the shared contract from its TypeScript source (as the tests do), so a build never depends
 // on contract/dist being fresh.
 const contractSource = decodeURIComponent(new URL('../contract/src/index.ts', import.meta.url).pathname);
+const page = (file: string): string => decodeURIComponent(new URL(file, import.meta.url).pathname);
 
 // `npm run dev` serves the page with hot reload; /config.json and the demo images come from the Express server
 // (node web/dist-server/server.js), which must run on LIVEWALL_WEB_PORT 8080 for that.
@@ -18,8 +19,10 @@ export default defineConfig({
     // The page runs under Trusted Types (web/src/trusted-types.ts), whose policy must be the first code to run.
     // Vite's modulepreload polyfill would run before it, and every browser with Trusted Types has modulepreload.
     modulePreload: { polyfill: false },
+    // Two pages: the wall, and the moderator's page (served by the web server at /moderate).
+    rolldownOptions: { input: { main: page('./index.html'), moderate: page('./moderate.html') } },
   },
   server: {
-    proxy: { '/config.json': webServer, '/demo/media': webServer },
+    proxy: { '/config.json': webServer, '/moderate/config.json': webServer, '/demo/media': webServer },
   },
 });

@@ -20,13 +20,14 @@ export const ENV = {
   wsProxyPath: 'LIVEWALL_WS_PROXY_PATH',
   statusTopic: 'LIVEWALL_STATUS_TOPIC',
   heartbeatMs: 'LIVEWALL_HEARTBEAT_MS',
+  moderatorUrl: 'LIVEWALL_MODERATOR_WS_URL',
 } as const;
 
 /**
  * The broker's users who may write (activemq/write-users.sh). The page hands its login to every browser, so it must
  * never be one of these.
  */
-export const WRITE_USERS = { admin: 'LIVEWALL_ADMIN_PASSWORD', publisher: 'LIVEWALL_PUBLISHER_PASSWORD' } as const;
+export const WRITE_USERS = { admin: 'LIVEWALL_ADMIN_PASSWORD', publisher: 'LIVEWALL_PUBLISHER_PASSWORD', moderator: 'LIVEWALL_MODERATOR_PASSWORD' } as const;
 
 /** The built page, next to this module's own output directory: web/dist-server/ → web/dist/. */
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../dist/', import.meta.url));
@@ -35,6 +36,16 @@ export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../dist/', import.meta.ur
 function localBrokerUrl(profile: BrokerProfileName): string {
   const { webSocketUrl, localPorts } = brokerProfile(profile);
   return webSocketUrl('localhost', localPorts.webSocket);
+}
+
+/**
+ * Where the local broker takes the moderator's login over STOMP-over-WebSocket: Artemis's private `stomp` acceptor
+ * (every acceptor takes WebSocket upgrades; the public `stomp-ws` admits only viewers), RabbitMQ's Web-STOMP, which
+ * takes every login.
+ */
+function localModeratorUrl(profile: BrokerProfileName): string {
+  const { name, webSocketUrl, localPorts } = brokerProfile(profile);
+  return webSocketUrl('localhost', name === 'artemis' ? localPorts.stomp : localPorts.webSocket);
 }
 
 export const DEFAULTS = {
@@ -86,6 +97,11 @@ export interface WebOptions {
   wsProxy?: string;
   /** The path the proxy accepts upgrades on. Default /stomp. */
   wsProxyPath?: string;
+  /**
+   * The ws:// or wss:// URL the moderator page (/moderate) connects to with the moderator's own login, typed into
+   * the page: a STOMP endpoint that takes that login. Default: the local broker's (localModeratorUrl).
+   */
+  moderatorUrl?: string;
 }
 
 /** The same-origin WebSocket proxy: upgrades on `path` are tunnelled to `target`. */
@@ -111,6 +127,8 @@ export interface ResolvedOptions {
   heartbeatMs: number;
   statusTopic: string;
   wsProxy: WsProxyOptions | undefined;
+  /** The moderator page's broker URL, as its CSP and /moderate/config.json name it. */
+  moderatorUrl: string;
 }
 
 /** A bad setting; the message starts with the environment variable that holds it. */
@@ -187,6 +205,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ResolvedOp
   if (statusTopic !== undefined) input.statusTopic = statusTopic.trim();
   const wsProxyPath = nonEmpty(env[ENV.wsProxyPath]?.trim());
   if (wsProxyPath !== undefined) input.wsProxyPath = wsProxyPath;
+  const moderatorUrl = nonEmpty(env[ENV.moderatorUrl]?.trim());
+  if (moderatorUrl !== undefined) input.moderatorUrl = moderatorUrl;
   const options = resolveOptions(input);
   // A write user's password as the viewer passcode would hand it to every browser, whatever the login says.
   if (options.viewerPasscode !== undefined) {
@@ -210,7 +230,9 @@ function wsUrl(value: string, variable: string): URL {
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
     throw new OptionsError(variable, `${JSON.stringify(value)} must start with ws:// or wss://`);
   }
-  if (url.username || url.password) throw new OptionsError(variable, `a URL must not carry credentials (use ${ENV.viewerLogin})`);
+  if (url.username || url.password) {
+    throw new OptionsError(variable, `a URL must not carry credentials (${variable === ENV.moderatorUrl ? 'the moderator types the login into the page' : `use ${ENV.viewerLogin}`})`);
+  }
   if (url.search || url.hash) throw new OptionsError(variable, `${JSON.stringify(value)} must not have a ?query or #fragment`);
   // Characters that would end or split a CSP source list.
   if (/[\s;,'"]/.test(value)) throw new OptionsError(variable, `${JSON.stringify(value)} contains characters not allowed in a URL here`);
@@ -218,8 +240,8 @@ function wsUrl(value: string, variable: string): URL {
 }
 
 /** A broker URL as a CSP source and as the page gets it; throws on anything but a plain ws:// or wss:// URL. */
-function brokerUrl(value: string): string {
-  const url = wsUrl(value, ENV.brokerUrls);
+function brokerUrl(value: string, variable: string = ENV.brokerUrls): string {
+  const url = wsUrl(value, variable);
   return url.pathname === '/' && !value.endsWith('/') ? `${url.protocol}//${url.host}` : url.href;
 }
 
@@ -253,7 +275,7 @@ export function resolveOptions(input: WebOptions = {}): ResolvedOptions {
   // With the proxy on, the page needs no other URL; listed ones are tried after the proxy.
   const rawUrls = input.brokerUrls ?? (wsProxy ? [] : [localBrokerUrl(profile)]);
   if (rawUrls.length === 0 && !wsProxy) throw new OptionsError(ENV.brokerUrls, `list at least one ws:// or wss:// URL (or set ${ENV.wsProxy})`);
-  const brokerUrls = [...new Set(rawUrls.map(brokerUrl))];
+  const brokerUrls = [...new Set(rawUrls.map((url) => brokerUrl(url)))];
 
   const feeds = input.feeds ?? DEFAULTS.feeds.map((feed) => ({ ...feed }));
   if (feeds.length === 0) throw new OptionsError(ENV.feeds, 'list at least one feed');
@@ -314,5 +336,8 @@ export function resolveOptions(input: WebOptions = {}): ResolvedOptions {
     throw new OptionsError(ENV.statusTopic, `${JSON.stringify(statusTopic)} must be a topic under /topic/status. (the worker's status.topic) without wildcards, or empty to show no worker status`);
   }
 
-  return { port, host, brokerUrls, brokerProfile: profile, feeds, imageHosts, allowList, demoMedia, viewerLogin, viewerPasscode, webRoot, maxItems, heartbeatMs, statusTopic, wsProxy };
+  // The moderator page's broker: never handed to the public wall, only to /moderate/config.json and its CSP.
+  const moderatorUrl = brokerUrl(input.moderatorUrl ?? localModeratorUrl(profile), ENV.moderatorUrl);
+
+  return { port, host, brokerUrls, brokerProfile: profile, feeds, imageHosts, allowList, demoMedia, viewerLogin, viewerPasscode, webRoot, maxItems, heartbeatMs, statusTopic, wsProxy, moderatorUrl };
 }

@@ -29,6 +29,26 @@ export function pageConfig(options: ResolvedOptions, proxyUrl?: string): object 
   };
 }
 
+/**
+ * What the moderator page reads at /moderate/config.json (see web/src/moderate/): the shape of /config.json, with the
+ * moderator's broker URL and no login (the moderator types it into the page) and no worker status.
+ */
+export function moderatorConfig(options: ResolvedOptions): object {
+  return {
+    broker: { urls: [options.moderatorUrl], profile: options.brokerProfile },
+    feeds: options.feeds,
+    imageHosts: options.imageHosts,
+    maxItems: options.maxItems,
+    statusTopic: '',
+    heartbeatMs: options.heartbeatMs,
+  };
+}
+
+/** The moderator page's paths: its HTML (built as moderate.html) and its config; they get the moderator's CSP. */
+export function isModeratorPath(path: string): boolean {
+  return path === '/moderate' || path === '/moderate.html' || path.startsWith('/moderate/');
+}
+
 type DirectiveValue = string | ((req: IncomingMessage) => string);
 
 /**
@@ -36,16 +56,19 @@ type DirectiveValue = string | ((req: IncomingMessage) => string);
  * same-origin proxy as this request reaches it), images from the allow-list, blob: workers for stompjs's heart-beat
  * ticker, and Trusted Types enforced: string values reach HTML and script sinks only through the page's `default`
  * policy (web/src/trusted-types.ts), and no other policy may be made. No upgrade-insecure-requests: we serve plain
- * HTTP (a TLS proxy in front may add it).
+ * HTTP (a TLS proxy in front may add it). The moderator page (`page` 'moderator') gets the same policy, with the
+ * moderator's broker URL as its only WebSocket.
  */
-export function cspDirectives(options: ResolvedOptions): Record<string, DirectiveValue[]> {
+export function cspDirectives(options: ResolvedOptions, page: 'wall' | 'moderator' = 'wall'): Record<string, DirectiveValue[]> {
   const proxy = options.wsProxy;
   // Requests whose Host cannot make a URL never get here (createApp answers them 400).
   const proxySource = proxy ? [(req: IncomingMessage) => sameOriginWsUrl(req, proxy.path) ?? "'self'"] : [];
+  // The moderator page connects to the moderator's broker URL alone; the wall never may.
+  const connect = page === 'moderator' ? [options.moderatorUrl] : [...proxySource, ...options.brokerUrls];
   return {
     'default-src': ["'self'"],
     'base-uri': ["'none'"],
-    'connect-src': ["'self'", ...proxySource, ...options.brokerUrls],
+    'connect-src': ["'self'", ...connect],
     'img-src': ["'self'", ...options.allowList.cspSources()],
     'script-src': ["'self'"],
     'script-src-attr': ["'none'"],
@@ -80,17 +103,27 @@ export function createApp(input: WebOptions | ResolvedOptions = {}): Express {
     });
   }
 
-  app.use(
-    helmet({
-      contentSecurityPolicy: { useDefaults: false, directives: cspDirectives(options) },
-      xFrameOptions: { action: 'deny' },
-    }),
-  );
+  const wallHeaders = helmet({ contentSecurityPolicy: { useDefaults: false, directives: cspDirectives(options) }, xFrameOptions: { action: 'deny' } });
+  const moderatorHeaders = helmet({ contentSecurityPolicy: { useDefaults: false, directives: cspDirectives(options, 'moderator') }, xFrameOptions: { action: 'deny' } });
+  app.use((req: Request, res: Response, next: NextFunction) => (isModeratorPath(req.path) ? moderatorHeaders : wallHeaders)(req, res, next));
 
   const config = JSON.stringify(pageConfig(options));
   app.get('/config.json', (req, res) => {
     const body = proxy ? JSON.stringify(pageConfig(options, sameOriginWsUrl(req, proxy.path))) : config;
     res.set('Cache-Control', 'no-store').type('application/json').send(body);
+  });
+
+  // The moderator page: its own config (the moderator's broker URL, never a login) and its HTML at /moderate.
+  const moderatorBody = JSON.stringify(moderatorConfig(options));
+  app.get('/moderate/config.json', (_req, res) => {
+    res.set('Cache-Control', 'no-store').type('application/json').send(moderatorBody);
+  });
+  app.get(['/moderate', '/moderate/'], (_req, res, next) => {
+    res.set('Cache-Control', 'no-cache');
+    res.sendFile('moderate.html', { root: options.webRoot, dotfiles: 'deny' }, (error) => {
+      // A build without the moderator page: the 404 below.
+      if (error && !res.headersSent) next();
+    });
   });
 
   app.get('/healthz', (_req, res) => {
@@ -168,7 +201,7 @@ export function main(env: NodeJS.ProcessEnv = process.env): Server | undefined {
     const media = options.demoMedia ? `, demo media from ${options.demoMedia}` : '';
     const proxy = options.wsProxy ? `; WebSocket proxy ${options.wsProxy.path} → ${options.wsProxy.target.href}` : '';
     console.log(
-      `livewall web: listening on ${displayUrl(options.host, options.port)} (bind ${options.host}:${options.port}; broker (${options.brokerProfile}) ${options.brokerUrls.join(' ') || '(proxy only)'}${proxy}; feeds ${feeds}${media})`,
+      `livewall web: listening on ${displayUrl(options.host, options.port)} (bind ${options.host}:${options.port}; broker (${options.brokerProfile}) ${options.brokerUrls.join(' ') || '(proxy only)'}${proxy}; feeds ${feeds}${media}; moderator page /moderate → ${options.moderatorUrl})`,
     );
   });
   server.on('upgrade', upgrades.listener);
