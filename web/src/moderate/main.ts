@@ -101,19 +101,43 @@ function moderate(config: WallConfig, allowList: ImageAllowList, feed: FeedConfi
     ui.invalidCount.textContent = String(counts.invalid);
   };
 
+  /** Each held post's row, made once: a render moves and marks rows, it does not rebuild them. */
+  const rows = new Map<string, { element: HTMLElement; dispose(): void }>();
+
   /** The posts held, in order: the current one first and marked, then the others waiting, then the skipped. */
   const render = (): void => {
     const current = queue.current;
-    const rows = [...queue.waiting, ...queue.held].map((entry) => row(entry, entry === current));
-    ui.pending.replaceChildren(...rows);
+    const order = [...queue.waiting, ...queue.held];
+    const keys = new Set(order.map((entry) => entry.key));
+    for (const [key, shown] of rows) {
+      if (keys.has(key)) continue;
+      shown.dispose();
+      shown.element.remove();
+      rows.delete(key);
+    }
+    let previous: Element | null = null;
+    for (const entry of order) {
+      let shown = rows.get(entry.key);
+      if (!shown) {
+        shown = row(entry);
+        rows.set(entry.key, shown);
+      }
+      const { element } = shown;
+      element.dataset.skipped = String(queue.isSkipped(entry.key));
+      if (entry === current) element.setAttribute('aria-current', 'true');
+      else element.removeAttribute('aria-current');
+      const next: Element | null = previous ? previous.nextElementSibling : ui.pending.firstElementChild;
+      if (next !== element) ui.pending.insertBefore(element, next);
+      previous = element;
+    }
     ui.pending.setAttribute('aria-busy', busy ? 'true' : 'false');
     ui.pending.dataset.current = current?.item.id ?? '';
-    ui.pendingEmpty.hidden = rows.length > 0;
+    ui.pendingEmpty.hidden = current !== undefined;
     ui.pendingEmpty.textContent =
       ui.pending.dataset.state === 'absent'
         ? `${feed.title} has no approval queue: it is not in approval mode, or its worker has not started yet. Its live wall is below.`
         : queue.held.length > 0
-          ? 'Nothing else waiting: only skipped posts are held.'
+          ? 'Only skipped posts are held here: U brings the last one back, and leaving the page gives them back to the queue.'
           : 'Nothing waiting.';
     const none = current === undefined || busy;
     ui.approve.disabled = none;
@@ -121,34 +145,40 @@ function moderate(config: WallConfig, allowList: ImageAllowList, feed: FeedConfi
     ui.skip.disabled = none;
     ui.undo.disabled = busy || queue.last === undefined;
     showCounts();
-    if (current && ui.reasonForm.hidden && !ui.loginForm.contains(document.activeElement)) {
-      const element = ui.pending.querySelector<HTMLElement>('[aria-current="true"] article');
-      if (element && document.activeElement !== element && (document.activeElement === document.body || ui.pending.contains(document.activeElement) || document.activeElement === null)) {
-        element.focus({ preventScroll: false });
-      }
-    }
+    focusCurrent();
   };
 
-  const row = (entry: PendingEntry<IMessage>, isCurrent: boolean): HTMLElement => {
+  /**
+   * Keeps keyboard focus on the current post while the moderator works the queue (focus in the queue, or nowhere
+   * after the post it was on left); focus the moderator put elsewhere stays there.
+   */
+  const focusCurrent = (): void => {
+    if (!ui.reasonForm.hidden) return;
+    const element = ui.pending.querySelector<HTMLElement>('[aria-current="true"] > article');
+    const active = document.activeElement;
+    if (!element || active === element) return;
+    if (active === null || active === document.body || ui.pending.contains(active)) element.focus();
+  };
+
+  const row = (entry: PendingEntry<IMessage>): { element: HTMLElement; dispose(): void } => {
     const element = document.createElement('div');
     element.className = 'mod-row';
     element.setAttribute('role', 'listitem');
     element.dataset.testid = 'pending-item';
     element.dataset.id = entry.item.id;
-    element.dataset.skipped = String(queue.isSkipped(entry.key));
-    if (isCurrent) element.setAttribute('aria-current', 'true');
+    // A post whose pictures do not load is still decided on: the card stays.
     const card = createCard(entry.item, { now: Date.now(), allowList, onBroken: () => undefined });
     if (card) {
       element.append(card.element);
-    } else {
-      // No picture the page may load: the post as text, never as HTML.
-      const text = document.createElement('article');
-      text.className = 'tile mod-text-only';
-      text.tabIndex = 0;
-      text.textContent = `${handleOf(entry.item)}: ${entry.item.text}`;
-      element.append(text);
+      return { element, dispose: () => card.dispose() };
     }
-    return element;
+    // No picture the page may load: the post as text, never as HTML.
+    const text = document.createElement('article');
+    text.className = 'tile mod-text-only';
+    text.tabIndex = 0;
+    text.textContent = `${handleOf(entry.item)}: ${entry.item.text}`;
+    element.append(text);
+    return { element, dispose: () => undefined };
   };
 
   const showState = (): void => {
@@ -294,8 +324,9 @@ function moderate(config: WallConfig, allowList: ImageAllowList, feed: FeedConfi
       void rejectInvalid(message, why ?? 'invalid');
       return;
     }
-    const key = message.headers.ack ?? message.headers['message-id'] ?? String(Math.random());
-    if (queue.add({ key, item: result.item, handle: message })) render();
+    // STOMP 1.2 names a delivery to acknowledge by its `ack` header (client-individual); 1.1 by its message-id.
+    const key = message.headers.ack ?? message.headers['message-id'];
+    if (key !== undefined && queue.add({ key, item: result.item, handle: message })) render();
   };
 
   const board = new LiveBoard(ui.live, {
@@ -334,6 +365,7 @@ function moderate(config: WallConfig, allowList: ImageAllowList, feed: FeedConfi
     onConnect: () => {
       // What the last connection held went back to the queue: it arrives again, maybe to another moderator.
       queue.clear();
+      render();
       board.reset();
       subscribed.pending = false;
       subscribed.live = false;
@@ -395,10 +427,12 @@ function moderate(config: WallConfig, allowList: ImageAllowList, feed: FeedConfi
     ui.reason.value = '';
     ui.reason.focus();
   };
+  /** Back from the reason field to the current post. */
+  const focusCard = (): void => ui.pending.querySelector<HTMLElement>('[aria-current="true"] > article')?.focus();
   const closeReason = (): void => {
     ui.reasonForm.hidden = true;
     render();
-    ui.pending.querySelector<HTMLElement>('[aria-current="true"] article')?.focus();
+    focusCard();
   };
 
   const listeners = new AbortController();
@@ -414,7 +448,7 @@ function moderate(config: WallConfig, allowList: ImageAllowList, feed: FeedConfi
       event.preventDefault();
       const reason = ui.reason.value;
       ui.reasonForm.hidden = true;
-      void reject(reason).then(() => ui.pending.querySelector<HTMLElement>('[aria-current="true"] article')?.focus());
+      void reject(reason).then(focusCard);
     },
     { signal },
   );
@@ -433,7 +467,7 @@ function moderate(config: WallConfig, allowList: ImageAllowList, feed: FeedConfi
     void session.stop();
     board.reset();
     queue.clear();
-    ui.pending.replaceChildren();
+    render();
     ui.desk.hidden = true;
     ui.who.hidden = true;
     ui.loginForm.hidden = false;
