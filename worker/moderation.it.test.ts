@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Client, IMessage } from '@stomp/stompjs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { testBroker } from '../test/broker.js';
+import { declareFeed, testBroker } from '../test/broker.js';
 import { freePort } from '../test/ports.js';
 import { collect, connectStomp } from '../test/stomp.js';
 import { longRecording, recordingFor, root, startWorker, workerConfig } from '../test/worker.js';
@@ -185,15 +185,21 @@ test('moderate: a refused login, an unreachable broker, bad arguments and a miss
 
 test('tap --moderation prints the moderation log: who, what, when, why', async () => {
   const feed = `tap-${randomUUID().slice(0, 6)}`;
+  // A feed nobody published to has no topic yet: the moderator cannot make one, and the action is recorded but not sent.
+  const early = await moderate(['hide', feed, 'x:41']);
+  expect(early.code).toBe(1);
+  expect(early.stderr).toContain(`livewall-worker moderate hide: recorded in the moderation log (workers will apply it) but not sent to /topic/feed.${feed}`);
+  await declareFeed(feed);
   expect((await moderate(['hide', feed, 'x:42', '--reason', 'off topic'])).code).toBe(0);
   expect((await moderate(['block', feed, 'bluesky:troll.bsky.social'])).code).toBe(0);
   const { stdout } = await execFileAsync(
     process.execPath,
-    [join(root, 'worker/dist/cli.js'), 'tap', '--moderation', feed, '--limit', '2', '--ndjson', '--login', 'moderator', '--host', broker.host, '--port', String(broker.stompTcpPort)],
+    [join(root, 'worker/dist/cli.js'), 'tap', '--moderation', feed, '--limit', '3', '--ndjson', '--login', 'moderator', '--host', broker.host, '--port', String(broker.stompTcpPort)],
     { env: { ...process.env, LIVEWALL_TAP_PASSCODE: broker.passwords.moderator }, timeout: 20_000 },
   );
   const actions = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
   expect(actions).toEqual([
+    expect.objectContaining({ action: 'hide', feed, itemId: 'x:41', by: 'moderator' }),
     expect.objectContaining({ action: 'hide', feed, itemId: 'x:42', by: 'moderator', reason: 'off topic', at: expect.stringMatching(/^\d{4}-/) }),
     expect.objectContaining({ action: 'block', feed, author: { network: 'bluesky', handle: 'troll.bsky.social' }, by: 'moderator' }),
   ]);
