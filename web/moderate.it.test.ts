@@ -16,14 +16,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendOnce } from '../test/amqp.js';
 import { testBroker } from '../test/broker.js';
 import { connectStomp } from '../test/stomp.js';
+import { TcpProxy } from '../test/tcp-proxy.js';
 import { WallHarness, tileIds } from './test/wall-harness.js';
 
 const harness = new WallHarness('moderate');
 const feedName = (label: string): string => harness.feedName(label);
 const FEEDS = ['approve', 'closed', 'shared', 'keys', 'live', 'invalid', 'safety'].map(feedName);
+/** Served by a second server, whose moderator page reaches the broker through a TCP proxy that a test cuts. */
+const CUT = feedName('cut');
 const moderation = brokerProfile('artemis').moderation;
 
 let log: Client;
+const proxies: TcpProxy[] = [];
 /** Every message on the moderation log, read from its start (a non-destructive queue). */
 const logged: ModerationAction[] = [];
 
@@ -43,6 +47,7 @@ beforeAll(async () => {
   log.subscribe(moderation.logDestination, (message: IMessage) => logged.push(JSON.parse(message.body) as ModerationAction));
 });
 afterAll(async () => {
+  await Promise.all(proxies.map((proxy) => proxy.close()));
   await log?.deactivate();
   await harness.close();
 });
@@ -80,7 +85,7 @@ interface ModeratorPage {
 }
 
 /** Opens /moderate for `feed` in a tab of its own, signs in as the broker's moderator and waits until it is live. */
-async function openModerator(feed: string, login = 'moderator'): Promise<ModeratorPage> {
+async function openModerator(feed: string, origin = harness.base): Promise<ModeratorPage> {
   const context = await harness.browser.newContext();
   await context.addInitScript(INIT_SCRIPT);
   const page = await context.newPage();
@@ -90,11 +95,11 @@ async function openModerator(feed: string, login = 'moderator'): Promise<Moderat
     if (message.type() === 'error') opened.problems.push(message.text());
   });
   page.on('pageerror', (error) => opened.problems.push(error.message));
-  const response = await page.goto(`${harness.base}/moderate#/${feed}`);
+  const response = await page.goto(`${origin}/moderate#/${feed}`);
   expect(response?.status()).toBe(200);
   opened.csp = (await response?.headerValue('content-security-policy')) ?? '';
-  await page.fill('[data-testid="login"]', login);
-  await page.fill('[data-testid="passcode"]', testBroker().passwords[login as 'moderator']);
+  await page.fill('[data-testid="login"]', 'moderator');
+  await page.fill('[data-testid="passcode"]', testBroker().passwords.moderator);
   await page.click('[data-testid="connect"]');
   await page.waitForSelector('[data-testid="moderator-status"][data-state="live"]', { timeout: 20_000 });
   return opened;
@@ -179,6 +184,34 @@ describe('the moderator page in Chromium', () => {
     await holds(second.page, ids.slice(1));
     await expect.poll(() => summary(logFor(feed))).toEqual([`approve ${ids[0]} moderator `]);
     await second.context.close();
+  });
+
+  it('gets back what it held after a lost connection, and keeps its decisions', async () => {
+    const broker = testBroker();
+    const proxy = new TcpProxy(broker.host, broker.stompTcpPort);
+    proxies.push(proxy);
+    const url = `ws://127.0.0.1:${await proxy.listen()}`;
+    const origin = await harness.serve((served) => ({ brokerUrls: [harness.brokerUrl], feeds: [{ name: CUT, title: CUT }], imageHosts: [served], moderatorUrl: url }));
+    const items = [1, 2, 3].map(() => harness.feedItem(CUT, origin));
+    const [one, two, three] = items.map((item) => item.id) as [string, string, string];
+    await putPending(CUT, items);
+    const { page, problems } = await openModerator(CUT, origin);
+    await holds(page, [one, two, three]);
+    await press(page, 's');
+    await press(page, 'a');
+    await holds(page, [three, one]);
+    await expect.poll(() => count(page, 'approved')).toBe(1);
+
+    proxy.cut();
+    await page.waitForSelector('[data-testid="moderator-status"][data-state="reconnecting"]', { state: 'attached' });
+    await page.waitForSelector('[data-testid="moderator-status"][data-state="live"]', { state: 'attached', timeout: 20_000 });
+    // The broker took back the two posts the lost connection held, and delivered them again, in their order.
+    await holds(page, [one, three]);
+    // The approval made before is still there to undo.
+    await press(page, 'u');
+    await expect.poll(() => summary(logFor(CUT))).toEqual([`approve ${two} moderator `, `hide ${two} moderator approval undone`]);
+    expect(problems).toEqual([]);
+    await page.context().close();
   });
 
   it('gives two moderator pages different posts, and each post to one of them only', async () => {
