@@ -125,7 +125,7 @@ async function checkCommand(command: string): Promise<string[]> {
   const rest = words[0] === 'node' ? words.slice(2) : words[0] === 'npx' ? words.slice(2) : words.slice(1);
   const subcommand = rest[0];
   if (subcommand === undefined || subcommand.startsWith('-')) return subcommand === '--version' || subcommand === '--help' || subcommand === undefined ? [] : [`livewall-worker takes no ${subcommand}`];
-  if (!['run', 'lint', 'tap', 'record'].includes(subcommand)) return [`livewall-worker has no command "${subcommand}"`];
+  if (!['run', 'lint', 'tap', 'record', 'moderate'].includes(subcommand)) return [`livewall-worker has no command "${subcommand}"`];
   const help = await workerHelp(subcommand);
   for (const option of options) if (!help.includes(option)) problems.push(`livewall-worker ${subcommand} takes no ${option}`);
   return problems;
