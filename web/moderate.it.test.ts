@@ -4,7 +4,7 @@
  * does) are approved onto a viewer's wall or rejected with a reason on record in the moderation log; a tab closed
  * mid-queue loses nothing; two moderators never get the same post; the keyboard flow (A, R, S, U); hide and block on
  * the live wall; invalid pending messages; the page's CSP and Trusted Types, and its login nowhere but in the tab's
- * memory. Every wait is on the pages' state, never on a clock; the approval's latency is measured in the pages and
+ * memory; a lost connection that gives back what the page held. Every wait is on the pages' state, never on a clock; the approval's latency is measured in the pages and
  * reported.
  */
 import { readdir, readFile } from 'node:fs/promises';
