@@ -328,6 +328,15 @@ describe('the moderator page in Chromium', () => {
     await expect.poll(() => tileIds(viewer.page)).toEqual([other.id]);
 
     await expect.poll(() => summary(logFor(feed))).toEqual([`hide ${alice.id} moderator `, 'block bluesky:bob.bsky.social moderator ']);
+
+    // The feed goes into approval mode (its worker makes the queue): Look again finds it.
+    const waiting = harness.feedItem(feed);
+    await putPending(feed, [waiting]);
+    await page.click('[data-testid="pending-retry"]');
+    await holds(page, [waiting.id]);
+    await page.waitForSelector('[data-testid="pending"][data-state="subscribed"]', { state: 'attached' });
+    expect(await page.isHidden('[data-testid="pending-retry"]')).toBe(true);
+    expect(await board()).toEqual([other.id]);
     expect(problems).toEqual([]);
     await page.context().close();
     await viewer.page.context().close();

@@ -48,6 +48,7 @@ const ui = {
   announce: byId('announce'),
   last: byId('last'),
   pendingEmpty: byId('pending-empty'),
+  pendingRetry: byId<HTMLButtonElement>('pending-retry'),
   pending: byId('pending'),
   live: byId('live'),
 };
@@ -74,8 +75,6 @@ async function loadConfig(): Promise<unknown> {
   return response.json();
 }
 
-/** How often the page tries again to read a feed's pending queue that did not exist. */
-const PENDING_RETRY_MS = 15_000;
 
 const handleOf = (item: FeedItem): string => `@${item.author.handle.replace(/^@/, '')}`;
 
@@ -135,7 +134,7 @@ function moderate(config: WallConfig, allowList: ImageAllowList, feed: FeedConfi
     ui.pendingEmpty.hidden = current !== undefined;
     ui.pendingEmpty.textContent =
       ui.pending.dataset.state === 'absent'
-        ? `${feed.title} has no approval queue: it is not in approval mode, or its worker has not started yet. Its live wall is below.`
+        ? `${feed.title} has no approval queue: it is not in approval mode, or its worker has not started it yet. Its live wall is below.`
         : queue.held.length > 0
           ? 'Only skipped posts are held here: U brings the last one back, and leaving the page gives them back to the queue.'
           : 'Nothing waiting.';
@@ -189,15 +188,16 @@ function moderate(config: WallConfig, allowList: ImageAllowList, feed: FeedConfi
 
   /**
    * The feed's pending queue, read with client-individual acknowledgements and a small window. A feed that is not in
-   * approval mode has none (its worker makes it): the broker refuses the subscription, the page says so, keeps the
-   * live wall and tries again every PENDING_RETRY_MS.
+   * approval mode has none (its worker makes it): the broker refuses the subscription (and, on Artemis, livewall's
+   * guard closes the connection, which comes back by itself without it). The page says so, keeps the live wall, and
+   * looks again when the moderator asks.
    */
   const pendingName = destinations.pending.slice(destinations.pending.lastIndexOf('/') + 1);
   let pendingAbsent = false;
   let stopPending: ((refused?: boolean) => void) | undefined;
-  let pendingRetry: ReturnType<typeof setTimeout> | undefined;
   const subscribePending = (): void => {
-    pendingRetry = undefined;
+    stopPending?.(true);
+    ui.pendingRetry.hidden = true;
     stopPending = session.subscribe(destinations.pending, { ack: 'client-individual', ...PENDING_WINDOW[profile.name] }, onPending, () => {
       subscribed.pending = true;
       pendingAbsent = false;
@@ -212,9 +212,9 @@ function moderate(config: WallConfig, allowList: ImageAllowList, feed: FeedConfi
     subscribed.pending = false;
     pendingAbsent = true;
     ui.pending.dataset.state = 'absent';
+    ui.pendingRetry.hidden = false;
     render();
     showState();
-    if (pendingRetry === undefined) pendingRetry = setTimeout(subscribePending, PENDING_RETRY_MS);
   };
 
   /** Runs one broker operation at a time; the buttons and keys wait while it runs. */
@@ -363,10 +363,10 @@ function moderate(config: WallConfig, allowList: ImageAllowList, feed: FeedConfi
     heartbeatMs: config.heartbeatMs,
     ...(profile.stompVirtualHost !== undefined ? { virtualHost: profile.stompVirtualHost } : {}),
     onConnect: () => {
-      // What the last connection held went back to the queue: it arrives again, maybe to another moderator.
+      // What the last connection held went back to the queue: it arrives again, maybe to another moderator. The live
+      // wall keeps its cards: the feed's backfill brings them again (shown once) with any takedown since.
       queue.clear();
       render();
-      board.reset();
       subscribed.pending = false;
       subscribed.live = false;
       render();
@@ -442,6 +442,7 @@ function moderate(config: WallConfig, allowList: ImageAllowList, feed: FeedConfi
   ui.reject.addEventListener('click', openReason, { signal });
   ui.skip.addEventListener('click', skip, { signal });
   ui.undo.addEventListener('click', () => void undo(), { signal });
+  ui.pendingRetry.addEventListener('click', subscribePending, { signal });
   ui.reasonForm.addEventListener(
     'submit',
     (event) => {
@@ -463,7 +464,6 @@ function moderate(config: WallConfig, allowList: ImageAllowList, feed: FeedConfi
 
   const signOut = (): void => {
     listeners.abort();
-    clearTimeout(pendingRetry);
     void session.stop();
     board.reset();
     queue.clear();
