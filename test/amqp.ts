@@ -57,3 +57,66 @@ export function sendOnce(login: AmqpLogin, address: string, body: string): Promi
     connection.on('disconnected', (context: EventContext) => done({ result: 'connection-error', error: String(context.error ?? 'disconnected') }));
   });
 }
+
+/** How a batch of sends ended: each outcome counted, and the first refusal's error (outcome or link/session/connection). */
+export interface BatchOutcome {
+  accepted: number;
+  rejected: number;
+  released: number;
+  modified: number;
+  /** Sent but never settled: the link, session or connection ended first. */
+  unsettled: number;
+  /** The first error the broker gave: a rejected outcome's, or how the link, session or connection ended. */
+  error?: { on: 'delivery' | 'sender' | 'session' | 'connection'; condition: string };
+}
+
+/**
+ * Sends `bodies` on one sender as fast as the broker's credit allows (as the worker pipelines), and resolves once every
+ * message is settled or the link, session or connection ended. No reconnect.
+ */
+export function sendMany(login: AmqpLogin, address: string, bodies: string[]): Promise<BatchOutcome> {
+  return new Promise((resolve) => {
+    const outcome: BatchOutcome = { accepted: 0, rejected: 0, released: 0, modified: 0, unsettled: 0 };
+    const connection = rhea.create_container().connect({ ...login, reconnect: false });
+    const describe = (error: unknown): string => {
+      const { condition, description } = (error ?? {}) as { condition?: string; description?: string };
+      return [condition, description].filter(Boolean).join(': ') || 'no reason given';
+    };
+    let sent = 0;
+    let settled = 0;
+    let finished = false;
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      outcome.unsettled = sent - settled;
+      connection.close();
+      resolve(outcome);
+    };
+    const fail = (on: 'sender' | 'session' | 'connection', error: unknown): void => {
+      outcome.error ??= { on, condition: describe(error) };
+      finish();
+    };
+    const sender = connection.open_sender({ target: { address } });
+    const pump = (): void => {
+      while (sent < bodies.length && sender.sendable()) {
+        sender.send({ message_id: `batch-${sent}`, durable: true, content_type: 'application/json', body: rhea.message.data_section(Buffer.from(bodies[sent] as string)) });
+        sent += 1;
+      }
+    };
+    sender.on('sendable', pump);
+    const settle = (kind: 'accepted' | 'rejected' | 'released' | 'modified') => (context: EventContext) => {
+      outcome[kind] += 1;
+      settled += 1;
+      if (kind !== 'accepted') outcome.error ??= { on: 'delivery', condition: describe((context.delivery?.remote_state as { error?: unknown } | undefined)?.error) };
+      if (settled === bodies.length) finish();
+    };
+    connection.on('accepted', settle('accepted'));
+    connection.on('rejected', settle('rejected'));
+    connection.on('released', settle('released'));
+    connection.on('modified', settle('modified'));
+    connection.on('sender_error', (context: EventContext) => fail('sender', context.sender?.error));
+    connection.on('session_error', (context: EventContext) => fail('session', context.session?.error));
+    connection.on('connection_error', (context: EventContext) => fail('connection', context.connection.error));
+    connection.on('disconnected', (context: EventContext) => fail('connection', context.error ?? 'disconnected'));
+  });
+}

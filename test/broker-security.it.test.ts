@@ -20,12 +20,12 @@ async function stomp(login?: { login: string; passcode: string }): Promise<Clien
 }
 
 /** A STOMP SEND with a receipt: resolves 'receipt' if the broker took it, or the ERROR frame's message. */
-function sendWithReceipt(client: Client, destination: string, body: string): Promise<string> {
+function sendWithReceipt(client: Client, destination: string, body: string, headers: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve) => {
     const receipt = randomUUID();
     client.watchForReceipt(receipt, () => resolve('receipt'));
     client.onStompError = (frame) => resolve(`ERROR ${frame.headers.message ?? ''} ${frame.body}`);
-    client.publish({ destination, body, headers: { receipt } });
+    client.publish({ destination, body, headers: { ...headers, receipt } });
   });
 }
 
@@ -138,5 +138,74 @@ describe('the publisher', () => {
   test('a wrong password is refused', async () => {
     const attempt = await sendOnce({ ...amqp('publisher'), password: 'wrong' }, feed(), '{}');
     expect(attempt.result).toBe('connection-error');
+  });
+});
+
+describe('the moderator', () => {
+  const moderator = { login: 'moderator', passcode: broker.passwords.moderator };
+  /** The moderator's client: on the operators' private acceptor, the only one that takes its login. */
+  async function moderatorClient(): Promise<Client> {
+    const client = await connectStomp(broker.operatorWsUrl, moderator);
+    clients.push(client);
+    return client;
+  }
+  /** A SUBSCRIBE with a receipt: 'receipt', or the ERROR frame's message. */
+  function subscribeWithReceipt(client: Client, destination: string, headers: Record<string, string> = {}): Promise<string> {
+    return new Promise((resolve) => {
+      const receipt = randomUUID();
+      client.watchForReceipt(receipt, () => resolve('receipt'));
+      client.onStompError = (frame) => resolve(`ERROR ${frame.headers.message ?? ''}`);
+      client.subscribe(destination, () => undefined, { ...headers, receipt });
+    });
+  }
+
+  test('logs in on the operators’ acceptor only: the public one refuses the login before any password is checked', async () => {
+    await expect(connectStomp(broker.wsUrl, moderator)).rejects.toThrow('STOMP ERROR: login "moderator" is not accepted on this port');
+    await expect(connectStomp(broker.wsUrl, { login: 'moderator', passcode: 'a-guess' })).rejects.toThrow('STOMP ERROR: login "moderator" is not accepted on this port');
+    expect((await moderatorClient()).connected).toBe(true);
+  });
+
+  test('cannot make a feed, a status topic or a pending queue by sending or subscribing to it', async () => {
+    const name = `sec-${randomUUID().slice(0, 8)}`;
+    expect(await sendWithReceipt(await moderatorClient(), `/topic/feed.${name}`, '{"spoof":true}')).toBe(`ERROR livewall: no such destination: feed.${name} `);
+    expect(await subscribeWithReceipt(await moderatorClient(), `/topic/feed.${name}`)).toBe(`ERROR livewall: no such destination: feed.${name}`);
+    expect(await subscribeWithReceipt(await moderatorClient(), `/topic/status.${name}`)).toBe(`ERROR livewall: no such destination: status.${name}`);
+    expect(await subscribeWithReceipt(await moderatorClient(), `/queue/pending.${name}`, { ack: 'client-individual' })).toBe(`ERROR livewall: no such destination: pending.${name}`);
+    // None of them exists afterwards: a page is told so too.
+    expect(await subscribeWithReceipt(await stomp(), `/topic/feed.${name}`)).toBe(`ERROR livewall: no such destination: feed.${name}`);
+    // The worker's first pending item makes the queue; then the moderator may read it.
+    expect(await sendOnce(amqp('publisher'), `/queue/pending.${name}`, '{"id":"p:1"}')).toEqual({ result: 'accepted' });
+    expect(await subscribeWithReceipt(await moderatorClient(), `/queue/pending.${name}`, { ack: 'client-individual' })).toBe('receipt');
+  });
+
+  test('cannot add a routing type to a feed or the log, nor reach any other address; the feed still works for its viewers', async () => {
+    const topic = feed();
+    await declarePublisherTopic(topic);
+    const name = topic.slice('/topic/'.length);
+    for (const [destination, headers] of [
+      [`/queue/${name}`, {}],
+      ['/topic/moderation.log', {}],
+      [topic, { 'destination-type': 'ANYCAST' }],
+      ['/queue/DLQ', {}],
+      [`/topic/owner.${name.slice('feed.'.length)}`, {}],
+      [`/queue/moderation.log::moderation.log`, {}],
+    ] as const) {
+      expect(await sendWithReceipt(await moderatorClient(), destination, '{"spoof":true}', headers), destination).toMatch(/^ERROR (destination ".*" is not allowed for a moderator|SEND header "destination-type" is not allowed for a moderator) $/);
+    }
+    expect(await subscribeWithReceipt(await moderatorClient(), topic, { 'subscription-type': 'ANYCAST' })).toBe('ERROR SUBSCRIBE header "subscription-type" is not allowed for a moderator');
+    expect(await subscribeWithReceipt(await moderatorClient(), '/queue/DLQ')).toBe('ERROR destination "/queue/DLQ" is not allowed for a moderator');
+    // The feed is still a topic: a page subscribes and receives the publisher's item and the moderator's takedown.
+    const page = await stomp();
+    const received = collect(page, topic);
+    await received.ready;
+    expect(await sendOnce(amqp('publisher'), topic, '{"id":"x:1"}')).toEqual({ result: 'accepted' });
+    expect(await sendWithReceipt(await moderatorClient(), topic, '{"kind":"moderation","action":"hide"}')).toBe('receipt');
+    expect((await received.waitFor(2)).map((message) => message.body)).toEqual(['{"id":"x:1"}', '{"kind":"moderation","action":"hide"}']);
+  });
+
+  test('a viewer on the operators’ acceptor reads neither the log nor a pending queue', async () => {
+    const viewer = await connectStomp(broker.operatorWsUrl, { login: 'viewer', passcode: broker.passwords.viewer });
+    clients.push(viewer);
+    expect(await subscribeWithReceipt(viewer, '/queue/moderation.log')).toBe('ERROR destination "/queue/moderation.log" is not allowed here');
   });
 });

@@ -126,8 +126,9 @@ describe('scripts/rabbitmq/definitions.mjs write', () => {
         vhost: '/',
         durable: true,
         auto_delete: false,
-        // A full queue refuses the worker's publish (Artemis: max-size-messages 10000, FAIL) instead of dropping its oldest.
-        arguments: { 'x-max-length': 10_000, 'x-overflow': 'reject-publish' },
+        // A full queue drops its oldest item for each new one: RabbitMQ 3.10 resets an AMQP 1.0 connection whose publish
+        // a reject-publish queue refuses (test/moderation-brokers.it.test.ts), where Artemis answers `rejected`.
+        arguments: { 'x-max-length': 10_000, 'x-overflow': 'drop-head' },
       })),
     ]);
     // The worker publishes pending items to amq.topic (AMQP 1.0 target /topic/pending.F), bound to the queue.

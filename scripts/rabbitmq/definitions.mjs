@@ -20,7 +20,7 @@
 //   the workers send the feed's leases to amq.topic with key owner.F (AMQP 1.0 target /topic/owner.F), and exchange
 //   owner.F, type x-recent-history, keeps the last 16 and is bound to amq.topic with key owner.F; each worker listens
 //   on /exchange/owner.F (worker/src/ownership/), first given those 16, so it learns the feed's owner at once;
-//   queue pending.F (durable, at most 10000 messages, x-overflow reject-publish) holds the feed's items in approval
+//   queue pending.F (durable, at most 10000 messages, x-overflow drop-head) holds the feed's items in approval
 //   mode: the worker publishes them to amq.topic with key pending.F (AMQP 1.0 target /topic/pending.F), bound to the
 //   queue; a moderator reads /amq/queue/pending.F and puts an item back there (the default exchange).
 // Moderation (contract/src/moderation.ts): the stream queue moderation.log (durable, its oldest entries dropped past
@@ -52,7 +52,12 @@ const MODERATION_LOG = 'moderation.log';
 const MODERATION_LOG_BYTES = 100 * 1024 * 1024;
 /** The log's segment size: retention drops whole segments, so the log holds between 90 and 100 MB once full. */
 const MODERATION_LOG_SEGMENT_BYTES = 10 * 1024 * 1024;
-/** Items one feed's pending queue holds; the next ones are refused (x-overflow reject-publish), as Artemis's FAIL. */
+/**
+ * Items one feed's pending queue holds; past that each new one drops the oldest (x-overflow drop-head). Not
+ * reject-publish, Artemis's FAIL: RabbitMQ 3.10's AMQP 1.0 plugin cannot pass a refused publish on (its session process
+ * has no clause for basic.nack, crashes, and the worker's whole connection is reset), and the worker would resend the
+ * item after reconnecting, again and again (docs/brokers.md).
+ */
 const PENDING_ITEMS = 10_000;
 /** A stream a visitor declares is held to SUBSCRIBER_QUEUE_BYTES in segments of this size (the policy wins). */
 const SUBSCRIBER_STREAM_SEGMENT_BYTES = 1024 * 1024;
@@ -74,13 +79,13 @@ function feedExchanges(feed) {
 
 /**
  * A feed's pending queue (approval mode), named as the routing key the worker publishes its items with on amq.topic,
- * and that binding. Durable and bounded: a full queue refuses the publish instead of dropping its oldest item.
+ * and that binding. Durable and bounded: a full queue drops its oldest item for each new one (see PENDING_ITEMS).
  */
 function pendingQueue(feed) {
   if (!FEED_NAME.test(feed)) throw new Error(`invalid feed name ${JSON.stringify(feed)}: expected [a-z0-9-]{1,32}`);
   const name = `pending.${feed}`;
   return {
-    queue: { name, vhost: VHOST, durable: true, auto_delete: false, arguments: { 'x-max-length': PENDING_ITEMS, 'x-overflow': 'reject-publish' } },
+    queue: { name, vhost: VHOST, durable: true, auto_delete: false, arguments: { 'x-max-length': PENDING_ITEMS, 'x-overflow': 'drop-head' } },
     binding: { source: 'amq.topic', vhost: VHOST, destination: name, destination_type: 'queue', routing_key: name, arguments: {} },
   };
 }

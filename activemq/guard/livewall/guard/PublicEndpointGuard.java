@@ -9,6 +9,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
+import org.apache.activemq.artemis.api.core.RoutingType;
 import org.apache.activemq.artemis.api.core.SimpleString;
 import org.apache.activemq.artemis.api.core.TransportConfiguration;
 import org.apache.activemq.artemis.core.protocol.stomp.Stomp;
@@ -17,6 +18,7 @@ import org.apache.activemq.artemis.core.protocol.stomp.StompFrame;
 import org.apache.activemq.artemis.core.protocol.stomp.StompFrameInterceptor;
 import org.apache.activemq.artemis.core.remoting.impl.netty.NettyConnection;
 import org.apache.activemq.artemis.core.server.ActiveMQServer;
+import org.apache.activemq.artemis.core.server.impl.AddressInfo;
 import org.apache.activemq.artemis.core.server.plugin.ActiveMQServerPlugin;
 import org.apache.activemq.artemis.spi.core.protocol.RemotingConnection;
 import org.apache.activemq.artemis.utils.ProxyProtocolUtil;
@@ -41,6 +43,11 @@ import org.apache.activemq.artemis.utils.ProxyProtocolUtil;
  *   <li>counts against {@code maxConnectionsPerAddress} and a CONNECT rate per client address
  *       ({@code connectBurst}, then {@code connectsPerSecond}).</li>
  * </ul>
+ * On every STOMP acceptor, a moderator (one of {@code moderators}) may SEND and SUBSCRIBE only to destinations that
+ * match {@code moderatorDestinations}, whose address exists and already has the routing type the prefix names
+ * ({@code /topic/} multicast, {@code /queue/} anycast), with no routing type or durable subscription of its own: it
+ * takes down and approves items on the feeds there are, and can neither make an address nor add a routing type to
+ * one (which Artemis does, unchecked, for any client whose role may create addresses).
  * A refused frame gets an ERROR frame that says what was refused (never a dump of broker state) and the connection
  * is closed. Refusals are logged as one summary line per reason every 10 s, so an attack cannot flood the log.
  */
@@ -53,11 +60,16 @@ public final class PublicEndpointGuard implements ActiveMQServerPlugin, StompFra
    private static final Set<String> SUBSCRIBE_HEADERS = Set.of("id", "destination", "ack", "receipt");
    private static final Set<String> UNSUBSCRIBE_HEADERS = Set.of("id", "receipt");
    private static final Set<String> DISCONNECT_HEADERS = Set.of("receipt");
+   /** Headers by which a STOMP client picks a routing type or a durable subscription: never a moderator's. */
+   private static final Set<String> ROUTING_HEADERS = Set.of("destination-type", "subscription-type", "durable-subscription-name", "durable-subscriber-name", "activemq.subscriptionName");
 
    private Set<String> acceptors = Set.of("stomp-ws");
    private Set<String> logins = Set.of("viewer");
    private Pattern destinations = Pattern.compile("/topic/(feed|status)\\.[a-z0-9-]{1,32}");
    private String prefix = "/topic/";
+   private String anycastPrefix = "/queue/";
+   private Set<String> moderators = Set.of();
+   private Pattern moderatorDestinations = Pattern.compile("/topic/(feed|status)\\.[a-z0-9-]{1,32}|/queue/(moderation\\.log|pending\\.[a-z0-9-]{1,32})");
    private int maxFrameBytes = 4096;
    private long connectTimeoutMs = 5000;
    private int maxSubscriptions = 4;
@@ -81,6 +93,9 @@ public final class PublicEndpointGuard implements ActiveMQServerPlugin, StompFra
             case "logins" -> logins = value.isBlank() ? Set.of() : Set.of(value.split("\\s*,\\s*"));
             case "destinations" -> destinations = Pattern.compile(value);
             case "multicastPrefix" -> prefix = value;
+            case "anycastPrefix" -> anycastPrefix = value;
+            case "moderators" -> moderators = value.isBlank() ? Set.of() : Set.of(value.split("\\s*,\\s*"));
+            case "moderatorDestinations" -> moderatorDestinations = Pattern.compile(value);
             case "maxFrameBytes" -> maxFrameBytes = positive(key, value);
             case "connectTimeoutMs" -> connectTimeoutMs = positive(key, value);
             case "maxSubscriptions" -> maxSubscriptions = positive(key, value);
@@ -181,6 +196,12 @@ public final class PublicEndpointGuard implements ActiveMQServerPlugin, StompFra
    public boolean intercept(StompFrame frame, RemotingConnection connection) {
       if (!(connection instanceof StompConnection stomp)) return true;
       boolean publicPort = guarded(connection);
+      // A moderator never gets past CONNECT on the public port (not one of `logins`); on the others, it reaches
+      // only the destinations that exist for it.
+      if (!publicPort && stomp.isValid() && moderators.contains(stomp.getLogin())) {
+         String refusal = checkModerator(frame);
+         return refusal == null || refuseFrame(frame, connection, refusal, clientAddress(channel(connection)));
+      }
       // A viewer is a viewer on every acceptor: on the operators' one too, it only subscribes to what exists. Other
       // logins there are the broker's own security's business, and cost nothing more here.
       if (!publicPort && !(stomp.isValid() && isViewer(stomp.getLogin()))) return true;
@@ -191,7 +212,11 @@ public final class PublicEndpointGuard implements ActiveMQServerPlugin, StompFra
       }
       String address = clientAddress(channel);
       String refusal = check(frame, stomp, address);
-      if (refusal == null) return true;
+      return refusal == null || refuseFrame(frame, connection, refusal, address);
+   }
+
+   /** Answers `frame` with an ERROR that says `refusal`, closes the connection, and returns false (not passed on). */
+   private boolean refuseFrame(StompFrame frame, RemotingConnection connection, String refusal, String address) {
       StompFrame error = new StompFrame(Stomp.Responses.ERROR);
       error.addHeader(Stomp.Headers.Error.MESSAGE, refusal);
       String receipt = frame.getHeader(Stomp.Headers.RECEIPT_REQUESTED);
@@ -205,6 +230,24 @@ public final class PublicEndpointGuard implements ActiveMQServerPlugin, StompFra
       connection.destroy();
       if (!refusal.startsWith(NOT_FOUND)) refusals.count(refusal, address);
       return false;
+   }
+
+   /** Why a moderator's frame is refused, or null when it may pass: only its SEND and SUBSCRIBE name a destination. */
+   private String checkModerator(StompFrame frame) {
+      String command = frame.getCommand();
+      if (!command.equals(Stomp.Commands.SEND) && !command.equals(Stomp.Commands.SUBSCRIBE)) return null;
+      for (String header : frame.getHeadersMap().keySet()) {
+         if (ROUTING_HEADERS.contains(header)) return command + " header " + printable(header) + " is not allowed for a moderator";
+      }
+      String destination = frame.getHeader(Stomp.Headers.Send.DESTINATION);
+      if (destination == null || !moderatorDestinations.matcher(destination).matches()) return "destination " + printable(destination) + " is not allowed for a moderator";
+      boolean topic = destination.startsWith(prefix);
+      if (!topic && !destination.startsWith(anycastPrefix)) return "destination " + printable(destination) + " is not allowed for a moderator";
+      String name = destination.substring(topic ? prefix.length() : anycastPrefix.length());
+      AddressInfo info = server.getAddressInfo(SimpleString.of(name));
+      if (info == null) return NOT_FOUND + name;
+      if (!info.getRoutingTypes().contains(topic ? RoutingType.MULTICAST : RoutingType.ANYCAST)) return "destination " + printable(destination) + " is not a " + (topic ? "topic" : "queue");
+      return null;
    }
 
    /** Why the frame is refused, or null when it may pass. */
