@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Client, IMessage } from '@stomp/stompjs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { declareFeed, testBroker } from '../test/broker.js';
+import { brokerProfile, type BrokerProfileName } from '@livewall/contract';
+import { declareFeed, testBroker, type TestBroker } from '../test/broker.js';
+import { PrivateBroker } from '../test/private-broker.js';
 import { freePort } from '../test/ports.js';
 import { collect, connectStomp } from '../test/stomp.js';
 import { longRecording, recordingFor, root, startWorker, workerConfig } from '../test/worker.js';
@@ -21,9 +23,18 @@ const execFileAsync = promisify(execFile);
 let dir: string;
 let admin: Client;
 
+/** A broker the tests run against: the test Artemis, or a RabbitMQ node of their own; its kind, and an admin's STOMP client. */
+interface Target {
+  broker: TestBroker;
+  profile: BrokerProfileName;
+  admin: Client;
+}
+let artemis: Target;
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'livewall-moderation-'));
   admin = await connectStomp(broker.operatorWsUrl, { login: 'admin', passcode: broker.passwords.admin });
+  artemis = { broker, profile: 'artemis', admin };
 });
 afterAll(async () => {
   await admin.deactivate();
@@ -31,9 +42,11 @@ afterAll(async () => {
 });
 
 /** Runs `livewall-worker moderate ARGS` with the moderator's password (or `env`'s); resolves with its exit code and output. */
-async function moderate(args: string[], env: Record<string, string> = { LIVEWALL_MODERATOR_PASSWORD: broker.passwords.moderator }): Promise<{ code: number; stdout: string; stderr: string }> {
+async function moderate(args: string[], env?: Record<string, string>, on: Target = artemis): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [join(root, 'worker/dist/cli.js'), 'moderate', '--port', String(broker.stompTcpPort), '--host', broker.host, ...args], { env: { ...process.env, LIVEWALL_MODERATOR_PASSWORD: '', ...env } });
+    const { stdout, stderr } = await execFileAsync(process.execPath, [join(root, 'worker/dist/cli.js'), 'moderate', '--profile', on.profile, '--port', String(on.broker.stompTcpPort), '--host', on.broker.host, ...args], {
+      env: { ...process.env, LIVEWALL_MODERATOR_PASSWORD: '', ...(env ?? { LIVEWALL_MODERATOR_PASSWORD: on.broker.passwords.moderator }) },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -42,8 +55,8 @@ async function moderate(args: string[], env: Record<string, string> = { LIVEWALL
 }
 
 /** What arrived on a feed's topic: the items' ids, and the moderation actions, told apart by `kind`. */
-function feedTopic(feed: string): { ready: Promise<void>; itemIds: () => string[]; actions: () => { action: string; itemId?: string }[] } {
-  const collector = collect(admin, `/topic/feed.${feed}`);
+function feedTopic(feed: string, on: Target = artemis): { ready: Promise<void>; itemIds: () => string[]; actions: () => { action: string; itemId?: string }[] } {
+  const collector = collect(on.admin, brokerProfile(on.profile).stompDestination(feed));
   const bodies = (): Record<string, unknown>[] => collector.messages.map((message: IMessage) => JSON.parse(message.body) as Record<string, unknown>);
   return {
     ready: collector.ready,
@@ -53,19 +66,19 @@ function feedTopic(feed: string): { ready: Promise<void>; itemIds: () => string[
 }
 
 /** A worker config for `feed` replaying its own copy of the recording (or `recording`) once, reading the moderation log. */
-async function replayConfig(feed: string, name: string, extra = '', recording?: string): Promise<string> {
+async function replayConfig(feed: string, name: string, extra = '', recording?: string, on: Target = artemis): Promise<string> {
   const file = join(dir, `${name}.yaml`);
-  const config = workerConfig({ broker, feeds: [feed], recording: recording ?? (await recordingFor(dir, feed)), replay: ['pace: 200/s'], extra: `status: { enabled: false }\n${extra}` }).replace(
+  const config = workerConfig({ broker: on.broker, profile: on.profile, feeds: [feed], recording: recording ?? (await recordingFor(dir, feed)), replay: ['pace: 200/s'], extra: `status: { enabled: false }\n${extra}` }).replace(
     '  password: ${TEST_PUBLISHER_PASSWORD}\n',
-    `  password: \${TEST_PUBLISHER_PASSWORD}\n  stomp: stomp://${broker.host}:${broker.stompTcpPort}\n`,
+    `  password: \${TEST_PUBLISHER_PASSWORD}\n  stomp: stomp://${on.broker.host}:${on.broker.stompTcpPort}\n`,
   );
   await writeFile(file, config);
   return file;
 }
 
 /** Runs the worker on `config` until its replay is done; resolves with its output. */
-async function replayOnce(config: string): Promise<string> {
-  const worker = startWorker(['run', '--config', config], { TEST_PUBLISHER_PASSWORD: broker.passwords.publisher });
+async function replayOnce(config: string, on: Target = artemis): Promise<string> {
+  const worker = startWorker(['run', '--config', config], { TEST_PUBLISHER_PASSWORD: on.broker.passwords.publisher });
   expect(await worker.exited).toBe(0);
   return worker.output();
 }
@@ -80,23 +93,26 @@ async function idsBy(feed: string, handle: string): Promise<string[]> {
   });
 }
 
-test('a worker restarted after a takedown issued while it was down does not publish the item again: the replay brings every other item', async () => {
-  const feed = `takedown-${randomUUID().slice(0, 6)}`;
-  const topic = feedTopic(feed);
+/**
+ * A worker replays a recording to `feed`; while it is down a moderator hides one of its items; the worker replays the
+ * same recording from its start: every item comes again but that one.
+ */
+async function restartAfterTakedown(feed: string, on: Target): Promise<void> {
+  const topic = feedTopic(feed, on);
   await topic.ready;
   // 240 posts, each with an id of its own; a feed hands the next owner the ids it published last (100 at most), so
   // a replay from the start publishes the earlier ones again: at-least-once, but never a hidden one.
   const { file: recording } = await longRecording(dir, feed, 240);
-  const first = await replayOnce(await replayConfig(feed, `${feed}-1`, '', recording));
+  const first = await replayOnce(await replayConfig(feed, `${feed}-1`, '', recording, on), on);
   expect(first).toContain('moderation log read: publishing the feeds');
   const published = topic.itemIds();
   expect(published.length).toBeGreaterThan(150);
   const hidden = published[3] as string;
 
   // While the worker is down, a moderator hides one of its items.
-  const hide = await moderate(['hide', feed, hidden, '--reason', 'posted without consent']);
+  const hide = await moderate(['hide', feed, hidden, '--reason', 'posted without consent'], undefined, on);
   expect(hide).toMatchObject({ code: 0, stderr: '' });
-  expect(hide.stdout).toContain(`hide ${hidden} on feed ${feed}: recorded in the moderation log and sent to /topic/feed.${feed}`);
+  expect(hide.stdout).toContain(`hide ${hidden} on feed ${feed}: recorded in the moderation log and sent to ${brokerProfile(on.profile).moderation.feedSendDestination(feed)}`);
   // The copy on the feed's topic is what open pages act on.
   await expect.poll(() => topic.actions()).toEqual([expect.objectContaining({ action: 'hide', itemId: hidden })]);
 
@@ -104,7 +120,7 @@ test('a worker restarted after a takedown issued while it was down does not publ
   // the handed-over ids come again, every one but the hidden one.
   const again = join(dir, `${feed}-again.ndjson`);
   await writeFile(again, await readFile(recording));
-  const second = await replayOnce(await replayConfig(feed, `${feed}-2`, '', again));
+  const second = await replayOnce(await replayConfig(feed, `${feed}-2`, '', again, on), on);
   const early = published.slice(0, 50);
   await expect.poll(() => topic.itemIds().length - published.length, { timeout: 20_000 }).toBeGreaterThanOrEqual(early.length - 1);
   expect(topic.itemIds().slice(published.length, published.length + early.length - 1)).toEqual(early.filter((id) => id !== hidden));
@@ -112,10 +128,26 @@ test('a worker restarted after a takedown issued while it was down does not publ
   // The worker learned the takedown from the log before it published anything.
   expect(second.indexOf('moderation: hide on feed')).toBeGreaterThan(-1);
   expect(second.indexOf('moderation: hide on feed')).toBeLessThan(second.indexOf('moderation log read: publishing the feeds'));
-  const list = await moderate(['list', feed, '--json']);
+  const list = await moderate(['list', feed, '--json'], undefined, on);
   expect(list.code).toBe(0);
   expect(JSON.parse(list.stdout)).toMatchObject({ feed, hidden: [hidden], blockedAuthors: [], entries: [expect.objectContaining({ action: 'hide', itemId: hidden, by: 'moderator', reason: 'posted without consent' })] });
+}
+
+test('a worker restarted after a takedown issued while it was down does not publish the item again: the replay brings every other item', async () => {
+  await restartAfterTakedown(`takedown-${randomUUID().slice(0, 6)}`, artemis);
 }, 120_000);
+
+test('the same on RabbitMQ: the log is a stream read from its first entry, the takedown reaches the worker that was down', async () => {
+  const feed = `takedown-${randomUUID().slice(0, 6)}`;
+  const rabbit = await PrivateBroker.start(`test-takedown-rabbitmq-${process.pid}`, {}, { profile: 'rabbitmq', feeds: [feed] });
+  const client = await connectStomp(rabbit.info.operatorWsUrl, { login: 'admin', passcode: rabbit.info.passwords.admin });
+  try {
+    await restartAfterTakedown(feed, { broker: rabbit.info, profile: 'rabbitmq', admin: client });
+  } finally {
+    await client.deactivate();
+    await rabbit.remove();
+  }
+}, 240_000);
 
 test('moderate block keeps an author\'s later posts off the feed, counted as blocked-author in /metrics and /status', async () => {
   const feed = `block-${randomUUID().slice(0, 6)}`;
