@@ -12,7 +12,12 @@
 //   --lines N      lines in the generated recording (default 50000; the bundled sample repeated, unique ids)
 //   --repeats N    measured runs per side, alternating bare, hand-written, engine, bare, … (default 3)
 //   --warmup N     unmeasured rounds (one run of each side) before that (default 1)
-//   --only SIDE    bare, hand-written or engine: measure one side only (for profiling)
+//   --only SIDE    bare, hand-written or engine (with --moderation: engine or engine+moderation): measure one side
+//                  only (for profiling)
+//   --moderation   measure the engine alone, alternating its runs with no moderation rules (profanity: false) and
+//                  with heavy ones (1,000 blocked words and phrases, 1,000 blocked authors per network, the profanity
+//                  filter), against the same broker; also times the moderation check alone on the recording's posts.
+//                  Default --repeats 5 then.
 //   --cpu-profile FILE   write a V8 CPU profile of the measured runs only (not the set-up or the warm-up) to FILE;
 //                  meant for --only engine (or --only hand-written)
 //   --top FILE     print the hottest functions (self time) of a .cpuprofile and exit; no broker needed
@@ -40,6 +45,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     top: { type: 'string' },
     'cpu-profile': { type: 'string' },
+    moderation: { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -50,10 +56,12 @@ if (args.top) {
 }
 
 const lineCount = positive('lines', args.lines);
-const repeats = positive('repeats', args.repeats);
+const moderationMode = args.moderation;
+const repeats = positive('repeats', moderationMode && !process.argv.includes('--repeats') ? '5' : args.repeats);
 const warmupRounds = Number(args.warmup);
 if (!Number.isInteger(warmupRounds) || warmupRounds < 0) usage('--warmup must be a whole number');
-const SIDES = ['bare', 'hand-written', 'engine'];
+const MODERATED = 'engine+moderation';
+const SIDES = moderationMode ? ['engine', MODERATED] : ['bare', 'hand-written', 'engine'];
 if (args.only && !SIDES.includes(args.only)) usage(`--only must be one of ${SIDES.join(', ')}`);
 const brokerPid = process.env.BENCH_BROKER_PID;
 const url = process.env.BENCH_AMQP_URL;
@@ -72,6 +80,9 @@ const { systemClock } = await import(dist('engine/types.js'));
 const { decodeXLine } = await import(dist('sources/x/decode.js'));
 const { dropReason } = await import(dist('pipeline/filter.js'));
 const { toFeedItem } = await import(dist('pipeline/mapper.js'));
+const { ModerationBook } = await import(dist('moderation/rules.js'));
+const { ProfanityFilter } = await import(dist('moderation/profanity.js'));
+const { feedsToModerate } = await import(dist('moderation/config.js'));
 
 // A feed (and so a topic) of this run's own.
 const feed = `bench-${randomBytes(4).toString('hex')}`;
@@ -102,6 +113,47 @@ writeFileSync(configFile, configText);
 const config = parseConfig(configText, configFile, process.env);
 const target = new URL(url);
 
+// With --moderation: the same config twice, once with no moderation rules, once with heavy ones. The words and
+// authors are made up (letters from a fixed seed, so every run uses the same ones) and none is in the recording: both
+// sides publish every item. (YAML reads the JSON written into it.)
+const MODERATION_REASONS = ['blocked-author', 'blocked-word', 'profanity', 'author-rate'];
+const moderationRules = moderationMode ? heavyModeration() : undefined;
+const configs = moderationMode
+  ? {
+      engine: parseConfig(`${configText}moderation: ${JSON.stringify({ profanity: false })}\n`, configFile, process.env),
+      [MODERATED]: parseConfig(`${configText}moderation: ${JSON.stringify(moderationRules)}\n`, configFile, process.env),
+    }
+  : { engine: config };
+
+/** 1,000 blocked words and phrases (one in ten of two words) and 1,000 blocked authors per network, with the profanity filter. */
+function heavyModeration() {
+  // mulberry32: a small PRNG of 32-bit integer steps.
+  let seed = 20261207;
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const word = (min, max) => Array.from({ length: min + Math.floor(random() * (max - min + 1)) }, () => 'abcdefghijklmnopqrstuvwxyz'[Math.floor(random() * 26)]).join('');
+  const words = new Set();
+  while (words.size < 1000) words.add(words.size % 10 === 9 ? `${word(3, 8)} ${word(3, 8)}` : word(4, 10));
+  const authors = (make) => {
+    const names = new Set();
+    while (names.size < 1000) names.add(make());
+    return [...names];
+  };
+  return {
+    blockedWords: [...words],
+    blockedAuthors: {
+      x: authors(() => `${word(4, 12)}_${Math.floor(random() * 1000)}`),
+      bluesky: authors(() => `${word(4, 12)}.bsky.social`),
+      mastodon: authors(() => `${word(4, 10)}@${word(4, 8)}.social`),
+    },
+    profanity: true,
+  };
+}
+
 /**
  * One item's work as the routes do it, without the engine: a recorded line → the feed item to publish, or undefined
  * for a line the routes drop (keep-alive, not a post, another feed's post, no picture, not mapped, not valid).
@@ -120,9 +172,12 @@ function itemOf(line) {
 // 2. What the routes will publish, computed beforehand with the same functions, for the bare publisher.
 const ids = [];
 const bodies = [];
+/** The posts that become items, as the feed route's moderation step sees them (for timing the check alone). */
+const posts = [];
 for (const line of recording) {
   const item = itemOf(line);
   if (!item) continue;
+  if (moderationMode) posts.push({ ...decodeXLine(line).post, feeds: [feed] });
   ids.push(item.id);
   bodies.push(Buffer.from(JSON.stringify(item), 'utf8'));
 }
@@ -131,6 +186,34 @@ const items = bodies.length;
 const sizes = bodies.map((body) => body.length).sort((a, b) => a - b);
 const meanSize = Math.round(sizes.reduce((sum, size) => sum + size, 0) / items);
 say(`recording: ${lineCount} lines → ${items} feed items, body ${sizes[0]}–${sizes[items - 1]} B (mean ${meanSize} B), topic ${topic}`);
+
+/**
+ * The moderation check alone, as the feed route's moderation step calls it, on each post of the recording that
+ * becomes an item: CPU µs per post (the median of 5 passes after a warm-up pass). Fails when the rules drop a post.
+ */
+function checkCost(side) {
+  const built = performance.now();
+  const moderation = new ModerationBook(configs[side].moderation, feedsToModerate(configs[side])).of(feed);
+  buildMs[side] = performance.now() - built;
+  const passes = [];
+  for (let pass = 0; pass < 6; pass++) {
+    const cpu = process.cpuUsage();
+    for (const post of posts) {
+      const verdict = moderation.check(post, Date.now());
+      if (verdict !== true) throw new Error(`the generated moderation rules drop a post of the recording (${verdict}): ${JSON.stringify(post.text)}`);
+    }
+    const { user, system } = process.cpuUsage(cpu);
+    if (pass > 0) passes.push((user + system) / posts.length);
+  }
+  return median(passes);
+}
+const buildMs = {};
+// The profanity filter is built once per process, on first use (here, timed on its own).
+const profanityBuilt = performance.now();
+if (moderationMode) new ProfanityFilter();
+const profanityBuildMs = performance.now() - profanityBuilt;
+const checkCosts = moderationMode ? Object.fromEntries(SIDES.map((side) => [side, checkCost(side)])) : undefined;
+if (checkCosts) say(`moderation check alone: ${SIDES.map((side) => `${side} ${checkCosts[side].toFixed(2)} µs/post`).join(', ')} (CPU, ${posts.length} posts, ${posts.reduce((sum, post) => sum + 1 + post.media.filter((media) => media.alt).length, 0)} texts)`);
 
 /**
  * A publisher without the engine: one connection, one sender to the topic, messages sent pipelined (while the
@@ -222,7 +305,7 @@ function handWrittenRun() {
  * (`routesOf`, as worker/src/run.ts adds them), the source route `source:x` and the feed route `feed:<name>`, which
  * reads from it through hub:x. Done when the source route has completed and the feed route has completed every item.
  */
-async function engineRun() {
+async function engineRun(config) {
   const engine = new Engine(defaultComponents(), {
     baseDir: dirname(config.file),
     clock: systemClock,
@@ -237,6 +320,8 @@ async function engineRun() {
   // The feed route reads from a hub and so never completes by itself: poll the counters (every 2 ms, a resolution well
   // under 0.1 % of a run).
   let timer;
+  // A post the moderation rules drop is done too (and fails the run below).
+  const settled = (counters) => counters.completed + counters.failed + MODERATION_REASONS.reduce((sum, reason) => sum + (counters.dropped[reason] ?? 0), 0);
   const finished = new Promise((resolve, reject) => {
     engine.on('state', ({ route, state }) => {
       if (state === 'failed') reject(new Error(`route ${route} failed`));
@@ -244,7 +329,7 @@ async function engineRun() {
     timer = setInterval(() => {
       const source = routeStatus('source:x');
       const feedRoute = routeStatus(feedRouteId);
-      if (source?.state === 'completed' && feedRoute && feedRoute.counters.completed + feedRoute.counters.failed >= items) resolve();
+      if (source?.state === 'completed' && feedRoute && settled(feedRoute.counters) >= items) resolve();
     }, 2);
   }).finally(() => clearInterval(timer));
   const watchdog = setTimeout(() => say(`engine run still going after 120 s: ${JSON.stringify(engine.status())}`), 120_000);
@@ -307,7 +392,7 @@ async function stopProfile() {
 
 const runs = [];
 const sides = args.only ? [args.only] : SIDES;
-const run = { bare: bareRun, 'hand-written': handWrittenRun, engine: engineRun };
+const run = { bare: bareRun, 'hand-written': handWrittenRun, engine: () => engineRun(configs.engine), [MODERATED]: () => engineRun(configs[MODERATED]) };
 let lastDropped;
 for (let round = 1; round <= warmupRounds + repeats; round++) {
   const warmup = round <= warmupRounds;
@@ -324,16 +409,24 @@ for (let round = 1; round <= warmupRounds + repeats; round++) {
 }
 if (profiler) await stopProfile();
 
-const median = (values) => {
+function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
+}
 const medians = Object.fromEntries(sides.map((side) => [side, median(runs.filter((r) => r.side === side).map((r) => r.rate))]));
 
 const out = [];
 out.push(`Items: ${items} per run (from ${lineCount} recording lines), JSON body ${sizes[0]}–${sizes[items - 1]} bytes, mean ${meanSize}, median ${median(sizes)}; topic ${topic}; ${warmupRounds} warm-up round(s), then ${repeats} measured run(s) per side, alternating.`);
 if (lastDropped) out.push(`Engine drops per run (lines that are not items): ${Object.entries(lastDropped).map(([reason, count]) => `${reason} ${count}`).join(', ')}.`);
+if (moderationRules) {
+  out.push('');
+  out.push(
+    `Moderation: \`engine\` runs the feed with \`moderation: { profanity: false }\` (no rules); \`${MODERATED}\` with ${moderationRules.blockedWords.length} blocked words and phrases (${moderationRules.blockedWords.filter((word) => word.includes(' ')).length} of two words), ${Object.entries(moderationRules.blockedAuthors).map(([network, names]) => `${names.length} blocked ${network} authors`).join(', ')} and \`profanity: true\`; none of them is in the recording, so both publish every item.`,
+  );
+  out.push(`The moderation check alone on the ${posts.length} posts that become items (CPU, median of 5 passes): ${SIDES.map((side) => `${side} **${checkCosts[side].toFixed(2)} µs per post**`).join(', ')}.`);
+  out.push(`Building the heavy rules took ${buildMs[MODERATED].toFixed(1)} ms, and the profanity filter (once per process) ${profanityBuildMs.toFixed(1)} ms.`);
+}
 out.push('');
 const micros = (value) => (value === undefined || Number.isNaN(value) ? '–' : value.toFixed(0));
 out.push('| run | side | items | seconds | items/s | Node CPU µs/item | broker CPU µs/item |');
@@ -357,7 +450,14 @@ const ratio = (a, b, note = () => '') => {
   const value = medians[a] / medians[b];
   out.push(`- **${a} / ${b} = ${(value * 100).toFixed(1)} %**${note(value)}`);
 };
-if (sides.length > 1) {
+if (sides.length > 1 && moderationMode) {
+  out.push('');
+  out.push('Ratio of the medians, and of the runs of each round (taken one after the other):');
+  out.push('');
+  ratio(MODERATED, 'engine', (value) => ` (the goal, at least 90 %: ${value >= 0.9 ? 'met' : 'NOT met'})`);
+  const rounds = [...new Set(runs.map((r) => r.round))].map((round) => runs.find((r) => r.round === round && r.side === MODERATED).rate / runs.find((r) => r.round === round && r.side === 'engine').rate);
+  out.push(`- by round: ${rounds.map((value) => `${(value * 100).toFixed(1)} %`).join(', ')}; median ${(median(rounds) * 100).toFixed(1)} %`);
+} else if (sides.length > 1) {
   out.push('');
   out.push('Ratios of the medians:');
   out.push('');
@@ -380,6 +480,7 @@ function usage(message) {
 
 /** Which part of the work a script URL belongs to, for the profile's summary. */
 function areaOf(url) {
+  if (/\/worker\/dist\/moderation\/|\/node_modules\/obscenity\//.test(url)) return 'moderation: rules, blocked words, profanity (worker/dist/moderation, obscenity)';
   if (/\/worker\/dist\/(sources|pipeline)\/|\/worker\/dist\/(feeds|post)\.js|\/worker\/dist\/dsl\/feed-pipeline\.js|\/contract\/dist\//.test(url)) return 'feed logic: decode, filter, map, stamp, validate (worker/dist/{sources,pipeline,dsl/feed-pipeline.js}, contract)';
   if (/\/worker\/dist\/engine\/|\/worker\/dist\/components\/hub\//.test(url)) return 'engine: routes, queues, steps, hub (worker/dist/engine, components/hub)';
   if (/\/worker\/dist\/(amqp|components\/amqp)\/|\/node_modules\/rhea\//.test(url)) return 'AMQP: publisher, amqp: component, rhea';

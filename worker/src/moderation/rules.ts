@@ -1,7 +1,7 @@
 import type { Network } from '@livewall/contract';
-import { englishDataset, englishRecommendedTransformers, RegExpMatcher } from 'obscenity';
 import type { Exchange } from '../engine/types.js';
 import type { Post } from '../post.js';
+import { ProfanityFilter } from './profanity.js';
 import { foldText, WordMatcher } from './words.js';
 
 /** Authors per network: X handle or id, Bluesky handle or DID, Mastodon `user@instance`. */
@@ -62,11 +62,11 @@ function authorSet(lists: AuthorLists): Set<string> {
   return new Set((['x', 'bluesky', 'mastodon'] as const).flatMap((network) => lists[network].map((name) => authorKey(network, name))));
 }
 
-let profanityMatcher: RegExpMatcher | undefined;
+let profanityFilter: ProfanityFilter | undefined;
 /** Built on first use and shared: the dataset does not change. */
-function profanity(): RegExpMatcher {
-  profanityMatcher ??= new RegExpMatcher({ ...englishDataset.build(), ...englishRecommendedTransformers });
-  return profanityMatcher;
+function profanity(): ProfanityFilter {
+  profanityFilter ??= new ProfanityFilter();
+  return profanityFilter;
 }
 
 /**

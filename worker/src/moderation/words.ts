@@ -13,8 +13,16 @@ const CONFUSABLES: Record<string, string> = {
 };
 const CONFUSABLE = new RegExp(`[${Object.keys(CONFUSABLES).join('')}]`, 'gu');
 
+const NOT_ASCII = /[\u0080-\uffff]/;
+
 /** Text as the matcher compares it: compatibility forms and accents undone, format characters gone, lower case, look-alikes folded. */
 export function foldText(text: string): string {
+  // ASCII has no compatibility forms, accents, format characters or look-alikes: lower case is all its folding.
+  return NOT_ASCII.test(text) ? foldFully(text) : text.toLowerCase();
+}
+
+/** foldText without its shortcut for ASCII. */
+export function foldFully(text: string): string {
   return text
     .normalize('NFKD')
     .replace(/[\p{M}\p{Cf}]/gu, '')
@@ -22,22 +30,75 @@ export function foldText(text: string): string {
     .replace(CONFUSABLE, (letter) => CONFUSABLES[letter] as string);
 }
 
+/** How the readings below see a code point of folded text: part of a word (a letter or digit), white space, or other. */
+const WORD = 1;
+const SPACE = 2;
+const OTHER = 3;
+/** Each code point's kind, found once with the same Unicode classes as the matcher's definition (0: not yet). */
+const bmpKinds = new Uint8Array(0x10000);
+const astralKinds = new Map<number, number>();
+
+function classify(codePoint: number): number {
+  const character = String.fromCodePoint(codePoint);
+  return /[\p{L}\p{N}]/u.test(character) ? WORD : /\s/u.test(character) ? SPACE : OTHER;
+}
+
+function kindOf(codePoint: number): number {
+  if (codePoint < 0x10000) {
+    const kind = bmpKinds[codePoint] as number;
+    return kind !== 0 ? kind : (bmpKinds[codePoint] = classify(codePoint));
+  }
+  let kind = astralKinds.get(codePoint);
+  if (kind === undefined) astralKinds.set(codePoint, (kind = classify(codePoint)));
+  return kind;
+}
+
 /**
  * The words of a text, folded, in two readings: split at every character that is not a letter or digit
  * (`well-known` → `well`, `known`), and with punctuation inside a run of non-space characters dropped
- * (`s.e.x` → `sex`). A blocked word or phrase matches either reading.
+ * (`s.e.x` → `sex`). A blocked word or phrase matches either reading. The second reading is given only when it
+ * differs from the first: when a run of non-space characters holds more than one word.
  */
 export function wordsOf(text: string): string[][] {
   const folded = foldText(text);
-  const split = folded.split(/[^\p{L}\p{N}]+/u).filter(Boolean);
-  const glued = folded
-    .split(/\s+/u)
-    .map((chunk) => chunk.replace(/[^\p{L}\p{N}]+/gu, ''))
-    .filter(Boolean);
-  return glued.length === split.length && glued.every((word, index) => word === split[index]) ? [split] : [split, glued];
+  // One pass: the first reading's words, and for each the run of non-space characters (chunk) it is in.
+  const split: string[] = [];
+  const chunks: number[] = [];
+  let chunk = 0;
+  let start = -1;
+  let glued = false;
+  const endWord = (end: number) => {
+    if (chunks.length > 0 && chunks[chunks.length - 1] === chunk) glued = true;
+    split.push(folded.slice(start, end));
+    chunks.push(chunk);
+    start = -1;
+  };
+  for (let at = 0; at < folded.length; ) {
+    const codePoint = folded.codePointAt(at) as number;
+    const kind = kindOf(codePoint);
+    if (kind === WORD) {
+      if (start < 0) start = at;
+    } else {
+      if (start >= 0) endWord(at);
+      if (kind === SPACE) chunk++;
+    }
+    at += codePoint > 0xffff ? 2 : 1;
+  }
+  if (start >= 0) endWord(folded.length);
+  if (!glued) return [split];
+  // The second reading: the words of one chunk glued together.
+  const gluedWords: string[] = [];
+  split.forEach((word, index) => {
+    if (index > 0 && chunks[index] === chunks[index - 1]) gluedWords[gluedWords.length - 1] += word;
+    else gluedWords.push(word);
+  });
+  return [split, gluedWords];
 }
 
-/** A compiled list of blocked words and phrases: built once per rules change, asked once per text. */
+/**
+ * A compiled list of blocked words and phrases: built once per rules change, asked once per text. Each word of a text
+ * costs one map lookup (of the phrases starting with it), however many words are blocked.
+ */
 export class WordMatcher {
   /** Each phrase's words, by its first word (a single word is a phrase of one). */
   private readonly byFirstWord = new Map<string, string[][]>();
