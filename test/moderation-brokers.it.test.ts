@@ -217,6 +217,16 @@ describe.each(BROKER_PROFILE_NAMES)('moderation on %s', (profileName) => {
     }
   });
 
+  test('a moderator cannot make a feed by subscribing or sending to it', async () => {
+    const feed = `m-${run}-never`;
+    expect(await subscribeWithReceipt(await stomp(as('moderator')), profile.stompDestination(feed))).toMatch(/^(ERROR|closed)/);
+    // Artemis: the guard refuses the SEND; RabbitMQ takes it and routes it nowhere (amq.topic, no binding).
+    const sent = await sendWithReceipt(await stomp(as('moderator')), moderation.feedSendDestination(feed), action('never', 1));
+    expect(sent).toMatch(profileName === 'artemis' ? /^ERROR livewall: no such destination/ : /^receipt$/);
+    // Still no such feed: a page's subscription is refused, as before.
+    expect(await subscribeWithReceipt(await stomp(), profile.stompDestination(feed))).toMatch(/^(ERROR|closed)/);
+  });
+
   test('a moderator can touch no feed ownership lease', async () => {
     const feed = feedName('leases');
     expect(await sendWithReceipt(await stomp(as('moderator')), `/topic/owner.${feed}`, '{"spoof":true}')).toMatch(/^(ERROR|closed)/);
