@@ -14,7 +14,7 @@ import { PrivateBroker } from '../test/private-broker.js';
 import type { TcpProxy } from '../test/tcp-proxy.js';
 import { connectStomp } from '../test/stomp.js';
 import { ONLINE_RETRY_SPREAD_MS } from './src/connection.js';
-import { WallHarness, tileIds } from './test/wall-harness.js';
+import { BACKFILLED, WallHarness, tileIds } from './test/wall-harness.js';
 
 const harness = new WallHarness('connection');
 const feedName = (label: string): string => harness.feedName(label);
@@ -163,7 +163,7 @@ describe('the connection in Chromium', () => {
     harness.publish(feed, during);
     proxy.restore();
     await state(page, 'live');
-    await expect.poll(() => tileIds(page)).toEqual([during.id, before.id]);
+    await expect.poll(() => tileIds(page), BACKFILLED).toEqual([during.id, before.id]);
     await page.context().close();
   });
 
@@ -192,7 +192,7 @@ describe('the connection in Chromium', () => {
     // and well before the wait it had while offline would have ended.
     expect(attempt.at - onlineAt).toBeGreaterThanOrEqual(0.5 * ONLINE_RETRY_SPREAD_MS - 50);
     expect(attempt.at).toBeLessThan(countdownAt + (left - 1) * 1000);
-    await expect.poll(() => tileIds(page)).toEqual([during.id, before.id]);
+    await expect.poll(() => tileIds(page), BACKFILLED).toEqual([during.id, before.id]);
     await page.context().close();
   });
 });

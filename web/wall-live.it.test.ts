@@ -8,7 +8,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_ITEMS } from './src/config.js';
-import { HeldFrames, WallHarness, accessibility, frames, invalidCount, tileIds } from './test/wall-harness.js';
+import { BACKFILLED, HeldFrames, WallHarness, accessibility, frames, invalidCount, tileIds } from './test/wall-harness.js';
 
 const harness = new WallHarness('live');
 const feedName = (label: string): string => harness.feedName(label);
@@ -46,7 +46,7 @@ describe('the live wall in Chromium', () => {
     for (const item of items) harness.publish(feed, item);
     const { page, problems } = await harness.openWall(feed);
     const newestFirst = items.map((item) => item.id).reverse();
-    await expect.poll(() => tileIds(page)).toEqual(newestFirst);
+    await expect.poll(() => tileIds(page), BACKFILLED).toEqual(newestFirst);
 
     const wall = page.locator('[data-testid="wall"]');
     expect(await wall.getAttribute('role')).toBe('feed');
@@ -376,7 +376,7 @@ describe('the live wall in Chromium', () => {
     expect(await invalidCount(page)).toBe('0');
 
     await page.goBack();
-    await expect.poll(() => tileIds(page)).toEqual([laterA.id, firstA]);
+    await expect.poll(() => tileIds(page), BACKFILLED).toEqual([laterA.id, firstA]);
     expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
     await page.context().close();
   });

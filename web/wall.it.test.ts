@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBroker } from '../test/broker.js';
 import { TcpProxy } from '../test/tcp-proxy.js';
-import { WallHarness, invalidCount, tileIds, type OpenOptions, type WallPage } from './test/wall-harness.js';
+import { BACKFILLED, WallHarness, invalidCount, tileIds, type OpenOptions, type WallPage } from './test/wall-harness.js';
 
 const harness = new WallHarness('web');
 const feedName = (label: string): string => harness.feedName(label);
@@ -124,11 +124,11 @@ describe('the wall in Chromium', () => {
     // The publisher's own subscription would be the simplest proof they reached the broker; the page is enough.
     const { page } = await openWall(feed);
     const expected = items.map((item) => item.id).reverse();
-    await expect.poll(() => tileIds(page)).toEqual(expected);
+    await expect.poll(() => tileIds(page), BACKFILLED).toEqual(expected);
 
     await page.reload();
     await page.waitForSelector('[data-testid="status"][data-state="live"]');
-    await expect.poll(() => tileIds(page)).toEqual(expected);
+    await expect.poll(() => tileIds(page), BACKFILLED).toEqual(expected);
     await page.context().close();
   });
 
@@ -160,7 +160,7 @@ describe('the wall in Chromium', () => {
     publish(feed, during);
 
     await page.waitForSelector('[data-testid="status"][data-state="live"]', { timeout: 30_000 });
-    await expect.poll(() => tileIds(page)).toEqual([during.id, before.id]);
+    await expect.poll(() => tileIds(page), BACKFILLED).toEqual([during.id, before.id]);
     expect(await invalidCount(page)).toBe('0');
     await page.context().close();
   });

@@ -206,4 +206,24 @@ describe('connect: refusals', () => {
     expect(refused).toMatchObject({ state: 'error', reason: 'The broker at b.example refused: login "admin" is not accepted on this port' });
     expect(refused).not.toHaveProperty('notLive');
   });
+
+  it('says when each subscription is (re)made, before its SUBSCRIBE: at once when connected, and after every reconnect', async () => {
+    const { connection, attempt, up, drop } = open();
+    const events: string[] = [];
+    const client = clients.at(-1)! as unknown as { subscribe(destination: string): unknown };
+    const subscribe = client.subscribe.bind(client);
+    client.subscribe = (destination: string) => {
+      events.push(`SUBSCRIBE ${destination}`);
+      return subscribe(destination);
+    };
+    connection.subscribe('/topic/feed.cats', { onSubscribing: () => events.push('subscribing'), onMessage: () => {} });
+    expect(events).toEqual([]);
+    await attempt();
+    up();
+    drop();
+    await vi.advanceTimersByTimeAsync(60_000);
+    await attempt();
+    up();
+    expect(events).toEqual(['subscribing', 'SUBSCRIBE /topic/feed.cats', 'subscribing', 'SUBSCRIBE /topic/feed.cats']);
+  });
 });

@@ -30,8 +30,10 @@ export interface ConnectionOptions {
 }
 
 export interface SubscriptionHandlers {
-  /** Every MESSAGE frame's body, as the bytes that arrived: validation is the caller's job. */
-  onMessage(body: Uint8Array): void;
+  /** The SUBSCRIBE is being sent, on this connection and again after every reconnect: its frames come after this. */
+  onSubscribing?(): void;
+  /** Every MESSAGE frame's body, as the bytes that arrived, and its headers: validation is the caller's job. */
+  onMessage(body: Uint8Array, headers: Readonly<Record<string, string>>): void;
   /** The broker confirmed the subscription (a RECEIPT), on this connection and again after every reconnect. */
   onSubscribed?(): void;
 }
@@ -214,7 +216,8 @@ export function connect(options: ConnectionOptions): Connection {
       // Only if it is still wanted and this is still its subscription (not one from before a reconnect).
       if (wanted.has(subscription) && subscription.active === active) subscription.onSubscribed?.();
     });
-    const active = client.subscribe(subscription.destination, (message: IMessage) => subscription.onMessage(message.binaryBody), { receipt });
+    subscription.onSubscribing?.();
+    const active = client.subscribe(subscription.destination, (message: IMessage) => subscription.onMessage(message.binaryBody, message.headers), { receipt });
     subscription.active = active;
   }
 

@@ -1,11 +1,13 @@
 import './trusted-types.js';
 import './style.css';
-import { brokerProfile, parseFeedItem, type ImageAllowList } from '@livewall/contract';
+import { brokerProfile, parseFeedMessage, type ImageAllowList } from '@livewall/contract';
+import { Backfill, backfillMark } from './backfill.js';
 import { feedHref, parseConfig, selectFeed, type FeedChoice, type FeedConfig, type WallConfig } from './config.js';
 import { connect, ONLINE_RETRY_SPREAD_MS, type Connection, type TransportState } from './connection.js';
 import { LiveControls } from './live-controls.js';
 import { StatusView, presentState } from './status.js';
 import { Wall } from './wall.js';
+import { Takedowns } from './wall-model.js';
 import { WorkerDirectory, describeServing, parseWorkerStatus } from './worker-status.js';
 
 function byId<T extends HTMLElement = HTMLElement>(id: string): T {
@@ -101,6 +103,13 @@ function start(config: WallConfig, allowList: ImageAllowList): void {
   let subscribed = false;
   let invalid = 0;
   const workers = new WorkerDirectory();
+  /** Each feed's takedowns, kept for the visit: a reconnect or a switch to another feed and back forgets none. */
+  const takedowns = new Map<string, Takedowns>();
+  const takedownsOf = (name: string): Takedowns => {
+    let state = takedowns.get(name);
+    if (!state) takedowns.set(name, (state = new Takedowns()));
+    return state;
+  };
 
   const showCounts = (): void => {
     ui.itemCount.textContent = String(wall.size);
@@ -120,6 +129,8 @@ function start(config: WallConfig, allowList: ImageAllowList): void {
     onRender: () => controls.rendered(),
   });
   const controls = new LiveControls(wall, { pause: ui.pause, pauseText: ui.pauseText, pill: ui.pill, pillText: ui.pillText });
+  // The wall shows nothing of a subscription's backfill until all of it is in and its takedowns are applied.
+  const backfill = new Backfill({ onDone: () => wall.hold('backfill', false), onHoldAgain: () => wall.hold('backfill', true) });
   controls.start();
   ui.pause.hidden = false;
 
@@ -136,16 +147,21 @@ function start(config: WallConfig, allowList: ImageAllowList): void {
     ui.workerStatus.title = detail;
   };
 
-  const onFeedMessage = (shown: FeedConfig, body: Uint8Array): void => {
-    // The page trusts nothing: every frame is parsed and checked against the contract and the image allow-list.
-    const result = parseFeedItem(body, allowList);
+  const onFeedMessage = (shown: FeedConfig, body: Uint8Array, headers: Readonly<Record<string, string>>): void => {
+    backfill.frame(backfillMark(profile.name, headers));
+    // The page trusts nothing: every frame is parsed and checked against the contract and the image allow-list. A
+    // frame is an item or a moderator's action, told apart by a top-level `kind` and each validated strictly, so a
+    // takedown cannot hide inside an item's fields.
+    const result = parseFeedMessage(body, allowList);
+    const feedOf = !result.ok ? undefined : result.item ? result.item.feed : result.action.feed;
     const reason = !result.ok
       ? result.reason
-      : result.item.feed !== shown.name
-        ? `item is for feed ${JSON.stringify(result.item.feed)}, not ${shown.name}`
+      : feedOf !== shown.name
+        ? `${result.item ? 'item' : 'moderation action'} is for feed ${JSON.stringify(feedOf)}, not ${shown.name}`
         : undefined;
     if (result.ok && reason === undefined) {
-      wall.offer(result.item);
+      if (result.item) wall.offer(result.item);
+      else wall.takedown(result.action);
       return;
     }
     invalid += 1;
@@ -185,7 +201,9 @@ function start(config: WallConfig, allowList: ImageAllowList): void {
     if (choice.ok && choice.feed.name === feed?.name) return;
     stopFeed?.();
     stopFeed = undefined;
-    wall.reset();
+    backfill.cancel();
+    wall.reset(choice.ok ? takedownsOf(choice.feed.name) : undefined);
+    wall.hold('backfill', false);
     invalid = 0;
     subscribed = false;
     scrollTo({ top: 0, behavior: 'instant' });
@@ -207,9 +225,14 @@ function start(config: WallConfig, allowList: ImageAllowList): void {
       document.title = `${shown.title} · livewall`;
       ui.empty.textContent = `Waiting for posts in ${shown.title}…`;
       stopFeed = connected().subscribe(profile.stompDestination(shown.name), {
-        onMessage: (body) => onFeedMessage(shown, body),
+        onSubscribing: () => {
+          backfill.start();
+          wall.hold('backfill', true);
+        },
+        onMessage: (body, headers) => onFeedMessage(shown, body, headers),
         onSubscribed: () => {
           subscribed = true;
+          backfill.subscribed();
           showState();
         },
       });

@@ -1,10 +1,13 @@
-import type { FeedItem, ImageAllowList } from '@livewall/contract';
+import type { FeedItem, ImageAllowList, ModerationAction } from '@livewall/contract';
 import { createCard, type Card } from './tile.js';
 import { formatRelative } from './time.js';
-import { WallModel } from './wall-model.js';
+import { Takedowns, WallModel } from './wall-model.js';
 
-/** Why the wall is not inserting new cards now; arrivals wait in the model's bounded queue meanwhile. */
-export type HoldReason = 'paused' | 'scrolled' | 'hidden';
+/**
+ * Why the wall is not inserting new cards now; arrivals wait in the model's bounded queue meanwhile. `backfill`: a
+ * feed subscription's backfill is still arriving, and a takedown in it may follow the item it takes down (Backfill).
+ */
+export type HoldReason = 'paused' | 'scrolled' | 'hidden' | 'backfill';
 
 /** The name of the performance mark for each card shown (see Wall). */
 export const SHOWN_MARK = 'livewall:shown';
@@ -31,6 +34,10 @@ export interface WallOptions {
  * detail, once it is on the screen, for benchmarks of the end-to-end latency (see markAfterRendering).
  *
  * Page Down and Page Up move focus to the next and previous card (the WAI-ARIA feed pattern).
+ *
+ * A moderator's takedown (`takedown`) removes its cards at once, shown or queued, whatever holds the wall: focus
+ * moves to the nearest card left (the next one down, else the one above, else the feed itself), the cards left are
+ * numbered again, and queued ones taken down no longer count as new.
  */
 export class Wall {
   private model: WallModel;
@@ -45,8 +52,9 @@ export class Wall {
   constructor(
     private readonly container: HTMLElement,
     private readonly options: WallOptions,
+    takedowns = new Takedowns(),
   ) {
-    this.model = new WallModel(options.maxItems);
+    this.model = new WallModel(options.maxItems, undefined, takedowns);
     this.rendered.port1.onmessage = () => this.markShown();
     container.setAttribute('aria-busy', 'false');
     container.addEventListener('keydown', (event) => this.onKeyDown(event));
@@ -58,6 +66,17 @@ export class Wall {
     this.schedule();
     this.changed();
     return true;
+  }
+
+  /** Applies a moderator's action (WallModel.takedown) and takes its cards out of the DOM; returns how many went. */
+  takedown(action: ModerationAction): number {
+    const { shown, pending } = this.model.takedown(action);
+    if (shown.length > 0) {
+      this.removeCards(shown.map((item) => item.id));
+      this.renumber();
+    }
+    if (shown.length + pending.length > 0) this.changed();
+    return shown.length + pending.length;
   }
 
   /** Holds the wall for `reason`, or releases that hold; the queue goes in once nothing holds it. */
@@ -83,15 +102,18 @@ export class Wall {
     return this.model.newCount;
   }
 
-  /** Empties the wall for another feed: every card, the queue and the ids seen go; holds stay. */
-  reset(): void {
+  /**
+   * Empties the wall for another feed: every card, the queue and the ids seen go; holds stay. `takedowns`: that
+   * feed's (the page keeps each feed's, so that switching back does not forget them).
+   */
+  reset(takedowns = new Takedowns()): void {
     if (this.frame !== undefined) cancelAnimationFrame(this.frame);
     this.frame = undefined;
     for (const card of this.cards.values()) card.dispose();
     this.cards.clear();
     this.container.replaceChildren();
     this.container.setAttribute('aria-busy', 'false');
-    this.model = new WallModel(this.options.maxItems);
+    this.model = new WallModel(this.options.maxItems, undefined, takedowns);
     this.changed();
   }
 
@@ -136,7 +158,7 @@ export class Wall {
       fragment.append(card.element);
       shown.push(item);
     }
-    for (const item of evicted) this.removeCard(item.id);
+    this.removeCards(evicted.map((item) => item.id));
     this.container.prepend(fragment);
     this.renumber();
     this.markAfterRendering(shown);
@@ -149,30 +171,51 @@ export class Wall {
   /** Takes a card off the wall whose images would not load. */
   private remove(id: string): void {
     if (!this.model.remove(id)) return;
-    this.removeCard(id);
+    this.removeCards([id]);
     this.renumber();
     this.changed();
   }
 
-  /** `data-waiting` on the feed says how many new posts wait, for the page's style and for tests. */
+  /**
+   * `data-waiting` on the feed says how many new posts wait, and `data-held` what holds it (space-separated), for
+   * the page's style and for tests.
+   */
   private changed(): void {
     const waiting = String(this.model.newCount);
     if (this.container.dataset.waiting !== waiting) this.container.dataset.waiting = waiting;
+    const held = [...this.holds].sort().join(' ');
+    if (this.container.dataset.held !== held) this.container.dataset.held = held;
     this.options.onChange();
   }
 
-  private removeCard(id: string): void {
-    const card = this.cards.get(id);
-    if (!card) return;
-    this.cards.delete(id);
-    card.dispose();
-    const element = card.element;
-    // Focus must not fall back to <body> when the card a keyboard user is on goes away.
-    if (element.contains(document.activeElement)) {
-      const neighbour = (element.nextElementSibling ?? element.previousElementSibling) as HTMLElement | null;
-      neighbour?.focus({ preventScroll: true });
+  /** Takes these cards out of the DOM with their listeners. */
+  private removeCards(ids: readonly string[]): void {
+    const elements: HTMLElement[] = [];
+    for (const id of ids) {
+      const card = this.cards.get(id);
+      if (!card) continue;
+      this.cards.delete(id);
+      card.dispose();
+      elements.push(card.element);
     }
-    element.remove();
+    if (elements.length === 0) return;
+    // Focus must not fall back to <body> when the card a keyboard user is on goes away: it goes to the nearest card
+    // that stays, below first (where the reader was heading), else above, else to the feed itself.
+    const focused = elements.find((element) => element.contains(document.activeElement));
+    if (focused) {
+      const going = new Set<Element>(elements);
+      const stays = (start: Element | null, step: (element: Element) => Element | null): HTMLElement | undefined => {
+        for (let next = start; next; next = step(next)) if (next.tagName === 'ARTICLE' && !going.has(next)) return next as HTMLElement;
+        return undefined;
+      };
+      const neighbour = stays(focused.nextElementSibling, (element) => element.nextElementSibling) ?? stays(focused.previousElementSibling, (element) => element.previousElementSibling);
+      if (neighbour) neighbour.focus({ preventScroll: true });
+      else {
+        if (!this.container.hasAttribute('tabindex')) this.container.tabIndex = -1;
+        this.container.focus({ preventScroll: true });
+      }
+    }
+    for (const element of elements) element.remove();
   }
 
   /** aria-posinset: each card's place in the feed, counted from the top. */
@@ -202,6 +245,8 @@ export class Wall {
   /** The marks of the cards markAfterRendering kept, in arrival order. */
   private markShown(): void {
     for (const item of this.unmarked.splice(0)) {
+      // Taken off (a takedown, a broken image) before it reached the screen: it was never shown.
+      if (!this.cards.has(item.id)) continue;
       if (this.marks >= MARK_LIMIT) {
         performance.clearMarks(SHOWN_MARK);
         this.marks = 0;

@@ -172,6 +172,14 @@ export class WallHarness {
   }
 }
 
+/**
+ * How long a test waits for cards that come only in a subscription's backfill (a page opened on items published
+ * before, a reconnect's replay): the wall holds a backfill until its broker has been quiet for a second after
+ * confirming the subscription (web/src/backfill.ts), longer than expect.poll's default second. A bound, not a
+ * measure: the wait ends as soon as the cards are there.
+ */
+export const BACKFILLED = { timeout: 10_000 } as const;
+
 /** The ids of the cards on the wall, top first. */
 export const tileIds = (page: Page): Promise<string[]> =>
   page.$$eval('[data-testid="tile"]', (tiles) => tiles.map((tile) => (tile as HTMLElement).dataset.id ?? ''));
