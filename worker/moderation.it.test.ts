@@ -163,6 +163,8 @@ test('moderate block keeps an author\'s later posts off the feed, counted as blo
   const worker = startWorker(['run', '--config', config, '--watch'], { TEST_PUBLISHER_PASSWORD: broker.passwords.publisher });
   try {
     await worker.waitFor(/moderation log read: publishing the feeds/);
+    // Ready once the log is read (the feed's endpoint was held until then).
+    await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status, { timeout: 10_000 }).toBe(200);
     await expect.poll(() => topic.itemIds().length, { timeout: 20_000 }).toBeGreaterThan(20);
     const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     await expect.poll(async () => (await metrics()).match(new RegExp(`livewall_dropped_total\\{route="feed:${feed}",reason="blocked-author"\\} (\\d+)`))?.[1], { timeout: 20_000 }).toBe(String(blocked.length));

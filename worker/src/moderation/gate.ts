@@ -15,6 +15,8 @@ export interface PublishGate {
   refused(address: string): boolean;
   /** Calls `listener` whenever held messages may go. */
   onRelease(listener: () => void): void;
+  /** Whether messages to `address` are held now: its endpoint is not ready (/readyz). */
+  holds(address: string): boolean;
 }
 
 export type GateDropReason = TakedownReason;
@@ -74,6 +76,10 @@ export class ModerationGate implements PublishGate {
 
   get held(): boolean {
     return this.holding;
+  }
+
+  holds(address: string): boolean {
+    return this.holding && this.addresses.has(address);
   }
 
   onRelease(listener: () => void): void {

@@ -74,11 +74,14 @@ describe('reading the moderation log', () => {
     closers.push(() => live.stop());
     const item = (id: string): Buffer => Buffer.from(JSON.stringify({ id, network: 'x', author: { handle: 'alice' } }));
     expect(live.gate.check('/topic/feed.cats', 'x:1', item('x:1'))).toBe('hold');
+    // The feed's endpoints are not ready meanwhile (/readyz), its pending queue's neither.
+    expect([live.gate.holds('/topic/feed.cats'), live.gate.holds('/queue/pending.cats'), live.gate.holds('/topic/status.workers')]).toEqual([true, true, false]);
     // Not a feed's address: never held.
     expect(live.gate.check('/topic/status.workers', 's', Buffer.from('{}'))).toBe('send');
     live.start();
     await live.follower?.whenCaughtUp();
     expect(live.gate.check('/topic/feed.cats', 'x:1', item('x:1'))).toBe('send');
+    expect(live.gate.holds('/topic/feed.cats')).toBe(false);
     expect(live.gate.check('/topic/feed.cats', 'x:2', item('x:2'))).toBe('hidden');
     expect(live.status()).toMatchObject({ held: false, log: { caughtUp: true, entries: 1 }, feeds: { cats: { hidden: ['x:2'], blockedAuthors: [], dropped: { hidden: 1, 'blocked-author': 0, overflow: 0 } } } });
     expect([...live.dropped()]).toContainEqual({ route: 'feed:cats', reason: 'hidden', count: 1 });

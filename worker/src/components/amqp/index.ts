@@ -125,6 +125,7 @@ class AmqpProducer implements Producer {
   private onSettled?: () => void;
   /** The connection's reconnects when this endpoint started: its own link's reconnects are the ones since. */
   private reconnectsAtStart = 0;
+  private gate: PublishGate | undefined;
 
   constructor(private readonly context: EndpointContext) {}
 
@@ -168,6 +169,7 @@ class AmqpProducer implements Producer {
     // The moderation gate (`settings.publishGate`): a feed's items pass it right before they are sent, whoever shares the connection.
     const gate = this.context.settings.publishGate as PublishGate | undefined;
     if (gate) shared.publisher.setGate(gate);
+    this.gate = gate;
     shared.users += 1;
     this.shared = shared;
     this.reconnectsAtStart = shared.publisher.stats.reconnects;
@@ -211,8 +213,9 @@ class AmqpProducer implements Producer {
     if (this.unsettled === 0) this.onSettled?.();
   };
 
+  /** Connected, and not held by the moderation gate (a feed's items wait until the moderation log is read). */
   ready(): boolean {
-    return this.shared?.publisher.stats.connected ?? false;
+    return (this.shared?.publisher.stats.connected ?? false) && !this.gate?.holds(this.context.uri.path);
   }
 
   /**
