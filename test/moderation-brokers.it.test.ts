@@ -217,6 +217,14 @@ describe.each(BROKER_PROFILE_NAMES)('moderation on %s', (profileName) => {
     }
   });
 
+  test('a feed declared while the broker runs has a pending queue too (RabbitMQ: `declare F`; Artemis: the first send)', async () => {
+    const feed = `m-${run}-late`;
+    await broker.declareFeeds(feed);
+    expect(await sendOnce(amqp('publisher'), moderation.pendingAmqpTarget(feed), '{"id":"l:1"}')).toEqual({ result: 'accepted' });
+    const pending = reader(await stomp(as('moderator')), moderation.pendingDestination(feed), onePendingAtATime);
+    expect(bodies(await pending.until('the item', (messages) => messages.length === 1))).toEqual(['{"id":"l:1"}']);
+  });
+
   test('a moderator cannot make a feed by subscribing or sending to it', async () => {
     const feed = `m-${run}-never`;
     expect(await subscribeWithReceipt(await stomp(as('moderator')), profile.stompDestination(feed))).toMatch(/^(ERROR|closed)/);
