@@ -236,7 +236,8 @@ describe('takedowns on the wall in Chromium', () => {
     const feed = feedName('live-block');
     const { page, problems } = await harness.openWall(feed, { prepare: recordWall });
     const byBob = (): FeedItem => harness.feedItem(feed, harness.base, { author: bob, url: `https://bsky.app/profile/${bob.handle}/post/${randomUUID()}` });
-    const shown = [byBob(), harness.feedItem(feed), byBob(), harness.feedItem(feed)];
+    // Top to bottom: a post of Alice's, two of Bob's, one of Alice's.
+    const shown = [harness.feedItem(feed), byBob(), byBob(), harness.feedItem(feed)];
     await show(page, shown);
     expect(await tileIds(page)).toEqual(shown.map((item) => item.id).reverse());
 
@@ -248,13 +249,17 @@ describe('takedowns on the wall in Chromium', () => {
     await waiting(page, 2);
     expect(await page.textContent('[data-testid="pause"]')).toBe('Resume (2 new)');
 
+    // A keyboard user is on Bob's upper card: the one below it goes too.
+    await tile(page, shown[2]!.id).focus();
     const sentAt = await pageNow(page);
     // The handle as a moderator may type it: another case, with an @.
     await sendTakedown({ ...moderation(feed, 'block', {}), author: { network: 'bluesky', handle: '@Bob.Example.com' } });
-    await expect.poll(() => tileIds(page)).toEqual([shown[3]!.id, shown[1]!.id]);
+    await expect.poll(() => tileIds(page)).toEqual([shown[3]!.id, shown[0]!.id]);
     const removed = (await recorded(page)).removed;
     console.info(`block: ${removed.length} cards removed ${Math.round(Math.max(...removed.map((entry) => entry.at)) - sentAt)} ms after the takedown was sent`);
-    expect(removed.map((entry) => entry.id).sort()).toEqual([shown[0]!.id, shown[2]!.id].sort());
+    expect(removed.map((entry) => entry.id).sort()).toEqual([shown[1]!.id, shown[2]!.id].sort());
+    // Focus went to the nearest card that stays, below both of Bob's.
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.id)).toBe(shown[0]!.id);
     // Bob's queued post is gone from the queue too: one new post waits.
     await waiting(page, 1);
     expect(await page.textContent('[data-testid="pause"]')).toBe('Resume (1 new)');
@@ -262,7 +267,7 @@ describe('takedowns on the wall in Chromium', () => {
     expect(await page.textContent('[data-testid="item-count"]')).toBe('2');
 
     await page.click('[data-testid="pause"]');
-    await expect.poll(() => tileIds(page)).toEqual([queued[1]!.id, shown[3]!.id, shown[1]!.id]);
+    await expect.poll(() => tileIds(page)).toEqual([queued[1]!.id, shown[3]!.id, shown[0]!.id]);
 
     // Bob's later posts are refused…
     const refused = byBob();
@@ -273,11 +278,11 @@ describe('takedowns on the wall in Chromium', () => {
     expect(await tile(page, refused.id).count()).toBe(0);
 
     // …until an unblock: his next post shows, the cards taken off do not come back.
-    await sendTakedown(moderation(feed, 'unblock', { author: shown[0] }));
+    await sendTakedown(moderation(feed, 'unblock', { author: shown[1] }));
     const welcome = byBob();
     harness.publish(feed, welcome);
     await tile(page, welcome.id).waitFor({ state: 'attached' });
-    expect(await tileIds(page)).toEqual([welcome.id, marker.id, queued[1]!.id, shown[3]!.id, shown[1]!.id]);
+    expect(await tileIds(page)).toEqual([welcome.id, marker.id, queued[1]!.id, shown[3]!.id, shown[0]!.id]);
     const inserted = (await recorded(page)).inserted.map((entry) => entry.id);
     expect(inserted).not.toContain(refused.id);
     expect(inserted).not.toContain(queued[0]!.id);
