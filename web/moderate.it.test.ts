@@ -4,17 +4,18 @@
  * does) are approved onto a viewer's wall or rejected with a reason on record in the moderation log; a tab closed
  * mid-queue loses nothing; two moderators never get the same post; the keyboard flow (A, R, S, U); hide and block on
  * the live wall; invalid pending messages; the page's CSP and Trusted Types, and its login nowhere but in the tab's
- * memory; a lost connection that gives back what the page held. Every wait is on the pages' state, never on a clock; the approval's latency is measured in the pages and
+ * memory; a lost connection that gives back what the page held; and the same approval flow on RabbitMQ. Every wait is on the pages' state, never on a clock; the approval's latency is measured in the pages and
  * reported.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Client, IMessage } from '@stomp/stompjs';
-import { brokerProfile, type FeedItem, type ModerationAction } from '@livewall/contract';
+import { brokerProfile, type BrokerProfileName, type FeedItem, type ModerationAction } from '@livewall/contract';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendOnce } from '../test/amqp.js';
-import { testBroker } from '../test/broker.js';
+import { testBroker, type TestBroker } from '../test/broker.js';
+import { PrivateBroker } from '../test/private-broker.js';
 import { connectStomp } from '../test/stomp.js';
 import { TcpProxy } from '../test/tcp-proxy.js';
 import { WallHarness, tileIds } from './test/wall-harness.js';
@@ -58,11 +59,10 @@ const summary = (actions: ModerationAction[]): string[] =>
   actions.map((action) => [action.action, action.itemId ?? `${action.author?.network}:${action.author?.handle}`, action.by, action.reason ?? ''].join(' '));
 
 /** Puts posts on `feed`'s pending queue as the worker does in approval mode: over AMQP, with the publisher's login. */
-async function putPending(feed: string, bodies: (FeedItem | string)[]): Promise<void> {
-  const broker = testBroker();
+async function putPending(feed: string, bodies: (FeedItem | string)[], broker: TestBroker = testBroker(), profile: BrokerProfileName = 'artemis'): Promise<void> {
   const login = { host: broker.host, port: broker.amqpPort, username: 'publisher', password: broker.passwords.publisher };
   for (const body of bodies) {
-    expect(await sendOnce(login, moderation.pendingAmqpTarget(feed), typeof body === 'string' ? body : JSON.stringify(body))).toEqual({ result: 'accepted' });
+    expect(await sendOnce(login, brokerProfile(profile).moderation.pendingAmqpTarget(feed), typeof body === 'string' ? body : JSON.stringify(body))).toEqual({ result: 'accepted' });
   }
 }
 
@@ -85,7 +85,7 @@ interface ModeratorPage {
 }
 
 /** Opens /moderate for `feed` in a tab of its own, signs in as the broker's moderator and waits until it is live. */
-async function openModerator(feed: string, origin = harness.base): Promise<ModeratorPage> {
+async function openModerator(feed: string, origin = harness.base, password = testBroker().passwords.moderator): Promise<ModeratorPage> {
   const context = await harness.browser.newContext();
   await context.addInitScript(INIT_SCRIPT);
   const page = await context.newPage();
@@ -99,7 +99,7 @@ async function openModerator(feed: string, origin = harness.base): Promise<Moder
   expect(response?.status()).toBe(200);
   opened.csp = (await response?.headerValue('content-security-policy')) ?? '';
   await page.fill('[data-testid="login"]', 'moderator');
-  await page.fill('[data-testid="passcode"]', testBroker().passwords.moderator);
+  await page.fill('[data-testid="passcode"]', password);
   await page.click('[data-testid="connect"]');
   await page.waitForSelector('[data-testid="moderator-status"][data-state="live"]', { timeout: 20_000 });
   return opened;
@@ -449,5 +449,65 @@ describe('the moderator page in Chromium', () => {
     await expect.poll(() => page.textContent('[data-testid="notice"]')).toMatch(/^Could not sign in: /);
     expect(sockets).toEqual([testBroker().operatorWsUrl + '/']);
     await context.close();
+  });
+});
+
+describe('the moderator page on RabbitMQ', () => {
+  const feed = feedName('rabbitmq');
+  const rabbitmq = brokerProfile('rabbitmq');
+  let broker: PrivateBroker;
+  let origin: string;
+
+  beforeAll(async () => {
+    broker = await PrivateBroker.start(`test-moderate-${process.pid}`, {}, { profile: 'rabbitmq', feeds: [feed] });
+    origin = await harness.serve(
+      (own) => ({ brokerUrls: [broker.info.wsUrl], brokerProfile: 'rabbitmq', feeds: [{ name: feed, title: feed }], imageHosts: [own], moderatorUrl: broker.info.operatorWsUrl }),
+      broker.info,
+    );
+  }, 180_000);
+  afterAll(async () => {
+    await broker?.remove();
+  });
+
+  it('approves onto a viewer’s wall, rejects with a reason in the log stream, and a closed tab gives back what it held', async () => {
+    const items = [1, 2, 3, 4].map(() => harness.feedItem(feed, origin));
+    const [one, two, three, four] = items.map((item) => item.id) as [string, string, string, string];
+    await putPending(feed, items, broker.info, 'rabbitmq');
+    const viewer = await harness.openWall(feed, { origin });
+    const first = await openModerator(feed, origin, broker.info.passwords.moderator);
+    // prefetch-count 4: the page holds all four.
+    await holds(first.page, [one, two, three, four]);
+    await press(first.page, 'a');
+    await viewer.page.locator(`[data-testid="tile"][data-id="${one}"]`).waitFor({ state: 'attached' });
+    await holds(first.page, [two, three, four]);
+    await press(first.page, 'r');
+    await first.page.waitForSelector('[data-testid="reason"]:focus');
+    await first.page.keyboard.type('blurry');
+    await press(first.page, 'Enter');
+    await holds(first.page, [three, four]);
+    await press(first.page, 's');
+    await expect.poll(() => current(first.page)).toBe(four);
+    expect(first.problems).toEqual([]);
+    await first.context.close();
+
+    const second = await openModerator(feed, origin, broker.info.passwords.moderator);
+    await holds(second.page, [three, four]);
+    await second.context.close();
+
+    // The log is a stream: read from its first entry, each entry acknowledged (streams give credit for acks).
+    const reader = await connectStomp(broker.info.operatorWsUrl, { login: 'moderator', passcode: broker.info.passwords.moderator });
+    const entries: ModerationAction[] = [];
+    reader.subscribe(
+      rabbitmq.moderation.logDestination,
+      (message) => {
+        entries.push(JSON.parse(message.body) as ModerationAction);
+        message.ack();
+      },
+      { ...rabbitmq.moderation.logSubscribeHeaders, ack: 'client-individual' },
+    );
+    await expect.poll(() => summary(entries.filter((action) => action.feed === feed))).toEqual([`approve ${one} moderator `, `reject ${two} moderator blurry`]);
+    await reader.deactivate();
+    expect(await tileIds(viewer.page)).toEqual([one]);
+    await viewer.page.context().close();
   });
 });

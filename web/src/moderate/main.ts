@@ -8,7 +8,7 @@ import { createCard } from '../tile.js';
 import { approvedItem, claimedItemId, decision, moderationAction } from './actions.js';
 import { LiveBoard } from './live.js';
 import { PendingQueue, type Done, type PendingEntry } from './queue.js';
-import { ModeratorSession, PENDING_WINDOW, type Send, type SessionState } from './session.js';
+import { ModeratorSession, PENDING_WINDOW, RECEIPTS_AT_COMMIT, type Send, type SessionState } from './session.js';
 
 /**
  * The moderator's page (/moderate): sign in with a broker login of the `moderator` role, typed here and kept only in
@@ -362,6 +362,7 @@ function moderate(config: WallConfig, allowList: ImageAllowList, feed: FeedConfi
     passcode,
     heartbeatMs: config.heartbeatMs,
     ...(profile.stompVirtualHost !== undefined ? { virtualHost: profile.stompVirtualHost } : {}),
+    receiptsAtCommit: RECEIPTS_AT_COMMIT[profile.name],
     onConnect: () => {
       // What the last connection held went back to the queue: it arrives again, maybe to another moderator. The live
       // wall keeps its cards: the feed's backfill brings them again (shown once) with any takedown since.

@@ -21,6 +21,8 @@ export interface SessionOptions {
   heartbeatMs: number;
   /** RabbitMQ takes its vhost from the `host` header (the profile's stompVirtualHost). */
   virtualHost?: string;
+  /** RECEIPTS_AT_COMMIT of the broker's profile. */
+  receiptsAtCommit?: boolean;
   onState(state: SessionState): void;
   /** A new connection, before its subscriptions are made again: what the last one held went back to the broker. */
   onConnect?(): void;
@@ -46,6 +48,15 @@ export const RECEIPT_TIMEOUT_MS = 15_000;
 export const PENDING_WINDOW: Readonly<Record<BrokerProfileName, StompHeaders>> = {
   artemis: { 'consumer-window-size': '4096' },
   rabbitmq: { 'prefetch-count': '4' },
+};
+
+/**
+ * Whether the broker answers the receipts of a transaction's SENDs only when it commits (RabbitMQ), or at once
+ * (Artemis): the page then cannot wait for them before it sends the COMMIT.
+ */
+export const RECEIPTS_AT_COMMIT: Readonly<Record<BrokerProfileName, boolean>> = {
+  artemis: false,
+  rabbitmq: true,
 };
 
 interface Waiting {
@@ -141,28 +152,39 @@ export class ModeratorSession {
   }
 
   /**
-   * SENDs all of `sends` in one STOMP transaction: each confirmed before the COMMIT, which is confirmed too. Any
-   * refusal (an ERROR for one of them, a lost connection) aborts it, and nothing of it is delivered.
+   * SENDs all of `sends` in one STOMP transaction and resolves once its COMMIT is confirmed. Where the broker confirms
+   * each SEND at once (Artemis), every one is confirmed before the COMMIT goes, and any refusal aborts the
+   * transaction, so nothing of it is delivered; where it confirms them only at the COMMIT (RabbitMQ, which closes the
+   * connection, and so drops the transaction, on a refused frame), they are awaited with it.
    */
   async transaction(sends: readonly Send[]): Promise<void> {
     this.requireConnection();
     const transaction = `moderate-tx-${++this.serial}`;
     this.client.begin(transaction);
+    const confirmed = sends.map((send) =>
+      this.withReceipt((receipt) =>
+        this.client.publish({ destination: send.destination, body: send.body, headers: { ...send.headers, 'content-type': 'application/json', transaction, receipt } }),
+      ),
+    );
+    if (this.options.receiptsAtCommit) {
+      await Promise.all([...confirmed, this.commit(transaction)]);
+      return;
+    }
     try {
-      await Promise.all(
-        sends.map((send) =>
-          this.withReceipt((receipt) =>
-            this.client.publish({ destination: send.destination, body: send.body, headers: { ...send.headers, 'content-type': 'application/json', transaction, receipt } }),
-          ),
-        ),
-      );
+      await Promise.all(confirmed);
     } catch (error) {
       if (this.client.connected) this.client.abort(transaction);
       throw error;
     }
-    // stompjs's commit() takes no headers: the COMMIT goes as a frame of our own, on the same WebSocket and in
-    // order after the SENDs, with a receipt, so that nothing that depends on it (the ACK) goes before it is done.
-    await this.withReceipt((receipt) => {
+    await this.commit(transaction);
+  }
+
+  /**
+   * stompjs's commit() takes no headers: the COMMIT goes as a frame of our own, on the same WebSocket and in order
+   * after the SENDs, with a receipt, so that nothing that depends on it (the ACK) goes before it is done.
+   */
+  private commit(transaction: string): Promise<void> {
+    return this.withReceipt((receipt) => {
       const socket = this.client.webSocket;
       if (!socket) throw new Error('not connected');
       socket.send(FrameImpl.marshall({ command: 'COMMIT', headers: { transaction, receipt }, escapeHeaderValues: true }));
