@@ -52,7 +52,7 @@ describe('loadConfig on the demo config', () => {
   it('parses, resolving the recording next to the config file', () => {
     const config = loadConfig(DEMO, env);
     expect(config.file).toBe(DEMO);
-    expect(config.broker).toEqual({ url: 'amqp://localhost:5672', username: 'publisher', password: 'pw', profile: 'artemis' });
+    expect(config.broker).toEqual({ url: 'amqp://localhost:5672', username: 'publisher', password: 'pw', profile: 'artemis', stomp: { url: 'stomp://localhost:61613', host: 'localhost', port: 61613 } });
     expect(config.imageHostEntries).toEqual(['pbs.twimg.com', 'cdn.bsky.app', 'http://localhost:8080']);
     expect(config.imageHosts.cspSources()).toEqual(['https://pbs.twimg.com', 'https://cdn.bsky.app', 'http://localhost:8080']);
     expect(config.sources.x?.replay).toEqual({

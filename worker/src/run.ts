@@ -113,7 +113,8 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
   const cursors = outboxFile === undefined ? undefined : new SqliteCursors(outboxFile);
   // The feeds' de-duplication outlives their routes, and starts from what the outbox took before this process.
   const profile = brokerProfile(config.broker.profile);
-  const published = new PublishedItems((feed) => (outboxFile ? recentlyPut(outboxFile, profile.amqpTarget(feed), RECENT_PER_ADDRESS) : []));
+  // A feed in approval mode puts its items on its pending queue: those count as published too.
+  const published = new PublishedItems((feed) => (outboxFile ? [profile.moderation.pendingAmqpTarget(feed), profile.amqpTarget(feed)].flatMap((address) => recentlyPut(outboxFile, address, RECENT_PER_ADDRESS)) : []));
   // With a broker, each feed runs where its owner is (ownership/), and the sources' places go with it.
   const leaseCursors = options.dryRun ? undefined : new LeaseCursors(cursors);
   // Live takedowns: kept beside the outbox, read from the moderation log (broker.stomp), applied right before every send.
