@@ -429,6 +429,13 @@ describe('the moderator page in Chromium', () => {
     expect(built.map((file) => path.basename(file))).toContain('moderate.html');
     for (const file of built) expect((await readFile(file)).includes(password), file).toBe(false);
 
+    // Signing out closes the connection and brings the form back, empty.
+    await page.click('[data-testid="sign-out"]');
+    await page.waitForSelector('[data-testid="login-form"]:not([hidden])');
+    expect(await page.getAttribute('[data-testid="moderator-status"]', 'data-state')).toBe('signed-out');
+    expect(await page.inputValue('[data-testid="passcode"]')).toBe('');
+    expect(await violations(page)).toEqual([]);
+
     // The reason went to the log as the moderator typed it.
     await expect.poll(() => summary(logFor(feed))).toEqual([`approve ${items[0]!.id} moderator `, `reject ${items[1]!.id} moderator spam & "ads" <3`, `hide ${items[0]!.id} moderator `]);
     await moderator.context.close();

@@ -25,6 +25,7 @@ function byId<T extends HTMLElement = HTMLElement>(id: string): T {
 const ui = {
   title: byId('title'),
   who: byId('who'),
+  signOut: byId<HTMLButtonElement>('sign-out'),
   status: byId('status'),
   statusText: byId('status-text'),
   notice: byId('notice'),
@@ -378,6 +379,7 @@ function moderate(config: WallConfig, allowList: ImageAllowList, feed: FeedConfi
           showStatus('connecting', 'Connecting…');
           break;
         case 'connected':
+          showNotice(undefined);
           showState();
           break;
         case 'reconnecting':
@@ -444,6 +446,15 @@ function moderate(config: WallConfig, allowList: ImageAllowList, feed: FeedConfi
   ui.skip.addEventListener('click', skip, { signal });
   ui.undo.addEventListener('click', () => void undo(), { signal });
   ui.pendingRetry.addEventListener('click', subscribePending, { signal });
+  ui.signOut.addEventListener(
+    'click',
+    () => {
+      signOut();
+      showStatus('signed-out', 'Signed out');
+      say('');
+    },
+    { signal },
+  );
   ui.reasonForm.addEventListener(
     'submit',
     (event) => {
@@ -463,9 +474,11 @@ function moderate(config: WallConfig, allowList: ImageAllowList, feed: FeedConfi
     { signal },
   );
 
+  /** Ends the session: the connection closes (what it held goes back to the queue) and the login is forgotten. */
   const signOut = (): void => {
     listeners.abort();
     void session.stop();
+    ui.signOut.hidden = true;
     board.reset();
     queue.clear();
     render();
@@ -479,6 +492,7 @@ function moderate(config: WallConfig, allowList: ImageAllowList, feed: FeedConfi
   document.title = `Moderate ${feed.title} · livewall`;
   ui.who.textContent = `Signed in as ${login}`;
   ui.who.hidden = false;
+  ui.signOut.hidden = false;
   ui.loginForm.hidden = true;
   ui.desk.hidden = false;
   say('');
