@@ -162,7 +162,8 @@ describe('the moderator', () => {
   test('logs in on the operators’ acceptor only: the public one refuses the login before any password is checked', async () => {
     await expect(connectStomp(broker.wsUrl, moderator)).rejects.toThrow('STOMP ERROR: login "moderator" is not accepted on this port');
     await expect(connectStomp(broker.wsUrl, { login: 'moderator', passcode: 'a-guess' })).rejects.toThrow('STOMP ERROR: login "moderator" is not accepted on this port');
-    expect((await moderatorClient()).connected).toBe(true);
+    // There it watches the wall as a viewer does: the feeds and the workers' status.
+    expect(await subscribeWithReceipt(await moderatorClient(), '/topic/status.workers')).toBe('receipt');
   });
 
   test('cannot make a feed, a status topic or a pending queue by sending or subscribing to it', async () => {
