@@ -256,3 +256,26 @@ test('approval mode: a feed\'s items go to its pending queue, not its topic; an 
   await expect.poll(() => topic.itemIds().length).toBeGreaterThan(2);
   expect(topic.itemIds().filter((id) => !allowedIds.includes(id))).toEqual([]);
 }, 90_000);
+
+test('approval mode: an item the full pending queue refuses is dropped and counted as overflow, not tried again', async () => {
+  const feed = `overflow-${randomUUID().slice(0, 6)}`;
+  // More items than the broker's bound of a pending queue (activemq/broker.xml: max-size-messages 10000, FAIL).
+  const { file: recording, ids } = await longRecording(dir, feed, 12_500);
+  expect(ids.length).toBeGreaterThan(10_000);
+  const port = await freePort();
+  const config = await replayConfig(feed, feed, `ops: { port: ${port} }\n`, recording);
+  await writeFile(config, (await readFile(config, 'utf8')).replace('pace: 200/s', 'pace: 5000/s').replace(`  - name: ${feed}`, `  - name: ${feed}\n    moderation: { mode: manual }`));
+  const worker = startWorker(['run', '--config', config, '--watch'], { TEST_PUBLISHER_PASSWORD: broker.passwords.publisher });
+  try {
+    const figure = async (name: string, labels: string): Promise<number> => Number((await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).match(new RegExp(`^${name}\\{${labels}\\} (\\d+)`, 'm'))?.[1] ?? 0);
+    await expect.poll(() => figure('livewall_dropped_total', `route="feed:${feed}",reason="overflow"`), { timeout: 60_000, interval: 500 }).toBe(ids.length - 10_000);
+    const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { moderation: { feeds: Record<string, { dropped: Record<string, number> }> } };
+    expect(status.moderation.feeds[feed]?.dropped.overflow).toBe(ids.length - 10_000);
+    // A refusal is not a failure of the route (nothing was tried again, nothing dead-lettered): every item went through.
+    expect(await figure('livewall_failed_total', `route="feed:${feed}"`)).toBe(0);
+    expect(await figure('livewall_sent_total', `route="feed:${feed}"`)).toBe(ids.length);
+  } finally {
+    worker.child.kill('SIGTERM');
+    await worker.exited;
+  }
+}, 120_000);
