@@ -488,6 +488,10 @@ function moderate(config: WallConfig, allowList: ImageAllowList, feed: FeedConfi
     ui.login.focus();
   };
 
+  // Nothing of an earlier session on this page: its queue's state, counts and notices.
+  delete ui.pending.dataset.state;
+  ui.pendingRetry.hidden = true;
+  showNotice(undefined);
   ui.title.textContent = `Moderate ${feed.title}`;
   document.title = `Moderate ${feed.title} · livewall`;
   ui.who.textContent = `Signed in as ${login}`;
