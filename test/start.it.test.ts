@@ -52,6 +52,8 @@ async function demoEnvironment(profile: BrokerProfileName, logs: string): Promis
   for (const key of Object.keys(env)) if (key.startsWith('LIVEWALL_')) delete env[key];
   env.LIVEWALL_BROKER_NAME = `test-start-${profile}-${process.pid}`;
   env.LIVEWALL_LOG_DIR = logs;
+  // A caller that exported the moderator's password: it sets the broker's, and reaches neither the worker nor the web server.
+  env.LIVEWALL_MODERATOR_PASSWORD = `caller-${process.pid}`;
   const portSettings = ['LIVEWALL_WEB_PORT', 'LIVEWALL_OPS_PORT', 'LIVEWALL_STOMP_PORT', 'LIVEWALL_STOMP_TCP_PORT', 'LIVEWALL_AMQP_PORT', 'LIVEWALL_CORE_PORT'];
   // A RabbitMQ node's other ports, the Erlang ones included.
   if (profile === 'rabbitmq') portSettings.push('LIVEWALL_MANAGEMENT_PORT', 'LIVEWALL_DIST_PORT', 'LIVEWALL_EPMD_PORT');
@@ -126,6 +128,12 @@ describe.each(BROKER_PROFILE_NAMES)('scripts/start --broker %s', (profileName) =
     const config = (await (await fetch(`http://127.0.0.1:${ports.web}/config.json`)).json()) as { broker: { urls: string[]; profile: BrokerProfileName }; feeds: { name: string }[]; imageHosts: string[] };
     expect(config.broker.profile).toBe(profileName);
     expect(config.broker.urls).toEqual([brokerProfile(profileName).webSocketUrl('localhost', ports.stomp)]);
+    // The moderator page, whose address is printed, connects where the moderator's login is taken: Artemis's private
+    // STOMP port (the public one admits viewers only), RabbitMQ's Web-STOMP.
+    expect(output).toContain(`moderate    http://localhost:${ports.web}/moderate`);
+    const moderation = (await (await fetch(`http://127.0.0.1:${ports.web}/moderate/config.json`)).json()) as { broker: { urls: string[] } };
+    const moderatorPort = profileName === 'artemis' ? Number(env.LIVEWALL_STOMP_TCP_PORT) : ports.stomp;
+    expect(moderation.broker.urls).toEqual([brokerProfile(profileName).webSocketUrl('localhost', moderatorPort)]);
     const feed = config.feeds[0]?.name as string;
     viewer = await connectStomp(config.broker.urls[0] as string);
     const received = collect(viewer, brokerProfile(profileName).stompDestination(feed));

@@ -79,6 +79,11 @@ export interface BrokerProfile {
   localPorts: { amqp: number; webSocket: number; stomp: number };
   /** How a viewer that subscribes gets the last BACKFILL_ITEMS items, in one line for docs and logs. */
   backfill: string;
+  /**
+   * Whether a frame's STOMP headers say it came from the backfill (true) or live (false), on a broker that marks
+   * them; undefined where the broker does not. A page holds its wall until the backfill is in (web/src/backfill.ts).
+   */
+  backfilled(headers: Readonly<Record<string, string>>): boolean | undefined;
   /** Feed ownership's lease channel. */
   leases: LeaseChannelProfile;
   /** Where moderation travels (contract/src/moderation.ts, docs/operations.md "Moderating a wall"). */
@@ -127,6 +132,9 @@ const artemis: BrokerProfile = {
   // The page's public acceptor takes WebSocket only; operators' tools use the private STOMP acceptor.
   localPorts: { amqp: 5672, webSocket: 61614, stomp: 61613 },
   backfill: `retroactive address: every new subscription on feed.<name> first gets its last ${BACKFILL_ITEMS} messages (retroactive-message-count)`,
+  // A retroactive message is the copy the address's internal divert kept: its _AMQ_ORIG_QUEUE header names that
+  // divert, `$.artemis.internal.feed.<name>.divert.retro` (seen on 2.44); a live message has no such header.
+  backfilled: (headers) => headers['_AMQ_ORIG_QUEUE']?.endsWith('.retro') ?? false,
   leases: {
     amqpTarget: (feed) => `/topic/${ownerName(feed)}`,
     amqpSource: (feed) => `/topic/${ownerName(feed)}`,
@@ -154,6 +162,8 @@ const rabbitmq: BrokerProfile = {
   stompVirtualHost: '/',
   webSocketUrl: webSocketUrl('/ws'),
   localPorts: { amqp: 5673, webSocket: 15675, stomp: 61623 },
+  // The recent-history exchange hands its messages over unmarked.
+  backfilled: () => undefined,
   backfill: `recent-history exchange: feed.<name> (type x-recent-history, x-recent-history-length ${BACKFILL_ITEMS}, bound to amq.topic with key feed.<name>) hands every new binding its last ${BACKFILL_ITEMS} messages`,
   leases: {
     // As a feed's items: to amq.topic with routing key owner.<name>, bound to the feed's lease exchange, which a

@@ -1,6 +1,7 @@
 import { BACKFILL_ITEMS } from '@livewall/contract';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Backfill, BACKFILL_MAX_MS, BACKFILL_QUIET_MS, backfillMark } from './backfill.js';
+import { BROKER_PROFILES } from '@livewall/contract';
+import { Backfill, BACKFILL_MAX_MS, BACKFILL_QUIET_MS } from './backfill.js';
 
 describe('Backfill', () => {
   let done: number;
@@ -116,12 +117,12 @@ describe('Backfill', () => {
   });
 });
 
-describe('backfillMark', () => {
+describe('the profiles\' backfilled', () => {
   it('knows Artemis’s retroactive copies by the divert they name, and says nothing on RabbitMQ', () => {
     const retro = { _AMQ_ORIG_QUEUE: '$.artemis.internal.feed.cats.divert.retro', _AMQ_ORIG_ADDRESS: 'feed.cats', destination: '/topic/feed.cats' };
-    expect(backfillMark('artemis', retro)).toBe(true);
-    expect(backfillMark('artemis', { destination: '/topic/feed.cats', 'message-id': '52,67' })).toBe(false);
-    expect(backfillMark('rabbitmq', retro)).toBeUndefined();
-    expect(backfillMark('rabbitmq', { destination: '/topic/feed.cats' })).toBeUndefined();
+    expect(BROKER_PROFILES.artemis.backfilled(retro)).toBe(true);
+    expect(BROKER_PROFILES.artemis.backfilled({ destination: '/topic/feed.cats', 'message-id': '52,67' })).toBe(false);
+    expect(BROKER_PROFILES.rabbitmq.backfilled(retro)).toBeUndefined();
+    expect(BROKER_PROFILES.rabbitmq.backfilled({ destination: '/topic/feed.cats' })).toBeUndefined();
   });
 });

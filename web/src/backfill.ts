@@ -1,22 +1,9 @@
-import { BACKFILL_ITEMS, type BrokerProfileName } from '@livewall/contract';
+import { BACKFILL_ITEMS } from '@livewall/contract';
 
 /** After the broker confirmed the subscription, this long without a frame means its backfill is all here. */
 export const BACKFILL_QUIET_MS = 1_000;
 /** The most the wall waits for a backfill after the broker confirmed the subscription, however busy the feed. */
 export const BACKFILL_MAX_MS = 5_000;
-
-/**
- * Whether a frame's headers say it came from the broker's backfill (true) or live (false), on a broker that marks
- * them; undefined where the broker does not (RabbitMQ's recent-history exchange hands its messages over unmarked).
- * Artemis delivers a retroactive message as the copy its internal divert kept, whose `_AMQ_ORIG_QUEUE` header names
- * that divert, `$.artemis.internal.feed.<name>.divert.retro` (seen on 2.44); a live message has no such header.
- * (This belongs with the other broker differences in contract/src/profiles.ts, as a profile's `backfilled(headers)`.)
- */
-export function backfillMark(profile: BrokerProfileName, headers: Readonly<Record<string, string>>): boolean | undefined {
-  if (profile !== 'artemis') return undefined;
-  const divert = headers['_AMQ_ORIG_QUEUE'];
-  return divert !== undefined && divert.endsWith('.retro');
-}
 
 export interface BackfillOptions {
   /** The backfill is over: the wall may render what it holds. */
@@ -41,7 +28,7 @@ export interface BackfillOptions {
  * takedown later.
  *
  * The brokers send no end marker, so the rule is: the backfill is over
- * 0. at the first live frame, on a broker that marks backfilled frames (Artemis, backfillMark): the backfill comes
+ * 0. at the first live frame, on a broker that marks backfilled frames (Artemis: the profile's `backfilled`): the backfill comes
  *    first, so what follows a live frame is live. (Should a live message reach the new queue in the instant between
  *    its creation and the copy of the backfill into it, a backfilled frame follows the live one: the wall is held
  *    again, by rule 2's quiet time, until the rest of the backfill is in.) Otherwise:

@@ -1,7 +1,7 @@
 import './trusted-types.js';
 import './style.css';
 import { brokerProfile, parseFeedMessage, type ImageAllowList } from '@livewall/contract';
-import { Backfill, backfillMark } from './backfill.js';
+import { Backfill } from './backfill.js';
 import { feedHref, parseConfig, selectFeed, type FeedChoice, type FeedConfig, type WallConfig } from './config.js';
 import { connect, ONLINE_RETRY_SPREAD_MS, type Connection, type TransportState } from './connection.js';
 import { LiveControls } from './live-controls.js';
@@ -148,7 +148,7 @@ function start(config: WallConfig, allowList: ImageAllowList): void {
   };
 
   const onFeedMessage = (shown: FeedConfig, body: Uint8Array, headers: Readonly<Record<string, string>>): void => {
-    backfill.frame(backfillMark(profile.name, headers));
+    backfill.frame(profile.backfilled(headers));
     // The page trusts nothing: every frame is parsed and checked against the contract and the image allow-list. A
     // frame is an item or a moderator's action, told apart by a top-level `kind` and each validated strictly, so a
     // takedown cannot hide inside an item's fields.
