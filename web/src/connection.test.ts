@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { connect, STABLE_MS, unescapeHeader, type Connection, type TransportState } from './connection.js';
+import { brokerOrder, connect, ownOriginUrls, STABLE_MS, unescapeHeader, type Connection, type TransportState } from './connection.js';
 
 // stompjs stands in as a client whose life the test drives: beforeConnect, then onConnect or onWebSocketClose, as
 // stompjs calls them. What is under test is connect()'s wiring: the waits, the URL rotation, the states.
@@ -28,6 +28,112 @@ describe('unescapeHeader', () => {
     );
     expect(unescapeHeader('a\\nb\\\\c\\rd')).toBe('a\nb\\c\rd');
     expect(unescapeHeader('plain text')).toBe('plain text');
+  });
+});
+
+/** A small seeded generator (mulberry32): the same seed, the same numbers in [0, 1). */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+describe('brokerOrder: how pages spread over the brokers', () => {
+  const edges = ['ws://edge-1.example', 'ws://edge-2.example', 'ws://edge-3.example', 'ws://edge-4.example'];
+  const orders = Array.from({ length: 2_400 }, (_, seed) => brokerOrder(edges, seeded(seed)));
+
+  it('is an order of all the URLs, each once', () => {
+    for (const order of orders) expect([...order].sort()).toEqual(edges);
+  });
+
+  it('starts at every URL, each for about a quarter of the pages', () => {
+    const first = new Map<string, number>();
+    for (const order of orders) first.set(order[0]!, (first.get(order[0]!) ?? 0) + 1);
+    expect([...first.keys()].sort()).toEqual(edges);
+    // 600 expected each; the binomial's standard deviation is about 21.
+    for (const count of first.values()) expect(Math.abs(count - 600)).toBeLessThan(100);
+  });
+
+  it('sends the pages of one broker to all the others next, not all to its neighbour in the list', () => {
+    for (const failed of edges) {
+      const next = new Map<string, number>();
+      for (const order of orders.filter((o) => o[0] === failed)) next.set(order[1]!, (next.get(order[1]!) ?? 0) + 1);
+      expect([...next.keys()].sort()).toEqual(edges.filter((url) => url !== failed));
+      // Of about 600 pages, about 200 each.
+      for (const count of next.values()) expect(Math.abs(count - 200)).toBeLessThan(70);
+    }
+  });
+
+  it('keeps the list’s order for a random source just under 1, and handles one URL', () => {
+    expect(brokerOrder(edges, () => 0.999_999)).toEqual(edges);
+    expect(brokerOrder(['ws://only.example'], Math.random)).toEqual(['ws://only.example']);
+  });
+});
+
+describe('connect: the URLs it tries', () => {
+  it('in a browser, keeps the URLs on the page’s own host and port (the web server’s proxy) first by default', async () => {
+    vi.stubGlobal('location', { host: 'wall.example' });
+    try {
+      const urls = ['ws://wall.example/broker', 'ws://edge-1.example', 'ws://edge-2.example'];
+      for (let seed = 0; seed < 10; seed++) {
+        connect({ urls, onState: () => {}, random: seeded(seed) });
+        const client = clients.at(-1)!;
+        await client.config.beforeConnect!(client);
+        expect(client.brokerURL).toBe('ws://wall.example/broker');
+      }
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it('keeps the first keepFirst URLs (the web server’s own proxy) first in every round, the others in its random order', async () => {
+    const urls = ['ws://wall.example/broker', 'ws://edge-1.example', 'ws://edge-2.example', 'ws://edge-3.example'];
+    const seconds = new Set<string>();
+    for (let seed = 0; seed < 30; seed++) {
+      connect({ urls, keepFirst: 1, onState: () => {}, random: seeded(seed) });
+      const client = clients.at(-1)!;
+      const tried: string[] = [];
+      for (let attempt = 0; attempt < 8; attempt++) {
+        if (attempt > 0) {
+          client.config.onWebSocketClose!({ code: 1006 });
+          await vi.advanceTimersByTimeAsync(60_000);
+        }
+        await client.config.beforeConnect!(client);
+        tried.push(client.brokerURL!);
+      }
+      expect(tried[0]).toBe('ws://wall.example/broker');
+      expect(tried.slice(4)).toEqual(tried.slice(0, 4));
+      expect([...tried.slice(1, 4)].sort()).toEqual(urls.slice(1));
+      seconds.add(tried[1]!);
+    }
+    expect([...seconds].sort()).toEqual(urls.slice(1));
+  });
+
+  it('starts at the first URL of its order, then visits every other URL before it repeats one, round and round', async () => {
+    const urls = ['ws://edge-1.example', 'ws://edge-2.example', 'ws://edge-3.example'];
+    const firsts = new Set<string>();
+    for (let seed = 0; seed < 30; seed++) {
+      const order = brokerOrder(urls, seeded(seed));
+      connect({ urls, onState: () => {}, random: seeded(seed) });
+      const client = clients.at(-1)!;
+      const tried: string[] = [];
+      for (let attempt = 0; attempt < 7; attempt++) {
+        if (attempt > 0) {
+          client.config.onWebSocketClose!({ code: 1006 });
+          await vi.advanceTimersByTimeAsync(60_000);
+        }
+        await client.config.beforeConnect!(client);
+        tried.push(client.brokerURL!);
+      }
+      expect(tried).toEqual([...order, ...order, order[0]]);
+      firsts.add(tried[0]!);
+    }
+    expect([...firsts].sort()).toEqual(urls);
   });
 });
 
@@ -225,5 +331,15 @@ describe('connect: refusals', () => {
     await attempt();
     up();
     expect(events).toEqual(['subscribing', 'SUBSCRIBE /topic/feed.cats', 'subscribing', 'SUBSCRIBE /topic/feed.cats']);
+  });
+});
+
+describe('ownOriginUrls', () => {
+  it('counts the leading URLs on the page’s own host and port (the web server’s proxy), and no others', () => {
+    expect(ownOriginUrls(['ws://wall.example:8080/broker', 'ws://edge-1.example:61614', 'ws://edge-2.example:61614'], 'wall.example:8080')).toBe(1);
+    expect(ownOriginUrls(['wss://WALL.example/broker', 'wss://edge-1.example'], 'wall.example')).toBe(1);
+    expect(ownOriginUrls(['ws://edge-1.example:61614', 'ws://wall.example:8080/broker'], 'wall.example:8080')).toBe(0);
+    expect(ownOriginUrls(['ws://wall.example:61614'], 'wall.example:8080')).toBe(0);
+    expect(ownOriginUrls(['ws://edge-1.example', 'ws://edge-2.example'], 'wall.example')).toBe(0);
   });
 });

@@ -16,15 +16,27 @@ export type TransportState =
   | { state: 'error'; reason: string; until?: number; notLive?: string };
 
 export interface ConnectionOptions {
-  /** Broker WebSocket URLs, tried in turn: each new attempt uses the next one. */
+  /**
+   * Broker WebSocket URLs (edges, say), tried in an order of this page's own: a random permutation of them (brokerOrder),
+   * so viewers spread over the brokers from their first attempt, and the viewers of one that fails spread over the
+   * others rather than all moving to the next in the list. Each new attempt uses the next URL of that order, round
+   * and round.
+   */
   urls: readonly string[];
+  /**
+   * How many of `urls`, from the start of the list, keep their place and come first in every round, before the others
+   * in their random order: the web server's own WebSocket proxy on the page's origin (LIVEWALL_WS_PROXY), which is
+   * there for browsers that cannot reach the brokers' ports. Default: the leading URLs on the page's own host and
+   * port (ownOriginUrls with location.host; none outside a browser).
+   */
+  keepFirst?: number;
   /** Without a login the broker treats us as its anonymous guest (subscribe only). */
   login?: string;
   passcode?: string;
   onState(state: TransportState): void;
   /** Heart-beats each way, in ms: a link that carries nothing for about twice this long is given up. Default HEARTBEAT_MS. */
   heartbeatMs?: number;
-  /** For the jitter of reconnect waits; Math.random by default. */
+  /** For the order of the URLs (brokerOrder) and the jitter of reconnect waits; Math.random by default. */
   random?: () => number;
   debug?: (message: string) => void;
 }
@@ -78,6 +90,40 @@ export function unescapeHeader(value: string): string {
   return value.replace(/\\([rnc\\])/g, (_, code: string) => ({ r: '\r', n: '\n', c: ':', '\\': '\\' })[code] ?? code);
 }
 
+/**
+ * The order in which one page tries `urls`: a uniformly random permutation (Fisher–Yates, `random` as Math.random).
+ * Every URL comes first for some pages, each as often; and after any first URL the others follow in an order of
+ * their own per page, so that when a broker fails its viewers' next attempts spread over all the others instead of
+ * all landing on its neighbour in the list. A `random` that always answers just under 1 keeps the list's own order.
+ */
+export function brokerOrder(urls: readonly string[], random: () => number): string[] {
+  const order = [...urls];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.min(i, Math.floor(random() * (i + 1)));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+
+/**
+ * How many of `urls`, from the start, are on the page's own origin (`pageHost`, location.host): the web server's
+ * WebSocket proxy (LIVEWALL_WS_PROXY), which /config.json lists first and which the page keeps first (keepFirst) while it spreads over the brokers' own URLs. No broker listens on the web server's host and port.
+ */
+export function ownOriginUrls(urls: readonly string[], pageHost: string): number {
+  let count = 0;
+  for (const url of urls) {
+    let host: string;
+    try {
+      host = new URL(url).host;
+    } catch {
+      break;
+    }
+    if (host !== pageHost.toLowerCase()) break;
+    count += 1;
+  }
+  return count;
+}
+
 function host(url: string | undefined): string {
   if (!url) return 'the broker';
   try {
@@ -89,14 +135,18 @@ function host(url: string | undefined): string {
 
 /**
  * Connects to the broker with @stomp/stompjs and keeps its subscriptions, several on one connection: after a drop
- * it waits a capped, jittered delay (computed here, not by stompjs) and tries the next URL. Subscriptions are made
+ * it waits a capped, jittered delay (computed here, not by stompjs) and tries the next URL of its own random order
+ * of them (brokerOrder). Subscriptions are made
  * again in onConnect, because stompjs does not restore them; each is confirmed with a RECEIPT.
  */
 export function connect(options: ConnectionOptions): Connection {
-  const { urls, onState } = options;
+  const { onState } = options;
   const random = options.random ?? Math.random;
   const debug = options.debug;
-  if (urls.length === 0) throw new Error('connect: no broker URLs');
+  if (options.urls.length === 0) throw new Error('connect: no broker URLs');
+  const pageHost = (globalThis as { location?: { host?: string } }).location?.host;
+  const keep = Math.min(Math.max(options.keepFirst ?? (pageHost ? ownOriginUrls(options.urls, pageHost) : 0), 0), options.urls.length);
+  const urls = [...options.urls.slice(0, keep), ...brokerOrder(options.urls.slice(keep), random)];
 
   let urlIndex = -1;
   /** Consecutive attempts that failed or did not last STABLE_MS. */

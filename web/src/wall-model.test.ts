@@ -80,6 +80,26 @@ describe('WallModel', () => {
     expect(ids(model)).toEqual(['5', '4', '3', '2', '1']);
   });
 
+  it('failing over to another edge: its 24-item backfill, ahead of or behind the first edge, adds only what was missed, once and in order', () => {
+    const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+    const model = new WallModel(10);
+    // Edge A delivered items 1–30 (the wall keeps 10: 1–20 were pushed off) and died.
+    live(model, range(1, 30));
+    // Edge B had received 31–33 from the core meanwhile: its backfill is the feed's last 24, 10–33, oldest first.
+    const added: string[] = [];
+    for (const n of range(10, 33)) if (model.offer(item(n))) added.push(String(n));
+    expect(added).toEqual(['31', '32', '33']);
+    model.flush();
+    expect(ids(model)).toEqual(range(24, 33).reverse().map(String));
+    // Back to edge A (restarted, its link to the core not yet caught up): its backfill 5–28 adds nothing.
+    for (const n of range(5, 28)) expect(model.offer(item(n))).toBe(false);
+    // Then a live item on A, and the same item again when the page is moved to B once more: shown once.
+    expect(model.offer(item(34))).toBe(true);
+    for (const n of range(11, 34)) expect(model.offer(item(n))).toBe(false);
+    model.flush();
+    expect(ids(model)).toEqual(range(25, 34).reverse().map(String));
+  });
+
   it('caps the wall, pushing the oldest off the bottom', () => {
     const model = new WallModel(3);
     live(model, [1, 2, 3]);
