@@ -15,7 +15,7 @@
 //
 //   BENCH_AMQP_URL=amqp://127.0.0.1:PORT BENCH_AMQP_PASSWORD=… BENCH_STOMP_URL=ws://127.0.0.1:PORT
 //   BENCH_BROKER_PID=… node scripts/bench-capacity.mjs [--levels 1000,5000,10000] [--processes 2]
-//     [--concurrency 100] [--settle 10] [--fanout-viewers 1000] [--rates 5,50] [--seconds 30]
+//     [--concurrency 50] [--settle 10] [--fanout-viewers 1000] [--rates 5,50] [--seconds 30]
 //
 // Prints a markdown report on stdout, progress on stderr; exits 1 if a viewer could not connect, was closed, or
 // missed an item.
@@ -45,7 +45,7 @@ const { values: args } = parseArgs({
   options: {
     levels: { type: 'string', default: '1000,5000,10000' },
     processes: { type: 'string', default: '2' },
-    concurrency: { type: 'string', default: '100' },
+    concurrency: { type: 'string', default: '50' },
     settle: { type: 'string', default: '10' },
     'fanout-viewers': { type: 'string', default: '1000' },
     rates: { type: 'string', default: '5,50' },
