@@ -89,7 +89,8 @@ public final class PublicEndpointGuard implements ActiveMQServerPlugin, StompFra
    public void init(Map<String, String> properties) {
       properties.forEach((key, value) -> {
          switch (key) {
-            case "acceptors" -> acceptors = Set.of(value.split("\\s*,\\s*"));
+            // None: a broker with no public acceptor (an edge tier's core) keeps the moderators' rules only.
+            case "acceptors" -> acceptors = value.isBlank() ? Set.of() : Set.of(value.split("\\s*,\\s*"));
             case "logins" -> logins = value.isBlank() ? Set.of() : Set.of(value.split("\\s*,\\s*"));
             case "destinations" -> destinations = Pattern.compile(value);
             case "multicastPrefix" -> prefix = value;
@@ -198,7 +199,9 @@ public final class PublicEndpointGuard implements ActiveMQServerPlugin, StompFra
       boolean publicPort = guarded(connection);
       // A moderator never gets past CONNECT on the public port (not one of `logins`); on the others, it reaches
       // only the destinations that exist for it.
-      if (!publicPort && stomp.isValid() && moderators.contains(stomp.getLogin())) {
+      // (An anonymous client's login is null, which Set.contains refuses with an exception that would let its frame
+      // through unchecked: ask only with a login.)
+      if (!publicPort && stomp.isValid() && stomp.getLogin() != null && moderators.contains(stomp.getLogin())) {
          String refusal = checkModerator(frame);
          return refusal == null || refuseFrame(frame, connection, refusal, clientAddress(channel(connection)));
       }
