@@ -83,7 +83,7 @@ interface Recorded {
   /** Every card taken out of the wall. */
   removed: { id: string; at: number }[];
   /** Each change of the wall's data-held (what holds it), with the time. */
-  held: { held: string; at: number }[];
+  held: { held: string; busy: string | null; at: number }[];
   /** When the status pill first said Live. */
   liveAt?: number;
 }
@@ -103,7 +103,7 @@ const recordWall = (context: BrowserContext): Promise<unknown> =>
       for (const record of records) {
         const target = record.target as HTMLElement;
         if (record.type === 'attributes' && target.dataset.testid === 'wall' && record.attributeName === 'data-held') {
-          recorded.held.push({ held: target.dataset.held ?? '', at });
+          recorded.held.push({ held: target.dataset.held ?? '', busy: target.getAttribute('aria-busy'), at });
         }
         if (record.type === 'attributes' && target.dataset.testid === 'status' && target.dataset.state === 'live' && recorded.liveAt === undefined) recorded.liveAt = at;
         for (const node of record.addedNodes) if (node instanceof HTMLElement && node.tagName === 'ARTICLE') recorded.inserted.push({ id: node.dataset.id ?? '', at, batch });
@@ -180,6 +180,9 @@ async function openedAfterTakedowns({ feed, origin, publish, takedown, publishLi
   const holds = seen.held.map((entry) => entry.held);
   expect(holds).toContain('backfill');
   expect(holds.at(-1)).toBe('');
+  // Busy for assistive technology while it is held: the backfill is read out as one change, once it is in.
+  expect(seen.held.find((entry) => entry.held === 'backfill')?.busy).toBe('true');
+  await expect.poll(() => page.getAttribute('[data-testid="wall"]', 'aria-busy')).toBe('false');
   const heldAt = seen.held.find((entry) => entry.held === 'backfill')!.at;
   const releasedAt = seen.held.findLast((entry) => entry.held === '')!.at;
   console.info(

@@ -84,6 +84,8 @@ export class Wall {
     if (on === this.holds.has(reason)) return;
     if (on) this.holds.add(reason);
     else this.holds.delete(reason);
+    // A backfill goes in as one change once it is all here: the feed is busy until then (render() ends it after a frame).
+    if (reason === 'backfill') this.container.setAttribute('aria-busy', String(on));
     this.schedule();
     this.changed();
   }
