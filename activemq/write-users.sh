@@ -3,7 +3,7 @@
 #
 #   write-users.sh ETC_DIR SECRETS_FILE
 #
-# Each of admin, publisher, viewer and moderator gets LIVEWALL_<USER>_PASSWORD from the environment, else the value kept in
+# Each of admin, publisher, viewer, moderator and edge gets LIVEWALL_<USER>_PASSWORD from the environment, else the value kept in
 # SECRETS_FILE by an earlier run, else a new random one. The result goes to ETC_DIR/artemis-users.properties and
 # SECRETS_FILE (sourceable shell, mode 600), both readable by their owner only. Passwords are never printed.
 set -eu
@@ -16,6 +16,7 @@ from_env_admin=${LIVEWALL_ADMIN_PASSWORD:-}
 from_env_publisher=${LIVEWALL_PUBLISHER_PASSWORD:-}
 from_env_viewer=${LIVEWALL_VIEWER_PASSWORD:-}
 from_env_moderator=${LIVEWALL_MODERATOR_PASSWORD:-}
+from_env_edge=${LIVEWALL_EDGE_PASSWORD:-}
 if [ -f "$secrets" ]; then . "$secrets"; fi
 
 random_password() {
@@ -36,7 +37,7 @@ tmp_users="$etc_dir/artemis-users.properties.tmp"
 tmp_secrets="$secrets.tmp"
 printf '# Written by livewall activemq/write-users.sh. user = password\n' > "$tmp_users"
 : > "$tmp_secrets"
-for user in admin publisher viewer moderator; do
+for user in admin publisher viewer moderator edge; do
   var="LIVEWALL_$(echo "$user" | tr '[:lower:]' '[:upper:]')_PASSWORD"
   eval "password=\${from_env_$user:-}"
   [ -n "$password" ] || eval "password=\${$var:-}"

@@ -20,6 +20,7 @@ const env: NodeJS.ProcessEnv = {
   LIVEWALL_PUBLISHER_PASSWORD: '',
   LIVEWALL_VIEWER_PASSWORD: '',
   LIVEWALL_MODERATOR_PASSWORD: '',
+  LIVEWALL_EDGE_PASSWORD: '',
 };
 
 async function broker(command: string): Promise<string> {

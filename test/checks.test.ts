@@ -55,10 +55,10 @@ async function artemisSchema(): Promise<string> {
   return join(dir, 'schema/artemis-server.xsd');
 }
 
-test('activemq/broker.xml and the HA pair are valid against the schema of the Artemis release livewall runs', { timeout: 300_000 }, async () => {
+test('activemq/broker.xml, the HA pair and the edge tier are valid against the schema of the Artemis release livewall runs', { timeout: 300_000 }, async () => {
   const schema = await artemisSchema();
   try {
-    for (const file of ['activemq/broker.xml', 'activemq/ha/broker-primary.xml', 'activemq/ha/broker-backup.xml']) {
+    for (const file of ['activemq/broker.xml', 'activemq/ha/broker-primary.xml', 'activemq/ha/broker-backup.xml', 'activemq/edge/core.xml', 'activemq/edge/broker.xml']) {
       const lint = await check('xmllint', ['--noout', '--nonet', '--schema', schema, file]);
       expect(lint.output.trim()).toBe(`${file} validates`);
       expect(lint.code).toBe(0);
@@ -96,6 +96,52 @@ test('the HA pair offers clients what broker.xml does: the same acceptors, addre
     // The cluster password comes from the broker's environment, never from the file.
     expect(await readFile(join(root, file), 'utf8')).toContain('<cluster-password>${LIVEWALL_CLUSTER_PASSWORD}</cluster-password>');
   }
+});
+
+/** The elements of FILE that XPATH selects, without comments or layout. */
+async function xmlPart(file: string, xpath: string): Promise<string> {
+  const { code, output } = await check('xmllint', ['--nonet', '--xpath', xpath, file]);
+  expect(code, `${file}: ${xpath}: ${output}`).toBe(0);
+  return output
+    .replace(/<!--[\s\S]*?-->/g, '')
+    .replace(/\s+/g, ' ')
+    .replace(/> </g, '><')
+    .trim();
+}
+
+test("the edge tier's core is broker.xml without the public acceptor, plus one broker connection per edge", async () => {
+  const core = "//*[local-name()='core']/*[local-name()!='name' and local-name()!='broker-connections']";
+  // The core has no public acceptor, so its guard guards none (and keeps its rules for moderators).
+  const single = (await xmlPart('activemq/broker.xml', core))
+    .replace(/<acceptor name="stomp-ws">[^<]*<\/acceptor>/, '')
+    .replace('<property key="acceptors" value="stomp-ws"/>', '<property key="acceptors" value=""/>');
+  expect(single).toContain('<acceptor name="amqp">');
+  expect(await xmlPart('activemq/edge/core.xml', core)).toBe(single);
+  const connections = await xmlPart('activemq/edge/core.xml', "//*[local-name()='amqp-connection']");
+  // Each edge: the edge user, its password from the environment, every feed and status address pushed durably, but
+  // not the retroactive rings' internal addresses (an edge refuses them, and the core would reconnect for ever).
+  expect(connections.match(/<amqp-connection /g)).toHaveLength(2);
+  expect(connections.match(/user="edge" password="\$\{LIVEWALL_EDGE_PASSWORD\}"/g)).toHaveLength(2);
+  expect(connections.match(/<bridge-to-address [^>]*use-durable-subscriptions="true"><include address-match="feed.#"\/><include address-match="status.#"\/><exclude address-match="\$\.artemis\.internal\.#"\/><\/bridge-to-address>/g)).toHaveLength(2);
+});
+
+test('an edge offers viewers what broker.xml does: the same public acceptor, guard and feed and status settings', async () => {
+  const same = [
+    "//*[local-name()='acceptor'][@name='stomp-ws']",
+    "//*[local-name()='broker-plugins']",
+    "//*[local-name()='wildcard-addresses']",
+    "//*[local-name()='address-setting'][@match='feed.#' or @match='status.#']",
+    "//*[local-name()='security-enabled']",
+  ];
+  for (const xpath of same) expect(await xmlPart('activemq/edge/broker.xml', xpath), xpath).toBe(await xmlPart('activemq/broker.xml', xpath));
+  // Its only other acceptor is the core's: AMQP, where no role but edge (and admin) may send or create anything.
+  const acceptors = await xmlPart('activemq/edge/broker.xml', "//*[local-name()='acceptor']/@name");
+  expect(acceptors).toBe('name="stomp-ws" name="tier"');
+  const grants = await xmlPart('activemq/edge/broker.xml', "//*[local-name()='permission'][@type='send' or @type='createAddress' or @type='createDurableQueue']/@roles");
+  expect(new Set(grants.split(' ').flatMap((roles) => roles.replace(/^roles="|"$/g, '').split(',')))).toEqual(new Set(['admin', 'edge', 'viewer']));
+  const sends = await xmlPart('activemq/edge/broker.xml', "//*[local-name()='permission'][@type='send']/@roles");
+  expect(sends).not.toContain('viewer');
+  expect(sends).not.toContain('publisher');
 });
 
 test('docker-compose.yml is a valid compose file', async () => {
