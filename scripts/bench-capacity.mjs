@@ -68,6 +68,8 @@ if (!amqpUrl || !password || !stompUrl || !brokerPid) usageError(SCRIPT, 'BENCH_
 const run = randomBytes(4).toString('hex');
 const MiB = 1024 * 1024;
 let children = [];
+/** How many viewers the child processes hold together. */
+let childrenHold = 0;
 const stopChildren = async () => {
   await Promise.all(children.map((child) => new Promise((resolve) => {
     if (child.exitCode !== null) return resolve();
@@ -76,6 +78,7 @@ const stopChildren = async () => {
     setTimeout(() => child.kill(), 60_000).unref();
   })));
   children = [];
+  childrenHold = 0;
 };
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) process.on(signal, () => { for (const child of children) child.kill(); process.exit(code); });
 
@@ -134,7 +137,10 @@ async function addViewers(feed, count, total, idPrefix) {
     }),
   );
   const failed = answers.flatMap((answer) => answer.failed);
-  const connected = answers.reduce((sum, answer) => sum + answer.connected, 0);
+  // Each process answers with all the viewers it holds, those of earlier calls included.
+  const holding = answers.reduce((sum, answer) => sum + answer.connected, 0);
+  const connected = holding - childrenHold;
+  childrenHold = holding;
   return { connected, failed, seconds: (nowMs() - started) / 1000 };
 }
 
