@@ -8,7 +8,7 @@ import type { FeedItem } from '@livewall/contract';
 import type { Client } from '@stomp/stompjs';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testBroker } from '../test/broker.js';
+import { declareFeed, testBroker } from '../test/broker.js';
 import { freePort } from '../test/ports.js';
 import { PrivateBroker } from '../test/private-broker.js';
 import type { TcpProxy } from '../test/tcp-proxy.js';
@@ -141,6 +141,55 @@ describe('the connection in Chromium', () => {
     } finally {
       await Promise.all(publishers.map((client) => client.deactivate()));
       await broker.remove();
+    }
+  });
+
+  it('given two brokers, moves to the other when the one it is on is killed with -9, shows what it missed there and nothing twice', { timeout: 240_000 }, async () => {
+    // Two brokers of the test's own, fed the same items as the edges of a tier are. The page picks its first one at
+    // random (brokerOrder; the spread itself is pinned by web/src/connection.test.ts): the test kills that one.
+    const brokers = [await PrivateBroker.start(`test-web-edge-a-${process.pid}`), await PrivateBroker.start(`test-web-edge-b-${process.pid}`)];
+    const publishers: Client[] = [];
+    try {
+      const feed = feedName('edges');
+      for (const broker of brokers.slice(1)) await declareFeed(feed, broker.info);
+      const origin = await harness.serve((own) => ({ brokerUrls: brokers.map((broker) => broker.info.wsUrl), feeds: [{ name: feed, title: feed }], imageHosts: [own] }), brokers[0]!.info);
+      for (const broker of brokers) publishers.push(await connectStomp(broker.info.operatorWsUrl, { login: 'admin', passcode: broker.info.passwords.admin }));
+      const publishTo = (index: number, item: FeedItem): void => publishers[index]!.publish({ destination: `/topic/feed.${feed}`, body: JSON.stringify(item) });
+      const toBoth = (item: FeedItem): void => brokers.forEach((_, index) => publishTo(index, item));
+      const older = [harness.feedItem(feed, origin), harness.feedItem(feed, origin)];
+      for (const item of older) toBoth(item);
+
+      const { page, problems } = await harness.openWall(feed, { origin, prepare: recordStatus() });
+      await expect.poll(() => tileIds(page), BACKFILLED).toEqual([older[1]!.id, older[0]!.id]);
+      // A live page names its broker in the status pill's title ("Receiving new posts from HOST:PORT").
+      const detail = (await page.getAttribute('[data-testid="status"]', 'title')) ?? '';
+      const first = brokers.findIndex((broker) => detail.includes(new URL(broker.info.wsUrl).host));
+      expect(first, detail).toBeGreaterThanOrEqual(0);
+      const other = 1 - first;
+      const seen = harness.feedItem(feed, origin);
+      toBoth(seen);
+      await tile(page, seen.id).waitFor();
+
+      const killedAt = await page.evaluate(() => performance.now());
+      await brokers[first]!.kill9();
+      // Published while the page moves: only the broker that is left has it.
+      const missed = harness.feedItem(feed, origin);
+      publishTo(other, missed);
+      // It lost the killed one (and said so), and is live on the other without any restart.
+      const otherHost = new URL(brokers[other]!.info.wsUrl).host;
+      await page.waitForSelector(`[data-testid="status"][data-state="live"][title*="${otherHost}"]`, { timeout: 60_000 });
+      const since = (await labels(page)).filter((entry) => entry.at > killedAt).map((entry) => entry.label);
+      expect(since.some((label) => label.startsWith('Reconnecting')), since.join(' → ')).toBe(true);
+      // The other broker's backfill repeats the three cards shown: each stays once; the one missed comes on top.
+      await expect.poll(() => tileIds(page), BACKFILLED).toEqual([missed.id, seen.id, older[1]!.id, older[0]!.id]);
+      const after = harness.feedItem(feed, origin);
+      publishTo(other, after);
+      await expect.poll(() => tileIds(page), { timeout: 10_000 }).toEqual([after.id, missed.id, seen.id, older[1]!.id, older[0]!.id]);
+      expect(problems.filter((problem) => !/WebSocket/.test(problem))).toEqual([]);
+      await page.context().close();
+    } finally {
+      await Promise.all(publishers.map((client) => client.deactivate()));
+      await Promise.all(brokers.map((broker) => broker.remove()));
     }
   });
 
