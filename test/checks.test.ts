@@ -114,8 +114,11 @@ test("the edge tier's core is broker.xml without the public acceptor, plus one b
   // The core has no public acceptor, so its guard guards none (and keeps its rules for moderators).
   const single = (await xmlPart('activemq/broker.xml', core))
     .replace(/<acceptor name="stomp-ws">[^<]*<\/acceptor>/, '')
-    .replace('<property key="acceptors" value="stomp-ws"/>', '<property key="acceptors" value=""/>');
+    .replace('<property key="acceptors" value="stomp-ws"/>', '<property key="acceptors" value=""/>')
+    // Each edge's queue on the core is auto-created and must outlive a restart of the core with its acknowledgements.
+    .replace(/(<address-setting match="(?:feed|status)\.#">(?:(?!<\/address-setting>).)*)<auto-delete-queues>true</g, '$1<auto-delete-queues>false<');
   expect(single).toContain('<acceptor name="amqp">');
+  for (const match of ['feed', 'status']) expect(single).toMatch(new RegExp(`<address-setting match="${match}\\.#">(?:(?!</address-setting>).)*<auto-delete-queues>false<`));
   expect(await xmlPart('activemq/edge/core.xml', core)).toBe(single);
   const connections = await xmlPart('activemq/edge/core.xml', "//*[local-name()='amqp-connection']");
   // Each edge: the edge user, its password from the environment, every feed and status address pushed durably, but
