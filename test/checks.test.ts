@@ -58,7 +58,7 @@ async function artemisSchema(): Promise<string> {
 test('activemq/broker.xml, the HA pair and the edge tier are valid against the schema of the Artemis release livewall runs', { timeout: 300_000 }, async () => {
   const schema = await artemisSchema();
   try {
-    for (const file of ['activemq/broker.xml', 'activemq/ha/broker-primary.xml', 'activemq/ha/broker-backup.xml', 'activemq/edge/core.xml', 'activemq/edge/broker.xml']) {
+    for (const file of ['activemq/broker.xml', 'activemq/ha/broker-primary.xml', 'activemq/ha/broker-backup.xml', 'activemq/edge/core.xml', 'activemq/edge/core-primary.xml', 'activemq/edge/core-backup.xml', 'activemq/edge/broker.xml']) {
       const lint = await check('xmllint', ['--noout', '--nonet', '--schema', schema, file]);
       expect(lint.output.trim()).toBe(`${file} validates`);
       expect(lint.code).toBe(0);
@@ -95,6 +95,15 @@ test('the HA pair offers clients what broker.xml does: the same acceptors, addre
     expect(await clientFacing(file), `${file} differs from activemq/broker.xml outside the pair's own settings`).toBe(single);
     // The cluster password comes from the broker's environment, never from the file.
     expect(await readFile(join(root, file), 'utf8')).toContain('<cluster-password>${LIVEWALL_CLUSTER_PASSWORD}</cluster-password>');
+  }
+  // The edge tier's core as a pair: core.xml plus exactly what the HA pair adds to broker.xml.
+  const pairPart = "//*[local-name()='core']/*[local-name()='connectors' or local-name()='cluster-user' or local-name()='cluster-password' or local-name()='cluster-connections' or local-name()='ha-policy'] | //*[local-name()='acceptor'][@name='cluster']";
+  const core = await clientFacing('activemq/edge/core.xml');
+  expect(core).toContain('<broker-connections>');
+  for (const role of ['primary', 'backup']) {
+    const file = `activemq/edge/core-${role}.xml`;
+    expect(await clientFacing(file), `${file} differs from activemq/edge/core.xml outside the pair's own settings`).toBe(core);
+    expect(await xmlPart(file, pairPart), `${file}: the pair's settings differ from activemq/ha/broker-${role}.xml's`).toBe(await xmlPart(`activemq/ha/broker-${role}.xml`, pairPart));
   }
 });
 
