@@ -54,7 +54,7 @@ describe('the sources: section', () => {
       bluesky: { network: 'bluesky', options: { cursorFile: 'state/bluesky.cursor' }, instances: [], profiles: {} },
       mastodon: { network: 'mastodon', options: {}, instances: ['mastodon.social', 'http://127.0.0.1:1234'] },
     });
-    expect(config.feeds.map(({ name, network, keywords }) => ({ name, network, keywords }))).toEqual([
+    expect(config.feeds.map(({ name, networks, keywords }) => ({ name, network: networks.join(','), keywords }))).toEqual([
       { name: 'cats', network: 'x', keywords: ['cat', 'kitten'] },
       { name: 'sky-cats', network: 'bluesky', keywords: ['cat'] },
       { name: 'toot-cats', network: 'mastodon', keywords: ['cats', '#Caturday'] },

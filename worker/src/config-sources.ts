@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { NETWORKS, type Network } from '@livewall/contract';
 import { defaultComponents } from './components/index.js';
-import type { Checker, FeedConfig, Path } from './config.js';
+import { networkPath, type Checker, type FeedConfig, type Path } from './config.js';
 import type { Component, OptionSpec } from './engine/types.js';
 import { unreadable, unwritable } from './config-files.js';
 import { UriError } from './engine/uri.js';
@@ -82,27 +82,28 @@ export function parseSources(check: Checker, node: unknown, base: string, feeds:
   const components = defaultComponents();
   const sources: SourcesConfig = {};
   for (const network of NETWORKS) {
-    const used = feeds.filter((feed) => feed.network === network);
+    const used = feeds.filter((feed) => feed.networks.includes(network));
     if (sections[network] === undefined && used.length === 0) continue;
     const source = parseSource(check, network, sections[network] ?? {}, base, components.get(LIVE[network].scheme) as Component);
     if (!source) continue;
     sources[network] = source;
     if (source.replay || used.length === 0) continue;
     for (const feed of used) {
-      if (feed.keywords.length === 0 && feed.rule === undefined) check.problem(['feeds', feed.index], `feed ${feed.name} reads the live ${network} source, so it needs keywords${network === 'x' ? ' (or a rule)' : ''}`);
+      // An X rule stands in for the keywords on X alone: the feed's other networks match by keyword.
+      if (feed.keywords.length === 0 && (network !== 'x' || feed.rule === undefined)) check.problem(['feeds', feed.index], `feed ${feed.name} reads the live ${network} source, so it needs keywords${network === 'x' ? ' (or a rule)' : ''}`);
     }
     for (const option of TOKEN_OPTIONS) {
       // X needs its token; Mastodon only when one is named (without, it polls).
       const name = source.options[option] ?? (network === 'x' ? 'X_BEARER_TOKEN' : undefined);
       if (name !== undefined && !env[name] && check.checkEnv) {
-        const at: Path = sections[network] !== undefined ? ['sources', network, option] : ['feeds', (used[0] as FeedConfig).index, 'network'];
+        const at: Path = sections[network] !== undefined ? ['sources', network, option] : networkPath(used[0] as FeedConfig, network);
         check.problem(at, `environment variable ${name} is not set; the live ${network} source needs it (feeds ${used.map((feed) => feed.name).join(', ')}), or give sources.${network} a replay`);
       }
     }
     if (network === 'mastodon') checkMastodon(check, source, used);
   }
   for (const feed of feeds) {
-    if (!sources[feed.network]) check.problem(['feeds', feed.index, 'network'], `feed ${feed.name} is on ${feed.network}, but sources.${feed.network} is invalid`);
+    for (const network of feed.networks) if (!sources[network]) check.problem(networkPath(feed, network), `feed ${feed.name} is on ${network}, but sources.${network} is invalid`);
   }
   return sources;
 }
@@ -231,8 +232,10 @@ function checkMastodon(check: Checker, source: SourceConfig, feeds: readonly Fee
     }
   });
   for (const feed of feeds) {
+    // A feed on several networks says which one a keyword fails: the same words may suit X and Bluesky.
+    const whose = feed.networks.length > 1 ? `feed ${feed.name} is on mastodon, and ` : '';
     feed.keywords.forEach((keyword, k) => {
-      if (!HASHTAG.test(mastodonTag(keyword))) check.problem(['feeds', feed.index, 'keywords', k], `Mastodon follows hashtags: ${JSON.stringify(keyword)} is not one (letters, digits and _ only)`);
+      if (!HASHTAG.test(mastodonTag(keyword))) check.problem(['feeds', feed.index, 'keywords', k], `${whose}Mastodon follows hashtags: ${JSON.stringify(keyword)} is not one (letters, digits and _ only)`);
     });
   }
 }

@@ -64,7 +64,7 @@ describe('loadConfig on the demo config', () => {
       rewriteMedia: { from: 'https://pbs.twimg.com/media/', to: 'http://localhost:8080/demo/media/' },
     });
     expect(existsSync(config.sources.x?.replay?.file ?? '')).toBe(true);
-    expect(config.feeds).toEqual([{ name: 'cats', network: 'x', keywords: ['cat', 'cats', 'kitten', 'caturday'], index: 0 }]);
+    expect(config.feeds).toEqual([{ name: 'cats', networks: ['x'], networksKey: 'network', keywords: ['cat', 'cats', 'kitten', 'caturday'], index: 0 }]);
     expect(Object.keys(config.sources)).toEqual(['x']);
     expect(config.videoPreviews).toBe(true);
     expect(config.shutdownTimeoutMs).toBe(10_000);
@@ -106,8 +106,8 @@ describe('parseConfig', () => {
     expect(config.shutdownTimeoutMs).toBe(500);
     expect(config.sources.x?.replay).toMatchObject({ loop: false, startOffset: 7, restamp: true, rewriteMedia: { from: 'https://a/', to: 'https://b/' } });
     expect(config.feeds).toEqual([
-      { name: 'cats', network: 'x', keywords: [], index: 0 },
-      { name: 'dogs', network: 'x', keywords: [], index: 1 },
+      { name: 'cats', networks: ['x'], networksKey: 'network', keywords: [], index: 0 },
+      { name: 'dogs', networks: ['x'], networksKey: 'network', keywords: [], index: 1 },
     ]);
     expect(parsed(edit({ 5: ['shutdownTimeout: 2m', 'imageHosts:'] })).shutdownTimeoutMs).toBe(120_000);
     expect(parsed(edit({ 5: ['shutdownTimeout: 3', 'imageHosts:'] })).shutdownTimeoutMs).toBe(3000);
@@ -207,7 +207,7 @@ describe('parseConfig', () => {
     expect(problemsOf(edit({ 14: ['  - name: Cats'] }))).toEqual(['feeds.yaml:14:11: feed name "Cats" must match [a-z0-9-]{1,32}']);
     expect(problemsOf(edit({ 14: ['  - cats'] }))).toEqual(['feeds.yaml:14:5: feeds[0] must be a mapping']);
     expect(problemsOf(edit({ 14: ['  - title: cats'] }))).toEqual([
-      'feeds.yaml:14:5: unknown field "title" in feeds[0]; expected one of name, network, keywords, rule, deadLetter, sensitive, moderation',
+      'feeds.yaml:14:5: unknown field "title" in feeds[0]; expected one of name, network, networks, keywords, rule, deadLetter, sensitive, moderation',
       'feeds.yaml:14:5: feeds[0].name is required',
     ]);
   });

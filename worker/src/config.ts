@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { BROKER_PROFILE_NAMES, brokerProfile, DEFAULT_BROKER_PROFILE, DEFAULT_IMAGE_HOSTS, FEED_NAME, ImageAllowList, isBrokerProfileName, NETWORKS, type BrokerProfileName } from '@livewall/contract';
+import { BROKER_PROFILE_NAMES, brokerProfile, DEFAULT_BROKER_PROFILE, DEFAULT_IMAGE_HOSTS, FEED_NAME, ImageAllowList, isBrokerProfileName, NETWORKS, type BrokerProfileName, type Network } from '@livewall/contract';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { MAX_WINDOW } from './amqp/window.js';
 import { fileOfUri, unwritable } from './config-files.js';
@@ -50,10 +50,19 @@ export interface WorkerConfig {
 
 export interface FeedConfig {
   name: string;
-  network: 'x' | 'bluesky' | 'mastodon';
-  /** What the live source matches for this feed (X: stream rule terms; others: words and hashtags). */
+  /**
+   * The networks the feed reads, in the order written: `network: x` (one; x when neither is written) or
+   * `networks: [x, bluesky, mastodon]`. Their items go to the one topic in the order they arrive.
+   */
+  networks: Network[];
+  /** Which key named them (`network` or `networks`): where a problem of one of them is reported. */
+  networksKey: 'network' | 'networks';
+  /**
+   * What the live sources match for this feed, one list for all its networks: X makes its stream rule of them,
+   * Bluesky matches words and hashtags in the text, Mastodon follows them as hashtags.
+   */
   keywords: string[];
-  /** X only: the operator's own stream rule, used instead of the one made from the keywords. */
+  /** The feed's X network only: the operator's own stream rule, used instead of the one made from the keywords. */
   rule?: string;
   deadLetter?: string;
   /** The feed's own moderation rules, added to the global ones. */
@@ -93,7 +102,7 @@ type Path = (string | number)[];
 export const CONFIG_FIELDS = {
   top: ['broker', 'outbox', 'imageHosts', 'videoPreviews', 'shutdownTimeout', 'source', 'sources', 'feeds', 'deadLetter', 'ops', 'region', 'ownership', 'status', 'moderation', 'routes'],
   broker: ['url', 'username', 'password', 'idleTimeout', 'window', 'profile', 'stomp'],
-  feed: ['name', 'network', 'keywords', 'rule', 'deadLetter', 'sensitive', 'moderation'],
+  feed: ['name', 'network', 'networks', 'keywords', 'rule', 'deadLetter', 'sensitive', 'moderation'],
   outbox: ['file', 'maxItems', 'maxAge'],
   ownership: ['lease', 'renew'],
   ops: ['port', 'host'],
@@ -221,6 +230,45 @@ export class Checker {
   }
 }
 
+/**
+ * A feed's networks: `network: x` (one; x when neither key is written) or `networks: [x, bluesky]` (one or more,
+ * each once). Empty when what is written is wrong (reported).
+ */
+function parseNetworks(check: Checker, feed: Record<string, unknown>, index: number): Pick<FeedConfig, 'networks' | 'networksKey'> {
+  const known = (value: string, path: Path, label: string): value is Network => {
+    if ((NETWORKS as readonly string[]).includes(value)) return true;
+    check.problem(path, `feeds[${index}].${label} must be x, bluesky or mastodon, not ${JSON.stringify(value)}`);
+    return false;
+  };
+  if (feed.networks === undefined) {
+    const network = check.string(feed.network, ['feeds', index, 'network'], { required: false }) ?? 'x';
+    return { networks: known(network, ['feeds', index, 'network'], 'network') ? [network] : [], networksKey: 'network' };
+  }
+  if (feed.network !== undefined) {
+    check.problem(['feeds', index, 'networks'], `feeds[${index}] names both network and networks: keep networks (a list of one or more)`, true);
+    return { networks: [], networksKey: 'networks' };
+  }
+  const entries = check.list(feed.networks, ['feeds', index, 'networks']);
+  if (Array.isArray(feed.networks) && entries.length === 0) check.problem(['feeds', index, 'networks'], `feeds[${index}].networks must name at least one of x, bluesky, mastodon`);
+  const networks: Network[] = [];
+  let valid = entries.length > 0;
+  entries.forEach((entry, k) => {
+    const path: Path = ['feeds', index, 'networks', k];
+    const network = check.string(entry, path, { required: true });
+    if (network === undefined || !known(network, path, `networks[${k}]`)) valid = false;
+    else if (networks.includes(network)) {
+      check.problem(path, `feeds[${index}].networks names ${network} twice`);
+      valid = false;
+    } else networks.push(network);
+  });
+  return { networks: valid ? networks : [], networksKey: 'networks' };
+}
+
+/** Where a feed's network is written: its `network:`, or its entry in `networks:`. */
+export function networkPath(feed: Pick<FeedConfig, 'index' | 'networks' | 'networksKey'>, network: Network): Path {
+  return feed.networksKey === 'network' ? ['feeds', feed.index, 'network'] : ['feeds', feed.index, 'networks', feed.networks.indexOf(network)];
+}
+
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** `500ms`, `10s`, `2m`, `12h`, `7d`; a bare number is seconds. */
@@ -331,17 +379,14 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     const feed = check.object(entry, ['feeds', index], CONFIG_FIELDS.feed);
     const name = feed && check.string(feed.name, ['feeds', index, 'name'], { required: true });
     if (!feed || name === undefined) return;
-    const network = check.string(feed.network, ['feeds', index, 'network'], { required: false }) ?? 'x';
-    if (!(NETWORKS as readonly string[]).includes(network)) {
-      check.problem(['feeds', index, 'network'], `feeds[${index}].network must be x, bluesky or mastodon, not ${JSON.stringify(network)}`);
-    }
+    const { networks, networksKey } = parseNetworks(check, feed, index);
     const keywords = check.list(feed.keywords, ['feeds', index, 'keywords']).map((keyword, k) => check.string(keyword, ['feeds', index, 'keywords', k], { required: true }) ?? '');
     const deadLetter = check.string(feed.deadLetter, ['feeds', index, 'deadLetter'], { required: false });
     checkWritableUri(check, deadLetter, ['feeds', index, 'deadLetter'], base);
     const rule = check.string(feed.rule, ['feeds', index, 'rule'], { required: false });
     const moderation = parseModeration(check, feed.moderation, ['feeds', index, 'moderation'], CONFIG_FIELDS.feedModeration);
     const moderationMode = parseModerationMode(check, feed.moderation, ['feeds', index, 'moderation']);
-    if (rule !== undefined && network !== 'x') check.problem(['feeds', index, 'rule'], `feeds[${index}].rule is an X stream rule; feed ${name} is on ${network}`);
+    if (rule !== undefined && networks.length > 0 && !networks.includes('x')) check.problem(['feeds', index, 'rule'], `feeds[${index}].rule is an X stream rule; feed ${name} is on ${networks.join(', ')}`);
     // `sensitive: true` is what a reader of the old sources.mastodon option would write: say which words it takes.
     const sensitive = typeof feed.sensitive === 'boolean' ? String(feed.sensitive) : check.string(feed.sensitive, ['feeds', index, 'sensitive'], { required: false });
     if (sensitive !== undefined && !(SENSITIVE_MEDIA as readonly string[]).includes(sensitive)) {
@@ -350,7 +395,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
 
     if (!FEED_NAME.test(name)) check.problem(['feeds', index, 'name'], `feed name ${JSON.stringify(name)} must match [a-z0-9-]{1,32}`);
     else if (feeds.some((other) => other.name === name)) check.problem(['feeds', index, 'name'], `feed ${JSON.stringify(name)} is defined twice`);
-    else feeds.push({ name, network: network as FeedConfig['network'], keywords, ...(rule === undefined ? {} : { rule }), ...(deadLetter === undefined ? {} : { deadLetter }), ...(sensitive === 'drop' || sensitive === 'show' ? { sensitive } : {}), ...(moderation === undefined ? {} : { moderation }), ...(moderationMode === undefined ? {} : { moderationMode }), index });
+    else if (networks.length > 0) feeds.push({ name, networks, networksKey, keywords, ...(rule === undefined ? {} : { rule }), ...(deadLetter === undefined ? {} : { deadLetter }), ...(sensitive === 'drop' || sensitive === 'show' ? { sensitive } : {}), ...(moderation === undefined ? {} : { moderation }), ...(moderationMode === undefined ? {} : { moderationMode }), index });
   });
   const sources = parseSources(check, root.sources, base, feeds, env);
   const moderation = parseModeration(check, root.moderation, ['moderation']);

@@ -129,6 +129,7 @@ describe('feedRoutes', () => {
     expect(shape(routes.get('source:mastodon:127.0.0.1:1234#cats')!.steps)).toEqual(sourceSteps('mastodon'));
     expect(shape(routes.get('feed:sky-cats')!.steps)).toEqual([
       'filter:feed',
+      'transform:count-received',
       'transform:feed',
       'filter:sensitive',
       'filter:moderation',
@@ -138,6 +139,7 @@ describe('feedRoutes', () => {
       'filter:contract',
       'idempotent:id',
       'to:amqp:/topic/feed.sky-cats',
+      'transform:count-sent',
     ]);
     expect(routes.get('feed:sky-cats')!.deadLetter).toBe('file:rejected.ndjson');
     // A source route's own failures have nowhere else to go: only its rejected events are dead-lettered.
@@ -168,7 +170,7 @@ describe('feedRoutes', () => {
 
   it('sends to the producer URI it is given', () => {
     const routes = byId(feedRoutes(configOf(configText()), { producerUri: (topic) => `log:${topic}` }));
-    expect(shape(routes.get('feed:dogs')!.steps).at(-1)).toBe('to:log:/topic/feed.dogs');
+    expect(shape(routes.get('feed:dogs')!.steps).at(-2)).toBe('to:log:/topic/feed.dogs');
   });
 
   it('keeps as many items in flight as the publisher\'s window, so a slow link does not cap a feed', () => {
@@ -181,7 +183,7 @@ describe('feedRoutes', () => {
 
   it('makes no source route for a network without feeds', () => {
     const config = configOf(configText());
-    expect(sourceRoutes({ ...config, feeds: config.feeds.filter((feed) => feed.network !== 'bluesky') }, 'bluesky')).toEqual([]);
+    expect(sourceRoutes({ ...config, feeds: config.feeds.filter((feed) => !feed.networks.includes('bluesky')) }, 'bluesky')).toEqual([]);
     expect(sourceRoutes({ ...config, sources: { x: config.sources.x! } }, 'bluesky')).toEqual([]);
   });
 });
@@ -208,11 +210,11 @@ describe("a feed's sensitive setting", () => {
 
   it('is drop unless the feed says show; the older sources.mastodon.sensitive: true still shows on Mastodon feeds that say nothing', () => {
     const legacy = '  mastodon: { instances: [mastodon.social], sensitive: true }';
-    expect(sensitiveOf(feedWith(''), { network: 'mastodon' })).toBe('drop');
-    expect(sensitiveOf(feedWith(', sensitive: show'), { network: 'mastodon', sensitive: 'show' })).toBe('show');
-    expect(sensitiveOf(feedWith('', legacy), { network: 'mastodon' })).toBe('show');
-    expect(sensitiveOf(feedWith('', legacy), { network: 'mastodon', sensitive: 'drop' })).toBe('drop');
-    expect(sensitiveOf(feedWith('', legacy), { network: 'x' })).toBe('drop');
+    expect(sensitiveOf(feedWith(''), { networks: ['mastodon'] })).toBe('drop');
+    expect(sensitiveOf(feedWith(', sensitive: show'), { networks: ['mastodon'], sensitive: 'show' })).toBe('show');
+    expect(sensitiveOf(feedWith('', legacy), { networks: ['mastodon'] })).toBe('show');
+    expect(sensitiveOf(feedWith('', legacy), { networks: ['mastodon'], sensitive: 'drop' })).toBe('drop');
+    expect(sensitiveOf(feedWith('', legacy), { networks: ['x'] })).toBe('drop');
     expect(feedWith(', sensitive: show').feeds[0]!.sensitive).toBe('show');
   });
 

@@ -8,13 +8,14 @@ import { from, type RouteDefinition } from './engine/definition.js';
 import { feedsToModerate } from './moderation/config.js';
 import { moderated, ModerationBook } from './moderation/rules.js';
 import { isAllowedAuthor, markAllowed } from './moderation/approval.js';
-import type { FeedDirectory } from './sources/feed-directory.js';
+import { feedsOn, type FeedDirectory } from './sources/feed-directory.js';
+import { NetworkCounts } from './ops/network-counts.js';
 
 /**
  * Operators write feeds; these functions make routes of them. Each network that has feeds gets a source route
  * (`source:<network>`; Mastodon one per instance and hashtag) that reads the live service or its recording,
  * decodes each raw event once, keeps the posts with pictures and hands them to the network's hub; each feed is a
- * route (`feed:<name>`) from that hub to the feed's topic. Source routes start after the feed routes and stop
+ * route (`feed:<name>`) from the hubs of its networks (one, or several: `hub:x,bluesky,mastodon`) to the feed's topic. Source routes start after the feed routes and stop
  * before them, so that nothing is decoded before a feed listens and what a source drains still reaches its feeds.
  */
 
@@ -38,6 +39,8 @@ export interface FeedRouteOptions {
   directory?: FeedDirectory;
   /** Every feed's moderation rules as the running worker knows them (a reload swaps them in place); default: the config's. */
   moderation?: ModerationBook;
+  /** Where the feed routes count each network's posts and items; default: figures of their own. */
+  networkCounts?: NetworkCounts;
 }
 
 /** The replay URI of a recording: `replay:FILE?pace=2/s&loop=true`. */
@@ -62,7 +65,7 @@ export function sourceEndpoints(config: WorkerConfig, source: SourceConfig): { i
   if (network === 'bluesky') return [{ id: 'source:bluesky', uri: `jetstream:${query()}` }];
   // The source offers the statuses marked sensitive too: each feed route decides (sensitiveOf).
   const mastodonQuery = (extra: Record<string, string>): string => query({ ...extra, sensitive: 'true' });
-  const tags = [...new Set(config.feeds.filter((feed) => feed.network === 'mastodon').flatMap((feed) => feed.keywords.map(mastodonTag)))];
+  const tags = [...new Set(feedsOn(config.feeds, 'mastodon').flatMap((feed) => feed.keywords.map(mastodonTag)))];
   return source.instances.flatMap((entry) => {
     const { host, scheme } = mastodonInstance(entry);
     return tags.map((tag) => ({ id: `source:mastodon:${host}#${tag}`, uri: `mastodon:${host}${mastodonQuery({ tag, ...(scheme === 'http' ? { scheme } : {}) })}` }));
@@ -70,12 +73,14 @@ export function sourceEndpoints(config: WorkerConfig, source: SourceConfig): { i
 }
 
 /**
- * What `feed` does with posts flagged sensitive: its own `sensitive:`, else `show` for a Mastodon feed while the
- * older `sources.mastodon.sensitive: true` is set (what that option did before feeds had a say), else `drop`.
+ * What `feed` does with posts flagged sensitive: its own `sensitive:`, else `show` for a feed on Mastodon alone while
+ * the older `sources.mastodon.sensitive: true` is set (what that option did before feeds had a say), else `drop`. A
+ * feed on several networks decides for all of them with its own `sensitive:`.
  */
-export function sensitiveOf(config: WorkerConfig, feed: Pick<FeedConfig, 'network' | 'sensitive'>): SensitiveMedia {
+export function sensitiveOf(config: WorkerConfig, feed: Pick<FeedConfig, 'networks' | 'sensitive'>): SensitiveMedia {
   if (feed.sensitive) return feed.sensitive;
-  return feed.network === 'mastodon' && config.sources.mastodon?.options.sensitive === 'true' ? 'show' : 'drop';
+  const mastodonOnly = feed.networks.length === 1 && feed.networks[0] === 'mastodon';
+  return mastodonOnly && config.sources.mastodon?.options.sensitive === 'true' ? 'show' : 'drop';
 }
 
 function pipelineFor(config: WorkerConfig, source: SourceConfig | undefined, directory: FeedDirectory | undefined) {
@@ -85,7 +90,7 @@ function pipelineFor(config: WorkerConfig, source: SourceConfig | undefined, dir
     videoPreviews: config.videoPreviews,
     restamp: replay?.restamp ?? false,
     ...(replay?.rewriteMedia ? { rewriteMedia: replay.rewriteMedia } : {}),
-    feeds: (network) => directory?.of(network) ?? config.feeds.filter((feed) => feed.network === network),
+    feeds: (network) => directory?.of(network) ?? feedsOn(config.feeds, network),
   });
 }
 
@@ -98,7 +103,7 @@ function pipelineFor(config: WorkerConfig, source: SourceConfig | undefined, dir
  */
 export function sourceRoutes(config: WorkerConfig, network: Network, options: FeedRouteOptions = {}): RouteDefinition[] {
   const source = config.sources[network];
-  if (!source || !config.feeds.some((feed) => feed.network === network)) return [];
+  if (!source || !config.feeds.some((feed) => feed.networks.includes(network))) return [];
   const steps = pipelineFor(config, source, options.directory);
   const decode = { x: steps.decodeX, bluesky: steps.decodeBluesky, mastodon: steps.decodeMastodon }[network];
   const deadLetter = config.deadLetter;
@@ -115,13 +120,16 @@ export function sourceRoutes(config: WorkerConfig, network: Network, options: Fe
 }
 
 /**
- * A feed as a route: its network's posts with pictures (from the hub) → this feed's → not flagged sensitive, unless
- * the feed shows such posts (`sensitive: show`) → past its moderation rules → feed items that meet the contract → the
- * feed's topic. The steps are the pipeline's named functions (dsl/feed-pipeline.ts), the same ones a YAML route names.
+ * A feed as a route: its networks' posts with pictures (from their hubs, in the order they arrive) → this feed's →
+ * not flagged sensitive, unless the feed shows such posts (`sensitive: show`) → past its moderation rules → feed items
+ * that meet the contract → the feed's topic. The steps are the pipeline's named functions (dsl/feed-pipeline.ts), the
+ * same ones a YAML route names; two more count what each network brought and what went out (ops/network-counts.ts).
+ * A feed's networks are part of its route: a reload that adds or removes one drains and replaces the route (what
+ * its other networks' sources send meanwhile waits for it: see the hub), and touches no other feed's.
  */
-export function feedRoute(config: WorkerConfig, feed: Pick<FeedConfig, 'name' | 'network' | 'deadLetter' | 'sensitive' | 'moderationMode'>, options: FeedRouteOptions = {}): RouteDefinition {
-  const source = config.sources[feed.network];
-  const steps = pipelineFor(config, source, options.directory);
+export function feedRoute(config: WorkerConfig, feed: Pick<FeedConfig, 'name' | 'networks' | 'deadLetter' | 'sensitive' | 'moderationMode'>, options: FeedRouteOptions = {}): RouteDefinition {
+  // Replays and live streams differ only in the source routes' steps, which the feed route does not run.
+  const steps = pipelineFor(config, undefined, options.directory);
   // Where this kind of broker takes a feed's items (contract/src/profiles.ts).
   const profile = brokerProfile(config.broker.profile);
   const topic = profile.amqpTarget(feed.name);
@@ -129,20 +137,24 @@ export function feedRoute(config: WorkerConfig, feed: Pick<FeedConfig, 'name' | 
   const pending = feed.moderationMode === 'manual' ? profile.moderation.pendingAmqpTarget(feed.name) : undefined;
   const producerUri = options.producerUri ?? ((address: string) => `amqp:${address}`);
   // A live stream must not wait for a slow feed: its feed routes drop (counted) instead of holding up the others.
-  const live = !source?.replay;
+  const live = feed.networks.some((network) => !config.sources[network]?.replay);
   // Everything the steps read from the config: a reload that changes none of it keeps the route running.
   const deadLetter = feed.deadLetter ?? config.deadLetter;
   // As many exchanges at once as the publisher has room in flight: each waits for the broker's acceptance, so fewer
   // would cap a feed at (concurrency ÷ round trip) items a second across a slow link.
   const concurrency = config.broker.window ?? DEFAULT_WINDOW;
   const sensitive = sensitiveOf(config, feed);
-  const signature = JSON.stringify({ feed: feed.name, network: feed.network, live, sensitive, imageHosts: config.imageHostEntries, videoPreviews: config.videoPreviews, to: producerUri(topic), ...(pending ? { pending: producerUri(pending) } : {}), deadLetter, concurrency });
+  // One network keeps the key `network` it always had, so that an unchanged feed's route is not replaced.
+  const networks = feed.networks.length === 1 ? { network: feed.networks[0] } : { networks: feed.networks };
+  const signature = JSON.stringify({ feed: feed.name, ...networks, live, sensitive, imageHosts: config.imageHostEntries, videoPreviews: config.videoPreviews, to: producerUri(topic), ...(pending ? { pending: producerUri(pending) } : {}), deadLetter, concurrency });
   const book = options.moderation ?? new ModerationBook(config.moderation, feedsToModerate(config));
-  const route = from(`hub:${feed.network}${live ? '?live=true' : ''}`)
+  const counts = options.networkCounts ?? new NetworkCounts();
+  const route = from(`hub:${feed.networks.join(',')}${live ? '?live=true' : ''}`)
     .routeId(feedRouteId(feed.name))
     .signature(signature)
     .concurrency(concurrency)
     .filter(steps.forFeed(feed.name), 'feed')
+    .transform(counts.countReceived(feed.name), 'count-received')
     .transform(steps.asFeed(feed.name), 'feed')
     // Before the moderation rules: a post the feed will not show uses none of its author's share of the feed.
     .filter(steps.shows(sensitive), 'sensitive')
@@ -156,6 +168,7 @@ export function feedRoute(config: WorkerConfig, feed: Pick<FeedConfig, 'name' | 
     .idempotent(steps.itemKey, 10_000, 'id');
   if (pending) route.choice((choice) => choice.when(isAllowedAuthor, (branch) => branch.to(producerUri(topic)), 'allowed-author').otherwise((branch) => branch.to(producerUri(pending))));
   else route.to(producerUri(topic));
+  route.transform(counts.countSent(feed.name), 'count-sent');
   if (deadLetter) route.deadLetter(deadLetter);
   return route.build();
 }
@@ -164,7 +177,8 @@ export function feedRoute(config: WorkerConfig, feed: Pick<FeedConfig, 'name' | 
 export function feedRoutes(config: WorkerConfig, options: FeedRouteOptions = {}): RouteDefinition[] {
   // One book for all the feed routes: each feed's rules compiled once.
   const moderation = options.moderation ?? new ModerationBook(config.moderation, feedsToModerate(config));
-  const feeds = config.feeds.map((feed) => feedRoute(config, feed, { ...options, moderation }));
+  const networkCounts = options.networkCounts ?? new NetworkCounts();
+  const feeds = config.feeds.map((feed) => feedRoute(config, feed, { ...options, moderation, networkCounts }));
   const sources = (['x', 'bluesky', 'mastodon'] as const).flatMap((network) => sourceRoutes(config, network, options));
   return [...feeds, ...sources];
 }

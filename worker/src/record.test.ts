@@ -16,6 +16,7 @@ import { imagesPost, scriptedEvents } from './sources/bluesky/testing.js';
 import { FakeMastodon } from './sources/mastodon/fake-mastodon.js';
 import { photoStatusWithId } from './sources/mastodon/fake-statuses.js';
 import { FakeXServer } from './sources/x/fake-x-server.js';
+import { feedsOn } from './sources/feed-directory.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -90,7 +91,7 @@ describe('record', () => {
     const sky = await record(config, { network: 'bluesky', feed: 'sky', out: skyOut, limit: 4 }, defaultComponents(), systemClock, testLogger(), new AbortController().signal);
     expect(sky.recorded).toBe(4);
     const skyLines = (await readFile(skyOut, 'utf8')).trim().split('\n');
-    const { decodeBluesky, decodeMastodon } = feedPipeline({ imageHosts: config.imageHosts, videoPreviews: true, restamp: false, feeds: (network) => config.feeds.filter((feed) => feed.network === network) });
+    const { decodeBluesky, decodeMastodon } = feedPipeline({ imageHosts: config.imageHosts, videoPreviews: true, restamp: false, feeds: (network) => feedsOn(config.feeds, network) });
     expect(decodedPosts(skyLines, decodeBluesky).every((post) => post.feeds.includes('sky'))).toBe(true);
     expect(skyLines.map((line) => (JSON.parse(line) as { time_us: number }).time_us)).toEqual(
       scriptedEvents(6)

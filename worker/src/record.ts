@@ -36,7 +36,7 @@ export class RecordError extends Error {}
 export async function record(config: WorkerConfig, options: RecordOptions, components: ComponentRegistry, clock: Clock, log: Logger, stop: AbortSignal): Promise<RecordResult> {
   const feed = config.feeds.find((candidate) => candidate.name === options.feed);
   if (!feed) throw new RecordError(`feed ${options.feed} is not in ${config.file} (it has ${config.feeds.map((f) => f.name).join(', ') || 'none'})`);
-  if (feed.network !== options.network) throw new RecordError(`feed ${feed.name} is on ${feed.network}, not ${options.network}`);
+  if (!feed.networks.includes(options.network)) throw new RecordError(`feed ${feed.name} is on ${feed.networks.join(', ')}, not ${options.network}`);
   const source = config.sources[options.network];
   if (!source) throw new RecordError(`${config.file} has no sources.${options.network}`);
   if (source.replay) throw new RecordError(`sources.${options.network} plays a recording; record reads the live service: give sources.${options.network} live settings (or none)`);

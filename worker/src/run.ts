@@ -19,7 +19,8 @@ import { amqpAddresses, amqpConnections, outboxStats } from './components/amqp/i
 import { SqliteCursors } from './outbox/cursors.js';
 import { RECENT_PER_ADDRESS } from './outbox/outbox.js';
 import { recentlyPut } from './outbox/recent.js';
-import { blueskyProfilesMetrics, createMetrics, feedPublishingMetrics, outboxMetrics, ownershipMetric, reconnectsMetric, type FeedPublishing } from './ops/metrics.js';
+import { blueskyProfilesMetrics, createMetrics, feedPublishingMetrics, networkCountsMetrics, outboxMetrics, ownershipMetric, reconnectsMetric, type FeedPublishing } from './ops/metrics.js';
+import { NetworkCounts } from './ops/network-counts.js';
 import { startOpsServer, type OpsServer } from './ops/server.js';
 import { startStatusPublisher, statusBuilder, type StatusPublisher } from './ops/status-message.js';
 import { LeaseChannel } from './ownership/channel.js';
@@ -55,10 +56,11 @@ export function version(): string {
 /**
  * Every route a config defines: the feeds' routes (see feeds.ts), then the YAML `routes:`; in a dry run, broker
  * endpoints become log:, and a feed's items are written as `tap` prints them. `directory` is the running worker's
- * view of the feeds and `moderation` its feeds' moderation rules, which a reload updates in place.
+ * view of the feeds and `moderation` its feeds' moderation rules, which a reload updates in place; `networkCounts`
+ * where the feed routes count each network's posts.
  */
-export function routesOf(config: WorkerConfig, options: { dryRun: boolean; directory?: FeedDirectory; moderation?: ModerationBook }): RouteDefinition[] {
-  const feeds = feedRoutes(config, { ...(options.dryRun ? { producerUri: (topic: string) => `log:${topic}?format=item` } : {}), ...(options.directory ? { directory: options.directory } : {}), ...(options.moderation ? { moderation: options.moderation } : {}) });
+export function routesOf(config: WorkerConfig, options: { dryRun: boolean; directory?: FeedDirectory; moderation?: ModerationBook; networkCounts?: NetworkCounts }): RouteDefinition[] {
+  const feeds = feedRoutes(config, { ...(options.dryRun ? { producerUri: (topic: string) => `log:${topic}?format=item` } : {}), ...(options.directory ? { directory: options.directory } : {}), ...(options.moderation ? { moderation: options.moderation } : {}), ...(options.networkCounts ? { networkCounts: options.networkCounts } : {}) });
   const routes = loadRoutes(config, defaultComponents());
   return [...feeds, ...(options.dryRun ? routes.map(dryRunRoute) : routes)];
 }
@@ -107,6 +109,8 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
   const directory = new FeedDirectory(config.feeds);
   // Each feed's moderation rules as its route reads them: a reload swaps them without restarting a route.
   const moderation = new ModerationBook(config.moderation, feedsToModerate(config));
+  // Each feed's figures per network, kept across the reloads that replace its route.
+  const networkCounts = new NetworkCounts();
   // The outbox file, relative to the config as the amqp: component opens it (not in a dry run, which sends nothing there).
   const outboxFile = config.outbox && !options.dryRun ? resolve(dirname(config.file), config.outbox.file) : undefined;
   // Sources keep their place beside the outbox.
@@ -126,7 +130,7 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
     log,
     settings: { amqp: config.broker, publishGate: live.gate, feeds: directory, idempotent: published, ...(config.outbox ? { outbox: config.outbox } : {}), ...(leaseCursors ? { cursors: leaseCursors } : {}) },
   });
-  for (const route of routesOf(config, { ...options, directory, moderation })) engine.add(route);
+  for (const route of routesOf(config, { ...options, directory, moderation, networkCounts })) engine.add(route);
   // One line per state change; never one per message at info level.
   engine.on('state', ({ route, state, previous }) => log.info({ route, state, previous }, `route ${route} ${state}`));
   engine.on('retry', ({ route, error, delayMs }) => log.warn({ route, err: error, retryInMs: delayMs }, `route ${route} retrying`));
@@ -163,7 +167,7 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
     );
     // The appview: endpoints' figures (Bluesky authors' profiles), from the source routes that send to one.
     const profiles = blueskyProfilesMetrics(() => engine.status().flatMap((route) => route.endpoints.flatMap(({ uri, stats }) => (uri.startsWith(`${PROFILES.scheme}:`) && stats ? [stats] : []))));
-    ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, engine, registry: createMetrics(engine, { info, extraMetrics: [reconnects, ...profiles, ...feedPublishingMetrics(() => feedPublishing(config)), ...(config.outbox ? outboxMetrics(outboxStats) : []), ...(ownership ? [ownershipMetric(() => ownership.status().feeds)] : [])], ...(held ? { held } : {}), extraDropped: () => live.dropped() }), log, info, amqpConnections, moderation: () => live.status(), ...(ownership ? { ownership: () => ownership.status(), held, roleOf: (routeId: string) => ownership.roleOf(routeId) } : {}) });
+    ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, engine, registry: createMetrics(engine, { info, extraMetrics: [reconnects, ...profiles, ...feedPublishingMetrics(() => feedPublishing(config)), ...(config.outbox ? outboxMetrics(outboxStats) : []), ...(ownership ? [ownershipMetric(() => ownership.status().feeds)] : []), ...networkCountsMetrics(() => networkCounts.entries())], ...(held ? { held } : {}), extraDropped: () => live.dropped() }), log, info, amqpConnections, moderation: () => live.status(), networks: () => networkCounts.status(), ...(ownership ? { ownership: () => ownership.status(), held, roleOf: (routeId: string) => ownership.roleOf(routeId) } : {}) });
     log.info({ url: `http://${config.ops.host}:${ops.port}/` }, 'ops endpoint listening (/healthz, /readyz, /status, /metrics)');
   }
 
@@ -187,7 +191,7 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
       let routes: RouteDefinition[];
       try {
         next = loadConfig(config.file, process.env, { requireBroker: !options.dryRun });
-        routes = routesOf(next, { ...options, directory, moderation });
+        routes = routesOf(next, { ...options, directory, moderation, networkCounts });
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         log.error({ config: config.file, problems: error.problems }, 'config changed but is invalid; the running routes carry on');
@@ -201,6 +205,7 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
       ownership?.claimNew(next.feeds);
       const result = await applyRoutes(engine, routes, next.shutdownTimeoutMs, (definition) => !ownership?.isManaged(definition.id) || ownership.mayRun(definition.id));
       ownership?.releaseGone(next.feeds);
+      networkCounts.retain(next.feeds);
       config = next;
       log.info({ config: config.file, ...result }, 'config reloaded');
     });

@@ -1,6 +1,7 @@
 import { DEFAULT_IMAGE_HOSTS, ImageAllowList } from '@livewall/contract';
 import type { WorkerConfig } from '../config.js';
 import type { KeyExpression, Predicate, Splitter, Transform } from '../engine/definition.js';
+import { feedsOn } from '../sources/feed-directory.js';
 import { feedPipeline } from './feed-pipeline.js';
 
 /** What each kind of expression is: a route's steps take one kind each. */
@@ -100,7 +101,7 @@ export function defaultFunctions(config?: WorkerConfig): FunctionRegistry {
     videoPreviews: config?.videoPreviews ?? true,
     restamp: replay?.restamp ?? false,
     ...(replay?.rewriteMedia ? { rewriteMedia: replay.rewriteMedia } : {}),
-    feeds: (network) => config?.feeds.filter((feed) => feed.network === network) ?? [],
+    feeds: (network) => feedsOn(config?.feeds ?? [], network),
   });
   const signature = config && JSON.stringify({ imageHosts: config.imageHostEntries, videoPreviews: config.videoPreviews, rewriteMedia: replay?.rewriteMedia, restamp: replay?.restamp, feeds: config.feeds });
   return new FunctionRegistry(signature)

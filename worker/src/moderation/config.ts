@@ -2,9 +2,9 @@ import { NETWORKS } from '@livewall/contract';
 import { CONFIG_FIELDS, MODERATION_MODES, parseDuration, type Checker, type ModerationMode, type Path, type WorkerConfig } from '../config.js';
 import { emptyAuthorLists, type AuthorLists, type ModeratedFeed, type ModerationConfig } from './rules.js';
 
-/** The config's feeds as the moderation book takes them: a feed whose network plays a recording is not live. */
+/** The config's feeds as the moderation book takes them: a feed all of whose networks play recordings is not live. */
 export function feedsToModerate(config: Pick<WorkerConfig, 'feeds' | 'sources'>): ModeratedFeed[] {
-  return config.feeds.map(({ name, network, moderation }) => ({ name, live: !config.sources[network]?.replay, ...(moderation === undefined ? {} : { moderation }) }));
+  return config.feeds.map(({ name, networks, moderation }) => ({ name, live: networks.some((network) => !config.sources[network]?.replay), ...(moderation === undefined ? {} : { moderation }) }));
 }
 
 /**

@@ -210,6 +210,22 @@ export function feedPublishingMetrics(read: () => Iterable<FeedPublishing>): Ext
 const PROFILE_OUTCOMES = { hit: 'hit', resolved: 'resolved', unknown: 'unknown', late: 'late', failed: 'failed', rateLimited: 'rate-limited' } as const;
 
 /**
+ * Each feed's posts and items per network (ops/network-counts.ts): `livewall_feed_received_total{feed,network}` and
+ * `livewall_feed_sent_total{feed,network}`, so that a feed on several networks shows what each brings.
+ */
+export function networkCountsMetrics(read: () => Iterable<{ feed: string; network: string; received: number; sent: number }>): ExtraMetric[] {
+  const labelNames = ['feed', 'network'] as const;
+  const figure = (name: 'received' | 'sent') =>
+    function* () {
+      for (const { feed, network, ...figures } of read()) yield { labels: { feed, network }, value: figures[name] };
+    };
+  return [
+    { name: 'feed_received_total', help: "A feed's posts from each of its networks (matched its keywords or rule), before its own steps.", type: 'counter', labelNames, read: figure('received') },
+    { name: 'feed_sent_total', help: "A feed's items from each of its networks that went through every step of its route to its topic (or pending queue).", type: 'counter', labelNames, read: figure('sent') },
+  ];
+}
+
+/**
  * Bluesky authors' profiles, summed over the `appview:` endpoints' stats that `read` gives:
  * - `livewall_bluesky_profiles_total{outcome}`: posts by how their author came out: `hit` (from the cache),
  *   `resolved` (looked up in time), `unknown` (the AppView has no such account), and the misses that went out with the

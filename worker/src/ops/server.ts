@@ -13,7 +13,7 @@ import type { WorkerInfo } from './info.js';
  * - `GET /readyz` — 200 when every route is started with its endpoints connected (but those held back because
  *   another worker owns their feed), else 503 with the routes that are not and why (readiness).
  * - `GET /status` — the worker and every route's state and counters, the broker connections the routes' amqp:
- *   endpoints share, and who owns each feed, as JSON.
+ *   endpoints share, who owns each feed, and each feed's figures per network, as JSON.
  * - `GET /metrics` — Prometheus text.
  *
  * Plain `node:http`: four fixed GET paths need no router, middleware or body parsing, and the worker stays free of
@@ -36,6 +36,8 @@ export interface OpsServerOptions {
   ownership?: () => unknown;
   /** The moderation log and gate (worker/src/moderation/): the log's state, each feed's takedowns and drops, shown in /status. */
   moderation?: () => unknown;
+  /** Each feed's figures per network (ops/network-counts.ts), shown in /status as `networks`. */
+  networks?: () => unknown;
   /** Routes stopped on purpose (a feed another worker owns): /readyz leaves them out, so a standby worker is ready. */
   held?: (routeId: string) => boolean;
   /** The ownership role of a managed route's feed (`listening`: not known yet), named in /readyz's reasons. */
@@ -81,7 +83,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
       sendJson(response, ready ? 200 : 503, body);
     },
     '/status': (response) => {
-      const body = { version: info.version, host: info.host, region: info.region, uptimeSeconds: Math.round(process.uptime()), routes: engine.status(), ...(options.amqpConnections ? { amqpConnections: options.amqpConnections() } : {}), ...(options.ownership ? { ownership: options.ownership() } : {}), ...(options.moderation ? { moderation: options.moderation() } : {}) };
+      const body = { version: info.version, host: info.host, region: info.region, uptimeSeconds: Math.round(process.uptime()), routes: engine.status(), ...(options.amqpConnections ? { amqpConnections: options.amqpConnections() } : {}), ...(options.ownership ? { ownership: options.ownership() } : {}), ...(options.moderation ? { moderation: options.moderation() } : {}), ...(options.networks ? { networks: options.networks() } : {}) };
       sendJson(response, 200, body);
     },
     '/metrics': async (response) => send(response, 200, registry.contentType, await registry.metrics()),

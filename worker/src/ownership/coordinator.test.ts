@@ -204,6 +204,17 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/** Two workers on one broker: the first owns the feed, the second stands by. */
+async function ownerAndStandby() {
+  const clock = fakeClock(START);
+  const broker = new FakeLeaseBroker();
+  const owner = await startWorker(clock, broker, 'server', false);
+  await until(clock, 'the first worker owns the feed', () => owner.role() === 'owner');
+  const standby = await startWorker(clock, broker, 'laptop', false);
+  await until(clock, 'the second worker stands by', () => standby.role() === 'standby');
+  return { clock, broker, owner, standby };
+}
+
 /**
  * Lets `ms` of fake time pass in steps of 50 ms. Each step waits until every running worker is idle again — its
  * ownership ticker and its replay asleep on the clock, so the replay's file reads are done — and the lease messages
@@ -310,7 +321,7 @@ describe('Ownership', () => {
   it('a network\'s source waits until each of its feeds here is decided, so that none misses the start', async () => {
     const clock = fakeClock(START);
     const broker = new FakeLeaseBroker();
-    const config = { ...baseConfig, feeds: [...baseConfig.feeds, { name: 'dogs', network: 'x' as const, keywords: [], index: 1 }] };
+    const config = { ...baseConfig, feeds: [...baseConfig.feeds, { name: 'dogs', networks: ['x' as const], networksKey: 'network' as const, keywords: [], index: 1 }] };
     const worker = await startWorker(clock, broker, 'server', false, { config, hold: 'dogs' });
     await until(clock, 'cats is owned', () => worker.ownership.status().feeds[0]?.role === 'owner');
     await pass(clock, 3000);
@@ -346,12 +357,7 @@ describe('Ownership', () => {
   });
 
   it('a standby worker holds back the routes of a reload until it owns the feed', async () => {
-    const clock = fakeClock(START);
-    const broker = new FakeLeaseBroker();
-    const owner = await startWorker(clock, broker, 'server', false);
-    await until(clock, 'the first worker owns the feed', () => owner.role() === 'owner');
-    const standby = await startWorker(clock, broker, 'laptop', false);
-    await until(clock, 'the second worker stands by', () => standby.role() === 'standby');
+    const { clock, owner, standby } = await ownerAndStandby();
     expect(standby.ownership.isManaged('feed:cats')).toBe(true);
     expect(standby.ownership.isManaged('source:x')).toBe(true);
     expect(standby.ownership.isManaged('my-route')).toBe(false);
@@ -362,11 +368,48 @@ describe('Ownership', () => {
     expect(owner.ownership.waiting()).toBe(false);
 
     // A feed the reload adds is claimed; nobody owns it, so it is this worker's.
-    standby.ownership.claimNew([...baseConfig.feeds, { name: 'dogs', network: 'x' }]);
+    standby.ownership.claimNew([...baseConfig.feeds, { name: 'dogs', networks: ['x' as const] }]);
     await until(clock, 'the new feed is owned', () => standby.ownership.status().feeds.find((feed) => feed.feed === 'dogs')?.role === 'owner');
     expect(standby.ownership.mayRun('source:x')).toBe(true);
     standby.ownership.releaseGone(baseConfig.feeds);
     expect(standby.ownership.status().feeds.map((feed) => feed.feed)).toEqual(['cats']);
+    await owner.stop();
+    await standby.stop();
+  });
+
+  it('a feed that gains or loses a network keeps its lease; its owner runs the sources of every network it is on', async () => {
+    const clock = fakeClock(START);
+    const broker = new FakeLeaseBroker();
+    const owner = await startWorker(clock, broker, 'server', false);
+    await until(clock, 'the worker owns the feed', () => owner.role() === 'owner');
+    const before = owner.ownership.status().feeds[0];
+
+    owner.ownership.claimNew([{ name: 'cats', networks: ['x', 'bluesky', 'mastodon'] }]);
+    await pass(clock, 3000);
+    expect(owner.ownership.status().feeds).toEqual([before]);
+    for (const source of ['source:x', 'source:bluesky', 'source:mastodon:mastodon.social#cats']) {
+      expect(owner.ownership.isManaged(source)).toBe(true);
+      expect(owner.ownership.mayRun(source)).toBe(true);
+    }
+
+    owner.ownership.claimNew([{ name: 'cats', networks: ['bluesky'] }]);
+    await pass(clock, 3000);
+    expect(owner.ownership.status().feeds).toEqual([before]);
+    expect(owner.ownership.isManaged('source:x')).toBe(false);
+    expect(owner.ownership.mayRun('source:bluesky')).toBe(true);
+    await owner.stop();
+  });
+
+  it('a standby worker of a feed on several networks reads none of their sources', async () => {
+    const { clock, owner, standby } = await ownerAndStandby();
+    for (const worker of [owner, standby]) worker.ownership.claimNew([{ name: 'cats', networks: ['x', 'bluesky'] }]);
+    await pass(clock, 3000);
+    expect(standby.role()).toBe('standby');
+    for (const source of ['source:x', 'source:bluesky']) {
+      expect(standby.ownership.mayRun(source)).toBe(false);
+      expect(standby.ownership.standingBy(source)).toBe(true);
+      expect(owner.ownership.mayRun(source)).toBe(true);
+    }
     await owner.stop();
     await standby.stop();
   });

@@ -13,9 +13,10 @@ import { describeOwner, type LeaseMessage, type OwnerInfo } from './messages.js'
  * Feed ownership for one worker: a lease per feed (lease.ts) kept on the broker (channel.ts), and the engine's feed
  * and source routes started and stopped to match. Each feed has one active owner at a time:
  *
- * - A feed route (`feed:<name>`) runs only while this worker owns the feed; its network's source routes
- *   (`source:<network>…`) run while this worker owns at least one of the network's feeds. A standby worker reads no
- *   stream at all (X allows one connection per app).
+ * - A feed route (`feed:<name>`) runs only while this worker owns the feed; a network's source routes
+ *   (`source:<network>…`) run while this worker owns at least one of the network's feeds. A feed on several networks
+ *   is one lease: its owner runs the sources of all of them. A standby worker reads no stream at all (X allows one
+ *   connection per app).
  * - Yielding drains: the source routes first when no other feed of the network stays (so that what they took still
  *   reaches the feed), then the feed route; then the yield goes out with where the sources got to.
  * - Starting from a handed-over place: a source with a cursor (a replay) starts where the previous owner's stopped.
@@ -27,7 +28,7 @@ import { describeOwner, type LeaseMessage, type OwnerInfo } from './messages.js'
 
 export interface OwnedFeed {
   name: string;
-  network: Network;
+  networks: readonly Network[];
 }
 
 export interface OwnershipOptions {
@@ -88,7 +89,8 @@ function running(route: Route): boolean {
 
 export class Ownership {
   private readonly leases = new Map<string, FeedLease>();
-  private readonly networks = new Map<string, Network>();
+  /** Each feed's networks. */
+  private readonly networks = new Map<string, readonly Network[]>();
   /** Decisions waiting for the next tick: taken together, so that a network's feeds move at once. */
   private readonly toActivate = new Map<string, Handover | undefined>();
   private readonly toDeactivate = new Set<string>();
@@ -140,7 +142,7 @@ export class Ownership {
     if (feed !== undefined) return this.leases.get(feed)?.role === 'standby';
     const network = this.networkOfSource(routeId);
     if (network === undefined) return false;
-    const feeds = [...this.leases.values()].filter((lease) => this.networks.get(lease.feed) === network);
+    const feeds = [...this.leases.values()].filter((lease) => this.isOn(lease.feed, network));
     return feeds.length > 0 && feeds.every((lease) => lease.role === 'standby');
   }
 
@@ -150,7 +152,7 @@ export class Ownership {
     if (feed !== undefined) return this.leases.get(feed)?.role;
     const network = this.networkOfSource(routeId);
     if (network === undefined) return undefined;
-    const roles = [...new Set([...this.leases.values()].filter((lease) => this.networks.get(lease.feed) === network).map((lease) => lease.role))];
+    const roles = [...new Set([...this.leases.values()].filter((lease) => this.isOn(lease.feed, network)).map((lease) => lease.role))];
     return roles.join(', ');
   }
 
@@ -161,7 +163,7 @@ export class Ownership {
     const network = this.networkOfSource(routeId);
     if (network === undefined) return true;
     if (this.sourcesWaiting.has(network)) return false;
-    return [...this.leases.values()].some((lease) => lease.active && this.networks.get(lease.feed) === network);
+    return [...this.leases.values()].some((lease) => lease.active && this.isOn(lease.feed, network));
   }
 
   /** Starts the routes that are not managed, then the leases: the feeds start as this worker comes to own them. */
@@ -173,13 +175,19 @@ export class Ownership {
     this.loop = this.run();
   }
 
-  /** A reload added feeds: claim them as at the start (before their routes are added, so that none starts unowned). */
+  /**
+   * A reload added feeds: claim them as at the start (before their routes are added, so that none starts unowned).
+   * A feed that gained or lost a network but kept another stays as it is, owned or not: its lease is the feed's.
+   */
   claimNew(feeds: readonly OwnedFeed[]): void {
     for (const feed of feeds) {
-      const network = this.networks.get(feed.name);
-      if (network === feed.network) continue;
-      // A feed that moved to another network is another feed.
-      if (network !== undefined) this.drop(feed.name);
+      const networks = this.networks.get(feed.name);
+      if (networks?.some((network) => feed.networks.includes(network))) {
+        this.networks.set(feed.name, [...feed.networks]);
+        continue;
+      }
+      // A feed that moved to other networks altogether is another feed.
+      if (networks !== undefined) this.drop(feed.name);
       this.add(feed, false);
       this.options.bus.watch(feed.name);
     }
@@ -246,7 +254,7 @@ export class Ownership {
   }
 
   private add(feed: OwnedFeed, takeover: boolean): void {
-    this.networks.set(feed.name, feed.network);
+    this.networks.set(feed.name, [...feed.networks]);
     this.leases.set(feed.name, new FeedLease(feed.name, this.options.me, this.options.timings, { takeover, now: this.now() }, this.effects(feed.name)));
   }
 
@@ -304,7 +312,7 @@ export class Ownership {
 
   /** Some feed of the network is not decided yet here: listening, or claiming. */
   private undecided(network: Network): boolean {
-    return [...this.leases.values()].some((lease) => this.networks.get(lease.feed) === network && (lease.role === 'listening' || lease.role === 'claiming'));
+    return [...this.leases.values()].some((lease) => this.isOn(lease.feed, network) && (lease.role === 'listening' || lease.role === 'claiming'));
   }
 
   private async startWaitingSources(network: Network): Promise<void> {
@@ -317,31 +325,41 @@ export class Ownership {
     for (const group of byStartupOrder(sources)) await Promise.all(group.map((route) => startedOrRetrying(route)));
   }
 
+  private isOn(feed: string, network: Network): boolean {
+    return this.networks.get(feed)?.includes(network) ?? false;
+  }
+
+  /** Groups feeds by network; a feed on several networks is in each of their groups. */
   private byNetwork<T>(feeds: Iterable<T>, nameOf: (entry: T) => string): Map<Network, T[]> {
     const groups = new Map<Network, T[]>();
     for (const entry of feeds) {
-      const network = this.networks.get(nameOf(entry));
-      if (network === undefined) continue;
-      groups.set(network, [...(groups.get(network) ?? []), entry]);
+      for (const network of this.networks.get(nameOf(entry)) ?? []) groups.set(network, [...(groups.get(network) ?? []), entry]);
     }
     return groups;
   }
 
   private async deactivate(feeds: string[]): Promise<void> {
-    for (const [network, leaving] of this.byNetwork(feeds, (feed) => feed)) {
-      const staying = [...this.leases.values()].some((lease) => lease.active && this.networks.get(lease.feed) === network && !leaving.includes(lease.feed));
-      let cursors: Record<string, unknown> | undefined;
+    if (feeds.length === 0) return;
+    const groups = this.byNetwork(feeds, (feed) => feed);
+    // Where each network's sources got to, by portable key: a feed on several networks hands over all of theirs.
+    const places = new Map<Network, Record<string, unknown> | undefined>();
+    const leavingAlone: Network[] = [];
+    for (const [network, leaving] of groups) {
+      const staying = [...this.leases.values()].some((lease) => lease.active && this.isOn(lease.feed, network) && !leaving.includes(lease.feed));
       if (staying) {
-        // The sources go on for the other feeds: hand over the place reached before this feed stops listening, so
-        // that the next owner misses nothing (it may repeat what this feed still had queued).
-        cursors = this.cursorsOf(network);
-        await Promise.all(leaving.map((feed) => this.stopRoute(feedRouteId(feed))));
+        // The sources go on for the other feeds: hand over the place reached before these feeds stop listening, so
+        // that the next owner misses nothing (it may repeat what a feed still had queued).
+        places.set(network, this.cursorsOf(network));
       } else {
         await Promise.all(this.sourceRoutes(network).map((route) => route.stop(this.options.drainTimeoutMs)));
-        await Promise.all(leaving.map((feed) => this.stopRoute(feedRouteId(feed))));
-        cursors = this.cursorsOf(network);
+        leavingAlone.push(network);
       }
-      for (const feed of leaving) this.leases.get(feed)?.yielded(this.withPublished(feed, cursors), this.now());
+    }
+    await Promise.all(feeds.map((feed) => this.stopRoute(feedRouteId(feed))));
+    for (const network of leavingAlone) places.set(network, this.cursorsOf(network));
+    for (const feed of feeds) {
+      const cursors = Object.assign({}, ...(this.networks.get(feed) ?? []).map((network) => places.get(network) ?? {})) as Record<string, unknown>;
+      this.leases.get(feed)?.yielded(this.withPublished(feed, Object.keys(cursors).length > 0 ? cursors : undefined), this.now());
     }
   }
 
@@ -363,6 +381,8 @@ export class Ownership {
         if (Array.isArray(published)) this.options.published?.learn(feed, published.filter((id): id is string => typeof id === 'string'));
         for (const [portable, handedPlace] of Object.entries(places)) {
           const key = keys.get(portable);
+          // A feed on several networks hands over each network's places: this network takes its own.
+          if (key === undefined && this.readsHere(feed, portable)) continue;
           if (key === undefined) {
             log.warn({ feed, source: portable, here: [...keys.keys()] }, `feed ${feed}: the previous owner read ${portable}, which this worker does not; its sources start from their own place`);
             continue;
@@ -397,13 +417,21 @@ export class Ownership {
     }
   }
 
+  /** Whether a source of one of the feed's networks here keeps its place under `portable`. */
+  private readsHere(feed: string, portable: string): boolean {
+    return (this.networks.get(feed) ?? []).some((network) => this.sourceRoutes(network).some((route) => {
+      const key = cursorKeyOf(route.definition.from, this.options.baseDir);
+      return key !== undefined && portableKey(key) === portable;
+    }));
+  }
+
   private async stopRoute(id: string): Promise<void> {
     await this.options.engine.route(id)?.stop(this.options.drainTimeoutMs);
   }
 
   /** The network a source route reads for, when one of the leases' feeds is on it. */
   private networkOfSource(routeId: string): Network | undefined {
-    for (const network of new Set(this.networks.values())) {
+    for (const network of new Set([...this.networks.values()].flat())) {
       if (routeId === `source:${network}` || routeId.startsWith(`source:${network}:`)) return network;
     }
     return undefined;
@@ -415,7 +443,8 @@ export class Ownership {
 
   /** What a feed's owner hands over and renews: where its network's sources got to, and what it published last. */
   private handoverOf(feed: string): Record<string, unknown> | undefined {
-    return this.withPublished(feed, this.cursorsOf(this.networks.get(feed) as Network));
+    const places = Object.assign({}, ...(this.networks.get(feed) ?? []).map((network) => this.cursorsOf(network) ?? {})) as Record<string, unknown>;
+    return this.withPublished(feed, Object.keys(places).length > 0 ? places : undefined);
   }
 
   private withPublished(feed: string, cursors: Record<string, unknown> | undefined): Record<string, unknown> | undefined {

@@ -244,9 +244,10 @@ export function configSchema(components: ComponentRegistry = defaultComponents()
   };
   const feed: Fields<typeof CONFIG_FIELDS.feed> = {
     name: described('the feed: its topic is /topic/feed.NAME', orEnv({ type: 'string', pattern: FEED_NAME.source }, { type: 'integer', minimum: 0 })),
-    network: described('default x', oneOfValues(NETWORKS)),
-    keywords: described('what the live source matches for this feed', list(TEXT)),
-    rule: described('X only: a stream rule of your own, instead of the one made from the keywords', TEXT),
+    network: described('the one network the feed reads (default x); or write networks', oneOfValues(NETWORKS)),
+    networks: described('the networks the feed reads, each once: their items go to its one topic in the order they arrive', list(oneOfValues(NETWORKS), { minItems: 1, uniqueItems: true })),
+    keywords: described("what the live sources match for this feed, one list for all its networks (X: its stream rule; Bluesky: words and hashtags in the text; Mastodon: hashtags)", list(TEXT)),
+    rule: described("X only: a stream rule of your own, instead of the one made from the keywords (the feed's other networks match the keywords)", TEXT),
     deadLetter: described("where the feed's items go after their last failed attempt", ref('producerUri')),
     moderation: described("the feed's moderation rules, added to the global ones, and its mode", ref('feedModeration')),
     sensitive: described('posts their network flags as sensitive (X possibly_sensitive, Bluesky adult/graphic self-labels, Mastodon sensitive): drop (default) or show', oneOfValues(SENSITIVE_MEDIA)),
@@ -291,7 +292,12 @@ export function configSchema(components: ComponentRegistry = defaultComponents()
     videoPreviews: { type: 'boolean' },
     shutdownTimeout: described('how long a stop drains what was taken (default 10s)', CONFIG_DURATION),
     sources: described("where each network's feeds read from", mapping(Object.fromEntries(NETWORKS.map((network) => [network, source(network, components)])))),
-    feeds: described('each feed is a route from its network\'s source to its topic', list(mapping(feed, ['name'], { if: { required: ['rule'] }, then: { properties: { network: orEnv({ const: 'x' }) } } }))),
+    feeds: described("each feed is a route from its networks' sources to its topic", list(mapping(feed, ['name'], {
+      // network or networks, not both; a rule needs X among them.
+      not: { required: ['network', 'networks'] },
+      if: { required: ['rule'] },
+      then: { properties: { network: orEnv({ const: 'x' }), networks: { type: 'array', contains: { const: 'x' } } } },
+    }))),
     deadLetter: described("where a feed's items go after their last failed attempt (a feed may name its own)", ref('producerUri')),
     ops: described('/healthz, /readyz, /status and /metrics', mapping(ops, ['port'])),
     region: described('where this worker runs, shown in its status messages', TEXT),

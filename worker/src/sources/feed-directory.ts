@@ -9,6 +9,24 @@ export interface DirectoryFeed {
   rule?: string;
 }
 
+/** A feed as the config has it: on one network or several, with one keyword list for all of them. */
+export interface FeedOnNetworks {
+  name: string;
+  networks: readonly Network[];
+  keywords: readonly string[];
+  rule?: string;
+}
+
+/**
+ * The feeds on `network`, each as that network's source sees it (the X rule only on X). A feed on several networks
+ * is in each of their lists, with the same keywords.
+ */
+export function feedsOn(feeds: readonly (FeedOnNetworks | DirectoryFeed)[], network: Network): DirectoryFeed[] {
+  return feeds
+    .filter((feed) => ('networks' in feed ? feed.networks : [feed.network]).includes(network))
+    .map(({ name, keywords, rule }) => ({ name, network, keywords: [...keywords], ...(rule === undefined || network !== 'x' ? {} : { rule }) }));
+}
+
 /** What `of` returns for a network without feeds: one array, so that it too stays the same until a change. */
 const NO_FEEDS: readonly DirectoryFeed[] = Object.freeze([]);
 
@@ -21,7 +39,7 @@ const NO_FEEDS: readonly DirectoryFeed[] = Object.freeze([]);
 export class FeedDirectory extends EventEmitter<{ change: [Network] }> {
   private readonly byNetwork = new Map<Network, { key: string; feeds: readonly DirectoryFeed[] }>();
 
-  constructor(feeds: readonly DirectoryFeed[] = []) {
+  constructor(feeds: readonly (FeedOnNetworks | DirectoryFeed)[] = []) {
     super();
     this.update(feeds);
   }
@@ -31,12 +49,10 @@ export class FeedDirectory extends EventEmitter<{ change: [Network] }> {
   }
 
   /** Takes the feeds of a new config; emits `change` once for each network whose feeds differ. */
-  update(feeds: readonly DirectoryFeed[]): Network[] {
+  update(feeds: readonly (FeedOnNetworks | DirectoryFeed)[]): Network[] {
     const changed: Network[] = [];
     for (const network of ['x', 'bluesky', 'mastodon'] as const) {
-      const mine = feeds
-        .filter((feed) => feed.network === network)
-        .map(({ name, keywords, rule }) => ({ name, network, keywords: [...keywords], ...(rule === undefined ? {} : { rule }) }));
+      const mine = feedsOn(feeds, network);
       const key = JSON.stringify(mine);
       if ((this.byNetwork.get(network)?.key ?? '[]') === key) continue;
       this.byNetwork.set(network, { key, feeds: mine });

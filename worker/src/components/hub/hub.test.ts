@@ -63,6 +63,33 @@ describe('hub: component', () => {
     await engine.stop(1000);
   });
 
+  it('lets one route read several hubs: every exchange of each, once, in the order they arrive', async () => {
+    const { engine, source } = hubEngine();
+    engine.add(from('hub:x,bluesky,mastodon?live=true').routeId('wall').to('mock:wall').build());
+    engine.add(from('hub:bluesky').routeId('sky-only').to('mock:sky').build());
+    for (const network of ['x', 'bluesky', 'mastodon']) engine.add(from(`test:${network}`).routeId(`source:${network}`).to(`hub:${network}`).build());
+    await engine.start();
+
+    const arrivals = ['x:1', 'bluesky:1', 'bluesky:2', 'mastodon:1', 'x:2', 'mastodon:2', 'bluesky:3', 'x:3'];
+    for (const post of arrivals) {
+      source(post.split(':')[0] as string).emit(post);
+      mockEndpoint('wall').expectedCount(arrivals.indexOf(post) + 1);
+      await mockEndpoint('wall').assertIsSatisfied();
+    }
+    await settle();
+    expect(mockEndpoint('wall').bodies()).toEqual(arrivals);
+    // Another reader of one of the hubs still gets that hub's exchanges.
+    expect(mockEndpoint('sky').bodies()).toEqual(['bluesky:1', 'bluesky:2', 'bluesky:3']);
+    expect(engine.route('wall')?.status().counters).toMatchObject({ received: 8, completed: 8 });
+    await engine.stop(1000);
+  });
+
+  it('refuses a sender that names several hubs, and an empty hub name', () => {
+    const { engine } = hubEngine();
+    expect(() => engine.add(sender().to('hub:x,bluesky').build())).toThrow('hub: a route sends to one hub, not "x,bluesky"');
+    expect(() => engine.add(from('hub:x,,bluesky').routeId('reader').to('mock:a').build())).toThrow('hub: "x,,bluesky" names an empty hub; write hub:x or hub:x,bluesky');
+  });
+
   it('gives each reader the sender\'s headers as its own copy', async () => {
     const { engine, source } = hubEngine();
     const readerA = engine.add(from('hub:h').routeId('reader-a').to('mock:a').build());

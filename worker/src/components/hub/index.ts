@@ -1,10 +1,12 @@
 import type { Component, Consumer, Exchange, OptionsSchema, Producer, Sink } from '../../engine/types.js';
+import { UriError } from '../../engine/uri.js';
 
 /**
  * `hub:NAME` — hands each exchange a route sends `to: hub:NAME` to every route of the same worker that reads
  * `from: hub:NAME` (Camel's direct-vm, multicast). A network's source route decodes its stream once and sends the
- * posts to its hub; each feed of that network is a route reading from the hub. Bodies are shared between the
- * readers, not copied: steps replace a body, they do not change it in place.
+ * posts to its hub; each feed of that network is a route reading from the hub. A route may read several hubs,
+ * `from: hub:x,bluesky,mastodon` (a feed on several networks): their exchanges enter its queue in the order they
+ * arrive. Bodies are shared between the readers, not copied: steps replace a body, they do not change it in place.
  */
 export const hubOptionsSchema = {
   live: {
@@ -20,18 +22,25 @@ class Hub {
 
 class HubConsumer implements Consumer {
   constructor(
-    private readonly hub: Hub,
+    private readonly hubs: readonly Hub[],
     readonly live: boolean,
   ) {}
 
   async run(sink: Sink, signal: AbortSignal): Promise<void> {
-    this.hub.readers.add(sink);
+    for (const hub of this.hubs) hub.readers.add(sink);
     try {
       await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
     } finally {
-      this.hub.readers.delete(sink);
+      for (const hub of this.hubs) hub.readers.delete(sink);
     }
   }
+}
+
+/** The hubs a reader's path names: `x`, or `x,bluesky,mastodon`, each once. */
+function hubNames(path: string): string[] {
+  const names = [...new Set(path.split(',').map((name) => name.trim()))];
+  if (names.some((name) => name === '')) throw new UriError(`hub: ${JSON.stringify(path)} names an empty hub; write hub:x or hub:x,bluesky`);
+  return names;
 }
 
 class HubProducer implements Producer {
@@ -86,9 +95,12 @@ export function hubComponent(): Component {
   return {
     scheme: 'hub',
     doc: 'Hands exchanges from one route to every route of the worker that reads from the same hub.',
-    path: { doc: 'the hub name, e.g. hub:x', required: true },
+    path: { doc: 'the hub name, e.g. hub:x; a reader may name several, hub:x,bluesky', required: true },
     options: hubOptionsSchema,
-    createConsumer: (context) => new HubConsumer(hub(context.uri.path), context.options.live === true),
-    createProducer: (context) => new HubProducer(hub(context.uri.path), context.uri.path),
+    createConsumer: (context) => new HubConsumer(hubNames(context.uri.path).map(hub), context.options.live === true),
+    createProducer: (context) => {
+      if (context.uri.path.includes(',')) throw new UriError(`hub: a route sends to one hub, not ${JSON.stringify(context.uri.path)}`);
+      return new HubProducer(hub(context.uri.path), context.uri.path);
+    },
   };
 }

@@ -34,7 +34,7 @@ describe('the YAML examples in docs/routes.md', () => {
     // The routes the table under the example lists.
     expect(feedRoutes(config).map((route) => route.id)).toEqual([
       ...config.feeds.map((feed) => `feed:${feed.name}`),
-      ...['x', 'bluesky', 'mastodon'].filter((network) => config.feeds.some((feed) => feed.network === network)).flatMap((network) =>
+      ...['x', 'bluesky', 'mastodon'].filter((network) => config.feeds.some((feed) => feed.networks.includes(network as 'x'))).flatMap((network) =>
         network === 'mastodon' ? ['source:mastodon:mastodon.social#cats'] : [`source:${network}`],
       ),
     ]);
@@ -54,8 +54,18 @@ describe('the feeds and sources example in docs/configuration.md', () => {
     const [block] = fencedBlocks(doc, 'yaml').filter((candidate) => candidate.code.includes('sources:'));
     if (!block) throw new Error('docs/configuration.md has no yaml block with sources:');
     const config = parseConfig(`broker: { url: "amqp://localhost:5672" }\n${block.code}`, `docs/configuration.md:${block.line}`, { X_BEARER_TOKEN: 'token' });
-    expect(feedRoutes(config).map((route) => route.id)).toEqual(['feed:cats', 'feed:dogs', 'feed:sky-cats', 'feed:toot-cats', 'source:x', 'source:bluesky', 'source:mastodon:mastodon.social#cats']);
+    expect(feedRoutes(config).map((route) => route.id)).toEqual(['feed:cats', 'feed:dogs', 'feed:sky-cats', 'feed:toot-cats', 'feed:caturday', 'source:x', 'source:bluesky', 'source:mastodon:mastodon.social#cats', 'source:mastodon:mastodon.social#caturday']);
     expect(config.feeds.find((feed) => feed.name === 'dogs')?.rule).toBe('dog has:images -is:retweet lang:en');
+  });
+
+  it('has a feed from several networks that is a valid feed of those networks', () => {
+    const doc = readFileSync(join(ROOT, 'docs/configuration.md'), 'utf8');
+    const [block] = fencedBlocks(doc, 'yaml').filter((candidate) => candidate.code.includes('networks: [x, bluesky, mastodon]') && !candidate.code.includes('sources:'));
+    if (!block) throw new Error('docs/configuration.md has no yaml block with a feed on several networks');
+    const sources = 'sources: { x: {}, bluesky: {}, mastodon: { instances: [mastodon.social] } }';
+    const config = parseConfig(`broker: { url: "amqp://localhost:5672" }\n${sources}\n${block.code}`, `docs/configuration.md:${block.line}`, { X_BEARER_TOKEN: 'token' });
+    expect(config.feeds.map(({ name, networks }) => ({ name, networks }))).toEqual([{ name: 'caturday', networks: ['x', 'bluesky', 'mastodon'] }]);
+    expect(feedRoutes(config).find((route) => route.id === 'feed:caturday')?.from).toBe('hub:x,bluesky,mastodon?live=true');
   });
 });
 

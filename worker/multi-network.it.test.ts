@@ -1,0 +1,263 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ImageAllowList, parseFeedItem, type FeedItem } from '@livewall/contract';
+import type { Client } from '@stomp/stompjs';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { declareFeed, testBroker } from '../test/broker.js';
+import { freePort } from '../test/ports.js';
+import { collect, connectStomp, type Collector } from '../test/stomp.js';
+import { root, startWorker, type RunningWorker } from '../test/worker.js';
+import { FakeJetstream } from './src/sources/bluesky/fake-jetstream.js';
+import { caturdayPosts, postId } from './src/sources/bluesky/testing.js';
+import { photoStatusWithId } from './src/sources/mastodon/fake-statuses.js';
+import { FakeMastodon } from './src/sources/mastodon/fake-mastodon.js';
+import { FakeXServer } from './src/sources/x/fake-x-server.js';
+
+/**
+ * One feed from three networks (`networks: [x, bluesky, mastodon]`): the X filtered stream, Bluesky's Jetstream and
+ * a Mastodon hashtag timeline, each a local fake speaking its wire format, into one topic on the real Artemis, read
+ * by a STOMP-over-WebSocket viewer as the page is.
+ */
+const broker = testBroker();
+let dir: string;
+let viewer: Client;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'livewall-networks-'));
+  viewer = await connectStomp(broker.wsUrl);
+});
+afterAll(async () => {
+  await viewer.deactivate();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const itemOf = (body: string): FeedItem => {
+  const parsed = parseFeedItem(body, new ImageAllowList(['pbs.twimg.com', 'cdn.bsky.app', 'files.mastodon.social']));
+  if (!parsed.ok) throw new Error(`${body}: ${parsed.reason}`);
+  return parsed.item;
+};
+
+/** The bundled recording's X posts with pictures, as stream lines matched to `feed`'s rule; with their item ids. */
+async function xPosts(feed: string): Promise<{ line: string; id: string }[]> {
+  const lines = (await readFile(join(root, 'samples/x-cats.ndjson'), 'utf8')).split('\r\n').filter((line) => line.includes('"media_keys"') && line.includes('"tag":"cats"'));
+  return lines.map((line) => {
+    const event = JSON.parse(line.replaceAll('"tag":"cats"', `"tag":"${feed}"`)) as { data: { id: string } };
+    return { line: JSON.stringify(event), id: `x:${event.data.id}` };
+  });
+}
+
+/** Three live fakes, and a way to put one post on any of them. */
+async function threeNetworks(feed: string) {
+  const x = new FakeXServer();
+  const jetstream = new FakeJetstream([]);
+  const mastodon = new FakeMastodon();
+  const [xUrl, jetstreamUrl, mastodonPort] = await Promise.all([x.listen(), jetstream.listen(), mastodon.listen()]);
+  const fromX = await xPosts(feed);
+  const fromSky = caturdayPosts(20, 'm', 1_725_911_000_000_000);
+  let xIndex = 0;
+  let skyIndex = 0;
+  let tootId = 113_600_000_000_000_000n;
+  const post = {
+    x: async (): Promise<string> => {
+      const next = fromX[xIndex++] as { line: string; id: string };
+      await (await x.connection(1)).write(`${next.line}\r\n`);
+      return next.id;
+    },
+    bluesky: (): string => {
+      const event = fromSky[skyIndex++] as (typeof fromSky)[number];
+      jetstream.send(event);
+      return postId(event);
+    },
+    mastodon: (): string => {
+      const id = String((tootId += 1n));
+      mastodon.post(photoStatusWithId(id));
+      return `mastodon:${id}`;
+    },
+  };
+  const sources = `sources:
+  x: { baseUrl: "${xUrl}", tokenEnv: TEST_X_TOKEN }
+  bluesky: { endpoints: ["${jetstreamUrl}"], profiles: false }
+  mastodon: { instances: ["http://127.0.0.1:${mastodonPort}"], interval: 300ms }`;
+  return { x, jetstream, mastodon, mastodonPort, post, sources, close: () => Promise.all([x.close(), jetstream.close(), mastodon.close()]) };
+}
+
+function configText(sources: string, opsPort: number, feeds: string): string {
+  return `broker:
+  url: amqp://${broker.host}:${broker.amqpPort}
+  username: publisher
+  password: \${TEST_PUBLISHER_PASSWORD}
+imageHosts: [files.mastodon.social]
+${sources}
+feeds:
+${feeds}
+# Each fake writes its posts as one author: no limit per author.
+moderation: { perAuthor: false }
+status: { enabled: false }
+ops: { port: ${opsPort} }
+`;
+}
+
+const run = (config: string, args: string[] = []): RunningWorker => startWorker(['run', '--config', config, ...args], { TEST_PUBLISHER_PASSWORD: broker.passwords.publisher, TEST_X_TOKEN: 'x-bearer-secret' });
+const idsOf = (collector: Collector): string[] => collector.messages.map((message) => itemOf(message.body).id);
+
+interface Status {
+  routes: { id: string; state: string; source?: { stats: Record<string, number> } }[];
+  networks: Record<string, Record<string, { received: number; sent: number }>>;
+}
+const statusOf = async (opsPort: number): Promise<Status> => (await (await fetch(`http://127.0.0.1:${opsPort}/status`)).json()) as Status;
+
+test('a feed from X, Bluesky and Mastodon: one topic, every item once, in the order they arrived, counted per network', async () => {
+  const feed = `wall-${randomUUID().slice(0, 6)}`;
+  const fakes = await threeNetworks(feed);
+  const opsPort = await freePort();
+  const config = join(dir, 'three-networks.yaml');
+  await writeFile(config, configText(fakes.sources, opsPort, `  - { name: ${feed}, networks: [x, bluesky, mastodon], keywords: [caturday] }`));
+  await declareFeed(feed);
+  const wall = collect(viewer, `/topic/feed.${feed}`);
+  await wall.ready;
+
+  const worker = run(config);
+  try {
+    // Each network's own query from the one keyword list: X's rule, Mastodon's hashtag timeline (Bluesky matches the
+    // words in the worker).
+    await fakes.x.connection(1);
+    expect(fakes.x.rules.map(({ value, tag }) => ({ value, tag }))).toEqual([{ value: '(caturday) has:images -is:retweet', tag: feed }]);
+    await fakes.mastodon.waitForRequest((request) => request.path === '/api/v1/timelines/tag/caturday');
+    await fakes.jetstream.whenRequested(1);
+
+    // One post at a time, taking turns: each reaches the wall before the next is posted, so the wall's order is the
+    // order they arrived in.
+    const sent: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (const network of ['x', 'bluesky', 'mastodon'] as const) {
+        sent.push(await fakes.post[network]());
+        await wall.waitFor(sent.length, 20_000);
+      }
+    }
+    expect(idsOf(wall)).toEqual(sent);
+
+    // Then all at once: every one arrives, once, each network's in its own order.
+    const burst = { x: [] as string[], bluesky: [] as string[], mastodon: [] as string[] };
+    for (let n = 0; n < 3; n++) for (const network of ['x', 'bluesky', 'mastodon'] as const) burst[network].push(await fakes.post[network]());
+    await wall.waitFor(sent.length + 9, 20_000);
+    const after = idsOf(wall).slice(sent.length);
+    expect(new Set(after)).toEqual(new Set([...burst.x, ...burst.bluesky, ...burst.mastodon]));
+    for (const network of ['x', 'bluesky', 'mastodon'] as const) expect(after.filter((id) => id.startsWith(`${network}:`))).toEqual(burst[network]);
+    // The topic's order is the order the worker published them in.
+    const published = wall.messages.map((message) => itemOf(message.body).publishedAt);
+    expect(published).toEqual([...published].sort());
+    const items = wall.messages.map((message) => itemOf(message.body));
+    expect(new Set(items.map((item) => item.feed))).toEqual(new Set([feed]));
+    expect(items.map((item) => item.network)).toEqual(items.map((item) => item.id.split(':')[0]));
+
+    // Per network, in /status and /metrics.
+    const figures = { received: 6, sent: 6 };
+    await expect.poll(async () => (await statusOf(opsPort)).networks[feed]).toEqual({ x: figures, bluesky: figures, mastodon: figures });
+    const metrics = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
+    for (const network of ['x', 'bluesky', 'mastodon']) {
+      expect(metrics).toContain(`livewall_feed_received_total{feed="${feed}",network="${network}"} 6\n`);
+      expect(metrics).toContain(`livewall_feed_sent_total{feed="${feed}",network="${network}"} 6\n`);
+    }
+
+    // One network fails (Jetstream goes away): it reconnects with its own backoff, the other two carry on, and the
+    // worker stays ready (it can publish every feed it owns).
+    await fakes.jetstream.close();
+    const onAfterFailure = [await fakes.post.x(), fakes.post.mastodon(), await fakes.post.x()];
+    await wall.waitFor(sent.length + 9 + 3, 20_000);
+    expect(idsOf(wall).slice(-3).sort()).toEqual([...onAfterFailure].sort());
+    await expect.poll(async () => (await statusOf(opsPort)).routes.find((route) => route.id === 'source:bluesky')?.source?.stats.reconnects ?? 0, { timeout: 10_000 }).toBeGreaterThan(0);
+    const ready = await fetch(`http://127.0.0.1:${opsPort}/readyz`);
+    expect(ready.status).toBe(200);
+    expect((await statusOf(opsPort)).routes.find((route) => route.id === 'source:bluesky')?.state).toBe('started');
+  } finally {
+    worker.child.kill('SIGTERM');
+  }
+  expect(await worker.exited).toBe(0);
+  await fakes.close();
+  // Nothing came twice.
+  expect(new Set(idsOf(wall)).size).toBe(wall.messages.length);
+  expect(worker.output()).not.toContain('x-bearer-secret');
+});
+
+test('run --watch adds a network to a feed and takes one away, and the other networks and feeds carry on untouched', async () => {
+  const feed = `grow-${randomUUID().slice(0, 6)}`;
+  const other = `other-${randomUUID().slice(0, 6)}`;
+  const fakes = await threeNetworks(feed);
+  const opsPort = await freePort();
+  const config = join(dir, 'watch-networks.yaml');
+  const write = (networks: string): Promise<void> =>
+    writeFile(config, configText(fakes.sources, opsPort, `  - { name: ${feed}, networks: [${networks}], keywords: [caturday] }\n  - { name: ${other}, network: bluesky, keywords: [caturday] }`));
+  await write('x, bluesky');
+  await declareFeed(feed);
+  await declareFeed(other);
+  const wall = collect(viewer, `/topic/feed.${feed}`);
+  const otherWall = collect(viewer, `/topic/feed.${other}`);
+  await Promise.all([wall.ready, otherWall.ready]);
+
+  const worker = run(config, ['--watch']);
+  try {
+    await fakes.x.connection(1);
+    await fakes.jetstream.whenRequested(1);
+    const sent = [await fakes.post.x(), fakes.post.bluesky()];
+    await wall.waitFor(2, 20_000);
+    await otherWall.waitFor(1, 20_000);
+    expect(fakes.mastodon.requests).toEqual([]);
+
+    // Mastodon joins the feed: its source route is added and the feed's route replaced; X's stream, Bluesky's
+    // connection and the other feed's route carry on.
+    await write('x, bluesky, mastodon');
+    await expect.poll(() => reloads(worker).length, { timeout: 20_000 }).toBe(1);
+    const reloaded = reloads(worker)[0] as Reload;
+    expect(reloaded.added).toEqual([`source:mastodon:127.0.0.1:${fakes.mastodonPort}#caturday`]);
+    expect(reloaded.replaced).toEqual([`feed:${feed}`]);
+    expect(reloaded.removed).toEqual([]);
+    expect([...reloaded.unchanged].sort()).toEqual([`feed:${other}`, 'source:bluesky', 'source:x'].sort());
+    await fakes.mastodon.waitForRequest((request) => request.path === '/api/v1/timelines/tag/caturday');
+    sent.push(fakes.post.mastodon(), await fakes.post.x(), fakes.post.bluesky());
+    await wall.waitFor(5, 20_000);
+    await otherWall.waitFor(2, 20_000);
+    expect(idsOf(wall).sort()).toEqual([...sent].sort());
+
+    // Bluesky leaves the feed, but not the other feed: its source route stays, connected as it was.
+    await write('x, mastodon');
+    await expect.poll(() => reloads(worker).length, { timeout: 20_000 }).toBe(2);
+    const second = reloads(worker)[1] as Reload;
+    expect(second.replaced).toEqual([`feed:${feed}`]);
+    expect(second.removed).toEqual([]);
+    const onlyOther = fakes.post.bluesky();
+    sent.push(await fakes.post.x(), fakes.post.mastodon());
+    await otherWall.waitFor(3, 20_000);
+    expect(idsOf(otherWall).at(-1)).toBe(onlyOther);
+    await wall.waitFor(7, 20_000);
+    expect(idsOf(wall).sort()).toEqual([...sent].sort());
+
+    // The streams never reconnected, and the other feed saw every Bluesky post once.
+    expect(fakes.x.streamRequests).toBe(1);
+    expect(fakes.jetstream.requests).toHaveLength(1);
+    expect(idsOf(otherWall)).toHaveLength(3);
+    expect(worker.output()).not.toContain('route source:x stopping');
+    expect(worker.output()).not.toContain('route source:bluesky stopping');
+    expect(worker.output()).not.toContain(`route feed:${other} stopping`);
+    // The figures of the networks the feed kept survive its route's replacement; Bluesky's went with it.
+    await expect.poll(async () => (await statusOf(opsPort)).networks[feed]).toEqual({ x: { received: 3, sent: 3 }, mastodon: { received: 2, sent: 2 } });
+  } finally {
+    worker.child.kill('SIGTERM');
+  }
+  expect(await worker.exited).toBe(0);
+  await fakes.close();
+  expect(new Set(idsOf(wall)).size).toBe(wall.messages.length);
+});
+
+interface Reload {
+  added: string[];
+  removed: string[];
+  replaced: string[];
+  unchanged: string[];
+}
+
+/** The `config reloaded` lines the worker logged so far, parsed. */
+function reloads(worker: RunningWorker): Reload[] {
+  return worker.output().split('\n').filter((line) => line.includes('"msg":"config reloaded"')).map((line) => JSON.parse(line) as Reload);
+}
