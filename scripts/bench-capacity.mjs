@@ -13,8 +13,13 @@
 // (utime + stime of its JVM, /proc) over the deliveries made gives µs per delivery, and each delivery's publish →
 // receive latency in the viewer process gives p50/p99. Every viewer must get every item once.
 //
+// Through an edge tier (scripts/bench tier): BENCH_AMQP_URL is the core's, BENCH_STOMP_URL and BENCH_BROKER_PID edge
+// A's; with BENCH_CORE_PID the fan-out also reports the core's CPU per item, and with BENCH_TIER_PORT (edge A's tier
+// acceptor) the bytes the core sent edge A per item, from the kernel's count on that connection (`ss -ti`:
+// bytes_received of the edge's side of the socket, AMQP frames and TCP payload, no headers).
+//
 //   BENCH_AMQP_URL=amqp://127.0.0.1:PORT BENCH_AMQP_PASSWORD=… BENCH_STOMP_URL=ws://127.0.0.1:PORT
-//   BENCH_BROKER_PID=… node scripts/bench-capacity.mjs [--levels 1000,5000,10000] [--processes 2]
+//   BENCH_BROKER_PID=… [BENCH_CORE_PID=… BENCH_TIER_PORT=…] node scripts/bench-capacity.mjs [--levels 1000,5000,10000] [--processes 2]
 //     [--concurrency 50] [--settle 10] [--fanout-viewers 1000] [--rates 5,50] [--seconds 30]
 //
 // Prints a markdown report on stdout, progress on stderr; exits 1 if a viewer could not connect, was closed, or
@@ -64,6 +69,20 @@ const drainSeconds = whole('drain', args.drain);
 
 const { BENCH_AMQP_URL: amqpUrl, BENCH_AMQP_PASSWORD: password, BENCH_STOMP_URL: stompUrl, BENCH_BROKER_PID: brokerPid } = process.env;
 if (!amqpUrl || !password || !stompUrl || !brokerPid) usageError(SCRIPT, 'BENCH_AMQP_URL, BENCH_AMQP_PASSWORD, BENCH_STOMP_URL and BENCH_BROKER_PID must be set (scripts/bench sets them)');
+
+const { BENCH_CORE_PID: corePid, BENCH_TIER_PORT: tierPort } = process.env;
+const tier = Boolean(corePid);
+
+/** Payload bytes received so far on the established connections to edge A's tier acceptor (the core's link), or undefined. */
+function linkBytes() {
+  if (!tierPort) return undefined;
+  try {
+    const out = execFileSync('ss', ['-tinH', 'state', 'established', `( sport = :${tierPort} )`], { encoding: 'utf8' });
+    return [...out.matchAll(/bytes_received:(\d+)/g)].reduce((sum, match) => sum + Number(match[1]), 0);
+  } catch {
+    return undefined;
+  }
+}
 
 const run = randomBytes(4).toString('hex');
 const MiB = 1024 * 1024;
@@ -189,9 +208,14 @@ for (const rate of fanoutViewers > 0 ? rates : []) {
   const publisher = await makeFeed(feed);
   const added = await addViewers(feed, fanoutViewers, count, items.idPrefix);
   if (added.failed.length > 0) problems.push(`fan-out ${rate}/s: ${added.failed.length} viewers could not subscribe, first: ${added.failed[0]}`);
-  await sleep(2_000);
-  const groups = { broker: () => [Number(brokerPid)], viewers: () => children.map((child) => child.pid) };
+  const groups = { broker: () => [Number(brokerPid)], viewers: () => children.map((child) => child.pid), ...(tier ? { core: () => [Number(corePid)] } : {}) };
+  // The core's own CPU with nothing to do (its timers, GC, the links' heart-beats), over 5 s, to take off the
+  // figure per item: at a few items a second it would otherwise be mostly that.
+  const idleBefore = cpuSnapshot(groups, 'other');
+  await sleep(tier ? 5_000 : 2_000);
+  const idleCores = tier ? cpuBetween(idleBefore, cpuSnapshot(groups, 'other')).cores.core : 0;
   const before = cpuSnapshot(groups, 'other');
+  const linkBefore = linkBytes();
   say(`fan-out ${rate}/s: publishing ${count} items`);
   const sending = await publishPaced({ publisher, items, rate, count, onSent: (seq, at) => { for (const child of children) child.send({ type: 'sent', seq, at }); } });
   // Until every viewer has every item, or the drain time is up; the CPU is read when the deliveries are done.
@@ -204,6 +228,8 @@ for (const rate of fanoutViewers > 0 ? rates : []) {
     await sleep(100);
   }
   const cpu = cpuBetween(before, cpuSnapshot(groups, 'other'));
+  const linkAfter = linkBytes();
+  const link = linkBefore === undefined || linkAfter === undefined ? undefined : (linkAfter - linkBefore) / count;
   const all = await reports();
   const histogram = new LatencyHistogram();
   for (const report of all) histogram.merge(report.latency);
@@ -212,7 +238,8 @@ for (const rate of fanoutViewers > 0 ? rates : []) {
   if (received < expected) problems.push(`fan-out ${rate}/s: ${expected - received} of ${expected} deliveries missing`);
   if (duplicates > 0 || closed > 0) problems.push(`fan-out ${rate}/s: ${duplicates} duplicates, ${closed} viewers closed`);
   const brokerSeconds = cpu.cores.broker * cpu.wallSeconds;
-  fanout.push({ rate, viewers: added.connected, count, expected, received, duplicates, closed, cpu, brokerSeconds, perDeliveryUs: (brokerSeconds / Math.max(received, 1)) * 1e6, latency: histogram.summary(), maxLate: sending.maxLate });
+  const coreUsPerItem = tier ? ((Math.max(0, cpu.cores.core - idleCores) * cpu.wallSeconds) / count) * 1e6 : undefined;
+  fanout.push({ rate, viewers: added.connected, count, expected, received, duplicates, closed, cpu, brokerSeconds, perDeliveryUs: (brokerSeconds / Math.max(received, 1)) * 1e6, latency: histogram.summary(), maxLate: sending.maxLate, coreUsPerItem, idleCores, link });
   say(`fan-out ${rate}/s: ${received}/${expected} deliveries, broker ${cpu.cores.broker.toFixed(2)} cores`);
   await publisher.close();
   await stopChildren();
@@ -220,7 +247,8 @@ for (const rate of fanoutViewers > 0 ? rates : []) {
 
 const mib = (bytes) => (bytes / MiB).toFixed(1);
 const kib = (bytes) => (bytes / 1024).toFixed(1);
-console.log(`### Idle STOMP-over-WebSocket viewers on one broker
+const where = tier ? 'on edge A of a tier (a core and two edges)' : 'on one broker';
+console.log(`### Idle STOMP-over-WebSocket viewers ${where}
 
 Each viewer: one WebSocket, STOMP CONNECT with 10 s heart-beats both ways, one SUBSCRIBE to a feed's topic (a
 non-durable queue of its own, holding the feed's backfill). Heap: in use after a full GC (\`jcmd GC.heap_info\`);
@@ -235,10 +263,10 @@ ${idle
   .join('\n')}
 `);
 if (fanout.length > 0) {
-  console.log(`### Fan-out: broker CPU per delivery
+  console.log(`### Fan-out: broker CPU per delivery${tier ? ', through the core to edge A' : ''}
 
-${fanoutViewers} viewers per rate (a fresh feed each), ${seconds} s of items paced by one AMQP 1.0 publisher. CPU: the
-broker JVM's utime + stime from the first send until every delivery was made; latency: publish (the publisher's
+${fanoutViewers} viewers per rate (a fresh feed each), ${seconds} s of items paced by one AMQP 1.0 publisher${tier ? ' on the core; the viewers on edge A (edge B takes every item too, with no viewers)' : ''}. CPU: the
+${tier ? 'edge' : 'broker'} JVM's utime + stime from the first send until every delivery was made; latency: publish (the publisher's
 send) → the viewer process's WebSocket message, same machine clock.
 
 | rate | viewers | deliveries (made / due) | broker CPU (cores) | broker CPU per delivery | viewers' CPU (cores) | machine busy (of ${availableParallelism()}) | latency p50 | p99 | max |
@@ -247,6 +275,18 @@ ${fanout
   .map((row) => `| ${row.rate}/s | ${row.viewers} | ${row.received} / ${row.expected} | ${row.cpu.cores.broker.toFixed(2)} | ${row.perDeliveryUs.toFixed(1)} µs | ${row.cpu.cores.viewers.toFixed(2)} | ${row.cpu.machine.toFixed(2)} | ${ms(row.latency.p50)} ms | ${ms(row.latency.p99)} ms | ${ms(row.latency.max)} ms |`)
   .join('\n')}
 `);
+  if (tier) {
+    console.log(`The core and its link to edge A over the same runs: the core JVM's CPU (it takes each item from the publisher,
+journals it, and sends it to both edges) per item published, less what it used idle just before (5 s, no items),
+and the bytes the core sent edge A per item.
+
+| rate | core CPU (cores) | core idle (cores) | core CPU per item (2 edges) | core → edge A per item | core → edge A at this rate |
+| ---: | ---: | ---: | ---: | ---: | ---: |
+${fanout
+  .map((row) => `| ${row.rate}/s | ${row.cpu.cores.core.toFixed(3)} | ${row.idleCores.toFixed(3)} | ${row.coreUsPerItem.toFixed(0)} µs | ${row.link === undefined ? 'not measured (no ss)' : `${row.link.toFixed(0)} B`} | ${row.link === undefined ? '–' : `${((row.link * row.rate * 8) / 1000).toFixed(1)} kbit/s`} |`)
+  .join('\n')}
+`);
+  }
 }
 console.log(problems.length === 0 ? 'Every viewer stayed connected and got every item once.\n' : `Problems:\n\n${problems.map((problem) => `- ${problem}`).join('\n')}\n`);
 process.exit(problems.length === 0 ? 0 : 1);
