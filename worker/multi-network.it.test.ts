@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ImageAllowList, parseFeedItem, type FeedItem } from '@livewall/contract';
+import { brokerProfile, ImageAllowList, parseFeedItem, type BrokerProfileName, type FeedItem } from '@livewall/contract';
 import type { Client } from '@stomp/stompjs';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { declareFeed, testBroker } from '../test/broker.js';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'vitest';
+import { declareFeed, testBroker, type TestBroker } from '../test/broker.js';
+import { PrivateBroker } from '../test/private-broker.js';
 import { freePort } from '../test/ports.js';
 import { collect, connectStomp, type Collector } from '../test/stomp.js';
 import { root, startWorker, type RunningWorker } from '../test/worker.js';
@@ -22,14 +23,19 @@ import { FakeXServer } from './src/sources/x/fake-x-server.js';
  */
 const broker = testBroker();
 let dir: string;
+// A viewer per test: the public acceptor closes a viewer that stays quiet too long (as while another test runs).
 let viewer: Client;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'livewall-networks-'));
+});
+beforeEach(async () => {
   viewer = await connectStomp(broker.wsUrl);
 });
-afterAll(async () => {
+afterEach(async () => {
   await viewer.deactivate();
+});
+afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -83,11 +89,19 @@ async function threeNetworks(feed: string) {
   return { x, jetstream, mastodon, mastodonPort, post, sources, close: () => Promise.all([x.close(), jetstream.close(), mastodon.close()]) };
 }
 
-function configText(sources: string, opsPort: number, feeds: string): string {
+/** A broker and its kind, and a viewer connected to its public WebSocket. */
+interface OnBroker {
+  broker: TestBroker;
+  profile: BrokerProfileName;
+  viewer: Client;
+}
+
+function configText(sources: string, opsPort: number, feeds: string, on: Omit<OnBroker, 'viewer'> = { broker, profile: 'artemis' }): string {
   return `broker:
-  url: amqp://${broker.host}:${broker.amqpPort}
+  url: amqp://${on.broker.host}:${on.broker.amqpPort}
   username: publisher
   password: \${TEST_PUBLISHER_PASSWORD}
+  profile: ${on.profile}
 imageHosts: [files.mastodon.social]
 ${sources}
 feeds:
@@ -99,7 +113,7 @@ ops: { port: ${opsPort} }
 `;
 }
 
-const run = (config: string, args: string[] = []): RunningWorker => startWorker(['run', '--config', config, ...args], { TEST_PUBLISHER_PASSWORD: broker.passwords.publisher, TEST_X_TOKEN: 'x-bearer-secret' });
+const run = (config: string, args: string[] = [], on: TestBroker = broker): RunningWorker => startWorker(['run', '--config', config, ...args], { TEST_PUBLISHER_PASSWORD: on.passwords.publisher, TEST_X_TOKEN: 'x-bearer-secret' });
 const idsOf = (collector: Collector): string[] => collector.messages.map((message) => itemOf(message.body).id);
 
 interface Status {
@@ -108,17 +122,16 @@ interface Status {
 }
 const statusOf = async (opsPort: number): Promise<Status> => (await (await fetch(`http://127.0.0.1:${opsPort}/status`)).json()) as Status;
 
-test('a feed from X, Bluesky and Mastodon: one topic, every item once, in the order they arrived, counted per network', async () => {
-  const feed = `wall-${randomUUID().slice(0, 6)}`;
+/** One feed from the three fakes on `on`'s broker (its feed declared already), read by `on`'s viewer. */
+async function oneWallFromThree(feed: string, on: OnBroker): Promise<void> {
   const fakes = await threeNetworks(feed);
   const opsPort = await freePort();
-  const config = join(dir, 'three-networks.yaml');
-  await writeFile(config, configText(fakes.sources, opsPort, `  - { name: ${feed}, networks: [x, bluesky, mastodon], keywords: [caturday] }`));
-  await declareFeed(feed);
-  const wall = collect(viewer, `/topic/feed.${feed}`);
+  const config = join(dir, `three-networks-${on.profile}.yaml`);
+  await writeFile(config, configText(fakes.sources, opsPort, `  - { name: ${feed}, networks: [x, bluesky, mastodon], keywords: [caturday] }`, on));
+  const wall = collect(on.viewer, brokerProfile(on.profile).stompDestination(feed));
   await wall.ready;
 
-  const worker = run(config);
+  const worker = run(config, [], on.broker);
   try {
     // Each network's own query from the one keyword list: X's rule, Mastodon's hashtag timeline (Bluesky matches the
     // words in the worker).
@@ -179,7 +192,25 @@ test('a feed from X, Bluesky and Mastodon: one topic, every item once, in the or
   // Nothing came twice.
   expect(new Set(idsOf(wall)).size).toBe(wall.messages.length);
   expect(worker.output()).not.toContain('x-bearer-secret');
-});
+}
+
+test('a feed from X, Bluesky and Mastodon: one topic, every item once, in the order they arrived, counted per network', async () => {
+  const feed = `wall-${randomUUID().slice(0, 6)}`;
+  await declareFeed(feed);
+  await oneWallFromThree(feed, { broker, profile: 'artemis', viewer });
+}, 120_000);
+
+test('the same on RabbitMQ', async () => {
+  const feed = `wall-${randomUUID().slice(0, 6)}`;
+  const rabbit = await PrivateBroker.start(`test-networks-rabbitmq-${process.pid}`, {}, { profile: 'rabbitmq', feeds: [feed] });
+  const rabbitViewer = await connectStomp(rabbit.info.wsUrl);
+  try {
+    await oneWallFromThree(feed, { broker: rabbit.info, profile: 'rabbitmq', viewer: rabbitViewer });
+  } finally {
+    await rabbitViewer.deactivate();
+    await rabbit.remove();
+  }
+}, 240_000);
 
 test('run --watch adds a network to a feed and takes one away, and the other networks and feeds carry on untouched', async () => {
   const feed = `grow-${randomUUID().slice(0, 6)}`;
