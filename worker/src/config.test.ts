@@ -207,7 +207,7 @@ describe('parseConfig', () => {
     expect(problemsOf(edit({ 14: ['  - name: Cats'] }))).toEqual(['feeds.yaml:14:11: feed name "Cats" must match [a-z0-9-]{1,32}']);
     expect(problemsOf(edit({ 14: ['  - cats'] }))).toEqual(['feeds.yaml:14:5: feeds[0] must be a mapping']);
     expect(problemsOf(edit({ 14: ['  - title: cats'] }))).toEqual([
-      'feeds.yaml:14:5: unknown field "title" in feeds[0]; expected one of name, network, networks, keywords, rule, deadLetter, sensitive, moderation',
+      'feeds.yaml:14:5: unknown field "title" in feeds[0]; expected one of name, network, networks, keywords, rule, deadLetter, sensitive, moderation, imageCheck',
       'feeds.yaml:14:5: feeds[0].name is required',
     ]);
   });

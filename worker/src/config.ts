@@ -5,6 +5,7 @@ import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node }
 import { MAX_WINDOW } from './amqp/window.js';
 import { fileOfUri, unwritable } from './config-files.js';
 import { parseSources, type SourcesConfig } from './config-sources.js';
+import { parseImageCheck, type ImageCheckConfig } from './image-check/config.js';
 import { parseModeration, parseModerationMode } from './moderation/config.js';
 import type { ModerationConfig } from './moderation/rules.js';
 import { SENSITIVE_MEDIA, type SensitiveMedia } from './post.js';
@@ -79,6 +80,8 @@ export interface FeedConfig {
    * a Mastodon feed to show them (see sensitiveOf in feeds.ts).
    */
   sensitive?: SensitiveMedia;
+  /** `imageCheck:`: each picture classified before the item is published (image-check/); off when not set. */
+  imageCheck?: ImageCheckConfig;
   /** Where the feed is in the file's `feeds:` list, for problems found later. */
   index: number;
 }
@@ -102,7 +105,7 @@ type Path = (string | number)[];
 export const CONFIG_FIELDS = {
   top: ['broker', 'outbox', 'imageHosts', 'videoPreviews', 'shutdownTimeout', 'source', 'sources', 'feeds', 'deadLetter', 'ops', 'region', 'ownership', 'status', 'moderation', 'routes'],
   broker: ['url', 'username', 'password', 'idleTimeout', 'window', 'profile', 'stomp'],
-  feed: ['name', 'network', 'networks', 'keywords', 'rule', 'deadLetter', 'sensitive', 'moderation'],
+  feed: ['name', 'network', 'networks', 'keywords', 'rule', 'deadLetter', 'sensitive', 'moderation', 'imageCheck'],
   outbox: ['file', 'maxItems', 'maxAge'],
   ownership: ['lease', 'renew'],
   ops: ['port', 'host'],
@@ -393,9 +396,11 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       check.problem(['feeds', index, 'sensitive'], `feeds[${index}].sensitive must be drop or show, not ${JSON.stringify(sensitive)}`);
     }
 
+    const imageCheck = parseImageCheck(check, feed.imageCheck, ['feeds', index, 'imageCheck']);
+
     if (!FEED_NAME.test(name)) check.problem(['feeds', index, 'name'], `feed name ${JSON.stringify(name)} must match [a-z0-9-]{1,32}`);
     else if (feeds.some((other) => other.name === name)) check.problem(['feeds', index, 'name'], `feed ${JSON.stringify(name)} is defined twice`);
-    else if (networks.length > 0) feeds.push({ name, networks, networksKey, keywords, ...(rule === undefined ? {} : { rule }), ...(deadLetter === undefined ? {} : { deadLetter }), ...(sensitive === 'drop' || sensitive === 'show' ? { sensitive } : {}), ...(moderation === undefined ? {} : { moderation }), ...(moderationMode === undefined ? {} : { moderationMode }), index });
+    else if (networks.length > 0) feeds.push({ name, networks, networksKey, keywords, ...(rule === undefined ? {} : { rule }), ...(deadLetter === undefined ? {} : { deadLetter }), ...(sensitive === 'drop' || sensitive === 'show' ? { sensitive } : {}), ...(moderation === undefined ? {} : { moderation }), ...(moderationMode === undefined ? {} : { moderationMode }), ...(imageCheck === undefined ? {} : { imageCheck }), index });
   });
   const sources = parseSources(check, root.sources, base, feeds, env);
   const moderation = parseModeration(check, root.moderation, ['moderation']);

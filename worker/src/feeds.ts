@@ -5,11 +5,14 @@ import type { FeedConfig, WorkerConfig } from './config.js';
 import type { SensitiveMedia } from './post.js';
 import { feedPipeline } from './dsl/feed-pipeline.js';
 import { from, type RouteDefinition } from './engine/definition.js';
+import { systemClock, type Exchange } from './engine/types.js';
 import { feedsToModerate } from './moderation/config.js';
 import { moderated, ModerationBook } from './moderation/rules.js';
 import { isAllowedAuthor, markAllowed } from './moderation/approval.js';
 import { feedsOn, type FeedDirectory } from './sources/feed-directory.js';
 import { NetworkCounts } from './ops/network-counts.js';
+import { ImageCheckService } from './image-check/service.js';
+import { imageCheckStep, isImageFlagged, passesImageCheck } from './image-check/step.js';
 
 /**
  * Operators write feeds; these functions make routes of them. Each network that has feeds gets a source route
@@ -41,6 +44,8 @@ export interface FeedRouteOptions {
   moderation?: ModerationBook;
   /** Where the feed routes count each network's posts and items; default: figures of their own. */
   networkCounts?: NetworkCounts;
+  /** The worker's image check (one model for every feed); default: one of the feed routes' own, loaded at its first picture. */
+  imageCheck?: ImageCheckService;
 }
 
 /** The replay URI of a recording: `replay:FILE?pace=2/s&loop=true`. */
@@ -127,7 +132,7 @@ export function sourceRoutes(config: WorkerConfig, network: Network, options: Fe
  * A feed's networks are part of its route: a reload that adds or removes one drains and replaces the route (what
  * its other networks' sources send meanwhile waits for it: see the hub), and touches no other feed's.
  */
-export function feedRoute(config: WorkerConfig, feed: Pick<FeedConfig, 'name' | 'networks' | 'deadLetter' | 'sensitive' | 'moderationMode'>, options: FeedRouteOptions = {}): RouteDefinition {
+export function feedRoute(config: WorkerConfig, feed: Pick<FeedConfig, 'name' | 'networks' | 'deadLetter' | 'sensitive' | 'moderationMode' | 'imageCheck'>, options: FeedRouteOptions = {}): RouteDefinition {
   // Replays and live streams differ only in the source routes' steps, which the feed route does not run.
   const steps = pipelineFor(config, undefined, options.directory);
   // Where this kind of broker takes a feed's items (contract/src/profiles.ts).
@@ -146,7 +151,7 @@ export function feedRoute(config: WorkerConfig, feed: Pick<FeedConfig, 'name' | 
   const sensitive = sensitiveOf(config, feed);
   // One network keeps the key `network` it always had, so that an unchanged feed's route is not replaced.
   const networks = feed.networks.length === 1 ? { network: feed.networks[0] } : { networks: feed.networks };
-  const signature = JSON.stringify({ feed: feed.name, ...networks, live, sensitive, imageHosts: config.imageHostEntries, videoPreviews: config.videoPreviews, to: producerUri(topic), ...(pending ? { pending: producerUri(pending) } : {}), deadLetter, concurrency });
+  const signature = JSON.stringify({ feed: feed.name, ...networks, live, sensitive, imageHosts: config.imageHostEntries, videoPreviews: config.videoPreviews, to: producerUri(topic), ...(pending ? { pending: producerUri(pending) } : {}), deadLetter, concurrency, ...(feed.imageCheck ? { imageCheck: feed.imageCheck } : {}) });
   const book = options.moderation ?? new ModerationBook(config.moderation, feedsToModerate(config));
   const counts = options.networkCounts ?? new NetworkCounts();
   const route = from(`hub:${feed.networks.join(',')}${live ? '?live=true' : ''}`)
@@ -166,7 +171,15 @@ export function feedRoute(config: WorkerConfig, feed: Pick<FeedConfig, 'name' | 
     .transform(steps.stamp, 'stamp')
     .filter(steps.meetsContract, 'contract')
     .idempotent(steps.itemKey, 10_000, 'id');
-  if (pending) route.choice((choice) => choice.when(isAllowedAuthor, (branch) => branch.to(producerUri(topic)), 'allowed-author').otherwise((branch) => branch.to(producerUri(pending))));
+  if (feed.imageCheck) {
+    // Last before the broker: only items that would be published cost a fetch and a classification.
+    const service = options.imageCheck ?? new ImageCheckService(config.imageHosts);
+    const check = imageCheckStep({ feed: feed.name, config: feed.imageCheck, inspector: service.inspector, counts: service.counts, sleep: (ms, signal) => systemClock.sleep(ms, signal) });
+    route.transform(check, 'image-check').filter(passesImageCheck(feed.imageCheck, pending !== undefined), 'image-check');
+  }
+  // An allowed author's item goes straight to the topic, unless the image check flagged it: a moderator sees that one.
+  const straightOn = (exchange: Exchange): boolean => isAllowedAuthor(exchange) && !isImageFlagged(exchange);
+  if (pending) route.choice((choice) => choice.when(straightOn, (branch) => branch.to(producerUri(topic)), 'allowed-author').otherwise((branch) => branch.to(producerUri(pending))));
   else route.to(producerUri(topic));
   route.transform(counts.countSent(feed.name), 'count-sent');
   if (deadLetter) route.deadLetter(deadLetter);
@@ -178,7 +191,9 @@ export function feedRoutes(config: WorkerConfig, options: FeedRouteOptions = {})
   // One book for all the feed routes: each feed's rules compiled once.
   const moderation = options.moderation ?? new ModerationBook(config.moderation, feedsToModerate(config));
   const networkCounts = options.networkCounts ?? new NetworkCounts();
-  const feeds = config.feeds.map((feed) => feedRoute(config, feed, { ...options, moderation, networkCounts }));
+  // One model for all the feeds that check images.
+  const imageCheck = options.imageCheck ?? new ImageCheckService(config.imageHosts);
+  const feeds = config.feeds.map((feed) => feedRoute(config, feed, { ...options, moderation, networkCounts, imageCheck }));
   const sources = (['x', 'bluesky', 'mastodon'] as const).flatMap((network) => sourceRoutes(config, network, options));
   return [...feeds, ...sources];
 }

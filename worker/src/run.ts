@@ -14,6 +14,7 @@ import type { RouteState } from './engine/route.js';
 import { newExchange } from './engine/steps.js';
 import { systemClock, type Logger, type Producer } from './engine/types.js';
 import { feedOfRoute, feedRoutes } from './feeds.js';
+import { ImageCheckService } from './image-check/service.js';
 import type { WorkerInfo } from './ops/info.js';
 import { amqpAddresses, amqpConnections, outboxStats } from './components/amqp/index.js';
 import { SqliteCursors } from './outbox/cursors.js';
@@ -59,8 +60,8 @@ export function version(): string {
  * view of the feeds and `moderation` its feeds' moderation rules, which a reload updates in place; `networkCounts`
  * where the feed routes count each network's posts.
  */
-export function routesOf(config: WorkerConfig, options: { dryRun: boolean; directory?: FeedDirectory; moderation?: ModerationBook; networkCounts?: NetworkCounts }): RouteDefinition[] {
-  const feeds = feedRoutes(config, { ...(options.dryRun ? { producerUri: (topic: string) => `log:${topic}?format=item` } : {}), ...(options.directory ? { directory: options.directory } : {}), ...(options.moderation ? { moderation: options.moderation } : {}), ...(options.networkCounts ? { networkCounts: options.networkCounts } : {}) });
+export function routesOf(config: WorkerConfig, options: { dryRun: boolean; directory?: FeedDirectory; moderation?: ModerationBook; networkCounts?: NetworkCounts; imageCheck?: ImageCheckService }): RouteDefinition[] {
+  const feeds = feedRoutes(config, { ...(options.dryRun ? { producerUri: (topic: string) => `log:${topic}?format=item` } : {}), ...(options.directory ? { directory: options.directory } : {}), ...(options.moderation ? { moderation: options.moderation } : {}), ...(options.networkCounts ? { networkCounts: options.networkCounts } : {}), ...(options.imageCheck ? { imageCheck: options.imageCheck } : {}) });
   const routes = loadRoutes(config, defaultComponents());
   return [...feeds, ...(options.dryRun ? routes.map(dryRunRoute) : routes)];
 }
@@ -124,13 +125,22 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
   // Live takedowns: kept beside the outbox, read from the moderation log (broker.stomp), applied right before every send.
   const live = new LiveModeration(config, { dryRun: options.dryRun, ...(outboxFile ? { stateFile: outboxFile } : {}), clock: systemClock, log });
   live.start();
+  // One image classifier for every feed that checks pictures, loaded now rather than by the first item.
+  const imageCheck = new ImageCheckService(config.imageHosts);
+  if (config.feeds.some((feed) => feed.imageCheck)) {
+    const loading = Date.now();
+    await imageCheck.start().then(
+      () => log.info({ ms: Date.now() - loading }, 'image classifier loaded'),
+      (error: Error) => log.error({ error: error.message }, "image classifier did not load; items to check meet their feed's onError"),
+    );
+  }
   const engine = new Engine(components, {
     baseDir: dirname(config.file),
     clock: systemClock,
     log,
     settings: { amqp: config.broker, publishGate: live.gate, feeds: directory, idempotent: published, ...(config.outbox ? { outbox: config.outbox } : {}), ...(leaseCursors ? { cursors: leaseCursors } : {}) },
   });
-  for (const route of routesOf(config, { ...options, directory, moderation, networkCounts })) engine.add(route);
+  for (const route of routesOf(config, { ...options, directory, moderation, networkCounts, imageCheck })) engine.add(route);
   // One line per state change; never one per message at info level.
   engine.on('state', ({ route, state, previous }) => log.info({ route, state, previous }, `route ${route} ${state}`));
   engine.on('retry', ({ route, error, delayMs }) => log.warn({ route, err: error, retryInMs: delayMs }, `route ${route} retrying`));
@@ -167,7 +177,7 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
     );
     // The appview: endpoints' figures (Bluesky authors' profiles), from the source routes that send to one.
     const profiles = blueskyProfilesMetrics(() => engine.status().flatMap((route) => route.endpoints.flatMap(({ uri, stats }) => (uri.startsWith(`${PROFILES.scheme}:`) && stats ? [stats] : []))));
-    ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, engine, registry: createMetrics(engine, { info, extraMetrics: [reconnects, ...profiles, ...feedPublishingMetrics(() => feedPublishing(config)), ...(config.outbox ? outboxMetrics(outboxStats) : []), ...(ownership ? [ownershipMetric(() => ownership.status().feeds)] : []), ...networkCountsMetrics(() => networkCounts.entries())], ...(held ? { held } : {}), extraDropped: () => live.dropped() }), log, info, amqpConnections, moderation: () => live.status(), networks: () => networkCounts.status(), ...(ownership ? { ownership: () => ownership.status(), held, roleOf: (routeId: string) => ownership.roleOf(routeId) } : {}) });
+    ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, engine, registry: createMetrics(engine, { info, extraMetrics: [reconnects, ...profiles, ...feedPublishingMetrics(() => feedPublishing(config)), ...(config.outbox ? outboxMetrics(outboxStats) : []), ...(ownership ? [ownershipMetric(() => ownership.status().feeds)] : []), ...networkCountsMetrics(() => networkCounts.entries()), ...imageCheck.metrics()], ...(held ? { held } : {}), extraDropped: () => live.dropped() }), log, info, amqpConnections, moderation: () => live.status(), networks: () => networkCounts.status(), ...(ownership ? { ownership: () => ownership.status(), held, roleOf: (routeId: string) => ownership.roleOf(routeId) } : {}) });
     log.info({ url: `http://${config.ops.host}:${ops.port}/` }, 'ops endpoint listening (/healthz, /readyz, /status, /metrics)');
   }
 
@@ -191,7 +201,7 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
       let routes: RouteDefinition[];
       try {
         next = loadConfig(config.file, process.env, { requireBroker: !options.dryRun });
-        routes = routesOf(next, { ...options, directory, moderation, networkCounts });
+        routes = routesOf(next, { ...options, directory, moderation, networkCounts, imageCheck });
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         log.error({ config: config.file, problems: error.problems }, 'config changed but is invalid; the running routes carry on');
@@ -249,6 +259,7 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
   await ownership?.release();
   await status?.producer.stop(1000);
   await live.stop();
+  await imageCheck.stop();
   cursors?.close();
   await ops?.close();
   const routes = Object.fromEntries(engine.status().map((route) => [route.id, route.counters]));

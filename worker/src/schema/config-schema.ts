@@ -3,6 +3,8 @@ import { MAX_WINDOW } from '../amqp/window.js';
 import { defaultComponents } from '../components/index.js';
 import { CONFIG_FIELDS, MODERATION_MODES } from '../config.js';
 import { SENSITIVE_MEDIA } from '../post.js';
+import { IMAGE_CHECK_DEFAULTS, IMAGE_CHECK_FIELDS, ON_ERROR } from '../image-check/config.js';
+import { RISKY_CLASSES } from '../image-check/classes.js';
 import { LIVE, liveOptions, MASTODON_INSTANCE, PROFILES, REPLAY_FIELDS } from '../config-sources.js';
 import { EXPRESSION_SOURCES, EXPRESSION_TESTS } from '../dsl/compile-expression.js';
 import { DROP_POLICIES, ERROR_HANDLER_FIELDS, FROM_FIELDS, QUEUE_FIELDS, REDELIVERY_FIELDS, ROUTE_FIELDS } from '../dsl/compile-route.js';
@@ -251,6 +253,15 @@ export function configSchema(components: ComponentRegistry = defaultComponents()
     deadLetter: described("where the feed's items go after their last failed attempt", ref('producerUri')),
     moderation: described("the feed's moderation rules, added to the global ones, and its mode", ref('feedModeration')),
     sensitive: described('posts their network flags as sensitive (X possibly_sensitive, Bluesky adult/graphic self-labels, Mastodon sensitive): drop (default) or show', oneOfValues(SENSITIVE_MEDIA)),
+    imageCheck: described('classify each picture (nsfwjs) before the item is published: true for the defaults, or the settings; off when not set', { anyOf: [{ type: 'boolean' }, ref('imageCheck')] }),
+  };
+  const probability = { type: 'number', exclusiveMinimum: 0, maximum: 1 };
+  const imageCheck: Record<(typeof IMAGE_CHECK_FIELDS)[number], JsonSchema> = {
+    thresholds: described(`an item with a picture whose probability for a class reaches its threshold is dropped (approval mode: goes to the pending queue); a class not listed is not checked (default ${JSON.stringify(IMAGE_CHECK_DEFAULTS.thresholds)})`, { ...mapping(Object.fromEntries(RISKY_CLASSES.map((name) => [name, probability]))), minProperties: 1 }),
+    onError: described('an item whose picture could not be checked (fetch refused, too large, timeout): drop (default) or pass', oneOfValues(ON_ERROR)),
+    timeout: described('the most an item waits for its verdict, 50ms to 60s (default 2s)', CONFIG_DURATION),
+    maxBytes: described(`a thumbnail larger than this is refused (default ${IMAGE_CHECK_DEFAULTS.maxBytes})`, { type: 'integer', minimum: 1024 }),
+    maxPixels: described(`a picture declaring more pixels (width × height, from its header) is refused undecoded (default ${IMAGE_CHECK_DEFAULTS.maxPixels})`, { type: 'integer', minimum: 224 * 224 }),
   };
   const outbox: Fields<typeof CONFIG_FIELDS.outbox> = {
     file: described('the SQLite file (relative to this file), or :memory:', TEXT),
@@ -322,6 +333,7 @@ export function configSchema(components: ComponentRegistry = defaultComponents()
       parameters: parametersOf(all),
       moderation: mapping(moderation),
       feedModeration: mapping(feedModeration),
+      imageCheck: mapping(imageCheck),
       configDuration: orEnv({ type: 'number', minimum: 0 }, { type: 'string', pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)?\\s*$' }),
       duration: orEnv({ type: 'string', pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|min|h)\\s*$' }),
       ...Object.fromEntries(EXPRESSION_KINDS.map((kind) => [kind, expression(functions, kind)])),

@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig, type WorkerConfig } from '../config.js';
+import { routeSignature } from '../engine/reload.js';
+import { feedRoutes } from '../feeds.js';
+import { IMAGE_CHECK_DEFAULTS } from './config.js';
+
+const HEAD = ['broker: { url: "amqp://localhost:5672" }', 'sources:', '  bluesky: {}'];
+
+function configOf(lines: string[]): WorkerConfig {
+  return parseConfig([...HEAD, ...lines].join('\n'), 'worker.yaml', {});
+}
+
+function problemsOf(lines: string[]): string[] {
+  try {
+    configOf(lines);
+    return [];
+  } catch (error) {
+    return (error as ConfigError).problems;
+  }
+}
+
+describe('imageCheck: in a feed', () => {
+  it('is off unless a feed asks for it; true takes the defaults; a mapping sets its own', () => {
+    const config = configOf([
+      'feeds:',
+      '  - { name: plain, network: bluesky, keywords: [cat] }',
+      '  - { name: checked, network: bluesky, keywords: [cat], imageCheck: true }',
+      '  - name: strict',
+      '    network: bluesky',
+      '    keywords: [cat]',
+      '    imageCheck: { thresholds: { Porn: 0.5 }, onError: pass, timeout: 500ms, maxBytes: 100000, maxPixels: 1000000 }',
+    ]);
+    expect(config.feeds.map((feed) => feed.imageCheck)).toEqual([
+      undefined,
+      IMAGE_CHECK_DEFAULTS,
+      { thresholds: { Porn: 0.5 }, onError: 'pass', timeoutMs: 500, maxBytes: 100_000, maxPixels: 1_000_000 },
+    ]);
+  });
+
+  it('reports each wrong setting at its file:line:col', () => {
+    expect(
+      problemsOf([
+        'feeds:',
+        '  - name: cats',
+        '    network: bluesky',
+        '    keywords: [cat]',
+        '    imageCheck:',
+        '      thresholds: { porn: 0.5, Sexy: 2, Hentai: "high" }',
+        '      onError: ignore',
+        '      timeout: 5m',
+        '      maxBytes: 10',
+        '      colour: red',
+        '  - { name: dogs, network: bluesky, keywords: [dog], imageCheck: { thresholds: {} } }',
+      ]),
+    ).toEqual([
+      'worker.yaml:13:7: unknown field "colour" in feeds[0].imageCheck; expected one of thresholds, onError, timeout, maxBytes, maxPixels',
+      'worker.yaml:9:21: unknown field "porn" in feeds[0].imageCheck.thresholds; expected one of Porn, Hentai, Sexy',
+      'worker.yaml:9:49: feeds[0].imageCheck.thresholds.Hentai must be a probability above 0 and at most 1, such as 0.7',
+      'worker.yaml:9:38: feeds[0].imageCheck.thresholds.Sexy must be a probability above 0 and at most 1, such as 0.7',
+      'worker.yaml:10:16: feeds[0].imageCheck.onError must be drop or pass, not "ignore"',
+      'worker.yaml:11:16: feeds[0].imageCheck.timeout must be a duration from 50ms to 60s, such as 2s, not "5m"',
+      'worker.yaml:12:17: feeds[0].imageCheck.maxBytes must be a whole number, at least 1024',
+      'worker.yaml:14:80: feeds[1].imageCheck.thresholds must set at least one of Porn, Hentai, Sexy',
+    ]);
+  });
+
+  it("puts the check right before the feed's topic, after every other step that may drop, and a settings change restarts the feed's route", () => {
+    const on = configOf(['feeds: [{ name: cats, network: bluesky, keywords: [cat], imageCheck: true }]']);
+    const stricter = configOf(['feeds: [{ name: cats, network: bluesky, keywords: [cat], imageCheck: { thresholds: { Porn: 0.3 } } }]']);
+    const off = configOf(['feeds: [{ name: cats, network: bluesky, keywords: [cat] }]']);
+    const route = (config: WorkerConfig) => feedRoutes(config).find((candidate) => candidate.id === 'feed:cats')!;
+    const named = (config: WorkerConfig) => route(config).steps.map((step) => `${step.kind}:${'name' in step ? step.name : 'uri' in step ? step.uri : ''}`);
+    const check = named(on).indexOf('transform:image-check');
+    expect(named(on).slice(check, check + 3)).toEqual(['transform:image-check', 'filter:image-check', 'to:amqp:/topic/feed.cats']);
+    expect(named(on).slice(0, check)).toEqual(named(off).slice(0, check));
+    expect(route(off).steps.some((step) => 'name' in step && step.name === 'image-check')).toBe(false);
+    expect(new Set([routeSignature(route(on)), routeSignature(route(stricter)), routeSignature(route(off))]).size).toBe(3);
+  });
+
+  it('takes the example of docs/configuration.md', () => {
+    const doc = readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8');
+    const example = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((block) => block[1] as string).find((block) => block.includes('imageCheck:'));
+    expect(example).toBeDefined();
+    const config = parseConfig(`${HEAD.join('\n')}\n${example}`, 'docs/configuration.md', {});
+    expect(config.feeds.map((feed) => feed.imageCheck)).toEqual([IMAGE_CHECK_DEFAULTS, { ...IMAGE_CHECK_DEFAULTS, thresholds: { Porn: 0.6, Hentai: 0.6, Sexy: 0.8 }, onError: 'pass', timeoutMs: 1000 }]);
+  });
+});

@@ -1,0 +1,118 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ImageAllowList } from '@livewall/contract';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchImage, type FetchRefusal } from './fetch-image.js';
+
+/** A local HTTPS server with a certificate made for this test, and the paths it was asked for. */
+interface Site {
+  server: Server;
+  origin: string;
+  requests: string[];
+}
+
+let dir: string;
+let agent: Agent;
+let allowed: Site;
+let offList: Site;
+const picture = Buffer.from('\x89PNG\r\n\x1a\n pretend picture bytes');
+
+async function site(key: string, cert: string, answer: (path: string, response: import('node:http').ServerResponse) => void): Promise<Site> {
+  const requests: string[] = [];
+  const server = createServer({ key, cert }, (request, response) => {
+    requests.push(request.url ?? '');
+    answer(request.url ?? '', response);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, origin: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'livewall-image-fetch-'));
+  const [keyFile, certFile] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=livewall test', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+  const [key, cert] = [readFileSync(keyFile, 'utf8'), readFileSync(certFile, 'utf8')];
+  // Trusted by this agent alone: the process's trust store (and its verification) stays as it is.
+  agent = new Agent({ ca: cert });
+  offList = await site(key, cert, (_, response) => response.end(picture));
+  allowed = await site(key, cert, (path, response) => {
+    if (path === '/cat.png') return response.end(picture);
+    if (path === '/moved') return response.writeHead(302, { location: '/cat.png' }).end();
+    if (path === '/away') return response.writeHead(302, { location: `${offList.origin}/cat.png` }).end();
+    if (path === '/plain') return response.writeHead(301, { location: `http://127.0.0.1:1/cat.png` }).end();
+    if (path === '/declared-large') return response.writeHead(200, { 'content-length': '5000' }).end(Buffer.alloc(5000));
+    if (path === '/streamed-large') {
+      // No Content-Length: the cap is found while reading.
+      response.writeHead(200);
+      for (let chunk = 0; chunk < 10; chunk++) response.write(Buffer.alloc(1000));
+      return response.end();
+    }
+    if (path === '/missing') return response.writeHead(404).end();
+    // /silent: answers nothing.
+  });
+});
+
+afterAll(() => {
+  allowed.server.closeAllConnections();
+  offList.server.closeAllConnections();
+  allowed.server.close();
+  offList.server.close();
+  agent.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function fetchFrom(url: string, options: { maxBytes?: number; signal?: AbortSignal; trusted?: boolean } = {}): Promise<Buffer> {
+  return fetchImage(url, { allowList: new ImageAllowList([allowed.origin]), maxBytes: options.maxBytes ?? 4096, signal: options.signal ?? new AbortController().signal, ...(options.trusted === false ? {} : { agent }) });
+}
+
+async function refusal(work: Promise<unknown>): Promise<FetchRefusal> {
+  const error = await work.then(
+    () => undefined,
+    (thrown: unknown) => thrown as { reason: FetchRefusal },
+  );
+  if (!error) throw new Error('the fetch was expected to be refused');
+  return error.reason;
+}
+
+describe('fetching a picture for the image check', () => {
+  it('fetches a picture from a host on the allow-list, over https, following a redirect that stays on the list', async () => {
+    expect(await fetchFrom(`${allowed.origin}/cat.png`)).toEqual(picture);
+    expect(await fetchFrom(`${allowed.origin}/moved`)).toEqual(picture);
+  });
+
+  it('refuses plain http and hosts off the allow-list without asking them', async () => {
+    const before = offList.requests.length;
+    expect(await refusal(fetchFrom(`http://127.0.0.1:${new URL(allowed.origin).port}/cat.png`))).toBe('not-https');
+    expect(await refusal(fetchFrom(`${offList.origin}/cat.png`))).toBe('off-list');
+    expect(offList.requests.length).toBe(before);
+  });
+
+  it('refuses a redirect off the allow-list, or to plain http, and does not follow it', async () => {
+    const before = offList.requests.length;
+    expect(await refusal(fetchFrom(`${allowed.origin}/away`))).toBe('redirect-off-list');
+    expect(await refusal(fetchFrom(`${allowed.origin}/plain`))).toBe('not-https');
+    expect(offList.requests.length).toBe(before);
+  });
+
+  it('refuses a body over the size cap, declared or streamed', async () => {
+    expect(await refusal(fetchFrom(`${allowed.origin}/declared-large`, { maxBytes: 4096 }))).toBe('too-large');
+    expect(await refusal(fetchFrom(`${allowed.origin}/streamed-large`, { maxBytes: 4096 }))).toBe('too-large');
+    expect((await fetchFrom(`${allowed.origin}/streamed-large`, { maxBytes: 10_000 })).length).toBe(10_000);
+  });
+
+  it('gives up when its time is up', async () => {
+    const due = new AbortController();
+    const fetching = fetchFrom(`${allowed.origin}/silent`, { signal: due.signal });
+    setTimeout(() => due.abort(), 100);
+    expect(await refusal(fetching)).toBe('timeout');
+  });
+
+  it('refuses an error status, and a certificate it was not told to trust', async () => {
+    expect(await refusal(fetchFrom(`${allowed.origin}/missing`))).toBe('http-status');
+    expect(await refusal(fetchFrom(`${allowed.origin}/cat.png`, { trusted: false }))).toBe('network');
+  });
+});
