@@ -8,6 +8,9 @@
 // (VmRSS) against the same before the first viewer: per connection, the difference over N. Then every viewer must
 // still be connected (none closed by the broker).
 //
+// Warm-up first (--warmup, default 3,000 items at 200/s to 100 viewers; 0 skips it), so that the brokers' JIT has
+// compiled the delivery path before anything is measured.
+//
 // Fan-out (--fanout-viewers, default 1,000; --rates 5,50; --seconds 30 each; 0 viewers skips it): that many viewers
 // on a fresh feed, an AMQP 1.0 publisher (as the worker) sends rate × seconds items paced; the broker's CPU time
 // (utime + stime of its JVM, /proc) over the deliveries made gives µs per delivery, and each delivery's publish →
@@ -20,7 +23,7 @@
 //
 //   BENCH_AMQP_URL=amqp://127.0.0.1:PORT BENCH_AMQP_PASSWORD=… BENCH_STOMP_URL=ws://127.0.0.1:PORT
 //   BENCH_BROKER_PID=… [BENCH_CORE_PID=… BENCH_TIER_PORT=…] node scripts/bench-capacity.mjs [--levels 1000,5000,10000] [--processes 2]
-//     [--concurrency 50] [--settle 10] [--fanout-viewers 1000] [--rates 5,50] [--seconds 30]
+//     [--concurrency 50] [--settle 10] [--fanout-viewers 1000] [--rates 5,50] [--seconds 30] [--warmup 3000]
 //
 // Prints a markdown report on stdout, progress on stderr; exits 1 if a viewer could not connect, was closed, or
 // missed an item.
@@ -56,6 +59,7 @@ const { values: args } = parseArgs({
     rates: { type: 'string', default: '5,50' },
     seconds: { type: 'string', default: '30' },
     drain: { type: 'string', default: '30' },
+    warmup: { type: 'string', default: '3000' },
   },
 });
 const levels = list('levels', args.levels).sort((a, b) => a - b);
@@ -66,6 +70,7 @@ const fanoutViewers = whole('fanout-viewers', args['fanout-viewers'], 0);
 const rates = list('rates', args.rates);
 const seconds = whole('seconds', args.seconds);
 const drainSeconds = whole('drain', args.drain);
+const warmupItems = whole('warmup', args.warmup, 0);
 
 const { BENCH_AMQP_URL: amqpUrl, BENCH_AMQP_PASSWORD: password, BENCH_STOMP_URL: stompUrl, BENCH_BROKER_PID: brokerPid } = process.env;
 if (!amqpUrl || !password || !stompUrl || !brokerPid) usageError(SCRIPT, 'BENCH_AMQP_URL, BENCH_AMQP_PASSWORD, BENCH_STOMP_URL and BENCH_BROKER_PID must be set (scripts/bench sets them)');
@@ -73,16 +78,23 @@ if (!amqpUrl || !password || !stompUrl || !brokerPid) usageError(SCRIPT, 'BENCH_
 const { BENCH_CORE_PID: corePid, BENCH_TIER_PORT: tierPort } = process.env;
 const tier = Boolean(corePid);
 
-/** Payload bytes received so far on the established connections to edge A's tier acceptor (the core's link), or undefined. */
-function linkBytes() {
-  if (!tierPort) return undefined;
+/**
+ * A byte count the kernel keeps per TCP connection (`ss -ti`: bytes_received or bytes_sent, payload only), summed over
+ * the established connections whose local port is `port`; undefined without `ss`.
+ */
+function socketBytes(port, field) {
+  if (!port) return undefined;
   try {
-    const out = execFileSync('ss', ['-tinH', 'state', 'established', `( sport = :${tierPort} )`], { encoding: 'utf8' });
-    return [...out.matchAll(/bytes_received:(\d+)/g)].reduce((sum, match) => sum + Number(match[1]), 0);
+    const out = execFileSync('ss', ['-tinH', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8', maxBuffer: 256 * MiB });
+    return [...out.matchAll(new RegExp(`${field}:(\\d+)`, 'g'))].reduce((sum, match) => sum + Number(match[1]), 0);
   } catch {
     return undefined;
   }
 }
+/** What the core has sent edge A (edge A's side of the link: received). */
+const linkBytes = () => socketBytes(tierPort, 'bytes_received');
+/** What the broker (edge A) has sent its viewers, on its public acceptor. */
+const viewerBytes = () => socketBytes(new URL(stompUrl).port, 'bytes_sent');
 
 const run = randomBytes(4).toString('hex');
 const MiB = 1024 * 1024;
@@ -199,6 +211,20 @@ const fanout = [];
   await stopChildren();
 }
 
+// Warm-up: the brokers' JIT compiles the delivery path on the first thousands of items; a fresh JVM's fan-out would
+// count that compilation as the cost of its deliveries (through a tier, the core's too).
+if (fanoutViewers > 0 && warmupItems > 0) {
+  const feed = `capacity-${run}-warmup`;
+  const items = feedItems({ feed, run: `${run}-warmup`, imageOrigin: 'http://localhost:8080' });
+  say(`warm-up: ${warmupItems} items at 200/s to 100 viewers`);
+  const publisher = await makeFeed(feed);
+  await addViewers(feed, 100, warmupItems, items.idPrefix);
+  await publishPaced({ publisher, items, rate: 200, count: warmupItems });
+  await sleep(3_000);
+  await publisher.close();
+  await stopChildren();
+}
+
 // Fan-out at each rate: a fresh feed and fresh viewers.
 for (const rate of fanoutViewers > 0 ? rates : []) {
   const feed = `capacity-${run}-fanout-${rate}`;
@@ -216,6 +242,7 @@ for (const rate of fanoutViewers > 0 ? rates : []) {
   const idleCores = tier ? cpuBetween(idleBefore, cpuSnapshot(groups, 'other')).cores.core : 0;
   const before = cpuSnapshot(groups, 'other');
   const linkBefore = linkBytes();
+  const viewersBefore = viewerBytes();
   say(`fan-out ${rate}/s: publishing ${count} items`);
   const sending = await publishPaced({ publisher, items, rate, count, onSent: (seq, at) => { for (const child of children) child.send({ type: 'sent', seq, at }); } });
   // Until every viewer has every item, or the drain time is up; the CPU is read when the deliveries are done.
@@ -230,6 +257,9 @@ for (const rate of fanoutViewers > 0 ? rates : []) {
   const cpu = cpuBetween(before, cpuSnapshot(groups, 'other'));
   const linkAfter = linkBytes();
   const link = linkBefore === undefined || linkAfter === undefined ? undefined : (linkAfter - linkBefore) / count;
+  const viewersAfter = viewerBytes();
+  // Per delivery, heart-beats included (a few bytes per viewer every 10 s).
+  const deliveryBytes = viewersBefore === undefined || viewersAfter === undefined ? undefined : (viewersAfter - viewersBefore) / Math.max(received, 1);
   const all = await reports();
   const histogram = new LatencyHistogram();
   for (const report of all) histogram.merge(report.latency);
@@ -239,7 +269,7 @@ for (const rate of fanoutViewers > 0 ? rates : []) {
   if (duplicates > 0 || closed > 0) problems.push(`fan-out ${rate}/s: ${duplicates} duplicates, ${closed} viewers closed`);
   const brokerSeconds = cpu.cores.broker * cpu.wallSeconds;
   const coreUsPerItem = tier ? ((Math.max(0, cpu.cores.core - idleCores) * cpu.wallSeconds) / count) * 1e6 : undefined;
-  fanout.push({ rate, viewers: added.connected, count, expected, received, duplicates, closed, cpu, brokerSeconds, perDeliveryUs: (brokerSeconds / Math.max(received, 1)) * 1e6, latency: histogram.summary(), maxLate: sending.maxLate, coreUsPerItem, idleCores, link });
+  fanout.push({ rate, viewers: added.connected, count, expected, received, duplicates, closed, cpu, brokerSeconds, perDeliveryUs: (brokerSeconds / Math.max(received, 1)) * 1e6, latency: histogram.summary(), maxLate: sending.maxLate, coreUsPerItem, idleCores, link, deliveryBytes });
   say(`fan-out ${rate}/s: ${received}/${expected} deliveries, broker ${cpu.cores.broker.toFixed(2)} cores`);
   await publisher.close();
   await stopChildren();
@@ -287,6 +317,48 @@ ${fanout
   .join('\n')}
 `);
   }
+}
+// The projection: how many edges of this machine's size N viewers need at R items/s, from this run's own figures.
+if (fanout.length > 0 && idle.length > 0) {
+  const cores = availableParallelism();
+  const BUDGET = 0.7;
+  const HEAP = 1024 * MiB; // the bench brokers' -Xmx1G
+  const top = idle.at(-1);
+  const heapPerViewer = (top.heap - top.base.heap) / top.level;
+  // The most deliveries a second measured is the best estimate of the marginal cost (less fixed cost per delivery).
+  const busiest = fanout.reduce((best, row) => (row.rate * row.viewers > best.rate * best.viewers ? row : best));
+  const costAt = (rate) => fanout.find((row) => row.rate === rate && row.received === row.expected) ?? busiest;
+  const gbit = (bits) => (bits >= 1e9 ? `${(bits / 1e9).toFixed(2)} Gbit/s` : `${(bits / 1e6).toFixed(1)} Mbit/s`);
+  const rows = [];
+  for (const viewers of [100_000, 1_000_000]) {
+    for (const rate of [5, 50]) {
+      const row = costAt(rate);
+      const byCpu = Math.floor((BUDGET * cores * 1e6) / (rate * row.perDeliveryUs));
+      const byHeap = Math.floor((BUDGET * HEAP) / heapPerViewer);
+      const perEdge = Math.min(byCpu, byHeap);
+      const edges = Math.ceil(viewers / perEdge) + 1;
+      const core = tier && busiest.coreUsPerItem !== undefined ? `${((rate * edges * (busiest.coreUsPerItem / 2)) / 1e6).toFixed(2)} cores` : '–';
+      const link = busiest.link === undefined ? '–' : gbit(edges * rate * busiest.link * 8);
+      const out = busiest.deliveryBytes === undefined ? '–' : gbit(perEdge * rate * busiest.deliveryBytes * 8);
+      rows.push(`| ${viewers.toLocaleString('en')} | ${rate}/s | ${row.perDeliveryUs.toFixed(1)} µs (${row.rate}/s × ${row.viewers}) | ${byCpu.toLocaleString('en')} | ${byHeap.toLocaleString('en')} | **${edges}** | ${core} | ${link} | ${out} |`);
+    }
+  }
+  console.log(`### Projection from this run's figures
+
+Per edge of this machine's size (${cores} cores, a 1 GiB heap), keeping ${BUDGET * 100} % of each in reserve-free use:
+viewers by CPU = ${BUDGET} × ${cores} cores ÷ (rate × edge CPU per delivery); viewers by heap = ${BUDGET} × 1 GiB ÷
+${kib(heapPerViewer)} KiB (heap per idle viewer at ${top.level.toLocaleString('en')}); edges = viewers ÷ the smaller,
+rounded up, + 1 so that the others can take a dead edge's viewers. ${tier ? `The core: rate × edges × ${(busiest.coreUsPerItem / 2).toFixed(0)} µs
+(half its net CPU per item with 2 edges: an upper bound per link, journaling included). ` : ''}Bandwidth: ${busiest.link === undefined ? '' : `core → edges = edges × rate × ${busiest.link.toFixed(0)} B; `}edge → its viewers
+= viewers × rate × ${busiest.deliveryBytes === undefined ? '?' : busiest.deliveryBytes.toFixed(0)} B per delivery (STOMP frame in a WebSocket frame, payload).
+Where it stops holding: each viewer is an open file (raise \`ulimit -n\` and the public acceptor's
+\`connectionsAllowed\` past the viewers per edge); past a few GiB of heap, G1 pauses grow; the per-delivery cost here
+was taken with the load generator on the same ${cores} cores.
+
+| viewers | rate | edge CPU per delivery (from) | viewers per edge by CPU | by heap | edges | core CPU | core → edges | each edge → its viewers |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+${rows.join('\n')}
+`);
 }
 console.log(problems.length === 0 ? 'Every viewer stayed connected and got every item once.\n' : `Problems:\n\n${problems.map((problem) => `- ${problem}`).join('\n')}\n`);
 process.exit(problems.length === 0 ? 0 : 1);
