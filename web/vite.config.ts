@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { defineConfig } from 'vite';
 
 // The page imports the shared contract from its TypeScript source (as the tests do), so a build never depends
@@ -9,7 +10,20 @@ const page = (file: string): string => decodeURIComponent(new URL(file, import.m
 // (node web/dist-server/server.js), which must run on LIVEWALL_WEB_PORT 8080 for that.
 const webServer = 'http://localhost:8080';
 
+// Each build gets an id, baked into the page and written to /version.json (served no-cache, as everything outside
+// assets/): a page in screen mode polls it and reloads itself when the server serves another build.
+const buildId = `${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}-${randomBytes(4).toString('hex')}`;
+
 export default defineConfig({
+  define: { __LIVEWALL_BUILD__: JSON.stringify(buildId) },
+  plugins: [
+    {
+      name: 'livewall-version',
+      generateBundle() {
+        this.emitFile({ type: 'asset', fileName: 'version.json', source: `${JSON.stringify({ build: buildId })}\n` });
+      },
+    },
+  ],
   resolve: { alias: { '@livewall/contract': contractSource } },
   build: {
     outDir: 'dist',

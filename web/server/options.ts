@@ -1,7 +1,21 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BROKER_PROFILE_NAMES, brokerProfile, DEFAULT_BROKER_PROFILE, DEFAULT_IMAGE_HOSTS, FEED_NAME, ImageAllowList, isBrokerProfileName, PAGE_HEARTBEAT_MS, type BrokerProfileName } from '@livewall/contract';
+import {
+  BROKER_PROFILE_NAMES,
+  brokerProfile,
+  checkBranding,
+  DEFAULT_BROKER_PROFILE,
+  DEFAULT_IMAGE_HOSTS,
+  FEED_NAME,
+  ImageAllowList,
+  isBrokerProfileName,
+  PAGE_HEARTBEAT_MS,
+  checkScreenTimings,
+  type Branding,
+  type BrokerProfileName,
+  type ScreenTimings,
+} from '@livewall/contract';
 
 /** The environment variables the web server reads, and what it does without them. */
 export const ENV = {
@@ -21,7 +35,22 @@ export const ENV = {
   statusTopic: 'LIVEWALL_STATUS_TOPIC',
   heartbeatMs: 'LIVEWALL_HEARTBEAT_MS',
   moderatorUrl: 'LIVEWALL_MODERATOR_WS_URL',
+  screen: 'LIVEWALL_SCREEN',
+  wallTitle: 'LIVEWALL_WALL_TITLE',
+  wallLogo: 'LIVEWALL_WALL_LOGO',
+  wallAccent: 'LIVEWALL_WALL_ACCENT',
+  callToAction: 'LIVEWALL_CALL_TO_ACTION',
+  callToActionUrl: 'LIVEWALL_CALL_TO_ACTION_URL',
 } as const;
+
+/** Which variable sets each branding field, for errors that name it. */
+const BRANDING_ENV: Record<keyof Branding, string> = {
+  title: ENV.wallTitle,
+  logo: ENV.wallLogo,
+  accent: ENV.wallAccent,
+  callToAction: ENV.callToAction,
+  callToActionUrl: ENV.callToActionUrl,
+};
 
 /**
  * The broker's users who may write (activemq/write-users.sh). The page hands its login to every browser, so it must
@@ -102,6 +131,13 @@ export interface WebOptions {
    * the page: a STOMP endpoint that takes that login. Default: the local broker's (localModeratorUrl).
    */
   moderatorUrl?: string;
+  /**
+   * Screen mode (web/src/screen/): `always` opens every page of this wall in it (a page's `?mode=normal` still
+   * leaves it); the timings are for tests, which run a wall's minutes in seconds (SCREEN_TIMING_MS has the defaults).
+   */
+  screen?: { always?: boolean } & Partial<ScreenTimings>;
+  /** The wall's title, logo, accent colour and call to action with its QR code (checkBranding). */
+  branding?: Branding;
 }
 
 /** The same-origin WebSocket proxy: upgrades on `path` are tunnelled to `target`. */
@@ -129,6 +165,8 @@ export interface ResolvedOptions {
   wsProxy: WsProxyOptions | undefined;
   /** The moderator page's broker URL, as its CSP and /moderate/config.json name it. */
   moderatorUrl: string;
+  screen: { always: boolean } & ScreenTimings;
+  branding: Branding;
 }
 
 /** A bad setting; the message starts with the environment variable that holds it. */
@@ -156,6 +194,15 @@ function wholeNumber(variable: string, value: string | undefined): number | unde
   if (value === undefined || value.trim() === '') return undefined;
   if (!/^\d+$/.test(value.trim())) throw new OptionsError(variable, `${JSON.stringify(value)} is not a whole number`);
   return Number(value.trim());
+}
+
+/** on/off, true/false, yes/no or 1/0; undefined when unset. */
+function onOff(variable: string, value: string | undefined): boolean | undefined {
+  const word = value?.trim().toLowerCase();
+  if (word === undefined || word === '') return undefined;
+  if (['1', 'on', 'true', 'yes'].includes(word)) return true;
+  if (['0', 'off', 'false', 'no'].includes(word)) return false;
+  throw new OptionsError(variable, `${JSON.stringify(value)} must be on or off`);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -207,6 +254,14 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ResolvedOp
   if (wsProxyPath !== undefined) input.wsProxyPath = wsProxyPath;
   const moderatorUrl = nonEmpty(env[ENV.moderatorUrl]?.trim());
   if (moderatorUrl !== undefined) input.moderatorUrl = moderatorUrl;
+  const screen = onOff(ENV.screen, env[ENV.screen]);
+  if (screen !== undefined) input.screen = { always: screen };
+  const branding: Branding = {};
+  for (const [field, variable] of Object.entries(BRANDING_ENV) as [keyof Branding, string][]) {
+    const value = nonEmpty(env[variable]?.trim());
+    if (value !== undefined) branding[field] = value;
+  }
+  if (Object.keys(branding).length > 0) input.branding = branding;
   const options = resolveOptions(input);
   // A write user's password as the viewer passcode would hand it to every browser, whatever the login says.
   if (options.viewerPasscode !== undefined) {
@@ -339,5 +394,14 @@ export function resolveOptions(input: WebOptions = {}): ResolvedOptions {
   // The moderator page's broker: never handed to the public wall, only to /moderate/config.json and its CSP.
   const moderatorUrl = brokerUrl(input.moderatorUrl ?? localModeratorUrl(profile), ENV.moderatorUrl);
 
-  return { port, host, brokerUrls, brokerProfile: profile, feeds, imageHosts, allowList, demoMedia, viewerLogin, viewerPasscode, webRoot, maxItems, heartbeatMs, statusTopic, wsProxy, moderatorUrl };
+  const timings = checkScreenTimings(input.screen ?? {});
+  if (!timings.ok) throw new OptionsError(ENV.screen, timings.error);
+  const screen = { always: input.screen?.always ?? false, ...timings.timings };
+
+  const checked = checkBranding(input.branding ?? {}, allowList);
+  if (!checked.ok) {
+    throw new OptionsError(checked.field ? BRANDING_ENV[checked.field] : ENV.wallTitle, checked.error);
+  }
+
+  return { port, host, brokerUrls, brokerProfile: profile, feeds, imageHosts, allowList, demoMedia, viewerLogin, viewerPasscode, webRoot, maxItems, heartbeatMs, statusTopic, wsProxy, moderatorUrl, screen, branding: checked.branding };
 }

@@ -79,6 +79,8 @@ describe('GET /config.json', () => {
       maxItems: 60,
       statusTopic: '/topic/status.workers',
       heartbeatMs: 5_000,
+      screen: { always: false, highlightMs: 8_000, quietMs: 30_000, versionCheckMs: 60_000 },
+      branding: {},
     });
   });
 
@@ -91,6 +93,19 @@ describe('GET /config.json', () => {
       maxItems: 200,
       statusTopic: '/topic/status.workers',
       heartbeatMs: 10_000,
+      screen: { always: false, highlightMs: 8_000, quietMs: 30_000, versionCheckMs: 60_000 },
+      branding: {},
+    });
+  });
+
+  it('hands the page screen mode and the wall’s branding, checked and normalised', async () => {
+    const base = await start({
+      screen: { always: true, highlightMs: 1_500 },
+      branding: { title: ' Caturday Live ', logo: '/favicon.svg', accent: '#E5A', callToAction: 'Post with #caturday to appear here', callToActionUrl: 'https://bsky.app/search?q=%23caturday' },
+    });
+    expect(await (await fetch(`${base}/config.json`)).json()).toMatchObject({
+      screen: { always: true, highlightMs: 1_500, quietMs: 30_000, versionCheckMs: 60_000 },
+      branding: { title: 'Caturday Live', logo: '/favicon.svg', accent: '#ee55aa', callToAction: 'Post with #caturday to appear here', callToActionUrl: 'https://bsky.app/search?q=%23caturday' },
     });
   });
 
@@ -242,6 +257,12 @@ describe('options from the environment', () => {
         LIVEWALL_HEARTBEAT_MS: '4000',
         LIVEWALL_STATUS_TOPIC: ' /topic/status.eu ',
         LIVEWALL_BROKER_PROFILE: ' rabbitmq ',
+        LIVEWALL_SCREEN: 'on',
+        LIVEWALL_WALL_TITLE: 'Caturday',
+        LIVEWALL_WALL_LOGO: 'https://media.example.org/logo.png',
+        LIVEWALL_WALL_ACCENT: '#0a7',
+        LIVEWALL_CALL_TO_ACTION: 'Post with #caturday',
+        LIVEWALL_CALL_TO_ACTION_URL: 'https://example.org/caturday',
       }),
     );
     expect(options).toMatchObject({
@@ -261,7 +282,11 @@ describe('options from the environment', () => {
       heartbeatMs: 4_000,
       statusTopic: '/topic/status.eu',
       brokerProfile: 'rabbitmq',
+      screen: { always: true },
+      branding: { title: 'Caturday', logo: 'https://media.example.org/logo.png', accent: '#00aa77', callToAction: 'Post with #caturday', callToActionUrl: 'https://example.org/caturday' },
     });
+    expect(optionsFromEnv(env({ LIVEWALL_SCREEN: 'off' })).screen.always).toBe(false);
+    expect(optionsFromEnv(env({})).screen.always).toBe(false);
   });
 
   it.each([
@@ -291,6 +316,16 @@ describe('options from the environment', () => {
     ['LIVEWALL_MAX_ITEMS', '0'],
     ['LIVEWALL_HEARTBEAT_MS', '500'],
     ['LIVEWALL_HEARTBEAT_MS', '10s'],
+    ['LIVEWALL_SCREEN', 'maybe'],
+    ['LIVEWALL_WALL_TITLE', 'x'.repeat(81)],
+    ['LIVEWALL_WALL_LOGO', 'https://evil.example/logo.png'],
+    ['LIVEWALL_WALL_LOGO', '/../secret.png'],
+    ['LIVEWALL_WALL_LOGO', 'javascript:alert(1)'],
+    ['LIVEWALL_WALL_ACCENT', 'red'],
+    ['LIVEWALL_WALL_ACCENT', '#12345'],
+    ['LIVEWALL_WALL_ACCENT', '#fff;background:url(x)'],
+    ['LIVEWALL_CALL_TO_ACTION', 'two\u0007lines'],
+    ['LIVEWALL_CALL_TO_ACTION_URL', 'ftp://example.org/'],
   ])('rejects %s=%j, naming the variable', (variable, value) => {
     let thrown: unknown;
     try {
@@ -326,6 +361,8 @@ describe('options from the environment', () => {
     expect(() => createApp({ webRoot, feeds: [{ name: 'Not A Feed', title: 'x' }] })).toThrow(/^LIVEWALL_FEEDS: /);
     expect(() => createApp({ webRoot, imageHosts: ['ftp://files.example'] })).toThrow(/^LIVEWALL_IMAGE_HOSTS: /);
     expect(() => resolveOptions({ webRoot, brokerUrls: [] })).toThrow(/^LIVEWALL_BROKER_WS_URLS: /);
+    expect(() => createApp({ webRoot, branding: { callToActionUrl: 'https://example.org/' } })).toThrow(/^LIVEWALL_CALL_TO_ACTION_URL: .*needs its words/);
+    expect(() => createApp({ webRoot, screen: { highlightMs: 10 } })).toThrow(/^LIVEWALL_SCREEN: screen\.highlightMs/);
   });
 });
 

@@ -26,6 +26,8 @@ export function pageConfig(options: ResolvedOptions, proxyUrl?: string): object 
     maxItems: options.maxItems,
     statusTopic: options.statusTopic,
     heartbeatMs: options.heartbeatMs,
+    screen: options.screen,
+    branding: options.branding,
   };
 }
 

@@ -12,6 +12,8 @@ const good = {
   maxItems: 120,
   statusTopic: '/topic/status.eu',
   heartbeatMs: 4_000,
+  screen: { always: true, highlightMs: 2_000, quietMs: 10_000, versionCheckMs: 5_000 },
+  branding: { title: 'Caturday', logo: '/logo.svg', accent: '#ee55aa', callToAction: 'Post with #caturday', callToActionUrl: 'https://example.org/caturday' },
 };
 
 /** A copy of `good` that tests may break in any way: fields are loosely typed on purpose. */
@@ -22,6 +24,8 @@ interface Loose {
   maxItems?: unknown;
   statusTopic?: unknown;
   heartbeatMs?: unknown;
+  screen?: Record<string, unknown>;
+  branding?: Record<string, unknown>;
 }
 
 function withChange(change: (config: Loose) => void): unknown {
@@ -67,6 +71,11 @@ describe('parseConfig', () => {
     expect(DEFAULT_STATUS_TOPIC).toBe('/topic/status.workers');
   });
 
+  it('defaults screen mode to off with the default timings, and the branding to none', () => {
+    const result = parseConfig({ broker: { urls: ['ws://localhost:61614'] }, feeds: [{ name: 'cats' }], imageHosts: ['pbs.twimg.com'] });
+    expect(result).toMatchObject({ ok: true, config: { screen: { always: false, highlightMs: 8_000, quietMs: 30_000, versionCheckMs: 60_000 }, branding: {} } });
+  });
+
   it('takes "" as no status topic', () => {
     expect(parseConfig({ ...good, statusTopic: '' })).toMatchObject({ ok: true, config: { statusTopic: '' } });
   });
@@ -76,6 +85,15 @@ describe('parseConfig', () => {
     ['no broker', withChange((c) => delete (c as Partial<Loose>).broker), /^broker must be/],
     ['no broker urls', withChange((c) => (c.broker.urls = [])), /^broker\.urls must list/],
     ['an http broker url', withChange((c) => (c.broker.urls = ['http://localhost:61614'])), /^broker\.urls\[0\].*ws:\/\/ or wss:\/\//],
+    ['screen not an object', withChange((c) => ((c as { screen: unknown }).screen = 'on')), /^screen must be an object/],
+    ['screen.always not a boolean', withChange((c) => (c.screen!.always = 'yes')), /^screen\.always/],
+    ['a highlight too short', withChange((c) => (c.screen!.highlightMs = 10)), /^screen\.highlightMs must be/],
+    ['a version check that is no number', withChange((c) => (c.screen!.versionCheckMs = '5s')), /^screen\.versionCheckMs must be/],
+    ['an accent that is no colour', withChange((c) => (c.branding!.accent = 'url(x)')), /^branding: accent/],
+    ['a logo off the allow-list', withChange((c) => (c.branding!.logo = 'https://evil.example/logo.png')), /^branding: logo .*allow-list/],
+    ['a title with a line break', withChange((c) => (c.branding!.title = 'two\nlines')), /^branding: title must be one line/],
+    ['a javascript: call-to-action URL', withChange((c) => (c.branding!.callToActionUrl = 'javascript:alert(1)')), /^branding: callToActionUrl .*https/],
+    ['an unknown branding field', withChange((c) => (c.branding!.style = 'x')), /^branding has an unknown field "style"|^branding: branding has an unknown field "style"/],
     ['a broker url that is no URL', withChange((c) => (c.broker.urls = ['localhost'])), /^broker\.urls\[0\] "localhost" is not a URL/],
     ['credentials in a broker url', withChange((c) => (c.broker.urls = ['ws://u:p@localhost:1'])), /credentials/],
     ['a numeric login', withChange((c) => (c.broker.login = 5)), /^broker\.login must be a string/],

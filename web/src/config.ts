@@ -1,5 +1,18 @@
 import { HEARTBEAT_MS } from './connection.js';
-import { BROKER_PROFILE_NAMES, brokerProfile, DEFAULT_BROKER_PROFILE, FEED_NAME, ImageAllowList, isBrokerProfileName, PAGE_HEARTBEAT_MS, type BrokerProfileName } from '@livewall/contract';
+import {
+  BROKER_PROFILE_NAMES,
+  brokerProfile,
+  checkBranding,
+  DEFAULT_BROKER_PROFILE,
+  FEED_NAME,
+  ImageAllowList,
+  isBrokerProfileName,
+  PAGE_HEARTBEAT_MS,
+  checkScreenTimings,
+  type Branding,
+  type BrokerProfileName,
+  type ScreenTimings,
+} from '@livewall/contract';
 
 /** One feed the page can show; its STOMP destination comes from the broker profile. */
 export interface FeedConfig {
@@ -25,6 +38,10 @@ export interface WallConfig {
    * twice this long. Default HEARTBEAT_MS; within PAGE_HEARTBEAT_MS (the contract's, which the server checks too).
    */
   heartbeatMs: number;
+  /** Screen mode: whether this wall always opens in it, and its timings (SCREEN_TIMING_MS). */
+  screen: { always: boolean } & ScreenTimings;
+  /** The wall's title, logo, accent and call to action (checkBranding); {} when it has none. */
+  branding: Branding;
 }
 
 export type ConfigResult = { ok: true; config: WallConfig; allowList: ImageAllowList } | { ok: false; error: string };
@@ -69,6 +86,15 @@ function optionalString(value: unknown, where: string): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') fail(`${where} must be a string`);
   return value;
+}
+
+function screenSettings(value: unknown): WallConfig['screen'] {
+  if (value !== undefined && !isRecord(value)) fail('screen must be an object');
+  const always = value?.always ?? false;
+  if (typeof always !== 'boolean') fail('screen.always must be true or false');
+  const timings = checkScreenTimings(value ?? {});
+  if (!timings.ok) fail(timings.error);
+  return { always, ...timings.timings };
 }
 
 function check(value: unknown, pageProtocol: string | undefined): { config: WallConfig; allowList: ImageAllowList } {
@@ -135,7 +161,11 @@ function check(value: unknown, pageProtocol: string | undefined): { config: Wall
     heartbeatMs = value.heartbeatMs;
   }
 
-  const config: WallConfig = { broker: { urls, profile }, feeds, imageHosts, maxItems, statusTopic, heartbeatMs };
+  const screen = screenSettings(value.screen);
+  const checked = checkBranding(value.branding ?? {}, allowList);
+  if (!checked.ok) fail(`branding: ${checked.error}`);
+
+  const config: WallConfig = { broker: { urls, profile }, feeds, imageHosts, maxItems, statusTopic, heartbeatMs, screen, branding: checked.branding };
   if (login !== undefined) config.broker.login = login;
   if (passcode !== undefined) config.broker.passcode = passcode;
   return { config, allowList };

@@ -5,6 +5,9 @@ import { Backfill } from './backfill.js';
 import { feedHref, parseConfig, selectFeed, type FeedChoice, type FeedConfig, type WallConfig } from './config.js';
 import { connect, ONLINE_RETRY_SPREAD_MS, type Connection, type TransportState } from './connection.js';
 import { LiveControls } from './live-controls.js';
+import { applyBranding } from './screen/branding.js';
+import { screenModeWanted } from './screen/mode.js';
+import { ScreenMode } from './screen/screen.js';
 import { StatusView, presentState } from './status.js';
 import { Wall } from './wall.js';
 import { Takedowns } from './wall-model.js';
@@ -31,6 +34,13 @@ const ui = {
   notice: byId('notice'),
   empty: byId('empty'),
   wall: byId('wall'),
+  logo: document.querySelector<HTMLElement>('.brand .logo'),
+  cta: byId('cta'),
+  ctaText: byId('cta-text'),
+  ctaCode: byId('cta-code'),
+  spotlight: byId('spotlight'),
+  spotlightKind: byId('spotlight-kind'),
+  spotlightCard: byId('spotlight-card'),
 };
 const status = new StatusView(byId('status'), byId('status-text'), byId('status-detail'), byId('status-announce'));
 const debugging = new URLSearchParams(location.search).has('debug');
@@ -127,12 +137,19 @@ function start(config: WallConfig, allowList: ImageAllowList): void {
       showCounts();
     },
     onRender: () => controls.rendered(),
+    onShown: (items, backfill) => screen?.shown(items, backfill),
   });
+  // Screen mode: a TV or event screen nobody touches (web/src/screen/); chosen by the URL or the server's setting.
+  const screen = screenModeWanted(location.search, config.screen.always)
+    ? new ScreenMode({ timings: config.screen, allowList, elements: { root: document.documentElement, spotlight: ui.spotlight, spotlightKind: ui.spotlightKind, spotlightCard: ui.spotlightCard }, wallItems: () => wall.items, notice: showNotice })
+    : undefined;
+  applyBranding(config.branding, { root: document.documentElement, logo: ui.logo, callToAction: ui.cta, callToActionText: ui.ctaText, callToActionCode: ui.ctaCode });
   const controls = new LiveControls(wall, { pause: ui.pause, pauseText: ui.pauseText, pill: ui.pill, pillText: ui.pillText });
   // The wall shows nothing of a subscription's backfill until all of it is in and its takedowns are applied.
   const backfill = new Backfill({ onDone: () => wall.hold('backfill', false), onHoldAgain: () => wall.hold('backfill', true) });
   controls.start();
-  ui.pause.hidden = false;
+  ui.pause.hidden = screen !== undefined;
+  screen?.start();
 
   const showState = (): void => {
     status.show(feedError !== undefined ? { state: 'error', reason: feedError } : presentState(transport, subscribed, navigator.onLine));
@@ -211,8 +228,8 @@ function start(config: WallConfig, allowList: ImageAllowList): void {
     if (!choice.ok) {
       feed = undefined;
       feedError = `Unknown feed: ${choice.error}.`;
-      ui.title.textContent = 'livewall';
-      document.title = 'livewall';
+      ui.title.textContent = config.branding.title ?? 'livewall';
+      document.title = config.branding.title ?? 'livewall';
       renderFeedTabs(config.feeds, undefined);
       showNotice(feedError);
     } else {
@@ -221,9 +238,12 @@ function start(config: WallConfig, allowList: ImageAllowList): void {
       feedError = undefined;
       showNotice(undefined);
       renderFeedTabs(config.feeds, shown);
-      ui.title.textContent = shown.title;
-      document.title = `${shown.title} · livewall`;
+      // A wall's own title names it; the feed's then only in the tab's title, when there are several.
+      ui.title.textContent = config.branding.title ?? shown.title;
+      document.title = config.branding.title !== undefined ? (config.feeds.length > 1 ? `${shown.title} · ${config.branding.title}` : config.branding.title) : `${shown.title} · livewall`;
       ui.empty.textContent = `Waiting for posts in ${shown.title}…`;
+      // Screen mode comes back from its own reload with the cards it had, before the broker's backfill arrives.
+      for (const item of screen?.restore(shown.name) ?? []) wall.offer(item);
       stopFeed = connected().subscribe(profile.stompDestination(shown.name), {
         onSubscribing: () => {
           backfill.start();

@@ -21,6 +21,8 @@ export interface WallOptions {
   onChange(): void;
   /** After a batch of cards went into the DOM. */
   onRender?(): void;
+  /** The cards of that batch (newest first); `backfill`: it is a subscription's backfill, let in at once. */
+  onShown?(items: readonly FeedItem[], backfill: boolean): void;
 }
 
 /**
@@ -48,6 +50,8 @@ export class Wall {
   /** Cards inserted in the frame being rendered, waiting for their mark (see markAfterRendering). */
   private unmarked: FeedItem[] = [];
   private readonly rendered = new MessageChannel();
+  /** The next batch is the backfill that a released 'backfill' hold lets in (for onShown). */
+  private backfillBatch = false;
 
   constructor(
     private readonly container: HTMLElement,
@@ -84,6 +88,7 @@ export class Wall {
     if (on === this.holds.has(reason)) return;
     if (on) this.holds.add(reason);
     else this.holds.delete(reason);
+    if (reason === 'backfill') this.backfillBatch = !on && this.model.pendingCount > 0;
     // A backfill goes in as one change once it is all here: the feed is busy until then (render() ends it after a frame).
     if (reason === 'backfill') this.container.setAttribute('aria-busy', String(on));
     this.schedule();
@@ -92,6 +97,11 @@ export class Wall {
 
   isHeld(reason: HoldReason): boolean {
     return this.holds.has(reason);
+  }
+
+  /** The posts on the wall, newest first. */
+  get items(): readonly FeedItem[] {
+    return this.model.list();
   }
 
   /** Cards shown. */
@@ -143,6 +153,8 @@ export class Wall {
   private render(): void {
     if (this.holds.size > 0) return;
     const { added, evicted } = this.model.flush();
+    const backfill = this.backfillBatch;
+    this.backfillBatch = false;
     if (added.length === 0) return;
     this.container.setAttribute('aria-busy', 'true');
     const now = Date.now();
@@ -167,6 +179,7 @@ export class Wall {
     // Busy until the batch has been through a frame: assistive technology reads it as one change.
     requestAnimationFrame(() => this.container.setAttribute('aria-busy', 'false'));
     this.options.onRender?.();
+    if (shown.length > 0) this.options.onShown?.(shown, backfill);
     this.changed();
   }
 
