@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brokerProfile, ImageAllowList, parseFeedItem, type BrokerProfileName, type FeedItem } from '@livewall/contract';
@@ -9,12 +9,8 @@ import { declareFeed, testBroker, type TestBroker } from '../test/broker.js';
 import { PrivateBroker } from '../test/private-broker.js';
 import { freePort } from '../test/ports.js';
 import { collect, connectStomp, type Collector } from '../test/stomp.js';
-import { root, startWorker, type RunningWorker } from '../test/worker.js';
-import { FakeJetstream } from './src/sources/bluesky/fake-jetstream.js';
-import { caturdayPosts, postId } from './src/sources/bluesky/testing.js';
-import { photoStatusWithId } from './src/sources/mastodon/fake-statuses.js';
-import { FakeMastodon } from './src/sources/mastodon/fake-mastodon.js';
-import { FakeXServer } from './src/sources/x/fake-x-server.js';
+import { threeNetworks } from '../test/three-networks.js';
+import { startWorker, type RunningWorker } from '../test/worker.js';
 
 /**
  * One feed from three networks (`networks: [x, bluesky, mastodon]`): the X filtered stream, Bluesky's Jetstream and
@@ -44,50 +40,6 @@ const itemOf = (body: string): FeedItem => {
   if (!parsed.ok) throw new Error(`${body}: ${parsed.reason}`);
   return parsed.item;
 };
-
-/** The bundled recording's X posts with pictures, as stream lines matched to `feed`'s rule; with their item ids. */
-async function xPosts(feed: string): Promise<{ line: string; id: string }[]> {
-  const lines = (await readFile(join(root, 'samples/x-cats.ndjson'), 'utf8')).split('\r\n').filter((line) => line.includes('"media_keys"') && line.includes('"tag":"cats"'));
-  return lines.map((line) => {
-    const event = JSON.parse(line.replaceAll('"tag":"cats"', `"tag":"${feed}"`)) as { data: { id: string } };
-    return { line: JSON.stringify(event), id: `x:${event.data.id}` };
-  });
-}
-
-/** Three live fakes, and a way to put one post on any of them. */
-async function threeNetworks(feed: string) {
-  const x = new FakeXServer();
-  const jetstream = new FakeJetstream([]);
-  const mastodon = new FakeMastodon();
-  const [xUrl, jetstreamUrl, mastodonPort] = await Promise.all([x.listen(), jetstream.listen(), mastodon.listen()]);
-  const fromX = await xPosts(feed);
-  const fromSky = caturdayPosts(20, 'm', 1_725_911_000_000_000);
-  let xIndex = 0;
-  let skyIndex = 0;
-  let tootId = 113_600_000_000_000_000n;
-  const post = {
-    x: async (): Promise<string> => {
-      const next = fromX[xIndex++] as { line: string; id: string };
-      await (await x.connection(1)).write(`${next.line}\r\n`);
-      return next.id;
-    },
-    bluesky: (): string => {
-      const event = fromSky[skyIndex++] as (typeof fromSky)[number];
-      jetstream.send(event);
-      return postId(event);
-    },
-    mastodon: (): string => {
-      const id = String((tootId += 1n));
-      mastodon.post(photoStatusWithId(id));
-      return `mastodon:${id}`;
-    },
-  };
-  const sources = `sources:
-  x: { baseUrl: "${xUrl}", tokenEnv: TEST_X_TOKEN }
-  bluesky: { endpoints: ["${jetstreamUrl}"], profiles: false }
-  mastodon: { instances: ["http://127.0.0.1:${mastodonPort}"], interval: 300ms }`;
-  return { x, jetstream, mastodon, mastodonPort, post, sources, close: () => Promise.all([x.close(), jetstream.close(), mastodon.close()]) };
-}
 
 /** A broker and its kind, and a viewer connected to its public WebSocket. */
 interface OnBroker {
