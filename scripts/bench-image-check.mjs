@@ -98,7 +98,8 @@ const server = createServer({ key: readFileSync(join(scratch, 'key.pem')), cert 
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const origin = `https://127.0.0.1:${server.address().port}`;
 const agent = new Agent({ ca: cert, keepAlive: true });
-const service = new ImageCheckService(new ImageAllowList([origin]), { agent });
+const allowList = new ImageAllowList([origin]);
+const service = new ImageCheckService({ agent });
 global.gc?.();
 const rssWorkerBefore = process.memoryUsage().rss;
 await service.start();
@@ -112,7 +113,7 @@ const itemOf = (index) => {
 // 2. Latency added before publish, at a steady rate.
 async function latencyAt(rate, seconds) {
   const counts = new ImageCheckCounts();
-  const step = imageCheckStep({ feed: 'bench', config: IMAGE_CHECK_DEFAULTS, inspector: service.inspector, counts, sleep: (ms, signal) => systemClock.sleep(ms, signal) });
+  const step = imageCheckStep({ feed: 'bench', config: IMAGE_CHECK_DEFAULTS, inspector: service.inspector, allowList, counts, sleep: (ms, signal) => systemClock.sleep(ms, signal) });
   const total = rate * seconds;
   const latencies = [];
   const outcomes = {};
@@ -157,7 +158,7 @@ async function plainThroughput(busy) {
   await engine.start();
   let stopBusy = false;
   let classified = 0;
-  const check = imageCheckStep({ feed: 'busy', config: IMAGE_CHECK_DEFAULTS, inspector: service.inspector, counts: new ImageCheckCounts(), sleep: (ms, signal) => systemClock.sleep(ms, signal) });
+  const check = imageCheckStep({ feed: 'busy', config: IMAGE_CHECK_DEFAULTS, inspector: service.inspector, allowList, counts: new ImageCheckCounts(), sleep: (ms, signal) => systemClock.sleep(ms, signal) });
   const background = busy
     ? (async () => {
         // 20 pictures a second, as in the latency run, for as long as the route runs.

@@ -173,8 +173,8 @@ export function feedRoute(config: WorkerConfig, feed: Pick<FeedConfig, 'name' | 
     .idempotent(steps.itemKey, 10_000, 'id');
   if (feed.imageCheck) {
     // Last before the broker: only items that would be published cost a fetch and a classification.
-    const service = options.imageCheck ?? new ImageCheckService(config.imageHosts);
-    const check = imageCheckStep({ feed: feed.name, config: feed.imageCheck, inspector: service.inspector, counts: service.counts, sleep: (ms, signal) => systemClock.sleep(ms, signal) });
+    const service = options.imageCheck ?? new ImageCheckService();
+    const check = imageCheckStep({ feed: feed.name, config: feed.imageCheck, inspector: service.inspector, allowList: config.imageHosts, counts: service.counts, sleep: (ms, signal) => systemClock.sleep(ms, signal) });
     route.transform(check, 'image-check').filter(passesImageCheck(feed.imageCheck, pending !== undefined), 'image-check');
   }
   // An allowed author's item goes straight to the topic, unless the image check flagged it: a moderator sees that one.
@@ -192,7 +192,7 @@ export function feedRoutes(config: WorkerConfig, options: FeedRouteOptions = {})
   const moderation = options.moderation ?? new ModerationBook(config.moderation, feedsToModerate(config));
   const networkCounts = options.networkCounts ?? new NetworkCounts();
   // One model for all the feeds that check images.
-  const imageCheck = options.imageCheck ?? new ImageCheckService(config.imageHosts);
+  const imageCheck = options.imageCheck ?? new ImageCheckService();
   const feeds = config.feeds.map((feed) => feedRoute(config, feed, { ...options, moderation, networkCounts, imageCheck }));
   const sources = (['x', 'bluesky', 'mastodon'] as const).flatMap((network) => sourceRoutes(config, network, options));
   return [...feeds, ...sources];

@@ -126,7 +126,7 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
   const live = new LiveModeration(config, { dryRun: options.dryRun, ...(outboxFile ? { stateFile: outboxFile } : {}), clock: systemClock, log });
   live.start();
   // One image classifier for every feed that checks pictures, loaded now rather than by the first item.
-  const imageCheck = new ImageCheckService(config.imageHosts);
+  const imageCheck = new ImageCheckService();
   if (config.feeds.some((feed) => feed.imageCheck)) {
     const loading = Date.now();
     await imageCheck.start().then(

@@ -13,15 +13,14 @@ import type { ItemInspector } from './step.js';
 export class FetchingInspector implements ItemInspector {
   constructor(
     private readonly classifier: ImageClassifier,
-    private readonly allowList: ImageAllowList,
     /** The TLS agent for the fetches; a test passes one that trusts its own certificate. */
     private readonly agent?: Agent,
   ) {}
 
-  async inspect(item: FeedItem, config: ImageCheckConfig, signal: AbortSignal): Promise<ImageScores[]> {
+  async inspect(item: FeedItem, config: ImageCheckConfig, allowList: ImageAllowList, signal: AbortSignal): Promise<ImageScores[]> {
     const scores: ImageScores[] = [];
     for (const image of item.images) {
-      const bytes = await fetchImage(image.thumb, { allowList: this.allowList, maxBytes: config.maxBytes, signal, ...(this.agent ? { agent: this.agent } : {}) });
+      const bytes = await fetchImage(image.thumb, { allowList, maxBytes: config.maxBytes, signal, ...(this.agent ? { agent: this.agent } : {}) });
       scores.push(await this.classifier.classify(bytes, config.maxPixels, signal));
     }
     return scores;

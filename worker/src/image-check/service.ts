@@ -1,5 +1,4 @@
 import type { Agent } from 'node:https';
-import type { ImageAllowList } from '@livewall/contract';
 import type { ExtraMetric } from '../ops/metrics.js';
 import { ThreadClassifier, type ThreadClassifierOptions } from './classifier.js';
 import { FetchingInspector } from './inspector.js';
@@ -14,11 +13,11 @@ export class ImageCheckService {
   readonly inspector: ItemInspector;
   private readonly classifier?: ThreadClassifier;
 
-  constructor(allowList: ImageAllowList, options: { inspector?: ItemInspector; classifier?: Partial<ThreadClassifierOptions>; agent?: Agent } = {}) {
+  constructor(options: { inspector?: ItemInspector; classifier?: Partial<ThreadClassifierOptions>; agent?: Agent } = {}) {
     if (options.inspector) this.inspector = options.inspector;
     else {
       this.classifier = new ThreadClassifier(options.classifier);
-      this.inspector = new FetchingInspector(this.classifier, allowList, options.agent);
+      this.inspector = new FetchingInspector(this.classifier, options.agent);
     }
   }
 

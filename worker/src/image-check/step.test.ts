@@ -5,7 +5,10 @@ import { from } from '../engine/definition.js';
 import type { Exchange } from '../engine/types.js';
 import type { ImageScores } from './classes.js';
 import { IMAGE_CHECK_DEFAULTS, type ImageCheckConfig } from './config.js';
+import { ImageAllowList } from '@livewall/contract';
 import { ImageCheckCounts, imageCheckStep, isImageFlagged, passesImageCheck, type ItemInspector } from './step.js';
+
+const allowList = new ImageAllowList(['pbs.twimg.com']);
 
 /** Scores with `risky` on one class and the rest on Neutral. */
 function scores(risky: Partial<ImageScores> = {}): ImageScores {
@@ -22,7 +25,7 @@ function item(id: string, images = 1): FeedItem {
 function handInspector() {
   const waiting = new Map<string, { resolve(scores: ImageScores[]): void; reject(error: Error): void; signal: AbortSignal }>();
   const inspector: ItemInspector = {
-    inspect: (feedItem, _config, signal) => new Promise((resolve, reject) => waiting.set(feedItem.id, { resolve, reject, signal })),
+    inspect: (feedItem, _config, _allowList, signal) => new Promise((resolve, reject) => waiting.set(feedItem.id, { resolve, reject, signal })),
   };
   return { inspector, waiting, answer: (id: string, ...found: ImageScores[]) => waiting.get(`x:${id}`)!.resolve(found), fail: (id: string, error: Error) => waiting.get(`x:${id}`)!.reject(error) };
 }
@@ -32,7 +35,7 @@ function run(config: Partial<ImageCheckConfig> = {}, toApproval = false) {
   const hand = handInspector();
   const counts = new ImageCheckCounts();
   const full = { ...IMAGE_CHECK_DEFAULTS, ...config };
-  const step = imageCheckStep({ feed: 'cats', config: full, inspector: hand.inspector, counts, sleep: (ms, signal) => clock.sleep(ms, signal) });
+  const step = imageCheckStep({ feed: 'cats', config: full, inspector: hand.inspector, allowList, counts, sleep: (ms, signal) => clock.sleep(ms, signal) });
   const keep = passesImageCheck(full, toApproval);
   /** The items in the order the step hands them on, with what the filter says of each. */
   const out: { id: string; kept: boolean | string; flagged: boolean }[] = [];
@@ -133,7 +136,7 @@ describe('a route with the image check', () => {
   it('sends to the broker in the order items came, and a slow classifier holds the source back instead of growing memory', async () => {
     const { engine, source, producer } = testEngine();
     const hand = handInspector();
-    const step = imageCheckStep({ feed: 'cats', config: IMAGE_CHECK_DEFAULTS, inspector: hand.inspector, counts: new ImageCheckCounts(), sleep: () => new Promise(() => undefined) });
+    const step = imageCheckStep({ feed: 'cats', config: IMAGE_CHECK_DEFAULTS, inspector: hand.inspector, allowList, counts: new ImageCheckCounts(), sleep: () => new Promise(() => undefined) });
     engine.add(from('test:in').routeId('cats').queue(3).concurrency(2).transform(step, 'image-check').filter(passesImageCheck(IMAGE_CHECK_DEFAULTS, false), 'image-check').to('test:out').build());
     await engine.start();
     const ids = Array.from({ length: 10 }, (_, index) => `i${index}`);

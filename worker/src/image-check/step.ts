@@ -1,4 +1,4 @@
-import type { FeedItem } from '@livewall/contract';
+import type { FeedItem, ImageAllowList } from '@livewall/contract';
 import type { Exchange } from '../engine/types.js';
 import { RISKY_CLASSES, topClass, type ImageClass, type ImageScores, type RiskyClass } from './classes.js';
 import type { ImageCheckConfig } from './config.js';
@@ -11,8 +11,11 @@ export type Verdict =
 
 /** Looks at every picture of an item: fetch and classify (image-check/checker.ts), or a test's fake. */
 export interface ItemInspector {
-  /** Scores per picture, in order; rejects with an error carrying a `reason` (fetch refusal, decode refusal, busy). */
-  inspect(item: FeedItem, config: ImageCheckConfig, signal: AbortSignal): Promise<ImageScores[]>;
+  /**
+   * Scores per picture, in order, fetching only from `allowList` (the config's as the route was built: a reload that
+   * changes it builds the route again); rejects with an error carrying a `reason` (fetch refusal, decode refusal, busy).
+   */
+  inspect(item: FeedItem, config: ImageCheckConfig, allowList: ImageAllowList, signal: AbortSignal): Promise<ImageScores[]>;
 }
 
 /** The header the image check step sets: the item's verdict. */
@@ -58,6 +61,8 @@ export interface ImageCheckStepOptions {
   feed: string;
   config: ImageCheckConfig;
   inspector: ItemInspector;
+  /** The image allow-list the pictures are fetched from. */
+  allowList: ImageAllowList;
   counts: ImageCheckCounts;
   /** Resolves after `ms`, or early when the signal aborts: the route's clock (a test passes a fake one). */
   sleep(ms: number, signal: AbortSignal): Promise<void>;
@@ -88,7 +93,7 @@ export function imageCheckStep(options: ImageCheckStepOptions): (exchange: Excha
   async function verdictWithin(item: FeedItem): Promise<Verdict> {
     const due = new AbortController();
     const timedOut = options.sleep(config.timeoutMs, due.signal).then((): Verdict => ({ kind: 'error', reason: 'timeout', message: `no verdict within ${config.timeoutMs} ms` }));
-    const checked = inspector.inspect(item, config, due.signal).then(
+    const checked = inspector.inspect(item, config, options.allowList, due.signal).then(
       (scores): Verdict => {
         const flagged = flaggedClass(scores, config.thresholds);
         return flagged ? { kind: 'flagged', flagged, scores } : { kind: 'passed', scores };
