@@ -53,6 +53,22 @@ export interface Image {
   height?: number;
 }
 
+/** The classes of the worker's image classifier (nsfwjs), in its order; Porn, Hentai and Sexy are the ones a feed may keep off. */
+export const IMAGE_CLASSES = ['Drawing', 'Hentai', 'Neutral', 'Porn', 'Sexy'] as const;
+export type ImageClass = (typeof IMAGE_CLASSES)[number];
+export const RISKY_IMAGE_CLASSES = ['Porn', 'Hentai', 'Sexy'] as const satisfies readonly ImageClass[];
+export type RiskyImageClass = (typeof RISKY_IMAGE_CLASSES)[number];
+
+/**
+ * What the image check found, on an item in a feed's pending queue only (approval mode): each picture's probability
+ * per class (in the order of `images`), and the class that reached the feed's threshold, if one did. A moderator's
+ * page orders its queue by it; the item approved to the wall goes without it.
+ */
+export interface ImageCheckResult {
+  scores: Record<ImageClass, number>[];
+  flagged?: RiskyImageClass;
+}
+
 export interface FeedItem {
   v: 1;
   /** `<network>:<native id>`, unique and stable: the AMQP `message_id` and the key for de-duplication. */
@@ -72,6 +88,8 @@ export interface FeedItem {
   receivedAt: string;
   /** When the worker handed it to the broker. */
   publishedAt: string;
+  /** Pending items only: the image check's scores (see ImageCheckResult). */
+  imageCheck?: ImageCheckResult;
 }
 
 /** The topic a feed's items are published to and subscribed from, for AMQP and STOMP alike. */

@@ -393,4 +393,16 @@ describe('validateFeedItem on random text and links', () => {
     expect(rejects(validItem({ ...toot, author: { handle: 'cat@chaos.social', url: 'https://evil.example/@cat' } }))).toBe("author.url must be on the post's host (chaos.social), not evil.example");
     expect(rejects(validItem({ ...toot, url: 'https://user:pw@chaos.social/@cat/1', author: { handle: 'cat' } }))).toBe('url must not carry credentials');
   });
+
+  it("takes a pending item's image check scores, one per picture, and refuses malformed ones", () => {
+    const scores = { Drawing: 0.1, Hentai: 0, Neutral: 0.2, Porn: 0.7, Sexy: 0 };
+    expect(reasonOf(validateFeedItem(validItem({ imageCheck: { scores: [scores], flagged: 'Porn' } }), hosts))).toBeUndefined();
+    expect(reasonOf(validateFeedItem(validItem({ imageCheck: { scores: [scores] } }), hosts))).toBeUndefined();
+    expect(rejects(validItem({ imageCheck: { scores: [scores, scores] } }))).toBe('imageCheck.scores must be a list of 1 (one for each image)');
+    expect(rejects(validItem({ imageCheck: { scores: [{ ...scores, Porn: 1.5 }] } }))).toBe('imageCheck.scores[0].Porn must be a number from 0 to 1');
+    expect(rejects(validItem({ imageCheck: { scores: [{ ...scores, Gore: 0 }] } }))).toBe('imageCheck.scores[0] has unknown field "Gore"');
+    expect(rejects(validItem({ imageCheck: { scores: [{ ...scores, Sexy: undefined }] } }))).toBe('imageCheck.scores[0].Sexy must be a number from 0 to 1');
+    expect(rejects(validItem({ imageCheck: { scores: [scores], flagged: 'Drawing' } }))).toBe('imageCheck.flagged must be one of Porn, Hentai, Sexy');
+    expect(rejects(validItem({ imageCheck: { scores: [scores], note: 'x' } }))).toBe('imageCheck has unknown field "note"');
+  });
 });

@@ -1,11 +1,13 @@
-import { CONTRACT_VERSION, FEED_NAME, LIMITS, NETWORKS, type FeedItem, type Image, type Network } from './feed-item.js';
+import { CONTRACT_VERSION, FEED_NAME, IMAGE_CLASSES, LIMITS, NETWORKS, RISKY_IMAGE_CLASSES, type FeedItem, type Image, type Network } from './feed-item.js';
 import type { ImageAllowList } from './image-hosts.js';
 import { isRealDateTime } from './iso-time.js';
 import { plainHttpsHost } from './plain-url.js';
 
 export type Validation = { ok: true; item: FeedItem } | { ok: false; reason: string };
 
-const ITEM_KEYS = new Set(['v', 'id', 'feed', 'network', 'url', 'author', 'text', 'images', 'createdAt', 'receivedAt', 'publishedAt']);
+const ITEM_KEYS = new Set(['v', 'id', 'feed', 'network', 'url', 'author', 'text', 'images', 'createdAt', 'receivedAt', 'publishedAt', 'imageCheck']);
+const IMAGE_CHECK_KEYS = new Set(['scores', 'flagged']);
+const IMAGE_CLASS_KEYS = new Set<string>(IMAGE_CLASSES);
 const AUTHOR_KEYS = new Set(['handle', 'name', 'url']);
 const IMAGE_KEYS = new Set(['url', 'thumb', 'alt', 'width', 'height']);
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
@@ -139,6 +141,23 @@ function image(value: unknown, where: string, imageHosts: ImageAllowList): Image
   return value as unknown as Image;
 }
 
+/** The image check's scores: one probability per class for each picture, and the class it flagged, if any. */
+function imageCheck(value: unknown, pictures: number): void {
+  if (!isRecord(value)) fail('imageCheck must be an object');
+  onlyKeys(value, IMAGE_CHECK_KEYS, 'imageCheck');
+  if (!Array.isArray(value.scores) || value.scores.length !== pictures) fail(`imageCheck.scores must be a list of ${pictures} (one for each image)`);
+  value.scores.forEach((scores: unknown, index) => {
+    const where = `imageCheck.scores[${index}]`;
+    if (!isRecord(scores)) fail(`${where} must be an object`);
+    onlyKeys(scores, IMAGE_CLASS_KEYS, where);
+    for (const name of IMAGE_CLASSES) {
+      const probability = scores[name];
+      if (typeof probability !== 'number' || !(probability >= 0 && probability <= 1)) fail(`${where}.${name} must be a number from 0 to 1`);
+    }
+  });
+  if (value.flagged !== undefined && !(RISKY_IMAGE_CLASSES as readonly unknown[]).includes(value.flagged)) fail(`imageCheck.flagged must be one of ${RISKY_IMAGE_CLASSES.join(', ')}`);
+}
+
 function check(value: unknown, imageHosts: ImageAllowList): FeedItem {
   if (!isRecord(value)) fail('a feed item must be a JSON object');
   onlyKeys(value, ITEM_KEYS, 'item');
@@ -172,6 +191,8 @@ function check(value: unknown, imageHosts: ImageAllowList): FeedItem {
     fail(`images must be a list of 1 to ${LIMITS.images} images`);
   }
   images.forEach((entry, index) => image(entry, `images[${index}]`, imageHosts));
+
+  if (value.imageCheck !== undefined) imageCheck(value.imageCheck, images.length);
 
   timestamp(value.createdAt, 'createdAt');
   timestamp(value.receivedAt, 'receivedAt');

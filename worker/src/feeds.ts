@@ -12,7 +12,7 @@ import { isAllowedAuthor, markAllowed } from './moderation/approval.js';
 import { feedsOn, type FeedDirectory } from './sources/feed-directory.js';
 import { NetworkCounts } from './ops/network-counts.js';
 import { ImageCheckService } from './image-check/service.js';
-import { imageCheckStep, isImageFlagged, passesImageCheck } from './image-check/step.js';
+import { imageCheckStep, isImageFlagged, passesImageCheck, withImageScores } from './image-check/step.js';
 
 /**
  * Operators write feeds; these functions make routes of them. Each network that has feeds gets a source route
@@ -179,7 +179,7 @@ export function feedRoute(config: WorkerConfig, feed: Pick<FeedConfig, 'name' | 
   }
   // An allowed author's item goes straight to the topic, unless the image check flagged it: a moderator sees that one.
   const straightOn = (exchange: Exchange): boolean => isAllowedAuthor(exchange) && !isImageFlagged(exchange);
-  if (pending) route.choice((choice) => choice.when(straightOn, (branch) => branch.to(producerUri(topic)), 'allowed-author').otherwise((branch) => branch.to(producerUri(pending))));
+  if (pending) route.choice((choice) => choice.when(straightOn, (branch) => branch.to(producerUri(topic)), 'allowed-author').otherwise((branch) => (feed.imageCheck ? branch.transform(withImageScores, 'image-scores') : branch).to(producerUri(pending))));
   else route.to(producerUri(topic));
   route.transform(counts.countSent(feed.name), 'count-sent');
   if (deadLetter) route.deadLetter(deadLetter);

@@ -74,6 +74,12 @@ describe('approvedItem', () => {
     expect(approvedItem(item, allowList, new Date('2026-03-01T10:00:00.000Z'))).toEqual({ ...item, publishedAt: '2026-03-01T10:00:00.000Z' });
   });
 
+  it('goes without the image check scores it waited with', () => {
+    const scores = { Drawing: 0, Hentai: 0, Neutral: 0.2, Porn: 0.8, Sexy: 0 };
+    const waited: FeedItem = { ...item, imageCheck: { scores: item.images.map(() => scores), flagged: 'Porn' } };
+    expect(approvedItem(waited, allowList, new Date('2026-03-01T10:00:00.000Z'))).toEqual({ ...item, publishedAt: '2026-03-01T10:00:00.000Z' });
+  });
+
   it('refuses a post that the validator does not accept', () => {
     expect(() => approvedItem(item, new ImageAllowList(['pbs.twimg.com']))).toThrow(/^the approved post is not valid: /);
   });

@@ -74,9 +74,10 @@ export function decision(action: 'approve' | 'reject', item: FeedItem, by: strin
   }
 }
 
-/** The approved post as it goes to the feed's topic: published now, and still a valid item. */
+/** The approved post as it goes to the feed's topic: published now, without the image check's scores, and still a valid item. */
 export function approvedItem(item: FeedItem, allowList: ImageAllowList, now: Date = new Date()): FeedItem {
-  const checked = validateFeedItem({ ...item, publishedAt: now.toISOString() }, allowList);
+  const { imageCheck: _scores, ...published } = item;
+  const checked = validateFeedItem({ ...published, publishedAt: now.toISOString() }, allowList);
   if (!checked.ok) throw new Error(`the approved post is not valid: ${checked.reason}`);
   return checked.item;
 }

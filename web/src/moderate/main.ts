@@ -7,7 +7,7 @@ import { parseConfig, type FeedConfig, type WallConfig } from '../config.js';
 import { createCard } from '../tile.js';
 import { approvedItem, claimedItemId, decision, moderationAction } from './actions.js';
 import { LiveBoard } from './live.js';
-import { PendingQueue, type Done, type PendingEntry } from './queue.js';
+import { imageCheckSummary, PendingQueue, type Done, type PendingEntry } from './queue.js';
 import { ModeratorSession, PENDING_WINDOW, RECEIPTS_AT_COMMIT, type Send, type SessionState } from './session.js';
 
 /**
@@ -168,8 +168,15 @@ function moderate(config: WallConfig, allowList: ImageAllowList, feed: FeedConfi
     element.dataset.id = entry.item.id;
     // A post whose pictures do not load is still decided on: the card stays.
     const card = createCard(entry.item, { now: Date.now(), allowList, onBroken: () => undefined });
+    // What the image check found, as text: the queue is ordered by it (riskiest first).
+    const summary = imageCheckSummary(entry.item);
+    const scores = summary === undefined ? undefined : Object.assign(document.createElement('p'), { className: 'mod-image-check', textContent: summary });
+    if (scores) {
+      scores.dataset.testid = 'image-check';
+      if (entry.item.imageCheck?.flagged) scores.dataset.flagged = entry.item.imageCheck.flagged;
+    }
     if (card) {
-      element.append(card.element);
+      element.append(card.element, ...(scores ? [scores] : []));
       return { element, dispose: () => card.dispose() };
     }
     // No picture the page may load: the post as text, never as HTML.
@@ -177,7 +184,7 @@ function moderate(config: WallConfig, allowList: ImageAllowList, feed: FeedConfi
     text.className = 'tile mod-text-only';
     text.tabIndex = 0;
     text.textContent = `${handleOf(entry.item)}: ${entry.item.text}`;
-    element.append(text);
+    element.append(text, ...(scores ? [scores] : []));
     return { element, dispose: () => undefined };
   };
 

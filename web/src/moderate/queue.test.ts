@@ -1,6 +1,6 @@
 import type { FeedItem } from '@livewall/contract';
 import { describe, expect, it } from 'vitest';
-import { PendingQueue, UNDO_DEPTH, type PendingEntry } from './queue.js';
+import { imageCheckSummary, imageRisk, PendingQueue, UNDO_DEPTH, type PendingEntry } from './queue.js';
 
 const item = (n: number): FeedItem => ({
   v: 1,
@@ -97,5 +97,27 @@ describe('PendingQueue', () => {
     let undone = 0;
     while (queue.undo()) undone += 1;
     expect(undone).toBe(UNDO_DEPTH);
+  });
+
+  it('puts the riskiest post by the image check first, the others in delivery order, and says what the check found', () => {
+    const scored = (n: number, porn: number, sexy = 0, flagged?: 'Porn'): PendingEntry<string> => ({
+      ...entry(n),
+      item: { ...item(n), imageCheck: { scores: [{ Drawing: 0, Hentai: 0, Neutral: 1 - porn - sexy, Porn: porn, Sexy: sexy }], ...(flagged ? { flagged } : {}) } },
+    });
+    const queue = new PendingQueue<string>();
+    queue.add(entry(1));
+    queue.add(scored(2, 0.1));
+    queue.add(scored(3, 0.93, 0.04, 'Porn'));
+    queue.add(scored(4, 0, 0.5));
+    queue.add(entry(5));
+    expect(ids(queue.waiting)).toEqual(['bluesky:3', 'bluesky:4', 'bluesky:2', 'bluesky:1', 'bluesky:5']);
+    expect(queue.current?.item.id).toBe('bluesky:3');
+    queue.skip();
+    expect(queue.current?.item.id).toBe('bluesky:4');
+    expect(imageRisk(scored(3, 0.93).item)).toBe(0.93);
+    expect(imageRisk(item(1))).toBe(0);
+    expect(imageCheckSummary(scored(3, 0.93, 0.04, 'Porn').item)).toBe('Image check: flagged Porn · Porn 93 % · Sexy 4 % · Hentai 0 %');
+    expect(imageCheckSummary(scored(4, 0, 0.5).item)).toBe('Image check: passed · Sexy 50 % · Porn 0 % · Hentai 0 %');
+    expect(imageCheckSummary(item(1))).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import type { FeedItem } from '@livewall/contract';
+import { RISKY_IMAGE_CLASSES, type FeedItem } from '@livewall/contract';
 
 /** One post waiting for a decision, as the broker delivered it (`handle`: what acknowledging it needs). */
 export interface PendingEntry<H> {
@@ -14,12 +14,33 @@ export type Done<H> =
   | { kind: 'reject'; item: FeedItem; reason?: string }
   | { kind: 'skip'; entry: PendingEntry<H> };
 
+/**
+ * How risky the image check found a post: the highest probability of a risky class (Porn, Hentai, Sexy) over its
+ * pictures; 0 for a post the check did not score (a feed without the check, or a picture it could not fetch).
+ */
+export function imageRisk(item: FeedItem): number {
+  const scores = item.imageCheck?.scores ?? [];
+  return Math.max(0, ...scores.flatMap((picture) => RISKY_IMAGE_CLASSES.map((name) => picture[name])));
+}
+
+/**
+ * The image check's scores as the moderator reads them beside a post, riskiest picture's risky classes first, e.g.
+ * `Image check: flagged Porn · Porn 93 % · Sexy 4 % · Hentai 1 %`; undefined for a post without scores.
+ */
+export function imageCheckSummary(item: FeedItem): string | undefined {
+  const check = item.imageCheck;
+  if (!check || check.scores.length === 0) return undefined;
+  const riskiest = check.scores.reduce((worst, picture) => (Math.max(...RISKY_IMAGE_CLASSES.map((name) => picture[name])) > Math.max(...RISKY_IMAGE_CLASSES.map((name) => worst[name])) ? picture : worst));
+  const classes = [...RISKY_IMAGE_CLASSES].sort((a, b) => riskiest[b] - riskiest[a]).map((name) => `${name} ${Math.round(riskiest[name] * 100)} %`);
+  return ['Image check:', check.flagged ? `flagged ${check.flagged} ·` : 'passed ·', classes.join(' · ')].join(' ');
+}
+
 /** How many decisions undo reaches back. */
 export const UNDO_DEPTH = 50;
 
 /**
  * The posts this page holds from a feed's pending queue, in the order the broker delivered them, and what the
- * moderator did with them. The current post is the first one not skipped. A skipped post stays held (not
+ * moderator did with them. The current post is the riskiest not skipped (the image check's scores; else the first). A skipped post stays held (not
  * acknowledged) until the page lets go of its subscription, then returns to the queue; undoing a skip makes it
  * current again. Approve and reject take a post off once the broker confirmed them.
  */
@@ -35,14 +56,18 @@ export class PendingQueue<H> {
     return true;
   }
 
-  /** The post the moderator decides on now. */
+  /** The post the moderator decides on now: the riskiest of those waiting. */
   get current(): PendingEntry<H> | undefined {
-    return this.entries.find((entry) => !this.skipped.has(entry.key));
+    return this.waiting[0];
   }
 
-  /** Posts waiting for a decision, in order (the current one first), then the skipped ones. */
+  /**
+   * Posts waiting for a decision, riskiest first by the image check's scores (imageRisk), those at the same risk (all
+   * of them, in a feed without the check) in the order the broker delivered them.
+   */
   get waiting(): PendingEntry<H>[] {
-    return this.entries.filter((entry) => !this.skipped.has(entry.key));
+    // Array.prototype.sort is stable: equal risks keep the delivery order.
+    return this.entries.filter((entry) => !this.skipped.has(entry.key)).sort((a, b) => imageRisk(b.item) - imageRisk(a.item));
   }
 
   get held(): PendingEntry<H>[] {

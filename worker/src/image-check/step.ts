@@ -133,6 +133,17 @@ export function passesImageCheck(config: ImageCheckConfig, toApproval: boolean):
   };
 }
 
+/**
+ * The item as a feed in approval mode puts it on its pending queue: with the check's scores (and the class it flagged),
+ * which the moderator page shows and orders its queue by. An item the check could not score goes as it is.
+ */
+export function withImageScores(exchange: Exchange): FeedItem {
+  const item = exchange.body as FeedItem;
+  const verdict = exchange.headers[IMAGE_CHECK_HEADER] as Verdict | undefined;
+  if (!verdict || verdict.kind === 'error') return item;
+  return { ...item, imageCheck: { scores: verdict.scores, ...(verdict.kind === 'flagged' ? { flagged: verdict.flagged } : {}) } };
+}
+
 /** True for an item the image check flagged: in approval mode it goes to the pending queue even from an allowed author. */
 export function isImageFlagged(exchange: Exchange): boolean {
   return (exchange.headers[IMAGE_CHECK_HEADER] as Verdict | undefined)?.kind === 'flagged';
