@@ -8,6 +8,9 @@
 // (VmRSS) against the same before the first viewer: per connection, the difference over N. Then every viewer must
 // still be connected (none closed by the broker).
 //
+// Through a tier, a link phase (--link-rate 200 items/s for --link-seconds 20; 0 skips it) before the fan-out: the
+// core's CPU per item and the bytes per item on its link to edge A, with nobody watching.
+//
 // Warm-up first (--warmup, default 3,000 items at 200/s to 100 viewers; 0 skips it), so that the brokers' JIT has
 // compiled the delivery path before anything is measured.
 //
@@ -24,6 +27,7 @@
 //   BENCH_AMQP_URL=amqp://127.0.0.1:PORT BENCH_AMQP_PASSWORD=… BENCH_STOMP_URL=ws://127.0.0.1:PORT
 //   BENCH_BROKER_PID=… [BENCH_CORE_PID=… BENCH_TIER_PORT=…] node scripts/bench-capacity.mjs [--levels 1000,5000,10000] [--processes 2]
 //     [--concurrency 50] [--settle 10] [--fanout-viewers 1000] [--rates 5,50] [--seconds 30] [--warmup 3000]
+//     [--link-rate 200] [--link-seconds 20]
 //
 // Prints a markdown report on stdout, progress on stderr; exits 1 if a viewer could not connect, was closed, or
 // missed an item.
@@ -60,6 +64,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '30' },
     drain: { type: 'string', default: '30' },
     warmup: { type: 'string', default: '3000' },
+    'link-rate': { type: 'string', default: '200' },
+    'link-seconds': { type: 'string', default: '20' },
   },
 });
 const levels = list('levels', args.levels).sort((a, b) => a - b);
@@ -71,6 +77,8 @@ const rates = list('rates', args.rates);
 const seconds = whole('seconds', args.seconds);
 const drainSeconds = whole('drain', args.drain);
 const warmupItems = whole('warmup', args.warmup, 0);
+const linkRate = whole('link-rate', args['link-rate']);
+const linkSeconds = whole('link-seconds', args['link-seconds'], 0);
 
 const { BENCH_AMQP_URL: amqpUrl, BENCH_AMQP_PASSWORD: password, BENCH_STOMP_URL: stompUrl, BENCH_BROKER_PID: brokerPid } = process.env;
 if (!amqpUrl || !password || !stompUrl || !brokerPid) usageError(SCRIPT, 'BENCH_AMQP_URL, BENCH_AMQP_PASSWORD, BENCH_STOMP_URL and BENCH_BROKER_PID must be set (scripts/bench sets them)');
@@ -225,6 +233,32 @@ if (fanoutViewers > 0 && warmupItems > 0) {
   await stopChildren();
 }
 
+// Through a tier, the core's own cost and the link's: items at --link-rate to a feed nobody watches (both edges
+// still take every one), the core's CPU net of its idle use, and the bytes it sent edge A.
+let linkPhase;
+if (tier && linkSeconds > 0) {
+  const feed = `capacity-${run}-link`;
+  const count = linkRate * linkSeconds;
+  const items = feedItems({ feed, run: `${run}-link`, imageOrigin: 'http://localhost:8080' });
+  const publisher = await makeFeed(feed);
+  const groups = { core: () => [Number(corePid)], edge: () => [Number(brokerPid)] };
+  const idleBefore = cpuSnapshot(groups, 'other');
+  await sleep(5_000);
+  const idle = cpuBetween(idleBefore, cpuSnapshot(groups, 'other')).cores;
+  say(`link: ${count} items at ${linkRate}/s, nobody watching`);
+  const before = cpuSnapshot(groups, 'other');
+  const bytesBefore = linkBytes();
+  await publishPaced({ publisher, items, rate: linkRate, count });
+  for (let wait = 0; publisher.outcomes.accepted < count + 1 && wait < 300; wait++) await sleep(100);
+  await sleep(2_000); // the edges take the last items
+  const cpu = cpuBetween(before, cpuSnapshot(groups, 'other'));
+  const bytesAfter = linkBytes();
+  const net = (name) => ((Math.max(0, cpu.cores[name] - idle[name]) * cpu.wallSeconds) / count) * 1e6;
+  linkPhase = { rate: linkRate, count, accepted: publisher.outcomes.accepted - 1, coreCores: cpu.cores.core, coreIdle: idle.core, coreUs: net('core'), edgeUs: net('edge'), bytes: bytesBefore === undefined || bytesAfter === undefined ? undefined : (bytesAfter - bytesBefore) / count };
+  if (linkPhase.accepted < count) problems.push(`link: ${count - linkPhase.accepted} of ${count} items not accepted by the core`);
+  await publisher.close();
+}
+
 // Fan-out at each rate: a fresh feed and fresh viewers.
 for (const rate of fanoutViewers > 0 ? rates : []) {
   const feed = `capacity-${run}-fanout-${rate}`;
@@ -305,6 +339,15 @@ ${fanout
   .map((row) => `| ${row.rate}/s | ${row.viewers} | ${row.received} / ${row.expected} | ${row.cpu.cores.broker.toFixed(2)} | ${row.perDeliveryUs.toFixed(1)} µs | ${row.cpu.cores.viewers.toFixed(2)} | ${row.cpu.machine.toFixed(2)} | ${ms(row.latency.p50)} ms | ${ms(row.latency.p99)} ms | ${ms(row.latency.max)} ms |`)
   .join('\n')}
 `);
+  if (linkPhase) {
+    console.log(`The core and the link on their own: ${linkPhase.count} items at ${linkPhase.rate}/s to a feed nobody watches (both edges take
+each one). CPU net of each JVM's idle use over the 5 s before, per item.
+
+| rate | items accepted | core CPU (cores) | core idle | core CPU per item (2 edges) | edge A CPU per item received | core → edge A per item |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| ${linkPhase.rate}/s | ${linkPhase.accepted} / ${linkPhase.count} | ${linkPhase.coreCores.toFixed(3)} | ${linkPhase.coreIdle.toFixed(3)} | ${linkPhase.coreUs.toFixed(0)} µs | ${linkPhase.edgeUs.toFixed(0)} µs | ${linkPhase.bytes === undefined ? 'not measured (no ss)' : `${linkPhase.bytes.toFixed(0)} B`} |
+`);
+  }
   if (tier) {
     console.log(`The core and its link to edge A over the same runs: the core JVM's CPU (it takes each item from the publisher,
 journals it, and sends it to both edges) per item published, less what it used idle just before (5 s, no items),
@@ -328,6 +371,10 @@ if (fanout.length > 0 && idle.length > 0) {
   // The most deliveries a second measured is the best estimate of the marginal cost (less fixed cost per delivery).
   const busiest = fanout.reduce((best, row) => (row.rate * row.viewers > best.rate * best.viewers ? row : best));
   const costAt = (rate) => fanout.find((row) => row.rate === rate && row.received === row.expected) ?? busiest;
+  // The core's cost per item and edge, and the link's bytes: from the link phase when it ran (a rate high enough
+  // for the core's per-item cost to show above its idle use), else from the fan-out.
+  const coreUsPerLink = linkPhase ? linkPhase.coreUs / 2 : tier ? busiest.coreUsPerItem / 2 : undefined;
+  const linkBytesPerItem = linkPhase?.bytes ?? busiest.link;
   const gbit = (bits) => (bits >= 1e9 ? `${(bits / 1e9).toFixed(2)} Gbit/s` : `${(bits / 1e6).toFixed(1)} Mbit/s`);
   const rows = [];
   for (const viewers of [100_000, 1_000_000]) {
@@ -337,8 +384,8 @@ if (fanout.length > 0 && idle.length > 0) {
       const byHeap = Math.floor((BUDGET * HEAP) / heapPerViewer);
       const perEdge = Math.min(byCpu, byHeap);
       const edges = Math.ceil(viewers / perEdge) + 1;
-      const core = tier && busiest.coreUsPerItem !== undefined ? `${((rate * edges * (busiest.coreUsPerItem / 2)) / 1e6).toFixed(2)} cores` : '–';
-      const link = busiest.link === undefined ? '–' : gbit(edges * rate * busiest.link * 8);
+      const core = coreUsPerLink === undefined ? '–' : `${((rate * edges * coreUsPerLink) / 1e6).toFixed(2)} cores`;
+      const link = linkBytesPerItem === undefined ? '–' : gbit(edges * rate * linkBytesPerItem * 8);
       const out = busiest.deliveryBytes === undefined ? '–' : gbit(perEdge * rate * busiest.deliveryBytes * 8);
       rows.push(`| ${viewers.toLocaleString('en')} | ${rate}/s | ${row.perDeliveryUs.toFixed(1)} µs (${row.rate}/s × ${row.viewers}) | ${byCpu.toLocaleString('en')} | ${byHeap.toLocaleString('en')} | **${edges}** | ${core} | ${link} | ${out} |`);
     }
@@ -348,8 +395,8 @@ if (fanout.length > 0 && idle.length > 0) {
 Per edge of this machine's size (${cores} cores, a 1 GiB heap), keeping ${BUDGET * 100} % of each in reserve-free use:
 viewers by CPU = ${BUDGET} × ${cores} cores ÷ (rate × edge CPU per delivery); viewers by heap = ${BUDGET} × 1 GiB ÷
 ${kib(heapPerViewer)} KiB (heap per idle viewer at ${top.level.toLocaleString('en')}); edges = viewers ÷ the smaller,
-rounded up, + 1 so that the others can take a dead edge's viewers. ${tier ? `The core: rate × edges × ${(busiest.coreUsPerItem / 2).toFixed(0)} µs
-(half its net CPU per item with 2 edges: an upper bound per link, journaling included). ` : ''}Bandwidth: ${busiest.link === undefined ? '' : `core → edges = edges × rate × ${busiest.link.toFixed(0)} B; `}edge → its viewers
+rounded up, + 1 so that the others can take a dead edge's viewers. ${coreUsPerLink === undefined ? '' : `The core: rate × edges × ${coreUsPerLink.toFixed(0)} µs
+(half its net CPU per item with 2 edges: an upper bound per link, journaling included). `}Bandwidth: ${linkBytesPerItem === undefined ? '' : `core → edges = edges × rate × ${linkBytesPerItem.toFixed(0)} B; `}edge → its viewers
 = viewers × rate × ${busiest.deliveryBytes === undefined ? '?' : busiest.deliveryBytes.toFixed(0)} B per delivery (STOMP frame in a WebSocket frame, payload).
 Where it stops holding: each viewer is an open file (raise \`ulimit -n\` and the public acceptor's
 \`connectionsAllowed\` past the viewers per edge); past a few GiB of heap, G1 pauses grow; the per-delivery cost here
