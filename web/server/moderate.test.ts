@@ -3,17 +3,15 @@
  * LIVEWALL_MODERATOR_WS_URL (the page itself: web/moderate.it.test.ts).
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, optionsFromEnv, OptionsError, resolveOptions, type WebOptions } from './server.js';
+import { optionsFromEnv, OptionsError, resolveOptions } from './server.js';
+import { webServers } from '../test/web-server.js';
 
 let dir: string;
 let webRoot: string;
 let bare: string;
-const servers: Server[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'livewall-moderate-test-'));
@@ -27,18 +25,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  await close();
   await rm(dir, { recursive: true, force: true });
 });
 
-async function start(options: WebOptions = {}): Promise<string> {
-  const app = createApp({ webRoot, ...options });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(0, '127.0.0.1', (error?: Error) => (error ? reject(error) : resolve(listening)));
-  });
-  servers.push(server);
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+const { start, close } = webServers(() => webRoot);
 
 const connectSrc = (header: string | null): string | undefined =>
   header

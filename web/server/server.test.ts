@@ -1,10 +1,9 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createApp, main, optionsFromEnv, OptionsError, resolveOptions, type WebOptions } from './server.js';
+import { createApp, main, optionsFromEnv, OptionsError, resolveOptions } from './server.js';
+import { webServers } from '../test/web-server.js';
 
 // A 1×1 PNG.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
@@ -12,7 +11,6 @@ const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR
 let dir: string;
 let webRoot: string;
 let media: string;
-const servers: Server[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'livewall-web-test-'));
@@ -27,19 +25,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  await close();
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Starts createApp(options) on a free port and returns its base URL. */
-async function start(options: WebOptions = {}): Promise<string> {
-  const app = createApp({ webRoot, ...options });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(0, '127.0.0.1', (error?: Error) => (error ? reject(error) : resolve(listening)));
-  });
-  servers.push(server);
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+const { start, close } = webServers(() => webRoot);
 
 /** The directives of a CSP header, by name. */
 function csp(header: string | null): Map<string, string[]> {
