@@ -1,4 +1,4 @@
-import { brokerProfile, type Network } from '@livewall/contract';
+import { brokerProfile, NETWORKS, type Network } from '@livewall/contract';
 import { mastodonInstance, mastodonTag, profilesUri, type ReplaySourceConfig, type SourceConfig } from './config-sources.js';
 import { DEFAULT_WINDOW } from './amqp/window.js';
 import type { FeedConfig, WorkerConfig } from './config.js';
@@ -18,7 +18,8 @@ import { imageCheckStep, isImageFlagged, passesImageCheck, withImageScores } fro
  * Operators write feeds; these functions make routes of them. Each network that has feeds gets a source route
  * (`source:<network>`; Mastodon one per instance and hashtag) that reads the live service or its recording,
  * decodes each raw event once, keeps the posts with pictures and hands them to the network's hub; each feed is a
- * route (`feed:<name>`) from the hubs of its networks (one, or several: `hub:x,bluesky,mastodon`) to the feed's topic. Source routes start after the feed routes and stop
+ * route (`feed:<name>`) from its network's hub (a feed written with `networks:`, every network's:
+ * `hub:x,bluesky,mastodon`) to the feed's topic. Source routes start after the feed routes and stop
  * before them, so that nothing is decoded before a feed listens and what a source drains still reaches its feeds.
  */
 
@@ -129,10 +130,11 @@ export function sourceRoutes(config: WorkerConfig, network: Network, options: Fe
  * not flagged sensitive, unless the feed shows such posts (`sensitive: show`) → past its moderation rules → feed items
  * that meet the contract → the feed's topic. The steps are the pipeline's named functions (dsl/feed-pipeline.ts), the
  * same ones a YAML route names; two more count what each network brought and what went out (ops/network-counts.ts).
- * A feed's networks are part of its route: a reload that adds or removes one drains and replaces the route (what
- * its other networks' sources send meanwhile waits for it: see the hub), and touches no other feed's.
+ * A feed written with `networks:` reads every network's hub and takes its own networks' posts (the sources match
+ * posts only to the feeds on their network), so a reload that adds or removes one of its networks adds or removes
+ * that network's source route and leaves the feed's route running.
  */
-export function feedRoute(config: WorkerConfig, feed: Pick<FeedConfig, 'name' | 'networks' | 'deadLetter' | 'sensitive' | 'moderationMode' | 'imageCheck'>, options: FeedRouteOptions = {}): RouteDefinition {
+export function feedRoute(config: WorkerConfig, feed: Pick<FeedConfig, 'name' | 'networks' | 'networksKey' | 'deadLetter' | 'sensitive' | 'moderationMode' | 'imageCheck'>, options: FeedRouteOptions = {}): RouteDefinition {
   // Replays and live streams differ only in the source routes' steps, which the feed route does not run.
   const steps = pipelineFor(config, undefined, options.directory);
   // Where this kind of broker takes a feed's items (contract/src/profiles.ts).
@@ -141,20 +143,24 @@ export function feedRoute(config: WorkerConfig, feed: Pick<FeedConfig, 'name' | 
   // Approval mode: the feed's items wait in its pending queue for a moderator, but an allowed author's go straight on.
   const pending = feed.moderationMode === 'manual' ? profile.moderation.pendingAmqpTarget(feed.name) : undefined;
   const producerUri = options.producerUri ?? ((address: string) => `amqp:${address}`);
+  // The hubs the route reads. A feed written with `networks:` reads every network's hub, whichever it is on now: the
+  // sources hand it only posts of its own networks (the directory's), so that a reload adding or removing one of them
+  // leaves the route running. A feed written with `network:` reads its one hub, as it always did.
+  const hubs: readonly Network[] = feed.networksKey === 'networks' ? NETWORKS : feed.networks;
   // A live stream must not wait for a slow feed: its feed routes drop (counted) instead of holding up the others.
-  const live = feed.networks.some((network) => !config.sources[network]?.replay);
+  const live = hubs.some((network) => config.sources[network] !== undefined && !config.sources[network].replay);
   // Everything the steps read from the config: a reload that changes none of it keeps the route running.
   const deadLetter = feed.deadLetter ?? config.deadLetter;
   // As many exchanges at once as the publisher has room in flight: each waits for the broker's acceptance, so fewer
   // would cap a feed at (concurrency ÷ round trip) items a second across a slow link.
   const concurrency = config.broker.window ?? DEFAULT_WINDOW;
   const sensitive = sensitiveOf(config, feed);
-  // One network keeps the key `network` it always had, so that an unchanged feed's route is not replaced.
-  const networks = feed.networks.length === 1 ? { network: feed.networks[0] } : { networks: feed.networks };
+  // A `network:` feed keeps the signature it always had; a `networks:` feed's networks are not part of it (see hubs).
+  const networks = feed.networksKey === 'networks' ? { hubs } : { network: feed.networks[0] };
   const signature = JSON.stringify({ feed: feed.name, ...networks, live, sensitive, imageHosts: config.imageHostEntries, videoPreviews: config.videoPreviews, to: producerUri(topic), ...(pending ? { pending: producerUri(pending) } : {}), deadLetter, concurrency, ...(feed.imageCheck ? { imageCheck: feed.imageCheck } : {}) });
   const book = options.moderation ?? new ModerationBook(config.moderation, feedsToModerate(config));
   const counts = options.networkCounts ?? new NetworkCounts();
-  const route = from(`hub:${feed.networks.join(',')}${live ? '?live=true' : ''}`)
+  const route = from(`hub:${hubs.join(',')}${live ? '?live=true' : ''}`)
     .routeId(feedRouteId(feed.name))
     .signature(signature)
     .concurrency(concurrency)

@@ -82,7 +82,7 @@ describe('the feed pipeline as named functions', () => {
     const raw = lines.map((body) => ({ body, headers: { pass: 1 } }));
     const [source] = sourceRoutes(config, 'x');
     const decoded = runSteps((source as { steps: StepDefinition[] }).steps, raw);
-    const expected = runSteps(feedRoute(config, { name: 'cats', networks: ['x'] }).steps, decoded.sent);
+    const expected = runSteps(feedRoute(config, { name: 'cats', networks: ['x'], networksKey: 'network' }).steps, decoded.sent);
     const actual = runSteps(pieces, raw);
     expect(expected.sent.length).toBeGreaterThan(40);
     expect(actual.sent).toEqual(expected.sent);
