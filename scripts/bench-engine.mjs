@@ -18,6 +18,13 @@
 //                  with heavy ones (1,000 blocked words and phrases, 1,000 blocked authors per network, the profanity
 //                  filter), against the same broker; also times the moderation check alone on the recording's posts.
 //                  Default --repeats 5 then.
+//   --peer         measure the engine against Apache Camel doing the same work (scripts/peer/camel, built here once):
+//                  alternating engine, camel-parallel (split over a thread pool) and camel-stock (one send at a time,
+//                  on the first --stock-lines lines only: it is slow), after a wire check that the sides publish the
+//                  same bodies. Needs BENCH_AMQP_VIEWER_PASSWORD too (the wire check subscribes as the viewer).
+//                  Default --warmup 2 then (the JVM compiles its hot code over the first runs).
+//   --stock-lines N  the camel-stock side's recording (default 2000 lines)
+//   --threads N    the camel-parallel side's pool (default 128)
 //   --cpu-profile FILE   write a V8 CPU profile of the measured runs only (not the set-up or the warm-up) to FILE;
 //                  meant for --only engine (or --only hand-written)
 //   --top FILE     print the hottest functions (self time) of a .cpuprofile and exit; no broker needed
@@ -32,6 +39,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { repeatedSample } from './bench-recording.mjs';
+import { buildCamelPeer, compareWire, openWireTap, processCpuSeconds, startCamelPeer } from './bench-peer.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = (path) => pathToFileURL(join(root, 'worker', 'dist', path)).href;
@@ -46,6 +54,9 @@ const { values: args } = parseArgs({
     top: { type: 'string' },
     'cpu-profile': { type: 'string' },
     moderation: { type: 'boolean', default: false },
+    peer: { type: 'boolean', default: false },
+    'stock-lines': { type: 'string', default: '2000' },
+    threads: { type: 'string', default: '128' },
   },
   strict: true,
 });
@@ -58,10 +69,13 @@ if (args.top) {
 const lineCount = positive('lines', args.lines);
 const moderationMode = args.moderation;
 const repeats = positive('repeats', moderationMode && !process.argv.includes('--repeats') ? '5' : args.repeats);
-const warmupRounds = Number(args.warmup);
+// The Camel side's JVM compiles its hot code over the first runs: two warm-up rounds by default there.
+const warmupRounds = Number(args.peer && !process.argv.includes('--warmup') ? '2' : args.warmup);
 if (!Number.isInteger(warmupRounds) || warmupRounds < 0) usage('--warmup must be a whole number');
 const MODERATED = 'engine+moderation';
-const SIDES = moderationMode ? ['engine', MODERATED] : ['bare', 'hand-written', 'engine'];
+const peerMode = args.peer;
+if (peerMode && moderationMode) usage('--peer and --moderation do not go together');
+const SIDES = moderationMode ? ['engine', MODERATED] : peerMode ? ['engine', 'camel-parallel', 'camel-stock'] : ['bare', 'hand-written', 'engine'];
 if (args.only && !SIDES.includes(args.only)) usage(`--only must be one of ${SIDES.join(', ')}`);
 const brokerPid = process.env.BENCH_BROKER_PID;
 const url = process.env.BENCH_AMQP_URL;
@@ -216,6 +230,75 @@ const checkCosts = moderationMode ? Object.fromEntries(SIDES.map((side) => [side
 if (checkCosts) say(`moderation check alone: ${SIDES.map((side) => `${side} ${checkCosts[side].toFixed(2)} µs/post`).join(', ')} (CPU, ${posts.length} posts, ${posts.reduce((sum, post) => sum + 1 + post.media.filter((media) => media.alt).length, 0)} texts)`);
 
 /**
+ * With --peer: the Camel application, started once and kept (its JVM warms up over the runs), the camel-stock side's
+ * shorter recording (a prefix of the same one), and a check that the engine and both Camel configurations publish the
+ * same messages: one subscriber on the topic, then each side in turn on the first `CHECK_LINES` lines, every message
+ * compared with the engine's (body but for the timestamps' values, message_id, content_type, durable).
+ */
+const CHECK_LINES = 200;
+const peer = peerMode ? await startPeer() : undefined;
+const stockLines = peerMode ? positive('stock-lines', args['stock-lines']) : 0;
+const stockFile = join(work, 'stock.ndjson');
+const stockItems = peerMode ? writePrefix(stockFile, stockLines) : 0;
+const wireCheck = peerMode ? await checkWire() : undefined;
+
+/** Writes the first `count` lines of the recording to `file`; returns how many feed items they make. */
+function writePrefix(file, count) {
+  const prefix = recording.slice(0, count);
+  writeFileSync(file, `${prefix.join('\n')}\n`);
+  return prefix.filter((line) => itemOf(line)).length;
+}
+
+async function startPeer() {
+  const classpath = buildCamelPeer();
+  const started = await startCamelPeer({ classpath, url, password, feed, threads: positive('threads', args.threads) });
+  // A failed run leaves the JVM behind otherwise (it is gone already after a clean close).
+  process.on('exit', () => {
+    try {
+      process.kill(started.pid);
+    } catch {
+      // already gone
+    }
+  });
+  say(`Camel peer: Camel ${started.version}, pid ${started.pid}`);
+  return started;
+}
+
+async function checkWire() {
+  const viewerPassword = process.env.BENCH_AMQP_VIEWER_PASSWORD;
+  if (!viewerPassword) usage('--peer needs BENCH_AMQP_VIEWER_PASSWORD (scripts/bench peer sets it)');
+  const file = join(work, 'check.ndjson');
+  const count = writePrefix(file, CHECK_LINES);
+  const checkConfig = parseConfig(configText.replace('file: recording.ndjson', 'file: check.ndjson'), configFile, process.env);
+  const tap = await openWireTap({ url, username: 'viewer', password: viewerPassword, topic });
+  const sides = [];
+  try {
+    await engineRun(checkConfig, count);
+    sides.push({ side: 'engine', messages: await tap.take(count) });
+    for (const route of ['stock', 'parallel']) {
+      const result = await peer.run(route, file);
+      if (result.sent !== count || result.failed > 0) throw new Error(`wire check: camel-${route} sent ${result.sent} of ${count} items, ${result.failed} failed`);
+      sides.push({ side: `camel-${route}`, messages: await tap.take(count) });
+    }
+  } finally {
+    await tap.close();
+  }
+  const problems = sides.slice(1).flatMap((side) => compareWire(sides[0], side));
+  if (problems.length > 0) throw new Error(`wire check: the sides' messages differ:\n${problems.slice(0, 10).join('\n')}`);
+  const names = (side, key) => [...new Set(side.messages.flatMap((message) => message[key]))].join(', ') || 'none';
+  say(`wire check: ${count} messages from each side agree (bodies but for the timestamps, message_id, content_type, durable)`);
+  return { count, sides: sides.map((side) => ({ side: side.side, annotations: names(side, 'annotations'), properties: names(side, 'properties') })) };
+}
+
+/** A Camel side: the peer's route over the recording (camel-stock: over its prefix); every item must be sent and accepted. */
+async function camelRun(route) {
+  const [file, expected] = route === 'stock' ? [stockFile, stockItems] : [recordingFile, items];
+  const result = await peer.run(route, file);
+  if (result.sent !== expected || result.failed > 0) throw new Error(`camel-${route} run incomplete: sent ${result.sent} of ${expected}, failed ${result.failed}`);
+  return { ms: result.ms, count: result.sent };
+}
+
+/**
  * A publisher without the engine: one connection, one sender to the topic, messages sent pipelined (while the
  * broker grants credit) with the worker's message properties; done when every message is accepted (any other outcome
  * fails the run). `produce(send, sendable)` sends the messages and resolves with how many it sent; `sendable()`
@@ -305,7 +388,7 @@ function handWrittenRun() {
  * (`routesOf`, as worker/src/run.ts adds them), the source route `source:x` and the feed route `feed:<name>`, which
  * reads from it through hub:x. Done when the source route has completed and the feed route has completed every item.
  */
-async function engineRun(config) {
+async function engineRun(config, expected = items) {
   const engine = new Engine(defaultComponents(), {
     baseDir: dirname(config.file),
     clock: systemClock,
@@ -329,7 +412,7 @@ async function engineRun(config) {
     timer = setInterval(() => {
       const source = routeStatus('source:x');
       const feedRoute = routeStatus(feedRouteId);
-      if (source?.state === 'completed' && feedRoute && settled(feedRoute.counters) >= items) resolve();
+      if (source?.state === 'completed' && feedRoute && settled(feedRoute.counters) >= expected) resolve();
     }, 2);
   }).finally(() => clearInterval(timer));
   const watchdog = setTimeout(() => say(`engine run still going after 120 s: ${JSON.stringify(engine.status())}`), 120_000);
@@ -341,8 +424,8 @@ async function engineRun(config) {
   const abandoned = await engine.stop(30_000);
   const source = routeStatus('source:x');
   const { counters } = routeStatus(feedRouteId);
-  if (abandoned > 0 || counters.failed > 0 || source.counters.failed > 0 || retries.length > 0 || counters.completed !== items) {
-    throw new Error(`engine run incomplete: completed ${counters.completed} of ${items}, failed ${counters.failed}, abandoned ${abandoned}, retries ${JSON.stringify(retries)}`);
+  if (abandoned > 0 || counters.failed > 0 || source.counters.failed > 0 || retries.length > 0 || counters.completed !== expected) {
+    throw new Error(`engine run incomplete: completed ${counters.completed} of ${expected}, failed ${counters.failed}, abandoned ${abandoned}, retries ${JSON.stringify(retries)}`);
   }
   return { ms, count: counters.completed, dropped: { ...source.counters.dropped, ...counters.dropped } };
 }
@@ -364,12 +447,14 @@ const clockTicks = Number(process.env.BENCH_CLK_TCK) || 100;
 async function measured(side) {
   const cpu = process.cpuUsage();
   const broker = brokerCpuSeconds();
+  const jvm = peer && processCpuSeconds(peer.pid, clockTicks);
   const result = await run[side]();
   const { user, system } = process.cpuUsage(cpu);
   const brokerAfter = brokerCpuSeconds();
   return {
     ...result,
     nodeCpuUs: (user + system) / result.count,
+    ...(peer ? { jvmCpuUs: ((processCpuSeconds(peer.pid, clockTicks) - jvm) * 1e6) / result.count } : {}),
     ...(broker === undefined || brokerAfter === undefined ? {} : { brokerCpuUs: ((brokerAfter - broker) * 1e6) / result.count }),
   };
 }
@@ -392,7 +477,14 @@ async function stopProfile() {
 
 const runs = [];
 const sides = args.only ? [args.only] : SIDES;
-const run = { bare: bareRun, 'hand-written': handWrittenRun, engine: () => engineRun(configs.engine), [MODERATED]: () => engineRun(configs[MODERATED]) };
+const run = {
+  bare: bareRun,
+  'hand-written': handWrittenRun,
+  engine: () => engineRun(configs.engine),
+  [MODERATED]: () => engineRun(configs[MODERATED]),
+  'camel-parallel': () => camelRun('parallel'),
+  'camel-stock': () => camelRun('stock'),
+};
 let lastDropped;
 for (let round = 1; round <= warmupRounds + repeats; round++) {
   const warmup = round <= warmupRounds;
@@ -402,12 +494,13 @@ for (let round = 1; round <= warmupRounds + repeats; round++) {
     const result = await measured(side);
     const rate = result.count / (result.ms / 1000);
     if (result.dropped) lastDropped = result.dropped;
-    const cpu = `Node CPU ${result.nodeCpuUs.toFixed(0)} µs/item${result.brokerCpuUs === undefined ? '' : `, broker CPU ${result.brokerCpuUs.toFixed(0)} µs/item`}`;
+    const cpu = `Node CPU ${result.nodeCpuUs.toFixed(0)} µs/item${result.jvmCpuUs === undefined ? '' : `, Camel JVM CPU ${result.jvmCpuUs.toFixed(0)} µs/item`}${result.brokerCpuUs === undefined ? '' : `, broker CPU ${result.brokerCpuUs.toFixed(0)} µs/item`}`;
     say(`${warmup ? 'warm-up' : `run ${round - warmupRounds}/${repeats}`} ${side}: ${result.count} items in ${(result.ms / 1000).toFixed(2)} s = ${Math.round(rate)} items/s (${cpu})`);
     if (!warmup) runs.push({ side, round: round - warmupRounds, ...result, rate });
   }
 }
 if (profiler) await stopProfile();
+if (peer) await peer.close();
 
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -429,22 +522,33 @@ if (moderationRules) {
 }
 out.push('');
 const micros = (value) => (value === undefined || Number.isNaN(value) ? '–' : value.toFixed(0));
-out.push('| run | side | items | seconds | items/s | Node CPU µs/item | broker CPU µs/item |');
-out.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: |');
-for (const r of runs) out.push(`| ${r.round} | ${r.side} | ${r.count} | ${(r.ms / 1000).toFixed(3)} | ${Math.round(r.rate)} | ${micros(r.nodeCpuUs)} | ${micros(r.brokerCpuUs)} |`);
+// With --peer, the Camel JVM's CPU too (during a Node side it idles, during a Camel side Node does).
+const cpuKeys = peer ? ['nodeCpuUs', 'jvmCpuUs', 'brokerCpuUs'] : ['nodeCpuUs', 'brokerCpuUs'];
+const cpuNames = { nodeCpuUs: 'Node CPU µs/item', jvmCpuUs: 'Camel JVM CPU µs/item', brokerCpuUs: 'broker CPU µs/item' };
+const cpuHeads = cpuKeys.map((key) => cpuNames[key]).join(' | ');
+const cpuRule = cpuKeys.map(() => '---:').join(' | ');
+out.push(`| run | side | items | seconds | items/s | ${cpuHeads} |`);
+out.push(`| ---: | --- | ---: | ---: | ---: | ${cpuRule} |`);
+for (const r of runs) out.push(`| ${r.round} | ${r.side} | ${r.count} | ${(r.ms / 1000).toFixed(3)} | ${Math.round(r.rate)} | ${cpuKeys.map((key) => micros(r[key])).join(' | ')} |`);
 out.push('');
-out.push('| side | median items/s | min | max | wall µs/item | Node CPU µs/item | broker CPU µs/item |');
-out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+out.push(`| side | median items/s | min | max | wall µs/item | ${cpuHeads} |`);
+out.push(`| --- | ---: | ---: | ---: | ---: | ${cpuRule} |`);
 for (const side of sides) {
   const ofSide = runs.filter((r) => r.side === side);
   const rates = ofSide.map((r) => r.rate);
-  const brokerCpu = ofSide.map((r) => r.brokerCpuUs).filter((value) => value !== undefined);
-  out.push(
-    `| ${side} | ${Math.round(medians[side])} | ${Math.round(Math.min(...rates))} | ${Math.round(Math.max(...rates))} | ${micros(1e6 / medians[side])} | ${micros(median(ofSide.map((r) => r.nodeCpuUs)))} | ${micros(brokerCpu.length ? median(brokerCpu) : undefined)} |`,
-  );
+  const cpu = cpuKeys.map((key) => {
+    const values = ofSide.map((r) => r[key]).filter((value) => value !== undefined);
+    return micros(values.length ? median(values) : undefined);
+  });
+  out.push(`| ${side} | ${Math.round(medians[side])} | ${Math.round(Math.min(...rates))} | ${Math.round(Math.max(...rates))} | ${micros(1e6 / medians[side])} | ${cpu.join(' | ')} |`);
 }
 out.push('');
-out.push('CPU per item: medians over the runs of each side; Node is this process (user + system, all its threads), the broker its JVM (from /proc).');
+out.push(`CPU per item: medians over the runs of each side; Node is this process (user + system, all its threads)${peer ? ', the Camel JVM its process' : ''}, the broker its JVM (from /proc).`);
+if (wireCheck) {
+  out.push('');
+  out.push(`Wire check (before the runs, the first ${CHECK_LINES} lines, ${wireCheck.count} messages a side): every message of camel-stock and camel-parallel has the engine's body but for the timestamps' values, its message_id, content_type and durable. Message annotations and application properties on the wire: ${wireCheck.sides.map((side) => `${side.side}: annotations ${side.annotations}; properties ${side.properties}`).join(' — ')}.`);
+  out.push(`camel-stock runs over the first ${stockLines} lines (${stockItems} items), the other sides over all ${lineCount}.`);
+}
 const ratio = (a, b, note = () => '') => {
   if (!medians[a] || !medians[b]) return;
   const value = medians[a] / medians[b];
@@ -457,12 +561,18 @@ if (sides.length > 1 && moderationMode) {
   ratio(MODERATED, 'engine', (value) => ` (the goal, at least 90 %: ${value >= 0.9 ? 'met' : 'NOT met'})`);
   const rounds = [...new Set(runs.map((r) => r.round))].map((round) => runs.find((r) => r.round === round && r.side === MODERATED).rate / runs.find((r) => r.round === round && r.side === 'engine').rate);
   out.push(`- by round: ${rounds.map((value) => `${(value * 100).toFixed(1)} %`).join(', ')}; median ${(median(rounds) * 100).toFixed(1)} %`);
+} else if (sides.length > 1 && peerMode) {
+  out.push('');
+  out.push('Ratios of the medians:');
+  out.push('');
+  ratio('engine', 'camel-parallel', (value) => ` (the goal, at least 120 %: ${value >= 1.2 ? 'met' : 'NOT met'})`);
+  if (medians.engine && medians['camel-stock']) out.push(`- **engine / camel-stock = ${(medians.engine / medians['camel-stock']).toFixed(1)} ×**`);
 } else if (sides.length > 1) {
   out.push('');
   out.push('Ratios of the medians:');
   out.push('');
   ratio('engine', 'bare', (value) => ` (the goal, at least 90 %: ${value >= 0.9 ? 'met' : 'NOT met'})`);
-  ratio('engine', 'hand-written', (value) => ` (what the engine costs; at least 90 %: ${value >= 0.9 ? 'yes' : 'no'})`);
+  ratio('engine', 'hand-written', (value) => ` (what the engine costs; the goal of issue 19, at least 95 %: ${value >= 0.95 ? 'met' : 'NOT met'})`);
   ratio('hand-written', 'bare', () => ' (what the per-item work costs without the engine)');
 }
 process.stdout.write(`${out.join('\n')}\n`);
