@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { feedTopic, LIMITS, type FeedItem } from './feed-item.js';
 import { DEFAULT_IMAGE_HOSTS, ImageAllowList } from './image-hosts.js';
-import { parseFeedItem, validateFeedItem, type Validation } from './validate.js';
+import { parseFeedItem, validateFeedItem, validateFeedItemJson, type Validation } from './validate.js';
 
 const hosts = new ImageAllowList(DEFAULT_IMAGE_HOSTS);
 const demoHosts = new ImageAllowList(['pbs.twimg.com', 'http://localhost:8080']);
@@ -59,6 +59,15 @@ describe('validateFeedItem', () => {
     const result = validateFeedItem(item, hosts);
     expect(result).toEqual({ ok: true, item });
     if (result.ok) expect(result.item).toBe(item);
+  });
+
+  it('hands back the JSON it measured for the size limit: the item as JSON.stringify writes it', () => {
+    const item = validItem();
+    expect(validateFeedItemJson(item, hosts)).toEqual({ ok: true, item, json: JSON.stringify(item) });
+    expect(validateFeedItemJson(validItem({ v: 2 }), hosts)).toEqual({ ok: false, reason: 'v must be 1' });
+    const tooLong = validItem({ images: [1, 2, 3, 4].map(() => validImage({ alt: '🧶'.repeat(1000) })) });
+    expect(validateFeedItemJson(tooLong, hosts)).toEqual(validateFeedItem(tooLong, hosts));
+    expect(validateFeedItem(tooLong, hosts).ok).toBe(false);
   });
 
   it('accepts the optional fields being absent', () => {

@@ -4,6 +4,8 @@ import { isRealDateTime } from './iso-time.js';
 import { plainHttpsHost } from './plain-url.js';
 
 export type Validation = { ok: true; item: FeedItem } | { ok: false; reason: string };
+/** A validation that also hands back the item's JSON, which the size check measured: a publisher need not encode it again. */
+export type JsonValidation = { ok: true; item: FeedItem; json: string } | { ok: false; reason: string };
 
 const ITEM_KEYS = new Set(['v', 'id', 'feed', 'network', 'url', 'author', 'text', 'images', 'createdAt', 'receivedAt', 'publishedAt', 'imageCheck']);
 const IMAGE_CHECK_KEYS = new Set(['scores', 'flagged']);
@@ -158,7 +160,7 @@ function imageCheck(value: unknown, pictures: number): void {
   if (value.flagged !== undefined && !(RISKY_IMAGE_CLASSES as readonly unknown[]).includes(value.flagged)) fail(`imageCheck.flagged must be one of ${RISKY_IMAGE_CLASSES.join(', ')}`);
 }
 
-function check(value: unknown, imageHosts: ImageAllowList): FeedItem {
+function check(value: unknown, imageHosts: ImageAllowList): { item: FeedItem; json: string | undefined } {
   if (!isRecord(value)) fail('a feed item must be a JSON object');
   onlyKeys(value, ITEM_KEYS, 'item');
   if (value.v !== CONTRACT_VERSION) fail(`v must be ${CONTRACT_VERSION}`);
@@ -204,17 +206,33 @@ function check(value: unknown, imageHosts: ImageAllowList): FeedItem {
     const bytes = encoder.encode(json).byteLength;
     if (bytes > LIMITS.itemBytes) fail(`item is ${bytes} bytes of JSON, more than ${LIMITS.itemBytes}`);
   }
-  return value as unknown as FeedItem;
+  return { item: value as unknown as FeedItem, json };
 }
 
 /** Checks that `value` is a v1 feed item; the reason names the first field that is wrong. */
 export function validateFeedItem(value: unknown, imageHosts: ImageAllowList): Validation {
   try {
-    return { ok: true, item: check(value, imageHosts) };
+    return { ok: true, item: check(value, imageHosts).item };
   } catch (error) {
-    if (error instanceof Invalid) return { ok: false, reason: error.message };
-    throw error;
+    return invalid(error);
   }
+}
+
+/** validateFeedItem, with the item's JSON (exactly `JSON.stringify(value)`) when it is valid. */
+export function validateFeedItemJson(value: unknown, imageHosts: ImageAllowList): JsonValidation {
+  try {
+    const { item, json } = check(value, imageHosts);
+    // Only an object whose toJSON gives undefined has no JSON: nothing a publisher could send.
+    return json === undefined ? { ok: false, reason: 'item has no JSON form' } : { ok: true, item, json };
+  } catch (error) {
+    return invalid(error);
+  }
+}
+
+/** A failed check as a validation; anything else than a failed check is thrown on. */
+function invalid(error: unknown): { ok: false; reason: string } {
+  if (error instanceof Invalid) return { ok: false, reason: error.message };
+  throw error;
 }
 
 /** Parses a message body (UTF-8 JSON) and validates it: what the page does with every frame it receives. */

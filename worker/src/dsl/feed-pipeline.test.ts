@@ -12,6 +12,7 @@ import { FeedDirectory, type DirectoryFeed } from '../sources/feed-directory.js'
 import { photoStatus, photoStatusWithId } from '../sources/mastodon/fake-statuses.js';
 import { defaultFunctions, type ExpressionKind, type ExpressionTypes } from './expressions.js';
 import { feedPipeline, type SourceEvent } from './feed-pipeline.js';
+import { jsonOf } from '../pipeline/serialized.js';
 
 const DEMO = fileURLToPath(new URL('../../config/demo.yaml', import.meta.url));
 const SAMPLE = fileURLToPath(new URL('../../../samples/x-cats.ndjson', import.meta.url));
@@ -109,6 +110,24 @@ describe('the feed pipeline as named functions', () => {
       return x.itemKey(item);
     });
     expect(keys).toEqual([expect.stringMatching(/^cats\/x:\d+$/), expect.stringMatching(/^dogs\/x:\d+$/)]);
+  });
+
+  it('keeps the JSON the contract check measured, so that the publisher sends it without encoding the item again', () => {
+    const x = feedPipeline({ imageHosts: new ImageAllowList(['pbs.twimg.com']), videoPreviews: true, restamp: false });
+    const exchange: Exchange = { id: 'ex-1', body: lines[0], headers: {} };
+    exchange.body = x.post({ ...exchange, body: x.decodeX(exchange) });
+    exchange.body = x.feedItem(exchange);
+    exchange.body = x.stamp(exchange);
+    const item = exchange.body as { text: string };
+    const encoded = JSON.stringify(item);
+    expect(jsonOf(item)).toBe(encoded);
+    expect(x.meetsContract(exchange)).toBe(true);
+    // Changed in place after the check (which steps never do), the item still gives the JSON that was checked.
+    item.text = 'changed after the check';
+    expect(jsonOf(item)).toBe(encoded);
+    // A body that replaces it is encoded afresh.
+    const replaced = { ...item };
+    expect(jsonOf(replaced)).toBe(JSON.stringify(replaced));
   });
 
   it('names what it drops, and what was never decoded', () => {

@@ -1,7 +1,8 @@
-import { validateFeedItem, type FeedItem, type ImageAllowList, type Network } from '@livewall/contract';
+import { validateFeedItemJson, type FeedItem, type ImageAllowList, type Network } from '@livewall/contract';
 import type { Exchange } from '../engine/types.js';
 import { dropReason } from '../pipeline/filter.js';
 import { toFeedItem, type MapResult } from '../pipeline/mapper.js';
+import { rememberJson } from '../pipeline/serialized.js';
 import type { Post, SensitiveMedia } from '../post.js';
 import { decodeJetstreamEvent } from '../sources/bluesky/decode.js';
 import { matchFeeds } from '../sources/bluesky/feeds.js';
@@ -167,9 +168,15 @@ export function feedPipeline(settings: PipelineSettings) {
     return item;
   }
 
-  /** Keeps feed items that meet the message contract, as the page will check them again; drops the rest as contract. */
+  /**
+   * Keeps feed items that meet the message contract, as the page will check them again; drops the rest as contract.
+   * The JSON the check measured is kept for the publisher (pipeline/serialized.ts): an item is encoded once.
+   */
   function meetsContract(exchange: Exchange): boolean | string {
-    return validateFeedItem(exchange.body, settings.imageHosts).ok ? true : 'contract';
+    const checked = validateFeedItemJson(exchange.body, settings.imageHosts);
+    if (!checked.ok) return 'contract';
+    rememberJson(checked.item, checked.json);
+    return true;
   }
 
   /** A feed item's feed and id: one post sent to two feeds is not a duplicate. */

@@ -6,6 +6,7 @@ import { Outbox, type OutboxStats } from '../../outbox/outbox.js';
 import { settledWithin } from '../../engine/route.js';
 import type { Component, EndpointContext, Exchange, Producer } from '../../engine/types.js';
 import type { PublishGate } from '../../moderation/gate.js';
+import { jsonOf } from '../../pipeline/serialized.js';
 
 /** Broker settings the config gives every amqp: endpoint (`settings.amqp`). */
 export interface AmqpSettings {
@@ -186,7 +187,8 @@ class AmqpProducer implements Producer {
     try {
       const body = exchange.body as { id?: unknown } | string;
       id = String(exchange.headers.messageId ?? (typeof body === 'object' && body !== null && typeof body.id === 'string' ? body.id : exchange.id));
-      json = typeof body === 'string' ? body : JSON.stringify(body);
+      // An item the feed route's contract check encoded is not encoded again.
+      json = jsonOf(body);
     } catch (error) {
       return Promise.reject(error);
     }
