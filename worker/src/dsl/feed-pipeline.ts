@@ -1,7 +1,7 @@
 import { validateFeedItemJson, type FeedItem, type ImageAllowList, type Network } from '@livewall/contract';
 import type { Exchange } from '../engine/types.js';
 import { dropReason } from '../pipeline/filter.js';
-import { toFeedItem, type MapResult } from '../pipeline/mapper.js';
+import { isoTime, toFeedItem, type MapOptions, type MapResult } from '../pipeline/mapper.js';
 import { rememberJson } from '../pipeline/serialized.js';
 import type { Post, SensitiveMedia } from '../post.js';
 import { decodeJetstreamEvent } from '../sources/bluesky/decode.js';
@@ -56,6 +56,8 @@ function statusInstance(value: unknown): string {
 export function feedPipeline(settings: PipelineSettings) {
   const now = settings.now ?? (() => new Date());
   const feedsOf = settings.feeds ?? (() => []);
+  /** The mapper's options, one object for every item (the mapper keeps none of it): only `receivedAt` changes. */
+  const mapOptions: MapOptions = { imageHosts: settings.imageHosts, videoPreviews: settings.videoPreviews, receivedAt: new Date(0) };
 
   /** What an invalid event keeps of its raw text, for the dead-letter endpoint. */
   function invalid<Event extends SourceEvent>(event: Event, raw: string): Event {
@@ -151,7 +153,8 @@ export function feedPipeline(settings: PipelineSettings) {
     const source = exchange.body as Post;
     const feed = source.feeds[0];
     if (feed === undefined) return { ok: false, reason: 'no-feed' };
-    return toFeedItem(source, feed, { ...settings, receivedAt: now() });
+    mapOptions.receivedAt = now();
+    return toFeedItem(source, feed, mapOptions);
   }
 
   /** Keeps what feedItem could map; drops the rest under the mapper's reason. */
@@ -162,7 +165,7 @@ export function feedPipeline(settings: PipelineSettings) {
 
   /** The mapped item, stamped `publishedAt` now; sets the headers `messageId` (the item's id) and `feed`. */
   function stamp(exchange: Exchange): FeedItem {
-    const item: FeedItem = { ...(exchange.body as Extract<MapResult, { ok: true }>).item, publishedAt: now().toISOString() };
+    const item: FeedItem = { ...(exchange.body as Extract<MapResult, { ok: true }>).item, publishedAt: isoTime(now()) };
     exchange.headers.messageId = item.id;
     exchange.headers.feed = item.feed;
     return item;

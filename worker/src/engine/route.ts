@@ -59,6 +59,11 @@ export async function settledWithin(work: Promise<unknown>, ms: number, clock: C
   return result;
 }
 
+/** One attempt's exchange: as the source gave it, since steps may have replaced the body and headers of an earlier one. */
+function attemptOf(original: Exchange): Exchange {
+  return { id: original.id, body: original.body, headers: { ...original.headers }, settlement: original.settlement };
+}
+
 /** What a source's offer returns when it need not wait: one settled promise for all. */
 const DONE: Promise<void> = Promise.resolve();
 
@@ -244,6 +249,18 @@ export class Route extends EventEmitter {
   /** Runs the source; restarts it with backoff when it fails, until the route stops. */
   private async runSource(): Promise<void> {
     const sink = {
+      tryOffer: (body: unknown, headers: Record<string, unknown> = {}, settled?: () => void): boolean => {
+        if (this.consumer.live) {
+          sink.offer(body, headers, settled);
+          return true;
+        }
+        if (this.stopping.signal.aborted) return true;
+        const exchange = newExchange(body, headers);
+        if (settled) exchange.settlement = new Settlement(settled);
+        if (!this.queue.tryPut(exchange)) return false;
+        this.counters.received += 1;
+        return true;
+      },
       // Not async: a pausable source's offer that finds room (the common case) costs no promise of its own.
       offer: (body: unknown, headers: Record<string, unknown> = {}, settled?: () => void): Promise<void> => {
         const exchange = newExchange(body, headers);
@@ -298,7 +315,8 @@ export class Route extends EventEmitter {
       try {
         // A worker already waiting on the queue when the route was suspended holds what it got until resumed.
         while (this.resumed) await this.resumed.promise;
-        if (await this.process(exchange)) exchange.settlement?.release();
+        const dealtWith = this.process(exchange);
+        if (dealtWith === true || (dealtWith !== false && (await dealtWith))) exchange.settlement?.release();
       } finally {
         this.inFlight -= 1;
       }
@@ -306,29 +324,47 @@ export class Route extends EventEmitter {
   }
 
   /**
-   * One exchange through the steps, with redelivery, then the dead-letter endpoint. Resolves with whether it was
-   * dealt with: false when a stop cut it short.
+   * One exchange through the steps, with redelivery, then the dead-letter endpoint. Gives (or resolves with) whether
+   * it was dealt with: false when a stop cut it short. The first attempt runs as far as the steps go without
+   * waiting: steps that never wait (a source route handing posts to a hub with room) cost no promise.
    */
-  private async process(original: Exchange): Promise<boolean> {
+  private process(original: Exchange): boolean | Promise<boolean> {
+    let done: void | Promise<void>;
+    try {
+      done = this.pipeline(attemptOf(original));
+    } catch (error) {
+      return this.redeliver(original, error, 1);
+    }
+    if (done === undefined) return true;
+    return done.then(
+      () => true,
+      (error: unknown) => this.redeliver(original, error, 1),
+    );
+  }
+
+  /** After attempt `failed` failed with `error`: the attempts the policy has left, then the dead-letter endpoint. */
+  private async redeliver(original: Exchange, error: unknown, failed: number): Promise<boolean> {
     const policy = this.definition.redelivery;
-    for (let attempt = 1; ; attempt++) {
-      // Each attempt starts from the exchange as the source gave it: steps may have replaced its body.
-      const exchange: Exchange = { id: original.id, body: original.body, headers: { ...original.headers }, settlement: original.settlement };
-      try {
-        const done = this.pipeline(exchange);
-        if (done !== undefined) await done;
-        return true;
-      } catch (error) {
-        if (attempt < policy.attempts && !this.stopping.signal.aborted) {
-          this.counters.redelivered += 1;
-          await this.environment.clock.sleep(redeliveryDelay(policy, attempt), this.stopping.signal);
-          if (!this.stopping.signal.aborted) continue;
+    for (let attempt = failed; ; ) {
+      if (attempt < policy.attempts && !this.stopping.signal.aborted) {
+        this.counters.redelivered += 1;
+        await this.environment.clock.sleep(redeliveryDelay(policy, attempt), this.stopping.signal);
+        if (!this.stopping.signal.aborted) {
+          attempt += 1;
+          try {
+            const done = this.pipeline(attemptOf(original));
+            if (done !== undefined) await done;
+            return true;
+          } catch (again) {
+            error = again;
+            continue;
+          }
         }
-        // A failure because the route is stopping is not the message's fault: its source must offer it again.
-        const dealtWith = !this.stopping.signal.aborted;
-        await this.giveUp(original, error as Error, attempt);
-        return dealtWith;
       }
+      // A failure because the route is stopping is not the message's fault: its source must offer it again.
+      const dealtWith = !this.stopping.signal.aborted;
+      await this.giveUp(original, error as Error, attempt);
+      return dealtWith;
     }
   }
 

@@ -88,6 +88,12 @@ export interface Sink {
    * outbox), filtered out, dead-lettered or dropped — never for a message a stop abandoned.
    */
   offer(body: unknown, headers?: Record<string, unknown>, settled?: () => void): Promise<void>;
+  /**
+   * Offers one message only if that needs no waiting (a pausable route's queue has room; a live route never waits),
+   * and says whether it did: false means nothing was offered, and `offer` is the way. Lets a sender that can go on at
+   * once (the hub) skip a promise per message.
+   */
+  tryOffer?(body: unknown, headers?: Record<string, unknown>, settled?: () => void): boolean;
   /** Counts something the source itself had to skip (malformed input), by a short fixed reason. */
   reject(reason: string, detail?: string): void;
 }
@@ -106,6 +112,11 @@ export interface Producer {
   start(): Promise<void>;
   /** Sends one exchange; resolves when the far end has it (for a broker: accepted), rejects when it refused. */
   send(exchange: Exchange): Promise<void>;
+  /**
+   * Sends as `send` does, but returns nothing when the exchange is already where it goes (no waiting): the `to` step
+   * then goes on without a promise. Optional; throwing is failing.
+   */
+  sendNow?(exchange: Exchange): void | Promise<void>;
   /** True while connected (or when there is nothing to connect); `/readyz` reads this. */
   ready(): boolean;
   /** Figures the producer keeps about itself (reconnects, outcomes), shown in `/status` and `/metrics`. */

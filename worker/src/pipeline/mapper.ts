@@ -40,7 +40,7 @@ export function thumbnailOf(url: string, network: Post['network']): string {
 let lastTime = Number.NaN;
 let lastIso = '';
 
-function isoTime(date: Date): string {
+export function isoTime(date: Date): string {
   const time = date.getTime();
   if (time !== lastTime) {
     lastIso = date.toISOString();

@@ -206,14 +206,23 @@ class AmqpProducer implements Producer {
     }
     this.unsettled += 1;
     const sent = publisher.hasRoom() ? publisher.publish(address, id, json) : publisher.room().then(() => publisher.publish(address, id, json));
-    return sent.then(noResult).finally(this.settled);
+    return sent.then(this.accepted, this.refused);
   }
 
-  /** One function for every message, not a closure each. */
-  private readonly settled = (): void => {
+  /** One function for every message, not a closure each; one promise per send (not a then and a finally). */
+  private readonly accepted = (): void => {
+    this.settled();
+  };
+
+  private readonly refused = (error: unknown): never => {
+    this.settled();
+    throw error;
+  };
+
+  private settled(): void {
     this.unsettled -= 1;
     if (this.unsettled === 0) this.onSettled?.();
-  };
+  }
 
   /** Connected, and not held by the moderation gate (a feed's items wait until the moderation log is read). */
   ready(): boolean {
@@ -258,9 +267,6 @@ class AmqpProducer implements Producer {
     return shared.publisher.close(timeoutMs);
   }
 }
-
-/** A send resolves with nothing: what the gate dropped it counts itself. */
-function noResult(): void {}
 
 export const amqpComponent: Component = {
   scheme: 'amqp',

@@ -221,6 +221,33 @@ describe('hub: component', () => {
     await engine.stop(1000);
   });
 
+  it('with one reader, hands over at once while it has room, waits when it has none, and settles each message once the reader is done', async () => {
+    const { engine, source } = hubEngine();
+    const reader = engine.add(from('hub:h').routeId('reader').queue(2).concurrency(1).to('mock:r').build());
+    const sending = engine.add(sender().queue(1).concurrency(1).to('hub:h').build());
+    await engine.start();
+    const stuck = heldBack('r');
+
+    source('in').emitAll(numbers(10));
+    await settle();
+    // The reader: 1 in flight, 2 and 3 queued; the sender's send of 4 waits for room, 5 waits in its queue.
+    expect(reader.status()).toMatchObject({ inFlight: 1, queueDepth: 2, counters: { received: 3 } });
+    expect(sending.status().counters).toMatchObject({ received: 5, completed: 3 });
+    expect(source('in').waiting).toBe(true);
+    expect(source('in').settled).toEqual([]);
+
+    stuck.release();
+    mockEndpoint('r').expectedCount(10);
+    await mockEndpoint('r').assertIsSatisfied();
+    await settle();
+    expect(mockEndpoint('r').bodies()).toEqual(numbers(10));
+    expect(source('in').settled).toEqual(numbers(10));
+    expect(reader.status().counters).toMatchObject({ received: 10, completed: 10, dropped: {} });
+    expect(sending.status().counters).toMatchObject({ received: 10, completed: 10, failed: 0 });
+    expect(sending.status().endpoints).toEqual([{ uri: 'hub:h', ready: true, stats: { delivered: 10, readers: 1 } }]);
+    await engine.stop(1000);
+  });
+
   it('keeps the hubs of one component instance to itself: two workers in one process never share', async () => {
     const one = hubEngine();
     const two = hubEngine();
