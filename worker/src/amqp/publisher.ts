@@ -198,6 +198,10 @@ export class AmqpPublisher extends EventEmitter {
     connection.on('disconnected', (context: EventContext) => this.onDisconnected(context));
     // Logged with the disconnect that follows it, as its cause.
     connection.on('connection_error', (context: EventContext) => (this.refusal = context.error ?? context.connection.error));
+    // A frame rhea cannot place (RabbitMQ 3.10 sends a second Close when it refuses a connection) ends the
+    // connection; without a listener rhea prints it to stderr with a hex dump of the buffer. The disconnect that
+    // follows logs the refusal, if there was one, or this.
+    connection.on('protocol_error', (error: unknown) => (this.refusal ??= error));
     connection.on('sendable', (context: EventContext) => this.pump(this.addressOf(context.sender)));
     connection.on('accepted', (context: EventContext) => this.settle(context, 'accepted'));
     connection.on('released', (context: EventContext) => this.settle(context, 'released'));
