@@ -1,24 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, type WorkerConfig } from '../config.js';
+import { parseConfig, type WorkerConfig } from '../config.js';
+import { BLUESKY_CONFIG_HEAD, blueskyConfig, blueskyConfigProblems } from '../config-testing.js';
 import { routeSignature } from '../engine/reload.js';
 import { feedRoutes } from '../feeds.js';
 import { IMAGE_CHECK_DEFAULTS } from './config.js';
 
-const HEAD = ['broker: { url: "amqp://localhost:5672" }', 'sources:', '  bluesky: {}'];
-
-function configOf(lines: string[]): WorkerConfig {
-  return parseConfig([...HEAD, ...lines].join('\n'), 'worker.yaml', {});
-}
-
-function problemsOf(lines: string[]): string[] {
-  try {
-    configOf(lines);
-    return [];
-  } catch (error) {
-    return (error as ConfigError).problems;
-  }
-}
+const HEAD = BLUESKY_CONFIG_HEAD;
+const configOf = blueskyConfig;
+const problemsOf = blueskyConfigProblems;
 
 describe('imageCheck: in a feed', () => {
   it('is off unless a feed asks for it; true takes the defaults; a mapping sets its own', () => {

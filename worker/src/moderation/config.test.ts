@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, type WorkerConfig } from '../config.js';
+import { parseConfig, type WorkerConfig } from '../config.js';
+import { BLUESKY_CONFIG_HEAD, blueskyConfig, blueskyConfigProblems } from '../config-testing.js';
 import { routeSignature } from '../engine/reload.js';
 import { newExchange } from '../engine/steps.js';
 import { feedRoutes } from '../feeds.js';
@@ -8,20 +9,9 @@ import type { Post } from '../post.js';
 import { feedsToModerate } from './config.js';
 import { ModerationBook } from './rules.js';
 
-const HEAD = ['broker: { url: "amqp://localhost:5672" }', 'sources:', '  bluesky: {}'];
-
-function configOf(lines: string[]): WorkerConfig {
-  return parseConfig([...HEAD, ...lines].join('\n'), 'worker.yaml', {});
-}
-
-function problemsOf(lines: string[]): string[] {
-  try {
-    configOf(lines);
-    return [];
-  } catch (error) {
-    return (error as ConfigError).problems;
-  }
-}
+const HEAD = BLUESKY_CONFIG_HEAD;
+const configOf = blueskyConfig;
+const problemsOf = blueskyConfigProblems;
 
 const RULES = [
   'moderation:',
