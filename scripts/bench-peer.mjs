@@ -28,7 +28,8 @@ export function buildCamelPeer() {
   const fresh = existsSync(marker) && existsSync(libs) && statSync(marker).mtimeMs >= Math.max(newest(`${project}src`), newest(`${project}pom.xml`));
   if (!fresh) {
     say('building the Camel peer (mvn package in scripts/peer/camel; the first build downloads from Maven Central)');
-    const build = spawnSync('mvn', ['-B', '-q', '-Dstyle.color=never', 'package'], { cwd: project, stdio: ['ignore', 'inherit', 'inherit'] });
+    // Maven's output goes to stderr with the progress: stdout is the report.
+    const build = spawnSync('mvn', ['-B', '-q', '-Dstyle.color=never', 'package'], { cwd: project, stdio: ['ignore', 2, 2] });
     if (build.error || build.status !== 0) throw new Error(`mvn package in ${project} failed${build.error ? `: ${build.error.message}` : ` with exit code ${build.status}`}`);
   }
   return `${project}target/classes:${libs}/*`;
