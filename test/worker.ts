@@ -48,14 +48,19 @@ export interface WorkerConfigOptions {
   profile?: string;
 }
 
+/** A worker config's `broker:` section for the test broker, the publisher's login (its password from TEST_PUBLISHER_PASSWORD). */
+export function brokerSection(broker: TestBroker, options: { profile?: string; stomp?: boolean } = {}): string {
+  return `broker:
+  url: amqp://${broker.host}:${broker.amqpPort}
+  username: publisher
+  password: \${TEST_PUBLISHER_PASSWORD}
+${options.profile ? `  profile: ${options.profile}\n` : ''}${options.stomp ? `  stomp: stomp://${broker.host}:${broker.stompTcpPort}\n` : ''}`;
+}
+
 /** A worker config for the test broker; the publisher's password comes from TEST_PUBLISHER_PASSWORD. */
 export function workerConfig(options: WorkerConfigOptions): string {
   const replay = (options.replay ?? []).map((line) => `      ${line}\n`).join('');
-  return `broker:
-  url: amqp://${options.broker.host}:${options.broker.amqpPort}
-  username: publisher
-  password: \${TEST_PUBLISHER_PASSWORD}
-${options.profile ? `  profile: ${options.profile}\n` : ''}imageHosts: [${demoOrigin}]
+  return `${brokerSection(options.broker, options.profile ? { profile: options.profile } : {})}imageHosts: [${demoOrigin}]
 sources:
   x:
     replay:

@@ -14,6 +14,7 @@ import type { RouteState } from './engine/route.js';
 import { newExchange } from './engine/steps.js';
 import { systemClock, type Logger, type Producer } from './engine/types.js';
 import { feedOfRoute, feedRoutes } from './feeds.js';
+import { threadsFromEnv } from './image-check/pool.js';
 import { ImageCheckService } from './image-check/service.js';
 import type { WorkerInfo } from './ops/info.js';
 import { amqpAddresses, amqpConnections, outboxStats } from './components/amqp/index.js';
@@ -22,7 +23,7 @@ import { RECENT_PER_ADDRESS } from './outbox/outbox.js';
 import { recentlyPut } from './outbox/recent.js';
 import { blueskyProfilesMetrics, createMetrics, feedPublishingMetrics, networkCountsMetrics, outboxMetrics, ownershipMetric, reconnectsMetric, type FeedPublishing } from './ops/metrics.js';
 import { NetworkCounts } from './ops/network-counts.js';
-import { startOpsServer, type OpsServer } from './ops/server.js';
+import { startOpsServer, StartupError, type OpsServer } from './ops/server.js';
 import { startStatusPublisher, statusBuilder, type StatusPublisher } from './ops/status-message.js';
 import { LeaseChannel } from './ownership/channel.js';
 import { ownerIdentity, Ownership } from './ownership/coordinator.js';
@@ -105,6 +106,8 @@ async function outboxEmptied(log: Logger, stop: AbortSignal): Promise<void> {
  */
 export async function runWorker(initial: WorkerConfig, options: RunOptions, log: Logger, stop: AbortSignal): Promise<number> {
   let config = initial;
+  // Checked before anything starts: a bad value stops the worker here, even if no feed checks images yet.
+  const threads = startupCheck(() => threadsFromEnv(process.env.LIVEWALL_IMAGE_CHECK_THREADS));
   const components = defaultComponents();
   // The feeds as sources read them while running: a reload updates it, and X reconciles its rules on the change.
   const directory = new FeedDirectory(config.feeds);
@@ -126,11 +129,11 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
   const live = new LiveModeration(config, { dryRun: options.dryRun, ...(outboxFile ? { stateFile: outboxFile } : {}), clock: systemClock, log });
   live.start();
   // One image classifier for every feed that checks pictures, loaded now rather than by the first item.
-  const imageCheck = new ImageCheckService();
+  const imageCheck = new ImageCheckService({ classifier: { threads } });
   if (config.feeds.some((feed) => feed.imageCheck)) {
     const loading = Date.now();
     await imageCheck.start().then(
-      () => log.info({ ms: Date.now() - loading }, 'image classifier loaded'),
+      () => log.info({ ms: Date.now() - loading, threads: imageCheck.threads }, 'image classifier loaded'),
       (error: Error) => log.error({ error: error.message }, "image classifier did not load; items to check meet their feed's onError"),
     );
   }
@@ -265,4 +268,13 @@ export async function runWorker(initial: WorkerConfig, options: RunOptions, log:
   const routes = Object.fromEntries(engine.status().map((route) => [route.id, route.counters]));
   log.info({ routes, abandoned }, abandoned > 0 ? 'stopped; some messages were not confirmed' : 'stopped');
   return abandoned > 0 ? EXIT_ABANDONED : 0;
+}
+
+/** Runs a check of the worker's settings; what it throws becomes a StartupError (`run` prints it and exits 1). */
+function startupCheck<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    throw new StartupError((error as Error).message);
+  }
 }

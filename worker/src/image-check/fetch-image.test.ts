@@ -6,7 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImageAllowList } from '@livewall/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ImageScores } from './classes.js';
+import type { ImageClassifier } from './classifier.js';
+import { IMAGE_CHECK_DEFAULTS } from './config.js';
 import { fetchImage, type FetchRefusal } from './fetch-image.js';
+import { FetchingInspector } from './inspector.js';
 
 /** A local HTTPS server with a certificate made for this test, and the paths it was asked for. */
 interface Site {
@@ -40,7 +44,7 @@ beforeAll(async () => {
   agent = new Agent({ ca: cert });
   offList = await site(key, cert, (_, response) => response.end(picture));
   allowed = await site(key, cert, (path, response) => {
-    if (path === '/cat.png') return response.end(picture);
+    if (path.split('?')[0] === '/cat.png') return response.end(picture);
     if (path === '/moved') return response.writeHead(302, { location: '/cat.png' }).end();
     if (path === '/away') return response.writeHead(302, { location: `${offList.origin}/cat.png` }).end();
     if (path === '/plain') return response.writeHead(301, { location: `http://127.0.0.1:1/cat.png` }).end();
@@ -114,5 +118,76 @@ describe('fetching a picture for the image check', () => {
   it('refuses an error status, and a certificate it was not told to trust', async () => {
     expect(await refusal(fetchFrom(`${allowed.origin}/missing`))).toBe('http-status');
     expect(await refusal(fetchFrom(`${allowed.origin}/cat.png`, { trusted: false }))).toBe('network');
+  });
+});
+
+describe('the scores kept by picture URL', () => {
+  /** Counts the pictures it is asked to score; each gets scores of its own (its call number as Drawing). */
+  function countingClassifier(): ImageClassifier & { calls: number } {
+    const classifier = {
+      calls: 0,
+      classify: (): Promise<ImageScores> => Promise.resolve({ Drawing: ++classifier.calls, Hentai: 0, Neutral: 0, Porn: 0, Sexy: 0 }),
+    };
+    return classifier;
+  }
+  const item = (...paths: string[]) => ({ images: paths.map((path) => ({ url: `${allowed.origin}${path}`, thumb: `${allowed.origin}${path}` })) }) as never;
+  const signal = new AbortController().signal;
+
+  it('fetches and scores a picture once, however many items show it, and forgets the least recently used', async () => {
+    const classifier = countingClassifier();
+    const inspector = new FetchingInspector(classifier, agent, 2);
+    const list = new ImageAllowList([allowed.origin]);
+    const fetchedBefore = allowed.requests.length;
+    const first = await inspector.inspect(item('/cat.png', '/moved'), IMAGE_CHECK_DEFAULTS, list, signal);
+    expect(first.map((scores) => scores.Drawing)).toEqual([1, 2]);
+    // A repost: both from the cache, nothing fetched.
+    expect((await inspector.inspect(item('/moved', '/cat.png'), IMAGE_CHECK_DEFAULTS, list, signal)).map((scores) => scores.Drawing)).toEqual([2, 1]);
+    expect(inspector.cache).toEqual({ hits: 2, misses: 2 });
+    expect(allowed.requests.length - fetchedBefore).toBe(3);
+    // A third picture: /moved, the least recently used, is forgotten; /cat.png is kept.
+    await inspector.inspect(item('/cat.png?2'), IMAGE_CHECK_DEFAULTS, list, signal);
+    expect((await inspector.inspect(item('/cat.png', '/moved'), IMAGE_CHECK_DEFAULTS, list, signal)).map((scores) => scores.Drawing)).toEqual([1, 4]);
+    expect(classifier.calls).toBe(4);
+  });
+
+  it('asks the allow-list again, and keeps no error', async () => {
+    const classifier = countingClassifier();
+    const inspector = new FetchingInspector(classifier, agent);
+    await inspector.inspect(item('/cat.png'), IMAGE_CHECK_DEFAULTS, new ImageAllowList([allowed.origin]), signal);
+    // The host left the list (a reload): refused, though its scores are known.
+    expect(await refusal(inspector.inspect(item('/cat.png'), IMAGE_CHECK_DEFAULTS, new ImageAllowList([offList.origin]), signal))).toBe('off-list');
+    expect(await refusal(inspector.inspect(item('/missing'), IMAGE_CHECK_DEFAULTS, new ImageAllowList([allowed.origin]), signal))).toBe('http-status');
+    expect(await refusal(inspector.inspect(item('/missing'), IMAGE_CHECK_DEFAULTS, new ImageAllowList([allowed.origin]), signal))).toBe('http-status');
+    expect(classifier.calls).toBe(1);
+  });
+
+  it('looks at a picture once for items that show it at the same time, and calls the look off only when nobody waits', async () => {
+    let answer: (scores: ImageScores) => void = () => undefined;
+    const signals: AbortSignal[] = [];
+    const slow: ImageClassifier = {
+      classify: (_bytes, _pixels, given) => (signals.push(given), new Promise((resolve) => (answer = resolve))),
+    };
+    const inspector = new FetchingInspector(slow, agent);
+    const list = new ImageAllowList([allowed.origin]);
+    const [one, two] = [new AbortController(), new AbortController()];
+    const first = inspector.inspect(item('/cat.png?shared'), IMAGE_CHECK_DEFAULTS, list, one.signal);
+    const second = inspector.inspect(item('/cat.png?shared'), IMAGE_CHECK_DEFAULTS, list, two.signal);
+    await expect.poll(() => signals.length).toBe(1);
+    // The first item's time is up: it stops waiting, the second still gets the scores.
+    one.abort();
+    expect(await refusal(first)).toBe('timeout');
+    expect(signals[0]?.aborted).toBe(false);
+    answer({ Drawing: 0.9, Hentai: 0, Neutral: 0.1, Porn: 0, Sexy: 0 });
+    expect((await second)[0]?.Drawing).toBe(0.9);
+    expect(inspector.cache).toEqual({ hits: 1, misses: 1 });
+    // Both give up: the look is called off.
+    const [three, four] = [new AbortController(), new AbortController()];
+    const third = inspector.inspect(item('/cat.png?gone'), IMAGE_CHECK_DEFAULTS, list, three.signal);
+    const fourth = inspector.inspect(item('/cat.png?gone'), IMAGE_CHECK_DEFAULTS, list, four.signal);
+    await expect.poll(() => signals.length).toBe(2);
+    three.abort();
+    four.abort();
+    expect([await refusal(third), await refusal(fourth)]).toEqual(['timeout', 'timeout']);
+    expect(signals[1]?.aborted).toBe(true);
   });
 });

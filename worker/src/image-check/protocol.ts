@@ -11,5 +11,5 @@ export interface ThreadRequest {
 export type ThreadReply =
   | { kind: 'ready'; tensors: number }
   | { kind: 'fatal'; message: string }
-  | { kind: 'scores'; id: number; scores: ImageScores; tensors: number }
+  | { kind: 'scores'; id: number; scores: ImageScores; tensors: number; decodeMs: number; inferMs: number }
   | { kind: 'error'; id: number; reason: string; message: string };

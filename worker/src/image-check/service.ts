@@ -1,24 +1,33 @@
 import type { Agent } from 'node:https';
 import type { ExtraMetric } from '../ops/metrics.js';
-import { ThreadClassifier, type ThreadClassifierOptions } from './classifier.js';
 import { FetchingInspector } from './inspector.js';
+import { ClassifierPool, type ClassifierPoolOptions } from './pool.js';
 import { ImageCheckCounts, type ItemInspector } from './step.js';
 
 /**
- * What every feed's image check shares in one worker: one model in one thread (loaded with the first picture, or by
- * `start`), the fetch rules, and the counts by feed, outcome and class. A reload keeps it.
+ * What every feed's image check shares in one worker: the model in its threads (loaded with the first picture, or by
+ * `start`), the fetch rules, the scores kept by URL, and the counts by feed, outcome and class. A reload keeps it.
  */
 export class ImageCheckService {
   readonly counts = new ImageCheckCounts();
   readonly inspector: ItemInspector;
-  private readonly classifier?: ThreadClassifier;
+  /** The model's threads (none with a test's inspector). */
+  readonly classifier?: ClassifierPool;
+  private readonly fetching?: FetchingInspector;
 
-  constructor(options: { inspector?: ItemInspector; classifier?: Partial<ThreadClassifierOptions>; agent?: Agent } = {}) {
+  /** `cacheSize` 0 keeps no scores (the benchmark's runs without repeats measure the model, not the cache). */
+  constructor(options: { inspector?: ItemInspector; classifier?: Partial<ClassifierPoolOptions>; agent?: Agent; cacheSize?: number } = {}) {
     if (options.inspector) this.inspector = options.inspector;
     else {
-      this.classifier = new ThreadClassifier(options.classifier);
-      this.inspector = new FetchingInspector(this.classifier, options.agent);
+      this.classifier = new ClassifierPool(options.classifier);
+      this.fetching = new FetchingInspector(this.classifier, options.agent, options.cacheSize);
+      this.inspector = this.fetching;
     }
+  }
+
+  /** Classifier threads (0 with a test's inspector). */
+  get threads(): number {
+    return this.classifier?.size ?? 0;
   }
 
   /** Loads the model now (when some feed checks images), so the first item does not wait for it. */
@@ -46,6 +55,13 @@ export class ImageCheckService {
         type: 'gauge',
         labelNames: [],
         read: () => [{ labels: {}, value: this.classifier?.depth ?? 0 }],
+      },
+      {
+        name: 'image_check_cache_total',
+        help: 'Pictures the image check looked up by URL: hit (scored before, neither fetched nor classified again) or miss.',
+        type: 'counter',
+        labelNames: ['result'],
+        read: () => (this.fetching ? [{ labels: { result: 'hit' }, value: this.fetching.cache.hits }, { labels: { result: 'miss' }, value: this.fetching.cache.misses }] : []),
       },
     ];
   }

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { decodeRgb, ImageDecodeError, type DecoderName } from './decode.js';
 import { loadModel, type BackendName } from './model.js';
@@ -20,8 +21,11 @@ try {
 
   async function answer({ id, bytes, maxPixels }: ThreadRequest): Promise<ThreadReply> {
     try {
+      const started = performance.now();
       const image = await decodeRgb(bytes, maxPixels, decoder);
-      return { kind: 'scores', id, scores: await model.classify(image), tensors: model.tensors() };
+      const decoded = performance.now();
+      const scores = await model.classify(image);
+      return { kind: 'scores', id, scores, tensors: model.tensors(), decodeMs: decoded - started, inferMs: performance.now() - decoded };
     } catch (error) {
       const reason = error instanceof ImageDecodeError ? error.reason : 'classifier';
       return { kind: 'error', id, reason, message: (error as Error).message };
