@@ -14,9 +14,10 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { BACKFILL_ITEMS, brokerProfile } from '@livewall/contract';
 import { Client, type IMessage } from '@stomp/stompjs';
-import rhea, { type Connection, type EventContext, type Sender } from 'rhea';
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
+import { AmqpPublisher } from '../worker/src/amqp/publisher.js';
 import { PrivateBroker } from './private-broker.js';
 import { root } from './worker.js';
 
@@ -154,50 +155,68 @@ function openPage(): Promise<{ client: Client; items: IMessage[]; drops: () => n
   });
 }
 
-/** The worker's side: one item every 100 ms over AMQP 1.0, each one's outcome counted. */
+const nodeLog = (): Promise<string> => readFile(`${root}/.run/${name}/log/${nodeName}.log`, 'utf8').catch((error: Error) => error.message);
+const lastConnectionLines = (log: string): string =>
+  log
+    .split('\n')
+    .filter((line) => /connection|alarm|error/i.test(line))
+    .slice(-15)
+    .join('\n');
+
+/**
+ * The worker's side: the worker's own publisher (reconnects, sends again what was not settled), one item every 100 ms,
+ * each one's outcome counted. A visitor's quorum queue bound to the feed that expires while an item is routed to it
+ * can crash the channel behind the publisher's session (RabbitMQ 3.10: rabbitmq-server #3627, #15333): the publisher
+ * must carry on, and the page must still get every item, in order (repeats of one id are shown once, as the page does).
+ */
 class Publisher {
   sent: string[] = [];
   accepted = 0;
   refused: string[] = [];
-  private connection: Connection;
-  private sender: Sender;
+  /** Why the publisher lost its connection or session, each time: allowed, and reported. */
+  reconnects: string[] = [];
+  private readonly amqp = new AmqpPublisher(
+    { url: `amqp://127.0.0.1:${broker.info.amqpPort}`, username: 'publisher', password: broker.info.passwords.publisher, initialReconnectDelayMs: 100, maxReconnectDelayMs: 1000 },
+    pino({ level: 'silent' }),
+  );
+  private readonly outcomes = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor() {
-    this.connection = rhea.create_container().connect({ host: '127.0.0.1', port: broker.info.amqpPort, username: 'publisher', password: broker.info.passwords.publisher, reconnect: false });
-    this.sender = this.connection.open_sender({ target: { address: profile.amqpTarget(feed) } });
-    this.connection.on('accepted', () => (this.accepted += 1));
-    for (const outcome of ['rejected', 'released', 'modified'] as const) this.connection.on(outcome, (context: EventContext) => this.refused.push(`${outcome}: ${JSON.stringify(context.delivery?.remote_state)}`));
-    this.connection.on('disconnected', (context: EventContext) => this.refused.push(`disconnected: ${String(context.error)}`));
-  }
-
-  start(): Promise<void> {
-    return new Promise((resolve) => {
-      this.sender.once('sendable', () => {
-        this.timer = setInterval(() => this.publish(), 100);
-        resolve();
-      });
+    this.amqp.on('disconnected', (reason: string) => {
+      this.reconnects.push(reason);
+      void nodeLog().then((log) => this.reconnects.push(`the node's last words on connections then:\n${lastConnectionLines(log)}`));
     });
   }
 
-  private publish(): void {
-    if (!this.sender.sendable()) return void this.refused.push(`no credit for item ${this.sent.length}`);
-    const body = JSON.stringify({ id: `hostile:${this.sent.length}`, n: this.sent.length });
-    this.sent.push(body);
-    this.sender.send({ message_id: `hostile-${this.sent.length}`, content_type: 'application/json', body: rhea.message.data_section(Buffer.from(body)) });
+  async start(): Promise<void> {
+    this.amqp.start();
+    await this.amqp.connected();
+    this.timer = setInterval(() => this.publish(), 100);
   }
 
-  /**
-   * Stops sending and waits (up to 30 s) for the outcome of everything sent: on a machine busy with other suites the
-   * node's flow control can hold the publisher's settlements back for many seconds after an attack.
-   */
+  private publish(): void {
+    const n = this.sent.length;
+    const body = JSON.stringify({ id: `hostile:${n}`, n });
+    this.sent.push(body);
+    const outcome = this.amqp.publish(profile.amqpTarget(feed), `hostile-${n + 1}`, body).then(
+      () => void (this.accepted += 1),
+      (error: Error) => void this.refused.push(`item ${n}: ${error.message}`),
+    );
+    this.outcomes.add(outcome);
+    void outcome.finally(() => this.outcomes.delete(outcome));
+  }
+
+  /** Stops sending and waits for the outcome of everything sent, then closes. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    const deadline = Date.now() + 30_000;
-    while (this.accepted + this.refused.length < this.sent.length && Date.now() < deadline) await sleep(20);
-    this.connection.close();
+    await Promise.all(this.outcomes);
+    await this.amqp.close(5000);
   }
 }
+
+/** What a page shows of `items`: each body once, in the order it first came (the page drops repeats of an id). */
+const shown = (items: IMessage[]): string[] => [...new Set(items.map((item) => item.body))];
 
 let page: Awaited<ReturnType<typeof openPage>>;
 let publisher: Publisher;
@@ -376,8 +395,7 @@ describe('anonymous clients against RabbitMQ', () => {
     // It made queues up to the vhost's limit, no further, and they went with it.
     expect(most).toBeGreaterThan(20);
     expect(most).toBeLessThanOrEqual(4 * MAX_VIEWERS);
-    const log = (): Promise<string> => readFile(`${root}/.run/${name}/log/${nodeName}.log`, 'utf8');
-    await expect.poll(log, { timeout: 3000 }).toContain(`queue limit in vhost '/' (${4 * MAX_VIEWERS}) is reached`);
+    await expect.poll(nodeLog, { timeout: 3000 }).toContain(`queue limit in vhost '/' (${4 * MAX_VIEWERS}) is reached`);
     await expect.poll(subscriberQueues, { timeout: 5000 }).toEqual(before);
   });
 
@@ -402,7 +420,12 @@ describe('anonymous clients against RabbitMQ', () => {
       expect(connected, outcomes.join(', ')).toBeLessThanOrEqual(MAX_VIEWERS - 1);
       expect(connected, outcomes.join(', ')).toBeGreaterThanOrEqual(MAX_VIEWERS - 10);
       const acceptedBefore = publisher.accepted;
-      await expect.poll(() => publisher.accepted, { timeout: 30_000 }).toBeGreaterThan(acceptedBefore + 5);
+      await expect
+        .poll(() => publisher.accepted, { timeout: 30_000 })
+        .toBeGreaterThan(acceptedBefore + 5)
+        .catch((error: Error) => {
+          throw new Error(`${error.message}\nthe publisher: ${[...publisher.refused, ...publisher.reconnects].join('\n') || 'connected, nothing refused'}`);
+        });
     } finally {
       for (const client of clients) client.end();
     }
@@ -461,14 +484,15 @@ describe('anonymous clients against RabbitMQ', () => {
     expect(publisher.refused).toEqual([]);
     expect(publisher.accepted).toBe(publisher.sent.length);
     expect(publisher.sent.length).toBeGreaterThan(200);
-    await expect.poll(() => page.items.length, { timeout: 5000 }).toBe(publisher.sent.length);
-    expect(page.items.map((item) => item.body)).toEqual(publisher.sent);
+    if (publisher.reconnects.length > 0) console.info(`the publisher reconnected: ${publisher.reconnects.join('\n')}`);
+    await expect.poll(() => shown(page.items).length, { timeout: 5000 }).toBe(publisher.sent.length);
+    expect(shown(page.items)).toEqual(publisher.sent);
     expect(page.drops()).toBe(0);
 
     const newPage = await openPage();
     try {
       await expect.poll(() => newPage.items.length, { timeout: 5000 }).toBe(BACKFILL_ITEMS);
-      expect(newPage.items.map((item) => item.body)).toEqual(publisher.sent.slice(-BACKFILL_ITEMS));
+      expect(shown(newPage.items)).toEqual(publisher.sent.slice(-BACKFILL_ITEMS));
     } finally {
       await newPage.client.deactivate();
     }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { cp, readFile, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { brokerProfile, type BrokerProfileName } from '@livewall/contract';
@@ -133,8 +133,15 @@ export class PrivateBroker {
     await this.script('start');
   }
 
+  /**
+   * Stops it and deletes its data. Its log stays in .run/logs/brokers/<name>/ (the last run's), so that a failure seen in a
+   * full run — a connection the broker closed, an alarm — can be read afterwards.
+   */
   async remove(): Promise<void> {
     await this.script('stop').catch(() => undefined);
+    const kept = `${root}/.run/logs/brokers/${this.name}`;
+    await rm(kept, { recursive: true, force: true });
+    await cp(`${this.instance}/log`, kept, { recursive: true }).catch(() => undefined);
     await rm(this.instance, { recursive: true, force: true });
     await rm(`${this.instance}.create.log`, { force: true });
   }

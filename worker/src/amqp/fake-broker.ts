@@ -16,8 +16,12 @@ export interface Received {
 export class FakeAmqpBroker {
   /** Every message received, in order, resends included. */
   readonly received: Received[] = [];
-  /** The outcome for a message; `attempt` counts from 1 across its resends. Default: accepted. */
-  outcome: (message: Received, attempt: number) => Outcome = () => 'accepted';
+  /**
+   * The outcome for a message; `attempt` counts from 1 across its resends. Default: accepted. `end-session` settles
+   * nothing and ends the receiving session with amqp:internal-error, as RabbitMQ 3.10 does when the channel behind
+   * it crashes.
+   */
+  outcome: (message: Received, attempt: number) => Outcome | 'end-session' = () => 'accepted';
   private readonly attempts = new Map<string, number>();
   private readonly sockets = new Set<Socket>();
   private server?: Server;
@@ -48,13 +52,16 @@ export class FakeAmqpBroker {
   private onMessage(context: EventContext): void {
     const { delivery, message, receiver } = context;
     if (!delivery || !message || !receiver) return;
+    // A session this side ended takes nothing more: what the client sent on it meanwhile is lost, as with a crash.
+    if (!receiver.session.is_open()) return;
     const { remote } = receiver as unknown as { remote: { attach?: { target?: { address?: string } } } };
     const received = { address: String(remote.attach?.target?.address), id: String(message.message_id) };
     this.received.push(received);
     const attempt = (this.attempts.get(received.id) ?? 0) + 1;
     this.attempts.set(received.id, attempt);
     const outcome = this.outcome(received, attempt);
-    if (outcome === 'accepted') delivery.accept();
+    if (outcome === 'end-session') receiver.session.close({ condition: 'amqp:internal-error', description: '{{case_clause,{error,{{shutdown,delete},…}}}}\n[{rabbit_channel,deliver_to_queues,2,…}]' });
+    else if (outcome === 'accepted') delivery.accept();
     else if (outcome === 'released') delivery.release();
     else if (outcome === 'modified') delivery.modified({ delivery_failed: true });
     else delivery.reject({ condition: 'amqp:resource-limit-exceeded', description: `address ${received.address} is full` });

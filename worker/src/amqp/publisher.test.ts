@@ -8,6 +8,13 @@ describe('AmqpPublisher counts the broker outcomes per address', () => {
   let broker: FakeAmqpBroker;
   let publisher: AmqpPublisher;
 
+  /** Replaces the broker of beforeEach with a new one (for a publisher with options of its own). */
+  const freshBroker = async (): Promise<{ port: number }> => {
+    await broker.close();
+    broker = new FakeAmqpBroker();
+    return { port: await broker.listen() };
+  };
+
   beforeEach(async () => {
     broker = new FakeAmqpBroker();
     const port = await broker.listen();
@@ -46,6 +53,27 @@ describe('AmqpPublisher counts the broker outcomes per address', () => {
     expect(publisher.addressStats('/topic/feed.d')).toEqual({ accepted: 0, released: 0, rejected: 1, modified: 0, resent: 0, inFlight: 0, queued: 0 });
     expect(publisher.stats).toMatchObject({ accepted: 6, released: 2, rejected: 1, modified: 1, resent: 3 });
     expect([...publisher.addresses().keys()]).toEqual(['/topic/feed.a', '/topic/feed.b', '/topic/feed.c', '/topic/feed.d']);
+  });
+
+  it('carries on when the broker ends its session (RabbitMQ when a channel crashes): reconnects, sends again what was not settled, crashes nothing', async () => {
+    const logged: string[] = [];
+    const listening = pino({ level: 'warn' }, { write: (line: string) => void logged.push(line) });
+    await publisher.close(500);
+    publisher = new AmqpPublisher({ url: `amqp://127.0.0.1:${(await freshBroker()).port}`, initialReconnectDelayMs: 20, maxReconnectDelayMs: 50, maxAttempts: 3 }, listening);
+    broker.outcome = ({ id }, attempt) => (id === 'x:3' && attempt === 1 ? 'end-session' : 'accepted');
+    publisher.start();
+    const ids = [1, 2, 3, 4, 5].map((n) => `x:${n}`);
+    await Promise.all(ids.map((id) => publisher.publish('/topic/feed.x', id, '{}')));
+    // Each one accepted once; x:3 (and whatever was in flight behind it) arrived twice.
+    expect(publisher.addressStats('/topic/feed.x')).toMatchObject({ accepted: 5, rejected: 0 });
+    const received = broker.received.map((message) => message.id);
+    expect(received.filter((id) => id === 'x:3')).toHaveLength(2);
+    expect([...new Set(received)].sort()).toEqual(ids);
+    // What was sent again went in its order: the last arrival of each id is in publish order.
+    const last = ids.map((id) => received.lastIndexOf(id));
+    expect(last).toEqual([...last].sort((a, b) => a - b));
+    expect(logged.join('')).toContain('the broker ended the session; reconnecting');
+    expect(logged.join('')).toContain('amqp:internal-error: {{case_clause');
   });
 
   it('fails a publish released more often than maxAttempts, counting each release and resend of it', async () => {

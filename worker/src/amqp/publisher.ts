@@ -4,6 +4,7 @@ import tls from 'node:tls';
 import rhea, { type Connection, type Delivery, type EventContext, type Sender } from 'rhea';
 import { jitteredBackoff } from '../engine/backoff.js';
 import { connectionFailure, describeError } from './connection-failure.js';
+import { restartOnSessionEnd } from './session-end.js';
 import type { Logger } from '../engine/types.js';
 import type { PublishGate } from '../moderation/gate.js';
 
@@ -208,6 +209,7 @@ export class AmqpPublisher extends EventEmitter {
     connection.on('rejected', (context: EventContext) => this.settle(context, 'rejected'));
     connection.on('modified', (context: EventContext) => this.settle(context, 'modified'));
     connection.on('sender_error', (context: EventContext) => this.onSenderError(context));
+    restartOnSessionEnd(connection, () => this.closing, (reason) => this.log.warn({ broker: this.current, reason }, 'the broker ended the session; reconnecting'));
   }
 
   /** Resolves when the connection is open. */
