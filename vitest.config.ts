@@ -14,6 +14,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['**/*.test.ts'],
+          // They run beside the integration tests' brokers and Chromium on two CPUs: a 10,000-case property test
+          // that takes 1 s alone can take more than vitest's default 5 s then.
+          testTimeout: 20_000,
           globalSetup: ['test/build-setup.ts'],
           exclude: [...exclude, '**/*.it.test.ts'],
         },
