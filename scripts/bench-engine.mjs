@@ -25,6 +25,9 @@
 //                  Default --warmup 2 then (the JVM compiles its hot code over the first runs).
 //   --stock-lines N  the camel-stock side's recording (default 2000 lines)
 //   --threads N    the camel-parallel side's pool (default 128)
+//   --baseline DIR another build of the worker (a checkout of another commit, after npx tsc -b there): its engine and
+//                  routes run as a fourth side, engine-baseline, alternating with the others, for a before/after ratio
+//                  taken in one run
 //   --cpu-profile FILE   write a V8 CPU profile of the measured runs only (not the set-up or the warm-up) to FILE;
 //                  meant for --only engine (or --only hand-written)
 //   --top FILE     print the hottest functions (self time) of a .cpuprofile and exit; no broker needed
@@ -38,7 +41,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { repeatedSample } from './bench-recording.mjs';
+import { benchConfigText, repeatedSample } from './bench-recording.mjs';
 import { buildCamelPeer, compareWire, openWireTap, processCpuSeconds, startCamelPeer } from './bench-peer.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -53,6 +56,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     top: { type: 'string' },
     'cpu-profile': { type: 'string' },
+    baseline: { type: 'string' },
     moderation: { type: 'boolean', default: false },
     peer: { type: 'boolean', default: false },
     'stock-lines': { type: 'string', default: '2000' },
@@ -75,7 +79,8 @@ if (!Number.isInteger(warmupRounds) || warmupRounds < 0) usage('--warmup must be
 const MODERATED = 'engine+moderation';
 const peerMode = args.peer;
 if (peerMode && moderationMode) usage('--peer and --moderation do not go together');
-const SIDES = moderationMode ? ['engine', MODERATED] : peerMode ? ['engine', 'camel-parallel', 'camel-stock'] : ['bare', 'hand-written', 'engine'];
+const BASELINE = 'engine-baseline';
+const SIDES = moderationMode ? ['engine', MODERATED] : peerMode ? ['engine', 'camel-parallel', 'camel-stock'] : ['bare', 'hand-written', 'engine', ...(args.baseline ? [BASELINE] : [])];
 if (args.only && !SIDES.includes(args.only)) usage(`--only must be one of ${SIDES.join(', ')}`);
 const brokerPid = process.env.BENCH_BROKER_PID;
 const url = process.env.BENCH_AMQP_URL;
@@ -95,6 +100,14 @@ const { decodeXLine } = await import(dist('sources/x/decode.js'));
 const { dropReason } = await import(dist('pipeline/filter.js'));
 const { toFeedItem } = await import(dist('pipeline/mapper.js'));
 const { ModerationBook } = await import(dist('moderation/rules.js'));
+/** What an engine side runs: this build's engine and routes, or with --baseline another build's. */
+const kit = { Engine, defaultComponents, routesOf };
+const baselineKit = args.baseline ? await builtKit(args.baseline) : undefined;
+
+async function builtKit(dir) {
+  const built = (path) => pathToFileURL(join(dir, 'worker', 'dist', path)).href;
+  return { Engine: (await import(built('engine/engine.js'))).Engine, defaultComponents: (await import(built('components/index.js'))).defaultComponents, routesOf: (await import(built('run.js'))).routesOf };
+}
 const { ProfanityFilter } = await import(dist('moderation/profanity.js'));
 const { feedsToModerate } = await import(dist('moderation/config.js'));
 
@@ -110,19 +123,7 @@ const recording = repeatedSample(lineCount, feed);
 const recordingFile = join(work, 'recording.ndjson');
 writeFileSync(recordingFile, `${recording.join('\n')}\n`);
 const configFile = join(work, 'bench.yaml');
-const configText = `broker:
-  url: \${BENCH_AMQP_URL}
-  username: publisher
-  password: \${BENCH_AMQP_PASSWORD}
-sources:
-  x:
-    replay:
-      file: recording.ndjson
-      loop: false
-feeds:
-  - name: ${feed}
-    network: x
-`;
+const configText = benchConfigText(feed);
 writeFileSync(configFile, configText);
 const config = parseConfig(configText, configFile, process.env);
 const target = new URL(url);
@@ -388,7 +389,7 @@ function handWrittenRun() {
  * (`routesOf`, as worker/src/run.ts adds them), the source route `source:x` and the feed route `feed:<name>`, which
  * reads from it through hub:x. Done when the source route has completed and the feed route has completed every item.
  */
-async function engineRun(config, expected = items) {
+async function engineRun(config, expected = items, { Engine, defaultComponents, routesOf } = kit) {
   const engine = new Engine(defaultComponents(), {
     baseDir: dirname(config.file),
     clock: systemClock,
@@ -481,6 +482,7 @@ const run = {
   bare: bareRun,
   'hand-written': handWrittenRun,
   engine: () => engineRun(configs.engine),
+  [BASELINE]: () => engineRun(configs.engine, items, baselineKit),
   [MODERATED]: () => engineRun(configs[MODERATED]),
   'camel-parallel': () => camelRun('parallel'),
   'camel-stock': () => camelRun('stock'),
@@ -574,6 +576,8 @@ if (sides.length > 1 && moderationMode) {
   ratio('engine', 'bare', (value) => ` (the goal, at least 90 %: ${value >= 0.9 ? 'met' : 'NOT met'})`);
   ratio('engine', 'hand-written', (value) => ` (what the engine costs; the goal of issue 19, at least 95 %: ${value >= 0.95 ? 'met' : 'NOT met'})`);
   ratio('hand-written', 'bare', () => ' (what the per-item work costs without the engine)');
+  ratio('engine', BASELINE, () => ` (this build against the one in ${args.baseline})`);
+  ratio(BASELINE, 'hand-written', () => ' (the baseline build)');
 }
 process.stdout.write(`${out.join('\n')}\n`);
 

@@ -24,3 +24,23 @@ export function repeatedSample(lineCount, feed, firstId = 10n ** 18n) {
   }
   return recording;
 }
+
+/**
+ * The worker config the engine benchmarks run: the bench broker (from BENCH_AMQP_URL and BENCH_AMQP_PASSWORD, as
+ * the worker reads its environment), the X source replaying `recording.ndjson` next to the config with `replay`'s
+ * settings (YAML lines at its indentation), and one feed `feed` on network x.
+ */
+export function benchConfigText(feed, replay = '      loop: false\n') {
+  return `broker:
+  url: \${BENCH_AMQP_URL}
+  username: publisher
+  password: \${BENCH_AMQP_PASSWORD}
+sources:
+  x:
+    replay:
+      file: recording.ndjson
+${replay}feeds:
+  - name: ${feed}
+    network: x
+`;
+}
