@@ -147,4 +147,35 @@ describe('BoundedQueue', () => {
     expect(queue.depth).toBe(1);
     expect(await queue.take()).toBe(3);
   });
+
+  it('whenAdded calls its listener once, at once, with the item already in the queue, by every way of adding', async () => {
+    const queue = new BoundedQueue<number>(2, 'drop-oldest');
+    const seen: (number | undefined)[] = [];
+    const listen = (): void => queue.whenAdded(() => seen.push(queue.poll()));
+    listen();
+    queue.offer(1);
+    expect(seen).toEqual([1]);
+    // Once: the next add finds no listener until one is set again.
+    queue.offer(2);
+    expect(seen).toEqual([1]);
+    expect(queue.poll()).toBe(2);
+    listen();
+    expect(queue.tryPut(3)).toBe(true);
+    listen();
+    await queue.put(4);
+    expect(seen).toEqual([1, 3, 4]);
+    expect(queue.depth).toBe(0);
+  });
+
+  it('whenAdded hears the close too, and finished says when a closed queue is empty', () => {
+    const queue = new BoundedQueue<number>(2, 'drop-oldest');
+    queue.offer(1);
+    let heard = 0;
+    queue.whenAdded(() => (heard += 1));
+    queue.close();
+    expect(heard).toBe(1);
+    expect(queue.finished).toBe(false);
+    expect(queue.poll()).toBe(1);
+    expect(queue.finished).toBe(true);
+  });
 });

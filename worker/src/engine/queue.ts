@@ -8,6 +8,8 @@ export class BoundedQueue<T> {
   private readonly items: T[] = [];
   private readonly takers: ((item: T | undefined) => void)[] = [];
   private readonly roomWaiters: (() => void)[] = [];
+  /** Called once, at once, when the next item is added or the queue closes (see `whenAdded`). */
+  private listener: (() => void) | undefined;
   private closed = false;
 
   constructor(
@@ -27,12 +29,12 @@ export class BoundedQueue<T> {
     if (this.closed) return { dropped: item };
     if (this.deliver(item)) return {};
     if (this.items.length < this.capacity) {
-      this.items.push(item);
+      this.add(item);
       return {};
     }
     if (this.dropPolicy === 'drop-newest') return { dropped: item };
     const dropped = this.items.shift() as T;
-    this.items.push(item);
+    this.add(item);
     return { dropped };
   }
 
@@ -42,13 +44,13 @@ export class BoundedQueue<T> {
       await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     }
     if (this.closed) return;
-    if (!this.deliver(item)) this.items.push(item);
+    if (!this.deliver(item)) this.add(item);
   }
 
   /** Adds at once when `put` would not have to wait, and says whether it did: the common case, without a promise. */
   tryPut(item: T): boolean {
     if (this.closed || (this.items.length >= this.capacity && this.takers.length === 0)) return false;
-    if (!this.deliver(item)) this.items.push(item);
+    if (!this.deliver(item)) this.add(item);
     return true;
   }
 
@@ -67,11 +69,25 @@ export class BoundedQueue<T> {
     return item;
   }
 
+  /**
+   * Calls `listener` once, synchronously, when the next item is added (after it is in the queue) or the queue closes:
+   * a reader that `poll`s then needs no promise per item, unlike `take`. A second call replaces the listener.
+   */
+  whenAdded(listener: () => void): void {
+    this.listener = listener;
+  }
+
+  /** Closed, and nothing left to take. */
+  get finished(): boolean {
+    return this.closed && this.items.length === 0;
+  }
+
   /** No more items will be added; takers drain what is left, then get undefined. Waiting `put`s give up. */
   close(): void {
     this.closed = true;
     for (const taker of this.takers.splice(0)) taker(undefined);
     for (const waiter of this.roomWaiters.splice(0)) waiter();
+    this.notify();
   }
 
   /** Empties the queue, returning what was in it. */
@@ -79,6 +95,18 @@ export class BoundedQueue<T> {
     const items = this.items.splice(0);
     for (const waiter of this.roomWaiters.splice(0)) waiter();
     return items;
+  }
+
+  private add(item: T): void {
+    this.items.push(item);
+    this.notify();
+  }
+
+  private notify(): void {
+    const listener = this.listener;
+    if (listener === undefined) return;
+    this.listener = undefined;
+    listener();
   }
 
   private deliver(item: T): boolean {

@@ -71,8 +71,8 @@ const DONE: Promise<void> = Promise.resolve();
 const RESTART_DELAYS_MS = [1000, 2000, 4000, 8000, 16_000, 30_000];
 
 /**
- * One running route: its source feeds a bounded queue; `concurrency` workers take exchanges from it and run the
- * steps, with redelivery and a dead-letter endpoint for failures. Emits `state` on each state change and
+ * One running route: its source feeds a bounded queue; up to `concurrency` exchanges at once are taken from it and
+ * run through the steps, with redelivery and a dead-letter endpoint for failures. Emits `state` on each state change and
  * `sent` ({ uri, ms }) for each completed send.
  */
 export class Route extends EventEmitter {
@@ -87,8 +87,19 @@ export class Route extends EventEmitter {
   private lastError?: { message: string; at: string };
   private nextRetryAt?: number;
   private stopping = new AbortController();
-  private resumed?: { promise: Promise<void>; resolve: () => void };
-  private workers: Promise<void>[] = [];
+  private suspended = false;
+  /**
+   * While suspended: how many more exchanges may still be taken from the queue and held until resumed (the slots
+   * that were free when the route was suspended, as workers already waiting on the queue would have taken them),
+   * and those held.
+   */
+  private holdRoom = 0;
+  private held: Exchange[] = [];
+  /** Whether `fill` is running: a step that finishes at once calls it again, and the running loop goes on instead. */
+  private filling = false;
+  /** Resolves once the queue is closed and empty and nothing is in flight (what stop and a finished source wait for). */
+  private drained: Promise<void> = Promise.resolve();
+  private onDrained: () => void = () => undefined;
   private source?: Promise<void>;
 
   constructor(
@@ -151,7 +162,8 @@ export class Route extends EventEmitter {
       }
     }
     if (this.stopping.signal.aborted) return;
-    this.workers = Array.from({ length: this.definition.concurrency }, () => this.work());
+    this.drained = new Promise((resolve) => (this.onDrained = resolve));
+    this.fill();
     this.source = this.runSource();
     this.setState('started');
   }
@@ -159,16 +171,14 @@ export class Route extends EventEmitter {
   /** Stops taking from the queue; a pausable source then waits, a live one's overflow is dropped. */
   suspend(): void {
     if (this.state !== 'started') return;
-    let resolve = (): void => undefined;
-    const promise = new Promise<void>((done) => (resolve = done));
-    this.resumed = { promise, resolve };
+    this.suspended = true;
+    this.holdRoom = this.definition.concurrency - this.inFlight;
     this.setState('suspended');
   }
 
   resume(): void {
     if (this.state !== 'suspended') return;
-    this.resumed?.resolve();
-    this.resumed = undefined;
+    this.resume_();
     this.setState('started');
   }
 
@@ -183,8 +193,8 @@ export class Route extends EventEmitter {
     this.stopping.abort();
     this.resume_();
     this.queue.close();
-    // The source has the same deadline as the workers: one that already ended is itself waiting for the workers.
-    const drained = await settledWithin(Promise.all([this.source, ...this.workers]), deadline - this.environment.clock.now(), this.environment.clock);
+    // The source has the same deadline as the exchanges in flight: one that already ended is itself waiting for them.
+    const drained = await settledWithin(Promise.all([this.source, this.drained]), deadline - this.environment.clock.now(), this.environment.clock);
     let abandoned = drained ? 0 : this.queue.drain().length + this.inFlight;
     const remaining = Math.max(0, deadline - this.environment.clock.now());
     const producers = [...this.producers.values(), ...(this.deadLetter ? [this.deadLetter] : [])];
@@ -224,8 +234,11 @@ export class Route extends EventEmitter {
   }
 
   private resume_(): void {
-    this.resumed?.resolve();
-    this.resumed = undefined;
+    if (!this.suspended) return;
+    this.suspended = false;
+    // What was taken while suspended goes first, in the order taken (it is in flight already).
+    for (const exchange of this.held.splice(0)) this.run(exchange);
+    this.fill();
   }
 
   private setState(state: RouteState): void {
@@ -294,7 +307,7 @@ export class Route extends EventEmitter {
         if (!this.stopping.signal.aborted) {
           // The source ended (a replay without loop): finish the queue, then the route is complete.
           this.queue.close();
-          await Promise.all(this.workers);
+          await this.drained;
           if (!this.stopping.signal.aborted) this.setState('completed');
         }
         return;
@@ -306,40 +319,69 @@ export class Route extends EventEmitter {
     }
   }
 
-  private async work(): Promise<void> {
-    for (;;) {
-      if (this.resumed) await this.resumed.promise;
-      const exchange = this.queue.poll() ?? (await this.queue.take());
-      if (!exchange) return;
-      this.inFlight += 1;
-      try {
-        // A worker already waiting on the queue when the route was suspended holds what it got until resumed.
-        while (this.resumed) await this.resumed.promise;
-        const dealtWith = this.process(exchange);
-        if (dealtWith === true || (dealtWith !== false && (await dealtWith))) exchange.settlement?.release();
-      } finally {
-        this.inFlight -= 1;
+  /**
+   * Starts exchanges from the queue while fewer than `concurrency` are in flight; an exchange that finishes starts
+   * the next, and with the queue empty the queue calls this again when an exchange arrives. No worker waits on a
+   * promise per exchange: steps that never wait (a source route handing posts to a hub with room) run within the
+   * source's offer, and an exchange that waits (a publish) costs one `then` here.
+   */
+  private fill(): void {
+    if (this.filling) return;
+    this.filling = true;
+    try {
+      const { concurrency } = this.definition;
+      while (this.inFlight < concurrency) {
+        if (this.suspended) {
+          // As a worker that was already waiting on the queue: it takes the next exchange and holds it until resumed.
+          if (this.holdRoom === 0) break;
+          const exchange = this.queue.poll();
+          if (exchange === undefined) break;
+          this.holdRoom -= 1;
+          this.inFlight += 1;
+          this.held.push(exchange);
+          continue;
+        }
+        const exchange = this.queue.poll();
+        if (exchange === undefined) break;
+        this.inFlight += 1;
+        this.run(exchange);
       }
+    } finally {
+      this.filling = false;
     }
+    if (this.inFlight === 0 && this.queue.finished) this.onDrained();
+    else if (this.inFlight < this.definition.concurrency) this.queue.whenAdded(this.filler);
   }
 
+  private readonly filler = (): void => this.fill();
+
   /**
-   * One exchange through the steps, with redelivery, then the dead-letter endpoint. Gives (or resolves with) whether
-   * it was dealt with: false when a stop cut it short. The first attempt runs as far as the steps go without
-   * waiting: steps that never wait (a source route handing posts to a hub with room) cost no promise.
+   * One exchange (counted in flight) through the steps, with redelivery, then the dead-letter endpoint. The first
+   * attempt runs as far as the steps go without waiting.
    */
-  private process(original: Exchange): boolean | Promise<boolean> {
+  private run(original: Exchange): void {
     let done: void | Promise<void>;
     try {
       done = this.pipeline(attemptOf(original));
     } catch (error) {
-      return this.redeliver(original, error, 1);
+      void this.redeliver(original, error, 1).then((dealtWith) => this.finish(original, dealtWith));
+      return;
     }
-    if (done === undefined) return true;
-    return done.then(
-      () => true,
-      (error: unknown) => this.redeliver(original, error, 1),
+    if (done === undefined) {
+      this.finish(original, true);
+      return;
+    }
+    done.then(
+      () => this.finish(original, true),
+      (error: unknown) => this.redeliver(original, error, 1).then((dealtWith) => this.finish(original, dealtWith)),
     );
+  }
+
+  /** An exchange is done with: released to its source unless a stop cut it short (false), and the next one started. */
+  private finish(exchange: Exchange, dealtWith: boolean): void {
+    this.inFlight -= 1;
+    if (dealtWith) exchange.settlement?.release();
+    this.fill();
   }
 
   /** After attempt `failed` failed with `error`: the attempts the policy has left, then the dead-letter endpoint. */
