@@ -55,6 +55,24 @@ describe('AmqpPublisher counts the broker outcomes per address', () => {
     expect([...publisher.addresses().keys()]).toEqual(['/topic/feed.a', '/topic/feed.b', '/topic/feed.c', '/topic/feed.d']);
   });
 
+  it('calls onSettled once per message, before its promise settles, whatever the outcome', async () => {
+    broker.outcome = ({ address }, attempt) => (address === '/topic/feed.r' ? 'rejected' : attempt === 1 ? 'released' : 'accepted');
+    publisher.start();
+    const events: string[] = [];
+    const publish = (address: string, id: string): Promise<void> =>
+      publisher.publish(address, id, '{}', () => events.push(`settled ${id}`)).then(
+        () => void events.push(`resolved ${id}`),
+        () => void events.push(`rejected ${id}`),
+      );
+    // Released once, then accepted: settled once, when accepted.
+    await publish('/topic/feed.a', 'a:1');
+    await publish('/topic/feed.r', 'r:1');
+    await publisher.close(500);
+    // Refused at once, by a closing publisher: settled all the same.
+    await publish('/topic/feed.a', 'a:2');
+    expect(events).toEqual(['settled a:1', 'resolved a:1', 'settled r:1', 'rejected r:1', 'settled a:2', 'rejected a:2']);
+  });
+
   it('carries on when the broker ends its session (RabbitMQ when a channel crashes): reconnects, sends again what was not settled, crashes nothing', async () => {
     const logged: string[] = [];
     const listening = pino({ level: 'warn' }, { write: (line: string) => void logged.push(line) });

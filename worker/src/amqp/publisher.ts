@@ -92,6 +92,8 @@ interface Pending {
   body: Buffer;
   attempts: number;
   settled: boolean;
+  /** The caller's own note that it is settled, either way, before the promise settles (see `publish`). */
+  onSettled: (() => void) | undefined;
   resolve: (result: PublishResult) => void;
   reject: (error: PublishError) => void;
 }
@@ -241,16 +243,24 @@ export class AmqpPublisher extends EventEmitter {
     });
   }
 
-  /** Sends `json` to `address` with `message_id` = `id`; resolves when the broker accepts it, or the gate drops it. */
-  publish(address: string, id: string, json: string): Promise<PublishResult> {
-    if (this.closing) return Promise.reject(new PublishError(`publisher is closing; ${id} not sent`, 'closed'));
+  /**
+   * Sends `json` to `address` with `message_id` = `id`; resolves when the broker accepts it, or the gate drops it.
+   * `onSettled`, when given, is called once it is settled either way, right before the promise is: a caller that
+   * counts its messages needs no `then` of its own.
+   */
+  publish(address: string, id: string, json: string, onSettled?: () => void): Promise<PublishResult> {
+    if (this.closing) {
+      onSettled?.();
+      return Promise.reject(new PublishError(`publisher is closing; ${id} not sent`, 'closed'));
+    }
     const refusal = this.refused.get(address);
     if (refusal && refusal.until > Date.now()) {
+      onSettled?.();
       return Promise.reject(new PublishError(`broker refused sending to ${address}: ${refusal.error}`, 'link-error'));
     }
     this.countsOf(address);
     return new Promise((resolve, reject) => {
-      this.enqueue({ id, address, body: Buffer.from(json, 'utf8'), attempts: 0, settled: false, resolve, reject }, 'back');
+      this.enqueue({ id, address, body: Buffer.from(json, 'utf8'), attempts: 0, settled: false, onSettled, resolve, reject }, 'back');
       this.pump(address);
     });
   }
@@ -410,6 +420,7 @@ export class AmqpPublisher extends EventEmitter {
   private finish(entry: Pending, error?: PublishError, result: PublishResult = 'accepted'): void {
     if (entry.settled) return;
     entry.settled = true;
+    entry.onSettled?.();
     if (error) entry.reject(error);
     else entry.resolve(result);
     this.wakeRoomWaiters();

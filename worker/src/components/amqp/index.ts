@@ -178,7 +178,7 @@ class AmqpProducer implements Producer {
     shared.publisher.declare(this.context.uri.path);
   }
 
-  /** Not async: with room in flight (the common case) a message costs the publisher's promise and one more. */
+  /** Not async: with room in flight (the common case) a message costs the publisher's promise alone. */
   send(exchange: Exchange): Promise<void> {
     const publisher = this.shared?.publisher;
     if (!publisher) return Promise.reject(new Error(`${this.context.uri.raw}: not started`));
@@ -205,24 +205,16 @@ class AmqpProducer implements Producer {
       return Promise.resolve();
     }
     this.unsettled += 1;
-    const sent = publisher.hasRoom() ? publisher.publish(address, id, json) : publisher.room().then(() => publisher.publish(address, id, json));
-    return sent.then(this.accepted, this.refused);
+    // The broker's outcome (accepted, or dropped by the moderation gate) is the publisher's business: a send is done.
+    const sent = publisher.hasRoom() ? publisher.publish(address, id, json, this.settled) : publisher.room().then(() => publisher.publish(address, id, json, this.settled));
+    return sent as Promise<unknown> as Promise<void>;
   }
 
-  /** One function for every message, not a closure each; one promise per send (not a then and a finally). */
-  private readonly accepted = (): void => {
-    this.settled();
-  };
-
-  private readonly refused = (error: unknown): never => {
-    this.settled();
-    throw error;
-  };
-
-  private settled(): void {
+  /** One function for every message, not a closure each, and no `then` of its own: the publisher calls it. */
+  private readonly settled = (): void => {
     this.unsettled -= 1;
     if (this.unsettled === 0) this.onSettled?.();
-  }
+  };
 
   /** Connected, and not held by the moderation gate (a feed's items wait until the moderation log is read). */
   ready(): boolean {
