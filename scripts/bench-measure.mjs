@@ -106,6 +106,33 @@ export function proportionalBytes(pid) {
   }
 }
 
+/**
+ * Chromium's memory (PSS, bytes) by kind of process, for the Chromium processes below `root`: `browser` (the
+ * process without a --type), `renderer`, `gpu`, `network` (the network service, a utility process: its in-memory
+ * HTTP cache when the context has no disk cache), `other` (zygotes, other utilities, the crash handler).
+ */
+export function chromiumMemoryByKind(root) {
+  const kinds = { browser: 0, renderer: 0, gpu: 0, network: 0, other: 0 };
+  for (const pid of descendants(root)) {
+    let line;
+    try {
+      // Chromium rewrites its command line as one string (spaces, not NULs, between the arguments).
+      line = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    } catch {
+      continue;
+    }
+    const type = /--type=(\S+)/.exec(line)?.[1];
+    const kind =
+      type === undefined ? (/crashpad/.test(line) ? 'other' : 'browser')
+      : type === 'renderer' ? 'renderer'
+      : type === 'gpu-process' ? 'gpu'
+      : line.includes('network.mojom.NetworkService') ? 'network'
+      : 'other';
+    kinds[kind] += proportionalBytes(pid);
+  }
+  return kinds;
+}
+
 /** Every process below `root` (not `root` itself). */
 export function descendants(root) {
   const children = new Map();
