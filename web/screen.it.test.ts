@@ -18,7 +18,7 @@ import { accessibility, BACKFILLED, WallHarness, tileIds } from './test/wall-har
 
 const harness = new WallHarness('screen');
 const feedName = (label: string): string => harness.feedName(label);
-const FEEDS = ['layout', 'spotlight', 'recovery'].map(feedName);
+const FEEDS = ['layout', 'spotlight', 'recovery', 'still'].map(feedName);
 const SCREEN = { always: true, highlightMs: 1_500, quietMs: 3_000, versionCheckMs: 1_000 };
 const BRANDING = {
   title: 'Caturday Live',
@@ -212,6 +212,38 @@ describe('screen mode in Chromium', () => {
     // Readable across a room: at 1080 lines, a post's text is 18px or more.
     expect(hd.font).toBeGreaterThanOrEqual(18);
 
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('keeps a wall longer than the screen still: it is clipped, not scrolled, whatever asks it to scroll', async () => {
+    // Not a scroll container (overflow: clip): nothing can move it, and Chromium does not paint the cards below the
+    // screen in advance, as it does for a box that might scroll (docs/BENCHMARKS.md, "The wall left open").
+    const feed = FEEDS[3]!;
+    const { page, problems } = await harness.openWall(feed, { origin, context: { viewport: { width: 1920, height: 1080 } } });
+    await page.waitForSelector('[data-testid="wall"][data-held=""]', { state: 'attached' });
+    for (let index = 0; index < 40; index++) harness.publish(feed, harness.feedItem(feed, origin));
+    await expect.poll(() => tileIds(page), BACKFILLED).toHaveLength(40);
+    const wall = (): Promise<{ overflow: number; scrollTop: number; firstTop: number }> =>
+      page.evaluate(() => {
+        const main = document.querySelector('main')!;
+        return { overflow: main.scrollHeight - main.clientHeight, scrollTop: main.scrollTop, firstTop: document.querySelector('[data-testid="tile"]')!.getBoundingClientRect().top };
+      });
+    // The cards' entrance animations (a few pixels of movement) over first.
+    await page.evaluate(() => Promise.all(document.getAnimations().filter((animation) => animation.effect?.getTiming().iterations !== Infinity).map((animation) => animation.finished)));
+    const before = await wall();
+    // More cards than the screen holds.
+    expect(before.overflow).toBeGreaterThan(1080);
+    await page.evaluate(() => {
+      const main = document.querySelector('main')!;
+      main.scrollTop = 2_000;
+      main.scrollBy(0, 500);
+      [...document.querySelectorAll('[data-testid="tile"]')].at(-1)!.scrollIntoView();
+    });
+    await page.mouse.move(900, 600);
+    await page.mouse.wheel(0, 3_000);
+    await page.waitForTimeout(300);
+    expect(await wall()).toEqual({ ...before, scrollTop: 0 });
     expect(problems).toEqual([]);
     await page.context().close();
   });
