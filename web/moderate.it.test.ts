@@ -23,7 +23,7 @@ import { WallHarness, tileIds } from './test/wall-harness.js';
 
 const harness = new WallHarness('moderate');
 const feedName = (label: string): string => harness.feedName(label);
-const FEEDS = ['approve', 'closed', 'shared', 'keys', 'live', 'invalid', 'safety'].map(feedName);
+const FEEDS = ['approve', 'closed', 'shared', 'keys', 'live', 'invalid', 'safety', 'scores'].map(feedName);
 /** Served by a second server, whose moderator page reaches the broker through a TCP proxy that a test cuts. */
 const CUT = feedName('cut');
 const moderation = brokerProfile('artemis').moderation;
@@ -166,6 +166,46 @@ describe('the moderator page in Chromium', () => {
     expect(moderator.problems).toEqual([]);
     await moderator.context.close();
     await viewer.page.context().close();
+  });
+
+  it("shows each post's image check scores and puts the riskiest first, whatever order they came in", async () => {
+    const feed = feedName('scores');
+    const scored = (scores: Partial<Record<'Porn' | 'Hentai' | 'Sexy', number>>, flagged?: 'Porn'): FeedItem => {
+      const risky = { Porn: 0, Hentai: 0, Sexy: 0, ...scores };
+      const picture = { Drawing: 0, Neutral: 1 - risky.Porn - risky.Hentai - risky.Sexy, ...risky };
+      return harness.feedItem(feed, harness.base, { imageCheck: { scores: [picture], ...(flagged ? { flagged } : {}) } });
+    };
+    // As a worker in approval mode queues them: one the check did not score (its picture could not be fetched), a
+    // passed one, the one it flagged, and one a moderator should look at before the passed one.
+    const unscored = harness.feedItem(feed);
+    const low = scored({ Sexy: 0.3 });
+    const flagged = scored({ Porn: 0.93, Sexy: 0.04 }, 'Porn');
+    const doubtful = scored({ Hentai: 0.6 });
+    await putPending(feed, [unscored, low, flagged, doubtful]);
+    const moderator = await openModerator(feed);
+    const { page } = moderator;
+    await holds(page, [flagged.id, doubtful.id, low.id, unscored.id]);
+    expect(await current(page)).toBe(flagged.id);
+    const scoresOf = (id: string) => page.locator(`[data-testid="pending-item"][data-id="${id}"] [data-testid="image-check"]`);
+    expect(await scoresOf(flagged.id).textContent()).toBe('Image check: flagged Porn · Porn 93 % · Sexy 4 % · Hentai 0 %');
+    expect(await scoresOf(flagged.id).getAttribute('data-flagged')).toBe('Porn');
+    expect(await scoresOf(doubtful.id).textContent()).toBe('Image check: passed · Hentai 60 % · Porn 0 % · Sexy 0 %');
+    expect(await scoresOf(low.id).textContent()).toBe('Image check: passed · Sexy 30 % · Porn 0 % · Hentai 0 %');
+    expect(await scoresOf(low.id).getAttribute('data-flagged')).toBeNull();
+    expect(await scoresOf(unscored.id).count()).toBe(0);
+
+    // Rejecting the flagged one makes the next riskiest current; a riskier post arriving later goes before it.
+    await page.click('[data-testid="reject"]');
+    await page.fill('[data-testid="reason"]', 'nudity');
+    await page.click('[data-testid="confirm-reject"]');
+    await holds(page, [doubtful.id, low.id, unscored.id]);
+    expect(await current(page)).toBe(doubtful.id);
+    const worse = scored({ Hentai: 0.8 });
+    await putPending(feed, [worse]);
+    await holds(page, [worse.id, doubtful.id, low.id, unscored.id]);
+    expect(await current(page)).toBe(worse.id);
+    expect(moderator.problems).toEqual([]);
+    await moderator.context.close();
   });
 
   it('loses nothing when a tab closes mid-queue: what it held goes to the next moderator page, in order', async () => {

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseConfig, type WorkerConfig } from '../config.js';
+import { loadConfig, parseConfig, type WorkerConfig } from '../config.js';
 import { BLUESKY_CONFIG_HEAD, blueskyConfig, blueskyConfigProblems } from '../config-testing.js';
 import { routeSignature } from '../engine/reload.js';
 import { feedRoutes } from '../feeds.js';
 import { IMAGE_CHECK_DEFAULTS } from './config.js';
+import { isLoopbackHttp } from './fetch-image.js';
 
 const HEAD = BLUESKY_CONFIG_HEAD;
 const configOf = blueskyConfig;
@@ -24,7 +26,23 @@ describe('imageCheck: in a feed', () => {
     expect(config.feeds.map((feed) => feed.imageCheck)).toEqual([
       undefined,
       IMAGE_CHECK_DEFAULTS,
-      { thresholds: { Porn: 0.5 }, onError: 'pass', timeoutMs: 500, maxBytes: 100_000, maxPixels: 1_000_000 },
+      { thresholds: { Porn: 0.5 }, onError: 'pass', timeoutMs: 500, maxBytes: 100_000, maxPixels: 1_000_000, loopbackHttp: false },
+    ]);
+  });
+
+  it('is off while enabled is false or off (as an environment variable gives it), its settings checked all the same', () => {
+    const config = configOf([
+      'feeds:',
+      '  - { name: a, network: bluesky, keywords: [cat], imageCheck: { enabled: "off", loopbackHttp: true } }',
+      '  - { name: b, network: bluesky, keywords: [cat], imageCheck: { enabled: false } }',
+      '  - { name: c, network: bluesky, keywords: [cat], imageCheck: { enabled: " On ", loopbackHttp: true } }',
+      '  - { name: d, network: bluesky, keywords: [cat], imageCheck: { enabled: true } }',
+    ]);
+    expect(config.feeds.map((feed) => feed.imageCheck)).toEqual([undefined, undefined, { ...IMAGE_CHECK_DEFAULTS, loopbackHttp: true }, IMAGE_CHECK_DEFAULTS]);
+    expect(problemsOf(['feeds:', '  - { name: a, network: bluesky, keywords: [cat], imageCheck: { enabled: maybe, onError: never, loopbackHttp: "yes" } }'])).toEqual([
+      'worker.yaml:5:90: feeds[0].imageCheck.onError must be drop or pass, not "never"',
+      'worker.yaml:5:111: feeds[0].imageCheck.loopbackHttp must be true or false',
+      'worker.yaml:5:74: feeds[0].imageCheck.enabled must be true or false (or on, off), not "maybe"',
     ]);
   });
 
@@ -44,7 +62,7 @@ describe('imageCheck: in a feed', () => {
         '  - { name: dogs, network: bluesky, keywords: [dog], imageCheck: { thresholds: {} } }',
       ]),
     ).toEqual([
-      'worker.yaml:13:7: unknown field "colour" in feeds[0].imageCheck; expected one of thresholds, onError, timeout, maxBytes, maxPixels',
+      'worker.yaml:13:7: unknown field "colour" in feeds[0].imageCheck; expected one of enabled, thresholds, onError, timeout, maxBytes, maxPixels, loopbackHttp',
       'worker.yaml:9:21: unknown field "porn" in feeds[0].imageCheck.thresholds; expected one of Porn, Hentai, Sexy',
       'worker.yaml:9:49: feeds[0].imageCheck.thresholds.Hentai must be a probability above 0 and at most 1, such as 0.7',
       'worker.yaml:9:38: feeds[0].imageCheck.thresholds.Sexy must be a probability above 0 and at most 1, such as 0.7',
@@ -74,5 +92,17 @@ describe('imageCheck: in a feed', () => {
     expect(example).toBeDefined();
     const config = parseConfig(`${HEAD.join('\n')}\n${example}`, 'docs/configuration.md', {});
     expect(config.feeds.map((feed) => feed.imageCheck)).toEqual([IMAGE_CHECK_DEFAULTS, { ...IMAGE_CHECK_DEFAULTS, thresholds: { Porn: 0.6, Hentai: 0.6, Sexy: 0.8 }, onError: 'pass', timeoutMs: 1000 }]);
+  });
+
+  it("is off in the demo's config unless LIVEWALL_DEMO_IMAGE_CHECK is on, and then fetches the demo's own pictures over http", () => {
+    const demo = fileURLToPath(new URL('../../config/demo.yaml', import.meta.url));
+    const env = { LIVEWALL_PUBLISHER_PASSWORD: 'secret' };
+    expect(loadConfig(demo, env).feeds[0]?.imageCheck).toBeUndefined();
+    const on = loadConfig(demo, { ...env, LIVEWALL_DEMO_IMAGE_CHECK: 'on' });
+    expect(on.feeds[0]?.imageCheck).toEqual({ ...IMAGE_CHECK_DEFAULTS, loopbackHttp: true });
+    // The replay's pictures, as the recording's rewrite makes them: on the allow-list, and plain http from this machine.
+    const thumb = 'http://localhost:8080/demo/media/G-2wLNqpvuDh6Ip.png?name=small';
+    expect(on.imageHosts.refusal(thumb)).toBeUndefined();
+    expect(isLoopbackHttp(thumb)).toBe(true);
   });
 });

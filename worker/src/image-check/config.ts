@@ -16,10 +16,20 @@ export interface ImageCheckConfig {
   maxBytes: number;
   /** A picture declaring more than this many pixels (width × height, read from its header) is refused undecoded. */
   maxPixels: number;
+  /**
+   * Pictures from this machine (localhost, 127.x.x.x, [::1]) may come over plain http: for a local demo, whose web
+   * server has no certificate. Traffic that never leaves the machine has nobody in the middle to keep out; every
+   * other host stays https only.
+   */
+  loopbackHttp: boolean;
 }
 
 /** The fields of `imageCheck:` (also the config schema's). */
-export const IMAGE_CHECK_FIELDS = ['thresholds', 'onError', 'timeout', 'maxBytes', 'maxPixels'] as const;
+export const IMAGE_CHECK_FIELDS = ['enabled', 'thresholds', 'onError', 'timeout', 'maxBytes', 'maxPixels', 'loopbackHttp'] as const;
+
+/** What `enabled` takes besides true and false: words an environment variable can hold (`${VAR:-off}`). */
+const ON = ['true', 'on', 'yes'];
+const OFF = ['false', 'off', 'no'];
 
 export const IMAGE_CHECK_DEFAULTS: ImageCheckConfig = {
   thresholds: { Porn: 0.7, Hentai: 0.7, Sexy: 0.9 },
@@ -28,12 +38,14 @@ export const IMAGE_CHECK_DEFAULTS: ImageCheckConfig = {
   maxBytes: 2 * 1024 * 1024,
   // 4096 × 4096: far above any thumbnail, far below what would take the worker's memory (a decoded pixel is 3–4 bytes).
   maxPixels: 4096 * 4096,
+  loopbackHttp: false,
 };
 
 /**
  * Reads a feed's `imageCheck:`: absent or false is off; true or a mapping is on, the mapping's fields over the defaults
- * (thresholds as written replace the default ones: a class left out is not checked). Problems go to `check` at their
- * file:line:column.
+ * (thresholds as written replace the default ones: a class left out is not checked), unless its `enabled` is false or
+ * off — read and checked all the same, so that turning it on from the environment meets no surprise. Problems go to
+ * `check` at their file:line:column.
  */
 export function parseImageCheck(check: Checker, value: unknown, path: Path): ImageCheckConfig | undefined {
   if (value === undefined || value === null || value === false) return undefined;
@@ -70,5 +82,17 @@ export function parseImageCheck(check: Checker, value: unknown, path: Path): Ima
     if (typeof count !== 'number' || !Number.isInteger(count) || count < min) check.problem([...path, key], `${label}.${key} must be a whole number, at least ${min}`);
     else config[key] = count;
   }
-  return config;
+  if (node.loopbackHttp !== undefined) config.loopbackHttp = check.boolean(node.loopbackHttp, [...path, 'loopbackHttp'], false);
+  return isEnabled(check, node.enabled, [...path, 'enabled'], label) ? config : undefined;
+}
+
+function isEnabled(check: Checker, value: unknown, path: Path, label: string): boolean {
+  if (value === undefined || value === true) return true;
+  if (value === false) return false;
+  // A string as the config's others are: ${VAR} and ${VAR:-default} from the environment.
+  const word = typeof value === 'string' ? check.string(value, path, { required: false })?.trim().toLowerCase() : undefined;
+  if (word !== undefined && ON.includes(word)) return true;
+  if (word !== undefined && OFF.includes(word)) return false;
+  if (word !== undefined || typeof value !== 'string') check.problem(path, `${label}.enabled must be true or false (or on, off), not ${JSON.stringify(word ?? value)}`);
+  return false;
 }

@@ -59,7 +59,8 @@ export async function decodeRgb(bytes: Uint8Array, maxPixels: number, decoder: D
 
 async function decodeWithSharp(bytes: Uint8Array, maxPixels: number): Promise<RgbImage> {
   // limitInputPixels: libvips checks the header too, for formats image-size reads differently. Scaling to the model's
-  // side here (as nsfwjs would: fill, not cover) keeps the thread's tensors small whatever the picture's size.
+  // side here (as nsfwjs would: fill, not cover) keeps the thread's tensors small whatever the picture's size; a JPEG or
+  // WebP is decoded at 1/2, 1/4 or 1/8 scale to begin with when it is large enough (sharp's fastShrinkOnLoad, a default).
   const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' })
     .removeAlpha()
     .resize(MODEL_SIDE, MODEL_SIDE, { fit: 'fill' })

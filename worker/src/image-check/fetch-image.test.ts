@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createPlainServer } from 'node:http';
 import { Agent, createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImageScores } from './classes.js';
 import type { ImageClassifier } from './classifier.js';
 import { IMAGE_CHECK_DEFAULTS } from './config.js';
-import { fetchImage, type FetchRefusal } from './fetch-image.js';
+import { fetchImage, isLoopbackHttp, type FetchRefusal } from './fetch-image.js';
 import { FetchingInspector } from './inspector.js';
 
 /** A local HTTPS server with a certificate made for this test, and the paths it was asked for. */
@@ -113,6 +114,23 @@ describe('fetching a picture for the image check', () => {
     const fetching = fetchFrom(`${allowed.origin}/silent`, { signal: due.signal });
     setTimeout(() => due.abort(), 100);
     expect(await refusal(fetching)).toBe('timeout');
+  });
+
+  it('takes plain http from this machine only when the feed allows it (loopbackHttp, for a local demo)', async () => {
+    const plain = createPlainServer((_, response) => response.end(picture));
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(plain.address() as AddressInfo).port}/cat.png`;
+      const allowList = new ImageAllowList([new URL(url).origin, 'example.com']);
+      const options = { allowList, maxBytes: 4096, signal: new AbortController().signal };
+      expect(await refusal(fetchImage(url, options))).toBe('not-https');
+      expect(await fetchImage(url, { ...options, loopbackHttp: true })).toEqual(picture);
+      expect(await refusal(fetchImage('http://example.com/cat.png', { ...options, loopbackHttp: true }))).toBe('not-https');
+    } finally {
+      plain.close();
+    }
+    expect(['http://localhost:8080/a.png', 'http://127.0.0.2/a.png', 'http://[::1]:8080/a.png'].map(isLoopbackHttp)).toEqual([true, true, true]);
+    expect(['https://127.0.0.1/a.png', 'http://127.0.0.1.example.com/a.png', 'http://10.0.0.1/a.png', 'http://localhost.example/a.png', 'not a url'].map(isLoopbackHttp)).toEqual([false, false, false, false, false]);
   });
 
   it('refuses an error status, and a certificate it was not told to trust', async () => {

@@ -1,3 +1,4 @@
+import { request as plainRequest } from 'node:http';
 import { request, type Agent } from 'node:https';
 import type { ImageAllowList } from '@livewall/contract';
 
@@ -22,6 +23,8 @@ export interface FetchImageOptions {
   signal: AbortSignal;
   /** The TLS agent: the system's trust store by default; a test passes one that trusts its own certificate. */
   agent?: Agent;
+  /** Plain http from this machine (localhost, 127.x.x.x, [::1]) too: the feed's `imageCheck.loopbackHttp`, for a local demo. */
+  loopbackHttp?: boolean;
 }
 
 /** Redirects followed at most: a CDN sends one at most. */
@@ -34,7 +37,7 @@ const MAX_REDIRECTS = 3;
 export async function fetchImage(url: string, options: FetchImageOptions): Promise<Buffer> {
   let target = url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    refuseUnless(target, options.allowList, hop > 0);
+    refuseUnless(target, options, hop > 0);
     const answer = await get(target, options);
     if (answer.kind === 'body') return answer.body;
     target = new URL(answer.location, target).href;
@@ -42,10 +45,21 @@ export async function fetchImage(url: string, options: FetchImageOptions): Promi
   throw new ImageFetchError('too-many-redirects', `${url}: more than ${MAX_REDIRECTS} redirects`);
 }
 
-function refuseUnless(url: string, allowList: ImageAllowList, redirected: boolean): void {
-  if (!url.startsWith('https://')) throw new ImageFetchError('not-https', `${url}: the image check fetches https only`);
-  const refusal = allowList.refusal(url);
+function refuseUnless(url: string, options: FetchImageOptions, redirected: boolean): void {
+  if (!url.startsWith('https://') && !(options.loopbackHttp && isLoopbackHttp(url))) throw new ImageFetchError('not-https', `${url}: the image check fetches https only${options.loopbackHttp ? ', and plain http from this machine' : ''}`);
+  const refusal = options.allowList.refusal(url);
   if (refusal !== undefined) throw new ImageFetchError(redirected ? 'redirect-off-list' : 'off-list', `${url}: ${refusal}`);
+}
+
+/** An http:// URL whose host is this machine: localhost, 127.0.0.0/8 or [::1]. */
+export function isLoopbackHttp(url: string): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  return parsed.protocol === 'http:' && (parsed.hostname === 'localhost' || parsed.hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(parsed.hostname));
 }
 
 type Answer = { kind: 'body'; body: Buffer } | { kind: 'redirect'; location: string };
@@ -60,7 +74,9 @@ function get(url: string, options: FetchImageOptions): Promise<Answer> {
     };
     const onAbort = (): void => fail(new ImageFetchError('timeout', `${url}: not fetched in time`));
     options.signal.addEventListener('abort', onAbort, { once: true });
-    const call = request(url, { method: 'GET', headers: { accept: 'image/*' }, ...(options.agent ? { agent: options.agent } : {}) }, (response) => {
+    const plain = url.startsWith('http://');
+    // refuseUnless let a plain http URL through only from this machine, and only when the feed allows it.
+    const call = (plain ? plainRequest : request)(url, { method: 'GET', headers: { accept: 'image/*' }, ...(options.agent && !plain ? { agent: options.agent } : {}) }, (response) => {
       const status = response.statusCode ?? 0;
       const location = response.headers.location;
       if (status >= 300 && status < 400 && location !== undefined) {

@@ -3,7 +3,7 @@ import type { FeedItem, ImageAllowList } from '@livewall/contract';
 import type { ImageScores } from './classes.js';
 import type { ImageClassifier } from './classifier.js';
 import type { ImageCheckConfig } from './config.js';
-import { fetchImage, ImageFetchError } from './fetch-image.js';
+import { fetchImage, ImageFetchError, isLoopbackHttp } from './fetch-image.js';
 import type { ItemInspector } from './step.js';
 
 /** Pictures whose scores are kept by URL: a few minutes of a busy wall's pictures, a few hundred kilobytes. */
@@ -38,8 +38,10 @@ export class FetchingInspector implements ItemInspector {
   }
 
   private scoresOf(url: string, config: ImageCheckConfig, allowList: ImageAllowList, signal: AbortSignal): Promise<ImageScores> {
-    // The allow-list is asked again: a URL scored before a reload took its host off the list is refused now.
-    if (allowList.refusal(url) === undefined) {
+    // The fetch rules are asked again: a URL scored before a reload took its host off the list, or for a feed that
+    // takes plain http from this machine, is refused now as its fetch would be.
+    const fetchable = allowList.refusal(url) === undefined && (url.startsWith('https://') || (config.loopbackHttp && isLoopbackHttp(url)));
+    if (fetchable) {
       const known = this.scored.get(url);
       if (known) {
         this.cache.hits += 1;
@@ -57,7 +59,7 @@ export class FetchingInspector implements ItemInspector {
     }
     this.cache.misses += 1;
     const look = new SharedLook(async (lookSignal) => {
-      const bytes = await fetchImage(url, { allowList, maxBytes: config.maxBytes, signal: lookSignal, ...(this.agent ? { agent: this.agent } : {}) });
+      const bytes = await fetchImage(url, { allowList, maxBytes: config.maxBytes, signal: lookSignal, loopbackHttp: config.loopbackHttp, ...(this.agent ? { agent: this.agent } : {}) });
       return this.classifier.classify(bytes, config.maxPixels, lookSignal);
     });
     this.inFlight.set(url, look);

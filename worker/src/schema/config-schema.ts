@@ -262,6 +262,8 @@ export function configSchema(components: ComponentRegistry = defaultComponents()
     timeout: described('the most an item waits for its verdict, 50ms to 60s (default 2s)', CONFIG_DURATION),
     maxBytes: described(`a thumbnail larger than this is refused (default ${IMAGE_CHECK_DEFAULTS.maxBytes})`, { type: 'integer', minimum: 1024 }),
     maxPixels: described(`a picture declaring more pixels (width × height, from its header) is refused undecoded (default ${IMAGE_CHECK_DEFAULTS.maxPixels})`, { type: 'integer', minimum: 224 * 224 }),
+    enabled: described('false or off: the check is off, its settings kept (also as a string, on or off, e.g. ${VAR:-off}, to turn it on from the environment); default true', { anyOf: [{ type: 'boolean' }, { type: 'string' }] }),
+    loopbackHttp: described('true: pictures from this machine (localhost, 127.x.x.x, [::1]) may come over plain http, for a local demo; every other host stays https only (default false)', { type: 'boolean' }),
   };
   const outbox: Fields<typeof CONFIG_FIELDS.outbox> = {
     file: described('the SQLite file (relative to this file), or :memory:', TEXT),
