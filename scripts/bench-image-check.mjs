@@ -133,6 +133,7 @@ const meanFetchMs = fetchMs.reduce((sum, ms) => sum + ms, 0) / fetchMs.length;
 
 // 2. Latency added before publish, at a steady rate.
 async function latencyAt(service, rate, seconds, reposts = false) {
+  const spentBefore = { ...service.classifier.spent };
   const counts = new ImageCheckCounts();
   const step = imageCheckStep({ feed: 'bench', config: IMAGE_CHECK_DEFAULTS, inspector: service.inspector, allowList, counts, sleep: (ms, signal) => systemClock.sleep(ms, signal) });
   const total = rate * seconds;
@@ -155,7 +156,6 @@ async function latencyAt(service, rate, seconds, reposts = false) {
       }),
     );
   }
-  const spentBefore = { ...service.classifier.spent };
   await Promise.all(done);
   latencies.sort((a, b) => a - b);
   const spent = service.classifier.spent;
