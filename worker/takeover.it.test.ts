@@ -119,8 +119,11 @@ test('--takeover moves a feed to another worker during a live replay and back wh
     [`feed:${feed}`, 'stopped'],
     ['source:x', 'stopped'],
   ]);
-  // Standing by is a decision, not a failure: the standby worker is ready, as the owner is.
-  for (const port of [ports.server, ports.laptop]) expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+  // Standing by is a decision, not a failure: the standby worker is ready, as the owner is (once its routes, started
+  // by the takeover, are up: on a loaded machine that can be a moment after the handover).
+  for (const port of [ports.server, ports.laptop]) {
+    await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status, { timeout: 10_000 }).toBe(200);
+  }
   const owner = await statusOf(ports.laptop);
   expect(owner.ownership.feeds).toEqual([expect.objectContaining({ feed, role: 'owner', owner: expect.objectContaining({ pid: laptop.child.pid }) })]);
   expect(owner.ownership.feeds[0]?.epoch).toBeGreaterThan(1);
