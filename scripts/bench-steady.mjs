@@ -31,7 +31,7 @@ const say = (message) => process.stderr.write(`bench: ${message}\n`);
 
 const mode = process.argv[2];
 if (mode !== 'latency' && mode !== 'memory') usage('the first argument must be latency or memory');
-const { values: args } = parseArgs({
+const { values: args } = parseOptions({
   args: process.argv.slice(3),
   options: {
     rate: { type: 'string', default: '50' },
@@ -258,6 +258,15 @@ function positive(name, text) {
   const value = Number(text);
   if (!Number.isFinite(value) || value <= 0) usage(`--${name} must be a positive number`);
   return value;
+}
+
+/** parseArgs, with a mistyped option said in one line instead of a stack trace. */
+function parseOptions(config) {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    return usage(`${error.message} (scripts/bench ${mode} --help lists the options)`);
+  }
 }
 
 function usage(message) {
